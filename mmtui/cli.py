@@ -1,0 +1,399 @@
+"""The command line of DESIGN.md. It is a contract: scripts and tests depend on every name here.
+
+Only click is imported at module level so that `mmtui --help` stays fast; each command imports
+what it needs when it runs. Errors a user can act on are `MmtuiError`s, printed as one line on
+stderr with the contract's exit code; nothing reaches the terminal as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from mmtui import __version__
+from mmtui.exitcodes import ExitCode, MmtuiError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STEP_HELP = (
+    "a step of the lab, by number or id: 1/infrastructure, 2/data-tier, 3/pipeline, "
+    "4/build-artifacts, 5/dashboard, checkpoint"
+)
+
+
+class DefaultToRun(click.Group):
+    """`mmtui` alone, or `mmtui --aws` and friends, mean `mmtui run …`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        wants_group_option = bool(args) and args[0] in ("--help", "-h", "--version")
+        if not wants_group_option and (not args or args[0].startswith("-")):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+def target_options(fn: F) -> F:
+    """The TARGET options shared by every command that talks to AWS."""
+    options = [
+        click.option(
+            "--sandbox", is_flag=True, help="Start an embedded sandbox AWS for this command alone."
+        ),
+        click.option(
+            "--endpoint-url",
+            metavar="URL",
+            help="Talk to an AWS-compatible endpoint (default: $AWS_ENDPOINT_URL).",
+        ),
+        click.option(
+            "--aws", is_flag=True, help="Talk to real AWS through the standard credential chain."
+        ),
+        click.option("--profile", metavar="NAME", help="Real AWS with this named profile."),
+        click.option(
+            "--primary-region", metavar="REGION", help="Region of Labs 0-2 (default us-west-2)."
+        ),
+        click.option(
+            "--secondary-region",
+            metavar="REGION",
+            help="Region to replicate into (default us-east-1).",
+        ),
+        click.option(
+            "--workspace",
+            metavar="DIR",
+            envvar="MMTUI_WORKSPACE",
+            help="Folder with the service repository clones ($MMTUI_WORKSPACE).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def lab_option(fn: F) -> F:
+    return click.option(
+        "--lab",
+        "lab_id",
+        default="3",
+        show_default=True,
+        metavar="ID",
+        help="Which lab of the workshop.",
+    )(fn)
+
+
+def target_flags(kwargs: dict[str, Any]) -> Any:
+    from mmtui.target.spec import TargetFlags
+
+    return TargetFlags(
+        sandbox=kwargs.pop("sandbox"),
+        endpoint_url=kwargs.pop("endpoint_url"),
+        aws=kwargs.pop("aws"),
+        profile=kwargs.pop("profile"),
+        primary_region=kwargs.pop("primary_region"),
+        secondary_region=kwargs.pop("secondary_region"),
+        workspace=kwargs.pop("workspace"),
+    )
+
+
+def not_built(command: str, what: str) -> NoReturn:
+    raise MmtuiError(f"`mmtui {command}` is not built yet in mmtui {__version__}: {what}")
+
+
+def resolve_common(kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """Validate the target and the lab before anything else, so usage errors come first."""
+    from mmtui.content.loader import load_guided_lab
+    from mmtui.target.spec import resolve_target
+
+    spec = resolve_target(target_flags(kwargs))
+    lab_id = kwargs.pop("lab_id", "3")
+    try:
+        content = load_guided_lab(lab_id)
+    except LookupError as exc:
+        raise MmtuiError(f"--lab: {exc.args[0]}") from None
+    return spec, content
+
+
+def resolve_step(content: Any, text: str | None, flag: str = "--step") -> Any:
+    if text is None:
+        return None
+    from mmtui.engine.steps import find_step
+
+    try:
+        return find_step(content.lab, text)
+    except LookupError as exc:
+        raise MmtuiError(f"{flag}: {exc.args[0]}") from None
+
+
+@click.group(cls=DefaultToRun, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mmtui")
+def cli() -> None:
+    """mmtui: a terminal guide for the Mythical Mysfits multi-region BC/DR workshop.
+
+    Run `mmtui` to open the guide on the embedded sandbox AWS. With no target option mmtui talks
+    to $AWS_ENDPOINT_URL if it is set, and otherwise to the embedded sandbox.
+
+    Exit codes: 0 done or all checks passed; 1 a check failed or is pending; 2 usage, content or
+    configuration error; 3 missing credentials or access denied; 4 AWS or network error.
+    """
+
+
+@cli.command()
+@target_options
+@lab_option
+def run(**kwargs: Any) -> None:
+    """Open the guide (the default command)."""
+    resolve_common(kwargs)
+    not_built(
+        "run",
+        "the Textual guide is still being written; `mmtui lint` and `mmtui target` work today",
+    )
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "state_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Where the sandbox keeps its state (default: your user state folder).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    metavar="N",
+    help="Port on 127.0.0.1 (default: a free one).",
+)
+@click.option("--fresh", is_flag=True, help="Start again from the Labs 0-2 baseline.")
+def sandbox(state_dir: str | None, port: int, fresh: bool) -> None:
+    """Run the embedded AWS in the foreground until Ctrl-C.
+
+    When ready it writes DIR/sandbox.env: `source` it in another terminal and the `aws` CLI,
+    `git` and mmtui all talk to the sandbox.
+    """
+    not_built("sandbox", "the embedded AWS sandbox is still being written")
+
+
+@cli.command()
+@target_options
+@lab_option
+@click.option("--step", "step_text", metavar="S", help=f"Check only {STEP_HELP}.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "junit"]),
+    default="table",
+    show_default=True,
+    help="How to print the results.",
+)
+def check(step_text: str | None, output_format: str, **kwargs: Any) -> None:
+    """Verify the lab against the target, read-only.
+
+    Exit 0 when every check passes, 1 when one fails or is pending.
+    """
+    _, content = resolve_common(kwargs)
+    resolve_step(content, step_text)
+    not_built("check", "the checks of Lab 3 are still being written")
+
+
+@cli.command()
+@target_options
+@lab_option
+@click.option("--step", "step_text", metavar="S", help=f"Solve only {STEP_HELP}.")
+@click.option(
+    "--through",
+    "through_text",
+    metavar="S",
+    help="Solve every step up to and including S (catch me up).",
+)
+def solve(step_text: str | None, through_text: str | None, **kwargs: Any) -> None:
+    """Do a step (or every step through S) for the attendee. Safe to run twice."""
+    if step_text is not None and through_text is not None:
+        raise click.UsageError("give --step or --through, not both")
+    _, content = resolve_common(kwargs)
+    resolve_step(content, step_text)
+    resolve_step(content, through_text, "--through")
+    not_built("solve", "the solves of Lab 3 are still being written")
+
+
+@cli.command()
+@target_options
+@lab_option
+@click.option("--step", "step_text", metavar="S", help=f"Reset only {STEP_HELP}.")
+@click.option("--dry-run", is_flag=True, help="Show the plan and change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset(step_text: str | None, dry_run: bool, yes: bool, **kwargs: Any) -> None:
+    """Undo what the lab created (one step, or the whole lab), after showing the plan."""
+    _, content = resolve_common(kwargs)
+    resolve_step(content, step_text)
+    not_built("reset", "the resets of Lab 3 are still being written")
+
+
+@cli.group()
+def probe() -> None:
+    """Measure the target (the one command that writes in order to measure)."""
+
+
+@probe.command("replication")
+@target_options
+@click.option(
+    "--samples",
+    type=click.IntRange(1, 1000),
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="How many canary items to time.",
+)
+def probe_replication(samples: int, **kwargs: Any) -> None:
+    """Time how long writes take to appear in the secondary region (RPO evidence)."""
+    from mmtui.target.spec import resolve_target
+
+    resolve_target(target_flags(kwargs))
+    not_built("probe replication", "the replication probe is still being written")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=None))
+def lint(paths: tuple[str, ...]) -> None:
+    """Validate lab content and print each problem as file:line: message.
+
+    With no PATH, the content mmtui ships is checked. A PATH may be a folder with workshop.yaml
+    or lab.yaml, or one of those files. Exit 0 when clean, 2 on any problem.
+    """
+    from pathlib import Path
+
+    from mmtui.content.lint import lint_default, lint_paths
+
+    problems = lint_paths([Path(p) for p in paths]) if paths else lint_default()
+    for problem in problems:
+        click.echo(problem.format())
+    if problems:
+        click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
+        sys.exit(ExitCode.USAGE)
+    click.echo("lab content is clean", err=True)
+
+
+@cli.group()
+def fleet() -> None:
+    """Instructor commands over many attendee accounts at once."""
+
+
+def fleet_options(fn: F) -> F:
+    fn = click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["table", "json", "csv"]),
+        default="table",
+        show_default=True,
+    )(fn)
+    fn = click.option(
+        "--concurrency",
+        type=click.IntRange(1, 256),
+        default=16,
+        show_default=True,
+        metavar="N",
+        help="Accounts worked on at once.",
+    )(fn)
+    fn = click.option(
+        "--targets",
+        "targets_file",
+        required=True,
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="YAML or CSV list of attendees and how to reach their accounts.",
+    )(fn)
+    return fn
+
+
+@fleet.command("check")
+@fleet_options
+def fleet_check(**_: Any) -> None:
+    """Check every attendee's account and print a table of attendee x step."""
+    not_built("fleet check", "the instructor fleet commands are still being written")
+
+
+@fleet.command("solve")
+@fleet_options
+@click.option("--through", "through_text", metavar="S", help="Catch attendees up through S.")
+def fleet_solve(**_: Any) -> None:
+    """Solve steps in every attendee's account."""
+    not_built("fleet solve", "the instructor fleet commands are still being written")
+
+
+@fleet.command("reset")
+@fleet_options
+@click.option("--yes", is_flag=True, help="Required: confirm the combined plan.")
+def fleet_reset(**_: Any) -> None:
+    """Reset the lab in every attendee's account (shows the combined plan first)."""
+    not_built("fleet reset", "the instructor fleet commands are still being written")
+
+
+@cli.command()
+@target_options
+def target(**kwargs: Any) -> None:
+    """Show which AWS mmtui talks to: endpoint, account, identity and regions."""
+    from mmtui.target.clients import ClientFactory
+    from mmtui.target.identity import fetch_identity
+    from mmtui.target.spec import resolve_target
+
+    spec = resolve_target(target_flags(kwargs))
+    if spec.kind == "sandbox":
+        not_built(
+            "target --sandbox",
+            "the embedded sandbox is still being written; use --endpoint-url URL or --aws",
+        )
+    identity = fetch_identity(ClientFactory(spec, endpoint_url=spec.endpoint_url))
+    click.echo(f"target:            {spec.label()}")
+    click.echo(f"account:           {identity.account_id}")
+    click.echo(f"identity:          {identity.arn}")
+    click.echo(f"primary region:    {spec.primary_region}")
+    click.echo(f"secondary region:  {spec.secondary_region}")
+    if spec.workspace is not None:
+        click.echo(f"workspace:         {spec.workspace}")
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point: run the CLI and turn every failure into a message and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="mmtui", standalone_mode=False)
+    except MmtuiError as exc:
+        click.echo(f"mmtui: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except click.exceptions.Abort:
+        click.echo("mmtui: aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("mmtui: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001  (the last line of defence: never a traceback)
+        sys.exit(report_crash(exc))
+    sys.exit(ExitCode.OK)
+
+
+def report_crash(exc: BaseException) -> int:
+    """Save the traceback for a bug report and tell the user where it is, in one line."""
+    import traceback
+    from datetime import datetime
+
+    from mmtui.paths import state_dir
+
+    text = "".join(traceback.format_exception(exc))
+    try:
+        folder = state_dir() / "crash"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        report = folder / f"crash-{stamp}.txt"
+        report.write_text(text, encoding="utf-8")
+        where = f"details in {report}"
+    except OSError:
+        where = "and the report could not be saved"
+    click.echo(
+        f"mmtui: internal error ({type(exc).__name__}: {exc}); this is a bug in mmtui, {where}",
+        err=True,
+    )
+    return int(ExitCode.USAGE)

@@ -1,0 +1,211 @@
+"""Finding and loading the workshop and its labs, with every problem tied to a file and line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydantic
+from pydantic import BaseModel
+
+from mmtui.content.model import Lab, Step, Workshop
+from mmtui.content.render import render
+from mmtui.content.yamlload import LoadedYaml, Loc, YamlError, load_yaml
+from mmtui.exitcodes import ExitCode, MmtuiError
+
+WORKSHOP_FILE = "workshop.yaml"
+LAB_FILE = "lab.yaml"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: Path
+    line: int
+    message: str
+
+    def format(self, cwd: Path | None = None) -> str:
+        return f"{display_path(self.path, cwd)}:{self.line}: {self.message}"
+
+
+class ContentError(MmtuiError):
+    """Lab content that cannot be used; carries every problem found, each with file and line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__(
+            "the lab content has problems (`mmtui lint` lists them all):\n"
+            + "\n".join(p.format() for p in self.problems),
+            ExitCode.USAGE,
+        )
+
+
+def display_path(path: Path, cwd: Path | None = None) -> str:
+    base = (cwd or Path.cwd()).resolve()
+    try:
+        return str(path.resolve().relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def content_root() -> Path:
+    """The folder holding workshop.yaml: inside the wheel when installed, the repo otherwise."""
+    package = Path(__file__).resolve().parent.parent
+    bundled = package / "_bundled" / "labs"
+    if bundled.is_dir():
+        return bundled
+    return package.parent / "labs"
+
+
+def templates_root() -> Path:
+    package = Path(__file__).resolve().parent.parent
+    bundled = package / "_bundled" / "buildspec_templates"
+    if bundled.is_dir():
+        return bundled
+    return package.parent / "buildspec_templates"
+
+
+def validate(loaded: LoadedYaml, model: type[M], problems: list[Problem]) -> M | None:
+    try:
+        return model.model_validate(loaded.data)
+    except pydantic.ValidationError as exc:
+        for error in exc.errors():
+            loc: Loc = tuple(error["loc"])
+            problems.append(Problem(loaded.path, loaded.line_of(loc), _describe(error, loc)))
+        return None
+
+
+def _describe(error: Any, loc: Loc) -> str:
+    where = _dotted(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key {loc[-1]!r}" + (f" in {_dotted(loc[:-1])}" if len(loc) > 1 else "")
+    if kind == "missing":
+        return f"missing required key {loc[-1]!r}" + (
+            f" in {_dotted(loc[:-1])}" if len(loc) > 1 else ""
+        )
+    if kind == "string_too_short":
+        return f"{where} is empty"
+    if kind == "too_short":
+        return f"{where} needs at least one entry"
+    if kind == "string_pattern_mismatch":
+        return f"{where}: {error['input']!r} is not a valid name here"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+@dataclass(frozen=True)
+class LabContent:
+    """A validated lab with its Markdown read, ready to render for a given set of names."""
+
+    folder: Path
+    source: LoadedYaml
+    lab: Lab
+    intro: str
+    instructions: dict[str, str] = field(default_factory=dict)
+    """Step id → the raw (unrendered) Markdown of its instructions."""
+
+    def step(self, step_id: str) -> Step:
+        for step in self.lab.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def defaults(self) -> dict[str, str]:
+        """Parameter values with the workshop defaults; a default may use earlier parameters."""
+        values: dict[str, str] = {}
+        for name, parameter in self.lab.parameters.items():
+            values[name] = render(parameter.default, values)
+        return values
+
+    def names(
+        self, overrides: dict[str, str] | None = None, facts: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """All a text may use: parameters (overridden) and facts (placeholders if unknown)."""
+        values = self.defaults()
+        values.update(overrides or {})
+        for name, fact in self.lab.facts.items():
+            values[name] = (facts or {}).get(name) or render(fact.placeholder, values)
+        return values
+
+
+def read_markdown(folder: Path, relative: str, source: Path, line: int) -> str:
+    path = folder / relative
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ContentError(
+            [Problem(source, line, f"Markdown file {relative!r} is missing")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContentError([Problem(source, line, f"cannot read {relative!r}: {exc}")]) from None
+
+
+def load_workshop(root: Path | None = None) -> tuple[Workshop, LoadedYaml]:
+    path = (root or content_root()) / WORKSHOP_FILE
+    problems: list[Problem] = []
+    try:
+        loaded = load_yaml(path)
+    except YamlError as exc:
+        raise ContentError([Problem(exc.path, exc.line, exc.message)]) from None
+    workshop = validate(loaded, Workshop, problems)
+    if workshop is None:
+        raise ContentError(problems)
+    return workshop, loaded
+
+
+def load_lab(folder: Path) -> LabContent:
+    """Load a lab folder, raising ContentError with every problem found in its YAML."""
+    path = folder / LAB_FILE
+    try:
+        loaded = load_yaml(path)
+    except YamlError as exc:
+        raise ContentError([Problem(exc.path, exc.line, exc.message)]) from None
+    problems: list[Problem] = []
+    lab = validate(loaded, Lab, problems)
+    if lab is None:
+        raise ContentError(problems)
+    missing: list[Problem] = []
+    intro = ""
+    instructions: dict[str, str] = {}
+    try:
+        intro = read_markdown(folder, lab.intro, path, loaded.line_of(("intro",)))
+    except ContentError as exc:
+        missing.extend(exc.problems)
+    for index, step in enumerate(lab.steps):
+        try:
+            instructions[step.id] = read_markdown(
+                folder, step.instructions, path, loaded.line_of(("steps", index, "instructions"))
+            )
+        except ContentError as exc:
+            missing.extend(exc.problems)
+    if missing:
+        raise ContentError(missing)
+    return LabContent(folder, loaded, lab, intro, instructions)
+
+
+def load_guided_lab(lab_id: str, root: Path | None = None) -> LabContent:
+    """The lab the guide walks, by its workshop id (`--lab`)."""
+    root = root or content_root()
+    workshop, loaded = load_workshop(root)
+    for entry in workshop.labs:
+        if entry.id == lab_id:
+            if entry.role != "guided" or entry.path is None:
+                raise LookupError(
+                    f"Lab {lab_id} ({entry.title}) is not guided by mmtui yet; "
+                    f"guided: {', '.join(e.id for e in workshop.labs if e.role == 'guided')}"
+                )
+            return load_lab(root / entry.path)
+    raise LookupError(
+        f"there is no Lab {lab_id!r}; the workshop has labs "
+        f"{', '.join(e.id for e in workshop.labs)}"
+    )

@@ -1,0 +1,121 @@
+"""The shape of lab content, validated strictly so that a typo is a lint error, not a blank screen.
+
+Every text field is Markdown and a Jinja2 template: `{{ secondary_region }}` and friends are
+filled from the lab's parameters (workshop defaults the user may override) and facts (names read
+from the live account, such as the generated pipeline names), so no region, stack or table name
+is ever hard-coded in prose.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# Text that must say something: surrounding whitespace is dropped before the length test, so a
+# hint of only spaces is as empty as a missing one.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$")]
+RegisteredName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameter(Strict):
+    """A value the attendee may override; the default is the workshop's."""
+
+    default: Text
+    description: Text
+    kind: Literal["region", "name", "path"] = "name"
+
+
+class Fact(Strict):
+    """A name that only the live account knows (a generated pipeline or service name)."""
+
+    description: Text
+    placeholder: Text
+    """Shown, rendered with the parameters, while the fact is not known yet."""
+
+
+class LearnMore(Strict):
+    title: Text
+    body: Text
+
+
+class ManualAction(Strict):
+    """One thing to do by hand: console clicks described in `text`, or CLI commands to copy."""
+
+    title: Text
+    where: Literal["terminal", "console", "editor"]
+    text: Text | None = None
+    commands: list[Text] = Field(default_factory=list)
+
+
+class ManualPath(Strict):
+    summary: Text
+    actions: list[ManualAction] = Field(min_length=1)
+
+
+class AutomatedPath(Strict):
+    summary: Text
+    solve: RegisteredName
+    reset: RegisteredName | None = None
+    """Every step has one; the checkpoint only verifies, so it has nothing of its own to undo."""
+
+
+class Step(Strict):
+    id: Identifier
+    number: int | None = Field(default=None, ge=1)
+    """Steps are numbered 1..n; the checkpoint has no number."""
+    kind: Literal["step", "checkpoint"] = "step"
+    title: Text
+    summary: Text
+    instructions: Text
+    """Path of the step's Markdown, relative to the lab folder."""
+    learn_more: list[LearnMore] = Field(default_factory=list)
+    hints: list[Text] = Field(min_length=1)
+    """Revealed one at a time, in this order: from a nudge to the answer."""
+    manual: ManualPath
+    automated: AutomatedPath
+    checks: list[RegisteredName] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _numbered_steps_have_resets(self) -> Step:
+        if self.kind == "step" and self.number is None:
+            raise ValueError("a step needs a number (only the checkpoint has none)")
+        if self.kind == "checkpoint" and self.number is not None:
+            raise ValueError("the checkpoint has no number")
+        if self.kind == "step" and self.automated.reset is None:
+            raise ValueError("a step needs automated.reset: every step can be undone")
+        return self
+
+
+class Lab(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
+    title: Text
+    summary: Text
+    intro: Text
+    """Path of the lab's introduction Markdown, relative to the lab folder."""
+    parameters: dict[Identifier, Parameter]
+    facts: dict[Identifier, Fact] = Field(default_factory=dict)
+    prerequisites: list[RegisteredName] = Field(default_factory=list)
+    """Checks that verify the labs before this one left the account as this lab expects."""
+    steps: list[Step] = Field(min_length=1)
+
+
+class WorkshopLab(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
+    title: Text
+    summary: Text
+    role: Literal["prerequisite", "guided", "later"]
+    """prerequisite: mmtui verifies it; guided: mmtui walks it; later: listed, not yet guided."""
+    path: Text | None = None
+    """The lab's folder, relative to workshop.yaml; required for a guided lab."""
+
+
+class Workshop(Strict):
+    title: Text
+    summary: Text
+    labs: list[WorkshopLab] = Field(min_length=1)

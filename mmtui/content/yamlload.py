@@ -1,0 +1,78 @@
+"""YAML loading that remembers where every value came from, so errors can say `file:line`.
+
+PyYAML throws the marks away once it builds Python objects; composing the node tree first keeps
+them. The loader returns the data together with a map from each value's path (the keys and list
+indexes leading to it, as pydantic reports them in `loc`) to its 1-based line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Loc = tuple[str | int, ...]
+
+
+class YamlError(Exception):
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LoadedYaml:
+    path: Path
+    data: Any
+    lines: dict[Loc, int]
+
+    def line_of(self, loc: Loc) -> int:
+        """The line of the deepest known ancestor of `loc` (pydantic locs can name missing keys)."""
+        for cut in range(len(loc), -1, -1):
+            line = self.lines.get(tuple(loc[:cut]))
+            if line is not None:
+                return line
+        return 1
+
+
+def load_yaml(path: Path) -> LoadedYaml:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise YamlError(path, 1, f"cannot read the file: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise YamlError(path, 1, f"the file is not UTF-8 text ({exc.reason})") from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise YamlError(path, line, f"invalid YAML: {exc.problem or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise YamlError(path, 1, f"invalid YAML: {exc}") from exc
+    lines: dict[Loc, int] = {}
+    data = _build(path, root, (), lines) if root is not None else None
+    return LoadedYaml(path, data, lines)
+
+
+def _build(path: Path, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = yaml.SafeLoader(" ").construct_object(key_node)  # scalar keys only in our files
+            if not isinstance(key, str | int):
+                raise YamlError(path, key_node.start_mark.line + 1, "keys must be plain words")
+            if key in result:
+                raise YamlError(path, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+            result[key] = _build(path, value_node, (*loc, key), lines)
+            # A missing-or-wrong value is best reported on its key's line.
+            lines[(*loc, key)] = key_node.start_mark.line + 1
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(path, item, (*loc, i), lines) for i, item in enumerate(node.value)]
+    return yaml.SafeLoader(" ").construct_object(node)

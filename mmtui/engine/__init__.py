@@ -1,0 +1,1 @@
+"""The engine: checks, solves, resets and progress. It never imports Textual."""

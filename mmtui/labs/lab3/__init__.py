@@ -1,0 +1,1 @@
+"""Lab 3, Preparing for Multi-Region Deployments."""

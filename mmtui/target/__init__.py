@@ -1,0 +1,1 @@
+"""Where the AWS is: target resolution, regions, per-thread clients and the account identity."""

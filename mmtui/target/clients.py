@@ -1,0 +1,82 @@
+"""boto3 clients per region and per thread.
+
+boto3 sessions are not thread-safe, and creating clients from one session on many threads
+fails intermittently (boto/boto3#1592). Each thread therefore gets its own session, and its
+clients are cached per (service, region) for that thread. Clients carry standard retries,
+bounded timeouts (a check must not hang a screen) and a user agent naming mmtui.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmtui import __version__
+from mmtui.target.spec import TargetSpec
+
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 30
+MAX_ATTEMPTS = 5
+
+
+def client_config(**overrides: Any) -> Any:
+    from botocore.config import Config
+
+    settings: dict[str, Any] = {
+        "retries": {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        "connect_timeout": CONNECT_TIMEOUT,
+        "read_timeout": READ_TIMEOUT,
+        "user_agent_extra": f"mmtui/{__version__}",
+        "max_pool_connections": 20,
+    }
+    settings.update(overrides)
+    return Config(**settings)
+
+
+@dataclass
+class ClientFactory:
+    """Hands out clients for a resolved target; safe to share across threads."""
+
+    spec: TargetSpec
+    endpoint_url: str | None = None
+    """The endpoint every client talks to (sandbox or endpoint targets); None for real AWS."""
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def session(self) -> Any:
+        local = self._local
+        if getattr(local, "session", None) is None:
+            import boto3
+
+            local.session = boto3.Session(
+                profile_name=self.spec.profile, region_name=self.spec.primary_region
+            )
+            local.clients = {}
+        return local.session
+
+    def client(
+        self, service: str, region: str | None = None, *, max_attempts: int = MAX_ATTEMPTS
+    ) -> Any:
+        """A client for `service` in `region` (the primary by default), cached per thread.
+
+        `max_attempts` lowers the retries for a call that should fail fast, such as the first
+        call to an endpoint that may not be running.
+        """
+        region = region or self.spec.primary_region
+        session = self.session()
+        clients: dict[tuple[str, str, int], Any] = self._local.clients
+        key = (service, region, max_attempts)
+        if key not in clients:
+            # A real-AWS target must not be silently redirected by AWS_ENDPOINT_URL in the
+            # environment; an endpoint target names its endpoint explicitly instead.
+            config = client_config(
+                ignore_configured_endpoint_urls=self.spec.kind == "aws",
+                retries={"mode": "standard", "total_max_attempts": max_attempts},
+            )
+            clients[key] = session.client(
+                service, region_name=region, endpoint_url=self.endpoint_url, config=config
+            )
+        return clients[key]
+
+    def credentials_available(self) -> bool:
+        return self.session().get_credentials() is not None

@@ -1,0 +1,78 @@
+"""Who we are in the target account, and the errors that stop us from knowing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.target.clients import ClientFactory
+from mmtui.target.spec import require_credentials_message
+
+# Error codes meaning "these credentials do not let you in" (exit 3), as opposed to AWS failing.
+DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "InvalidAccessKeyId",
+        "AuthFailure",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Identity:
+    account_id: str
+    arn: str
+    user_id: str
+
+
+def fetch_identity(factory: ClientFactory) -> Identity:
+    """STS GetCallerIdentity in the primary region, with user-facing errors."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        ProfileNotFound,
+    )
+
+    spec = factory.spec
+    try:
+        if not factory.credentials_available():
+            raise MmtuiError(require_credentials_message(spec), ExitCode.CREDENTIALS)
+        # The first call to a target: if nothing answers, say so now rather than after retries.
+        answer = factory.client("sts", max_attempts=2).get_caller_identity()
+    except ProfileNotFound:
+        raise MmtuiError(
+            f"--profile: no profile named {spec.profile!r} in your AWS config; "
+            "`aws configure list-profiles` shows the ones you have",
+            ExitCode.CREDENTIALS,
+        ) from None
+    except NoCredentialsError:
+        raise MmtuiError(require_credentials_message(spec), ExitCode.CREDENTIALS) from None
+    except ClientError as exc:
+        raise describe_client_error(exc, "sts:GetCallerIdentity") from None
+    except EndpointConnectionError as exc:
+        raise MmtuiError(
+            f"cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}: is the endpoint running?",
+            ExitCode.AWS_ERROR,
+        ) from None
+    except BotoCoreError as exc:
+        raise MmtuiError(f"AWS call failed: {exc}", ExitCode.AWS_ERROR) from None
+    return Identity(answer["Account"], answer["Arn"], answer["UserId"])
+
+
+def describe_client_error(exc: object, operation: str) -> MmtuiError:
+    """A ClientError as one readable line with the exit code of its kind."""
+    response = getattr(exc, "response", {}) or {}
+    error = response.get("Error", {})
+    code = error.get("Code", "Unknown")
+    message = error.get("Message", str(exc))
+    exit_code = ExitCode.CREDENTIALS if code in DENIED_CODES else ExitCode.AWS_ERROR
+    return MmtuiError(f"{operation} failed: {code}: {message}", exit_code)

@@ -1,0 +1,156 @@
+"""What the user asked for: which AWS, which regions, which workspace.
+
+Resolution follows DESIGN.md: an explicit flag wins; with none, `AWS_ENDPOINT_URL` means that
+endpoint, and otherwise the embedded sandbox. This is the only place the kinds of target differ;
+the engine receives clients and never asks which kind it is talking to.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.target.regions import validate_region
+
+TargetKind = Literal["sandbox", "endpoint", "aws"]
+
+DEFAULT_PRIMARY_REGION = "us-west-2"
+DEFAULT_SECONDARY_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    kind: TargetKind
+    primary_region: str
+    secondary_region: str
+    endpoint_url: str | None = None
+    profile: str | None = None
+    workspace: Path | None = None
+    sandbox_dir: Path | None = None
+    """For a sandbox target, the state folder; None means a fresh one for this command alone."""
+
+    @property
+    def regions(self) -> tuple[str, str]:
+        return (self.primary_region, self.secondary_region)
+
+    def label(self) -> str:
+        if self.kind == "sandbox":
+            return "sandbox"
+        if self.kind == "endpoint":
+            return f"endpoint {self.endpoint_url}"
+        return f"aws (profile {self.profile})" if self.profile else "aws"
+
+
+@dataclass(frozen=True)
+class TargetFlags:
+    """The TARGET options exactly as typed on the command line (None when not given)."""
+
+    sandbox: bool = False
+    endpoint_url: str | None = None
+    aws: bool = False
+    profile: str | None = None
+    primary_region: str | None = None
+    secondary_region: str | None = None
+    workspace: str | None = None
+
+
+def resolve_target(flags: TargetFlags, env: Mapping[str, str] | None = None) -> TargetSpec:
+    env = os.environ if env is None else env
+    chosen = [
+        name
+        for name, given in (
+            ("--sandbox", flags.sandbox),
+            ("--endpoint-url", flags.endpoint_url is not None),
+            ("--aws", flags.aws),
+        )
+        if given
+    ]
+    if len(chosen) > 1:
+        raise MmtuiError(f"choose one target: {' and '.join(chosen)} were both given")
+    if flags.profile is not None and (flags.sandbox or flags.endpoint_url is not None):
+        raise MmtuiError(
+            f"--profile selects a real AWS account; it cannot be combined with {chosen[0]}"
+        )
+
+    primary = validate_region(
+        flags.primary_region or env.get("MMTUI_PRIMARY_REGION") or DEFAULT_PRIMARY_REGION,
+        "--primary-region",
+    )
+    secondary = validate_region(
+        flags.secondary_region or env.get("MMTUI_SECONDARY_REGION") or DEFAULT_SECONDARY_REGION,
+        "--secondary-region",
+    )
+    if primary == secondary:
+        raise MmtuiError(
+            f"--primary-region and --secondary-region are both {primary}: the lab replicates "
+            "into a second, different region"
+        )
+
+    workspace_text = flags.workspace or env.get("MMTUI_WORKSPACE")
+    workspace = Path(workspace_text).expanduser() if workspace_text else None
+    if workspace is not None and workspace.exists() and not workspace.is_dir():
+        raise MmtuiError(f"--workspace: {workspace} is not a folder")
+
+    if flags.aws or flags.profile is not None:
+        kind: TargetKind = "aws"
+        endpoint = None
+    elif flags.sandbox:
+        kind, endpoint = "sandbox", None
+    elif flags.endpoint_url or env.get("AWS_ENDPOINT_URL"):
+        source = "--endpoint-url" if flags.endpoint_url else "AWS_ENDPOINT_URL"
+        kind = "endpoint"
+        endpoint = check_endpoint(flags.endpoint_url or env["AWS_ENDPOINT_URL"], source)
+    else:
+        kind, endpoint = "sandbox", None
+    return TargetSpec(
+        kind,
+        primary,
+        secondary,
+        endpoint_url=endpoint,
+        profile=flags.profile,
+        workspace=workspace,
+    )
+
+
+def check_endpoint(url: str, source: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise MmtuiError(f"{source}: {url!r} is not an http(s) URL such as http://127.0.0.1:5000")
+    try:
+        parsed.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        raise MmtuiError(f"{source}: {url!r} has an invalid port") from None
+    return url.rstrip("/")
+
+
+def require_credentials_message(spec: TargetSpec) -> str:
+    """The one-line fix for missing credentials, fitted to the target."""
+    if spec.kind == "aws" and spec.profile:
+        return (
+            f"profile {spec.profile!r} gives no credentials: run "
+            f"`aws configure --profile {spec.profile}` (or `aws sso login --profile "
+            f"{spec.profile}`)"
+        )
+    if spec.kind == "endpoint":
+        return (
+            "no AWS credentials for the endpoint: `source <sandbox dir>/sandbox.env`, or set "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    return "no AWS credentials found: run `aws configure`, pass --profile NAME, or use --sandbox"
+
+
+__all__ = [
+    "DEFAULT_PRIMARY_REGION",
+    "DEFAULT_SECONDARY_REGION",
+    "ExitCode",
+    "TargetFlags",
+    "TargetKind",
+    "TargetSpec",
+    "require_credentials_message",
+    "resolve_target",
+]

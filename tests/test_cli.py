@@ -1,0 +1,135 @@
+"""The command line contract of DESIGN.md: names, options, help, exit codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import invoke, run_mmtui
+
+COMMANDS_WITH_OPTIONS = {
+    ("run",): [
+        "--sandbox",
+        "--endpoint-url",
+        "--aws",
+        "--profile",
+        "--primary-region",
+        "--secondary-region",
+        "--workspace",
+        "--lab",
+    ],
+    ("sandbox",): ["--dir", "--port", "--fresh"],
+    ("check",): [
+        "--sandbox",
+        "--endpoint-url",
+        "--aws",
+        "--profile",
+        "--lab",
+        "--step",
+        "--format",
+        "table",
+        "json",
+        "junit",
+    ],
+    ("solve",): ["--lab", "--step", "--through"],
+    ("reset",): ["--lab", "--step", "--dry-run", "--yes"],
+    ("probe", "replication"): ["--samples", "--endpoint-url", "--aws"],
+    ("lint",): ["PATH"],
+    ("fleet", "check"): ["--targets", "--concurrency", "--format", "csv"],
+    ("fleet", "solve"): ["--targets", "--through"],
+    ("fleet", "reset"): ["--targets", "--yes"],
+    ("target",): ["--endpoint-url", "--primary-region"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS_WITH_OPTIONS), ids=" ".join)
+def test_every_command_has_help_with_its_options(command: tuple[str, ...]) -> None:
+    result = invoke(*command, "--help")
+    assert result.code == 0, result.stderr
+    for option in COMMANDS_WITH_OPTIONS[command]:
+        assert option in result.stdout, f"{option} missing from `mmtui {' '.join(command)} --help`"
+
+
+def test_top_level_help_lists_commands_and_exit_codes() -> None:
+    result = invoke("--help")
+    assert result.code == 0
+    for name in ("run", "sandbox", "check", "solve", "reset", "probe", "lint", "fleet"):
+        assert f"  {name} " in result.stdout
+    assert "3 missing credentials" in " ".join(result.stdout.split())
+
+
+def test_python_dash_m_and_version() -> None:
+    result = run_mmtui("--version")
+    assert result.code == 0
+    assert result.stdout.strip() == "mmtui, version 0.1.0"
+
+
+NOT_BUILT = [
+    ("sandbox",),
+    ("check",),
+    ("check", "--step", "2", "--format", "json"),
+    ("solve", "--through", "3"),
+    ("reset", "--step", "dashboard", "--dry-run"),
+    ("probe", "replication"),
+    ("fleet", "check", "--targets", "people.yaml"),
+    ("fleet", "solve", "--targets", "people.yaml", "--through", "2"),
+    ("fleet", "reset", "--targets", "people.yaml", "--yes"),
+    ("run",),
+]
+
+
+@pytest.mark.parametrize("args", NOT_BUILT, ids=" ".join)
+def test_unbuilt_commands_say_so_in_one_line_and_exit_2(args: tuple[str, ...]) -> None:
+    result = invoke(*args)
+    assert result.code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "is not built yet" in lines[0]
+
+
+def test_bare_mmtui_means_run_and_takes_run_options() -> None:
+    bare = run_mmtui()
+    assert bare.code == 2
+    assert "`mmtui run` is not built yet" in bare.stderr
+    with_option = invoke("--primary-region", "eu-west-1")
+    assert "`mmtui run` is not built yet" in with_option.stderr
+    bad_region = invoke("--primary-region", "eu-west-9")
+    assert bad_region.code == 2
+    assert "--primary-region" in bad_region.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("check", "--step", "7"), "--step: '7' is not a step of Lab 3"),
+        (("check", "--step", "data"), "1/infrastructure, 2/data-tier"),
+        (("solve", "--through", "nope"), "--through: 'nope' is not a step"),
+        (("check", "--lab", "4"), "--lab: Lab 4 (Global Accelerator) is not guided"),
+        (("check", "--lab", "9"), "--lab: there is no Lab '9'"),
+        (
+            ("check", "--secondary-region", "us-est-1"),
+            "'us-est-1' is not an AWS region; did you mean",
+        ),
+        (("check", "--primary-region", "us-east-1"), "both us-east-1"),
+        (("check", "--aws", "--endpoint-url", "http://127.0.0.1:1"), "choose one target"),
+        (("check", "--endpoint-url", "localhost:5000"), "is not an http(s) URL"),
+        (("check", "--profile", "p", "--sandbox"), "--profile selects a real AWS account"),
+        (("check", "--format", "xml"), "'xml' is not one of"),
+        (("solve", "--step", "1", "--through", "2"), "give --step or --through, not both"),
+        (("fleet", "check"), "Missing option '--targets'"),
+        (("probe", "replication", "--samples", "0"), "--samples"),
+        (("frobnicate",), "No such command 'frobnicate'"),
+    ],
+)
+def test_usage_errors_name_the_flag_and_exit_2(args: tuple[str, ...], needle: str) -> None:
+    result = invoke(*args)
+    assert result.code == 2
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_step_accepts_number_or_id() -> None:
+    # Both spellings get past validation and reach the (honest) not-built message.
+    for step in ("4", "build-artifacts", "checkpoint", "DATA-TIER"):
+        result = invoke("check", "--step", step)
+        assert "is not built yet" in result.stderr, (step, result.stderr)

@@ -1,0 +1,242 @@
+"""`mmtui lint`: shipped content is clean; each kind of broken content fails with file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, invoke, run_mmtui
+
+LAB = "lab-3-multi-region-prep"
+
+
+def _line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def _replace_once(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) >= 1, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def _lint(*paths: Path) -> tuple[int, list[str]]:
+    result = invoke("lint", *map(str, paths))
+    return result.code, result.stdout.splitlines()
+
+
+def test_shipped_content_is_clean_from_any_folder(tmp_path: Path) -> None:
+    result = run_mmtui("lint", cwd=tmp_path)
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert "clean" in result.stderr
+
+
+def test_explicit_paths_are_clean() -> None:
+    for path in (
+        REPO / "labs",
+        REPO / "labs" / LAB,
+        REPO / "labs" / LAB / "lab.yaml",
+        REPO / "labs" / "workshop.yaml",
+    ):
+        code, lines = _lint(path)
+        assert (code, lines) == (0, []), path
+
+
+def test_missing_markdown_file(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    (lab_copy / LAB / "steps" / "3-pipeline.md").unlink()
+    code, lines = _lint(lab_copy)
+    line = _line_of(lab_yaml, "instructions: steps/3-pipeline.md")
+    assert code == 2
+    assert lines == [f"{lab_yaml}:{line}: Markdown file 'steps/3-pipeline.md' is missing"]
+
+
+def test_duplicate_step_id(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    _replace_once(lab_yaml, "- id: data-tier", "- id: infrastructure")
+    first, second = (
+        number
+        for number, line in enumerate(lab_yaml.read_text().splitlines(), 1)
+        if line.strip() == "- id: infrastructure"
+    )
+    code, lines = _lint(lab_copy / LAB)
+    assert code == 2
+    assert lines == [
+        f"{lab_yaml}:{second}: duplicate step id 'infrastructure' (first used on line {first})"
+    ]
+
+
+def test_unknown_check_name(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    _replace_once(lab_yaml, "- data_tier.replica_active", "- data_tier.replica_actve")
+    code, lines = _lint(lab_yaml)
+    line = _line_of(lab_yaml, "data_tier.replica_actve")
+    assert code == 2
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        f"{lab_yaml}:{line}: no check is registered as 'data_tier.replica_actve' (known checks "
+        "here: data_tier.replica_active,"
+    )
+
+
+def test_unknown_task_and_wrong_task_kind(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    _replace_once(lab_yaml, "solve: pipeline.solve", "solve: pipeline.reset")
+    _replace_once(lab_yaml, "reset: dashboard.reset", "reset: dashboard.undo")
+    code, lines = _lint(lab_yaml)
+    assert code == 2
+    assert (
+        f"{lab_yaml}:{_line_of(lab_yaml, 'solve: pipeline.reset')}: task 'pipeline.reset' "
+        "is a reset task, not a solve task" in lines
+    )
+    assert any(
+        line.startswith(
+            f"{lab_yaml}:{_line_of(lab_yaml, 'dashboard.undo')}: no task is "
+            "registered as 'dashboard.undo'"
+        )
+        for line in lines
+    )
+
+
+def test_unknown_key(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    _replace_once(lab_yaml, "    hints:\n", "    hintz: []\n    hints:\n")
+    code, lines = _lint(lab_yaml)
+    assert code == 2
+    line = _line_of(lab_yaml, "hintz:")
+    assert lines == [f"{lab_yaml}:{line}: unknown key 'hintz' in steps[0]"]
+
+
+def test_empty_hint_and_empty_learn_more(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    _replace_once(lab_yaml, "    hints:\n", "    hints:\n      - '   '\n")
+    _replace_once(
+        lab_yaml, "    learn_more:\n", "    learn_more:\n      - title: Empty\n        body: ''\n"
+    )
+    code, lines = _lint(lab_yaml)
+    assert code == 2
+    assert (
+        f"{lab_yaml}:{_line_of(lab_yaml, chr(39) * 2)}: steps[0].learn_more[0].body is "
+        "empty" in lines
+    )
+    assert (
+        f"{lab_yaml}:{_line_of(lab_yaml, '- ' + chr(39) + '   ')}: steps[0].hints[0] is "
+        "empty" in lines
+    )
+
+
+def test_missing_required_key(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    text = lab_yaml.read_text()
+    start = text.index("  - id: dashboard")
+    title_at = text.index("    title:", start)
+    end = text.index("\n", title_at)
+    lab_yaml.write_text(text[:title_at] + text[end + 1 :])
+    code, lines = _lint(lab_yaml)
+    assert code == 2
+    assert lines == [
+        f"{lab_yaml}:{_line_of(lab_yaml, '- id: dashboard')}: missing required key 'title' in "
+        "steps[4]"
+    ]
+
+
+def test_undeclared_template_name_in_markdown(lab_copy: Path) -> None:
+    md = lab_copy / LAB / "steps" / "2-data-tier.md"
+    md.write_text(md.read_text() + "\nThe replica lives in {{ tertiary_region }}.\n")
+    code, lines = _lint(lab_copy)
+    assert code == 2
+    assert lines == [
+        f"{md}:{_line_of(md, 'tertiary_region')}: text uses {{{{ tertiary_region }}}}, which is "
+        "neither a parameter nor a fact"
+    ]
+
+
+def test_hard_coded_default_in_prose(lab_copy: Path) -> None:
+    md = lab_copy / LAB / "steps" / "1-infrastructure.md"
+    md.write_text(md.read_text() + "\nDeploy it to us-east-1 now.\n")
+    code, lines = _lint(md.parent.parent)
+    assert code == 2
+    assert lines == [
+        f"{md}:{_line_of(md, 'to us-east-1 now')}: 'us-east-1' is typed out; write "
+        "{{ secondary_region }} so it follows the attendee's choice"
+    ]
+
+
+def test_template_syntax_error_in_yaml_text(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    _replace_once(lab_yaml, "title: Preparing", "title: Preparing {{ oops")
+    code, lines = _lint(lab_yaml)
+    assert code == 2
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{lab_yaml}:{_line_of(lab_yaml, '{{ oops')}: template error:")
+
+
+def test_yaml_syntax_error_has_its_line(lab_copy: Path) -> None:
+    workshop = lab_copy / "workshop.yaml"
+    _replace_once(workshop, "labs:\n", "labs:\n  - id: [unclosed\n")
+    code, lines = _lint(workshop)
+    assert code == 2
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{workshop}:")
+    assert "invalid YAML" in lines[0]
+
+
+def test_duplicate_yaml_key(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    _replace_once(lab_yaml, "intro: intro.md\n", "intro: intro.md\nintro: other.md\n")
+    code, lines = _lint(lab_yaml)
+    assert (code, lines) == (
+        2,
+        [f"{lab_yaml}:{_line_of(lab_yaml, 'intro: other')}: duplicate key 'intro'"],
+    )
+
+
+def test_step_numbers_must_run_in_order(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    _replace_once(lab_yaml, "number: 3", "number: 7")
+    code, lines = _lint(lab_yaml)
+    assert code == 2
+    assert lines == [
+        f"{lab_yaml}:{_line_of(lab_yaml, 'steps:')}: steps must be numbered 1, 2, "
+        "3… in order; found [1, 2, 7, 4, 5]"
+    ]
+
+
+def test_workshop_guided_lab_without_folder(lab_copy: Path) -> None:
+    workshop = lab_copy / "workshop.yaml"
+    _replace_once(workshop, f"path: {LAB}", "path: lab-3-gone")
+    code, lines = _lint(workshop)
+    assert code == 2
+    assert lines == [
+        f"{workshop}:{_line_of(workshop, 'lab-3-gone')}: lab folder 'lab-3-gone' has no lab.yaml"
+    ]
+
+
+def test_path_that_is_not_content(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    code, lines = _lint(tmp_path / "notes.txt", tmp_path / "missing")
+    assert code == 2
+    assert f"{tmp_path / 'missing'}:1: no such file or folder" in lines
+    assert any("notes.txt:1: not lab content" in line for line in lines)
+
+
+@pytest.mark.parametrize("broken", ["checks: []", "hints: []"])
+def test_lists_that_must_not_be_empty(lab_copy: Path, broken: str) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    key = broken.split(":")[0]
+    text = lab_yaml.read_text()
+    start = text.index(f"    {key}:\n")
+    end = start + len(f"    {key}:\n")
+    while text[end:].startswith("      "):
+        end = text.index("\n", end) + 1
+    lab_yaml.write_text(text[:start] + f"    {broken}\n" + text[end:])
+    code, lines = _lint(lab_yaml)
+    assert code == 2
+    assert lines == [
+        f"{lab_yaml}:{_line_of(lab_yaml, broken)}: steps[0].{key} needs at least one entry"
+    ]

@@ -1,0 +1,191 @@
+"""Target resolution, region validation, clients per thread, and the account identity."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.target.clients import ClientFactory
+from mmtui.target.identity import fetch_identity
+from mmtui.target.regions import known_regions, validate_region
+from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
+from tests.conftest import Endpoint, invoke
+
+
+def test_default_is_sandbox_with_workshop_regions() -> None:
+    spec = resolve_target(TargetFlags(), env={})
+    assert spec.kind == "sandbox"
+    assert spec.regions == ("us-west-2", "us-east-1")
+
+
+def test_aws_endpoint_url_in_env_is_the_target_when_no_flag() -> None:
+    spec = resolve_target(TargetFlags(), env={"AWS_ENDPOINT_URL": "http://127.0.0.1:4566/"})
+    assert (spec.kind, spec.endpoint_url) == ("endpoint", "http://127.0.0.1:4566")
+
+
+def test_flags_beat_the_environment() -> None:
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}
+    assert resolve_target(TargetFlags(aws=True), env=env).kind == "aws"
+    assert resolve_target(TargetFlags(sandbox=True), env=env).kind == "sandbox"
+    profile = resolve_target(TargetFlags(profile="attendee7"), env=env)
+    assert (profile.kind, profile.profile) == ("aws", "attendee7")
+    endpoint = resolve_target(TargetFlags(endpoint_url="http://127.0.0.1:5000"), env=env)
+    assert endpoint.endpoint_url == "http://127.0.0.1:5000"
+
+
+def test_regions_and_workspace_from_flags_and_env(tmp_path: Path) -> None:
+    spec = resolve_target(
+        TargetFlags(primary_region="EU-West-1", workspace=str(tmp_path)),
+        env={"MMTUI_SECONDARY_REGION": "eu-central-1"},
+    )
+    assert spec.regions == ("eu-west-1", "eu-central-1")
+    assert spec.workspace == tmp_path
+
+
+def test_workspace_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    afile = tmp_path / "f"
+    afile.write_text("x")
+    with pytest.raises(MmtuiError, match="--workspace: .* is not a folder"):
+        resolve_target(TargetFlags(workspace=str(afile)), env={})
+
+
+def test_region_names_come_from_botocore_partitions() -> None:
+    regions = known_regions()
+    # Regions of several partitions, none of them typed into mmtui.
+    assert {"us-west-2", "us-east-1", "cn-north-1", "us-gov-west-1"} <= regions
+    assert validate_region(" AP-Southeast-2 ", "--x") == "ap-southeast-2"
+    with pytest.raises(MmtuiError) as error:
+        validate_region("us-westt-2", "--primary-region")
+    assert error.value.exit_code == ExitCode.USAGE
+    assert str(error.value).startswith("--primary-region: 'us-westt-2' is not an AWS region")
+    assert "us-west-2" in str(error.value)
+    with pytest.raises(MmtuiError, match="is not an AWS region$"):
+        validate_region("atlantis", "--secondary-region")
+
+
+def _spec(endpoint: Endpoint) -> TargetSpec:
+    return resolve_target(TargetFlags(endpoint_url=endpoint.url), env={})
+
+
+def test_clients_are_cached_per_thread_with_a_session_per_thread(
+    aws_endpoint: Endpoint, dummy_credentials: None
+) -> None:
+    factory = ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url)
+    main_client = factory.client("sts", "us-east-1")
+    assert factory.client("sts", "us-east-1") is main_client
+    assert factory.client("sts", "us-west-2") is not main_client
+    seen: dict[str, Any] = {}
+
+    def other_thread() -> None:
+        seen["session"] = factory.session()
+        seen["client"] = factory.client("sts", "us-east-1")
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join()
+    assert seen["session"] is not factory.session()
+    assert seen["client"] is not main_client
+
+
+def test_clients_send_mmtui_user_agent_and_use_standard_retries(
+    aws_endpoint: Endpoint, dummy_credentials: None
+) -> None:
+    factory = ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url)
+    client = factory.client("sts")
+    agents: list[str] = []
+    client.meta.events.register(
+        "before-send.sts.*", lambda request, **_: agents.append(request.headers["User-Agent"])
+    )
+    client.get_caller_identity()
+    assert len(agents) == 1
+    agent = agents[0].decode() if isinstance(agents[0], bytes) else agents[0]
+    assert "mmtui/0.1.0" in agent
+    config = client.meta.config
+    assert config.retries["mode"] == "standard"
+    assert (config.connect_timeout, config.read_timeout) == (5, 30)
+    assert client.meta.region_name == "us-west-2"
+
+
+def test_identity_over_http(aws_endpoint: Endpoint, dummy_credentials: None) -> None:
+    identity = fetch_identity(ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url))
+    assert identity.account_id == "123456789012"
+    assert identity.arn.startswith("arn:aws:sts::123456789012:")
+
+
+def test_target_command_shows_identity_and_regions(
+    aws_endpoint: Endpoint, dummy_credentials: None
+) -> None:
+    result = invoke("target", "--endpoint-url", aws_endpoint.url, "--secondary-region", "eu-west-1")
+    assert result.code == 0, result.stderr
+    assert f"endpoint {aws_endpoint.url}" in result.stdout
+    assert "account:           123456789012" in result.stdout
+    assert "secondary region:  eu-west-1" in result.stdout
+
+
+def test_missing_credentials_exit_3_with_the_fix() -> None:
+    result = invoke("target", "--aws")
+    assert result.code == 3
+    assert result.stderr.strip() == (
+        "mmtui: no AWS credentials found: run `aws configure`, pass --profile NAME, "
+        "or use --sandbox"
+    )
+
+
+def test_unknown_profile_exits_3() -> None:
+    result = invoke("target", "--profile", "nobody")
+    assert result.code == 3
+    assert "no profile named 'nobody'" in result.stderr
+
+
+def test_endpoint_without_credentials_says_to_source_sandbox_env(aws_endpoint: Endpoint) -> None:
+    result = invoke("target", "--endpoint-url", aws_endpoint.url)
+    assert result.code == 3
+    assert "sandbox.env" in result.stderr
+
+
+def test_unreachable_endpoint_exits_4(dummy_credentials: None) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = invoke("target", "--endpoint-url", f"http://127.0.0.1:{port}")
+    assert result.code == 4
+    assert "cannot reach" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code"),
+    [
+        ("AccessDenied", ExitCode.CREDENTIALS),
+        ("ExpiredToken", ExitCode.CREDENTIALS),
+        ("InternalFailure", ExitCode.AWS_ERROR),
+    ],
+)
+def test_sts_errors_map_to_exit_codes(
+    code: str, exit_code: ExitCode, aws_endpoint: Endpoint, dummy_credentials: None
+) -> None:
+    factory = ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url)
+    with Stubber(factory.client("sts", max_attempts=2)) as stub:
+        stub.add_client_error(
+            "get_caller_identity", service_error_code=code, service_message="nope"
+        )
+        with pytest.raises(MmtuiError) as error:
+            fetch_identity(factory)
+    assert error.value.exit_code == exit_code
+    assert f"sts:GetCallerIdentity failed: {code}: nope" == str(error.value)
+
+
+def test_real_aws_target_ignores_endpoint_in_environment(
+    monkeypatch: pytest.MonkeyPatch, dummy_credentials: None
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    factory = ClientFactory(resolve_target(TargetFlags(aws=True)))
+    client = factory.client("sts", "us-east-1")
+    assert "127.0.0.1" not in client.meta.endpoint_url
