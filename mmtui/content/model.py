@@ -48,7 +48,7 @@ class ManualAction(Strict):
     """One thing to do by hand: console clicks described in `text`, or CLI commands to copy."""
 
     title: Text
-    where: Literal["terminal", "console", "editor"]
+    where: Literal["terminal", "console", "editor", "browser"]
     text: Text | None = None
     commands: list[Text] = Field(default_factory=list)
 

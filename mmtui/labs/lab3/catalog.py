@@ -104,5 +104,6 @@ for _name, _title, _region in _CHECKS:
 for _step in _STEPS:
     _words = _step.replace("_", " ")
     TASKS.declare(TaskDecl(f"{_step}.solve", f"Do the {_words} step", "solve"))
+    # The checkpoint's solve catches up: it solves the earlier steps that are not done.
     if _step != "checkpoint":  # the checkpoint only verifies: it creates nothing to undo
         TASKS.declare(TaskDecl(f"{_step}.reset", f"Undo the {_words} step", "reset"))
