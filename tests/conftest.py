@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from mmtui.sandbox.server import Sandbox, SandboxOptions
+
 REPO = Path(__file__).resolve().parent.parent
 LAB3 = REPO / "labs" / "lab-3-multi-region-prep"
 
@@ -38,15 +40,29 @@ class Endpoint:
 
 
 @pytest.fixture(scope="session")
-def aws_endpoint() -> Iterator[Endpoint]:
-    """One moto server on loopback for the whole session, reached over real HTTP."""
-    from moto.server import ThreadedMotoServer
+def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """One sandbox for the whole session, on loopback, reached over real HTTP.
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield Endpoint(f"http://{host}:{port}")
-    server.stop()
+    moto's state is process-global, so there is exactly one; tests get it reset to the
+    baseline through the `sandbox` fixture.
+    """
+    state_dir = tmp_path_factory.mktemp("sandbox")
+    sandbox = Sandbox(SandboxOptions(state_dir=state_dir, fresh=True)).start()
+    sandbox.baseline = sandbox.snapshot()  # type: ignore[attr-defined]
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_session: Sandbox) -> Sandbox:
+    """The session sandbox, reset to the Labs 0-2 baseline before the test."""
+    sandbox_session.restore_snapshot(sandbox_session.baseline)  # type: ignore[attr-defined]
+    return sandbox_session
+
+
+@pytest.fixture
+def aws_endpoint(sandbox: Sandbox) -> Endpoint:
+    return Endpoint(sandbox.url)
 
 
 @pytest.fixture

@@ -1,0 +1,152 @@
+"""The sandbox's WSGI application: moto behind mmtui's extensions, with AWS-shaped errors.
+
+Every request passes through here. Extensions may answer it themselves (an API moto lacks) or
+adjust moto's answer (a field moto leaves out). An operation nobody implements comes back as
+an AWS error naming it, never as moto's HTML error page. One lock serialises requests and the
+background work that edits moto's state (replication, snapshots): moto's models are plain
+Python objects with no locking of their own.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+from mmtui.sandbox.protocol import AwsRequest, AwsResponse, not_available
+
+StartResponse = Callable[..., Any]
+
+READ_PREFIXES = ("Describe", "Get", "List", "Query", "Scan", "Head", "BatchGet", "Lookup")
+
+
+class Extension(Protocol):
+    """A piece of AWS behaviour the sandbox adds on top of moto."""
+
+    name: str
+
+    def before(self, request: AwsRequest) -> AwsResponse | None:
+        """Answer the request instead of moto, or None to let moto answer."""
+
+    def after(self, request: AwsRequest, response: AwsResponse) -> AwsResponse:
+        """Adjust moto's answer (return it unchanged when not concerned)."""
+
+
+class UnknownService(LookupError):
+    pass
+
+
+def quiet_moto_dispatcher() -> Any:
+    """moto's dispatcher, minus its print() for services it does not know."""
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    class QuietDispatcher(DomainDispatcherApplication):
+        def get_backend_for_host(self, host: str | None) -> Any:
+            if host is None:
+                return None
+            if host == "moto_api" or host in backends.list_of_moto_modules():
+                return host
+            for backend, pattern in self.backend_url_patterns:
+                if pattern.match(f"http://{host}"):
+                    return backend
+            raise UnknownService(host)
+
+    return QuietDispatcher(create_backend_app)
+
+
+class SandboxApp:
+    def __init__(
+        self,
+        extensions: Sequence[Extension],
+        lock: threading.RLock,
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.moto = quiet_moto_dispatcher()
+        self.extensions = list(extensions)
+        self.lock = lock
+        self.on_change = on_change
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        request = AwsRequest.from_environ(environ, body)
+        with self.lock:
+            response = self.handle(request, environ)
+        if not request.operation.startswith(READ_PREFIXES):
+            self.on_change()  # may have changed state: the next autosave writes it
+        start_response(
+            f"{response.status} {_REASONS.get(response.status, 'Status')}",
+            [*response.headers.items(), ("Content-Length", str(len(response.body)))],
+        )
+        return [response.body]
+
+    def handle(self, request: AwsRequest, environ: dict[str, Any]) -> AwsResponse:
+        for extension in self.extensions:
+            answer = extension.before(request)
+            if answer is not None:
+                return answer
+        response = self.call_moto(request, environ)
+        for extension in self.extensions:
+            response = extension.after(request, response)
+        return response
+
+    def call_moto(self, request: AwsRequest, environ: dict[str, Any]) -> AwsResponse:
+        environ = dict(environ)
+        environ["wsgi.input"] = io.BytesIO(request.body)
+        environ["CONTENT_LENGTH"] = str(len(request.body))
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured["status"] = int(status.split(" ", 1)[0])
+            captured["headers"] = headers
+
+        try:
+            chunks = self.moto(environ, capture)
+            try:
+                body = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+        except UnknownService:
+            return not_available(request, "this service is not part of the sandbox")
+        except NotImplementedError:
+            return not_available(request)
+        except Exception as exc:  # noqa: BLE001  (moto bug: answer as AWS would, not HTML)
+            return not_available(request, f"the emulator failed ({type(exc).__name__})")
+        headers = {
+            name: value
+            for name, value in captured.get("headers", [])
+            if name.lower() not in ("content-length", "transfer-encoding")
+        }
+        response = AwsResponse(captured.get("status", 500), body, headers)
+        if response.status in (404, 405, 500) and _is_html(response):
+            # moto's answer for a route it lacks or an operation it does not implement.
+            return not_available(request)
+        return response
+
+
+def _is_html(response: AwsResponse) -> bool:
+    content_type = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
+    return "text/html" in content_type or response.body.lstrip()[:15].lower().startswith(
+        (b"<!doctype html", b"<html")
+    )
+
+
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    301: "Moved Permanently",
+    307: "Temporary Redirect",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+}

@@ -1,0 +1,15 @@
+"""The behaviours mmtui adds to moto, in the order they see each request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mmtui.sandbox.app import Extension
+    from mmtui.sandbox.server import Sandbox
+
+
+def default_extensions(sandbox: Sandbox) -> list[Extension]:
+    from mmtui.sandbox.extensions.xray_groups import XRayGroups
+
+    return [XRayGroups()]

@@ -1,0 +1,145 @@
+"""Requests and responses as the sandbox's extensions see them, and AWS-shaped errors.
+
+An extension must answer in the wire format the SDK expects for that service, or botocore
+cannot parse it; `aws_error` picks the format from the request itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+DEFAULT_ACCOUNT = "123456789012"
+
+_SCOPE = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/")
+
+
+@dataclass
+class AwsRequest:
+    method: str
+    path: str
+    query_string: str
+    headers: dict[str, str]
+    """Header names lower-cased."""
+    body: bytes
+    service: str = ""
+    """The signing name from the credential scope (e.g. `dynamodb`, `xray`, `monitoring`)."""
+    region: str = "us-east-1"
+    access_key: str = ""
+    _form: dict[str, list[str]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, Any], body: bytes) -> AwsRequest:
+        headers = {
+            key[5:].replace("_", "-").lower(): str(value)
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = str(environ["CONTENT_TYPE"])
+        request = cls(
+            method=str(environ.get("REQUEST_METHOD", "GET")),
+            path=str(environ.get("PATH_INFO", "/")),
+            query_string=str(environ.get("QUERY_STRING", "")),
+            headers=headers,
+            body=body,
+        )
+        scope = _SCOPE.search(headers.get("authorization", ""))
+        if scope:
+            request.service = scope["service"]
+            request.region = scope["region"]
+            request.access_key = scope["key"]
+        return request
+
+    @property
+    def target(self) -> str | None:
+        """`X-Amz-Target` of JSON protocols, e.g. `DynamoDB_20120810.UpdateTable`."""
+        return self.headers.get("x-amz-target")
+
+    @property
+    def form(self) -> dict[str, list[str]]:
+        if self._form is None:
+            text = self.body.decode("utf-8", "replace") if self.is_form else ""
+            self._form = parse_qs(text)
+            for key, values in parse_qs(self.query_string).items():
+                self._form.setdefault(key, values)
+        return self._form
+
+    @property
+    def is_form(self) -> bool:
+        return "x-www-form-urlencoded" in self.headers.get("content-type", "")
+
+    @property
+    def operation(self) -> str:
+        """The API operation, whatever the protocol: JSON target, query Action, or REST path."""
+        if self.target:
+            return self.target.rsplit(".", 1)[-1]
+        action = self.form.get("Action")
+        if action:
+            return action[0]
+        last = self.path.rstrip("/").rsplit("/", 1)[-1]
+        return last or f"{self.method} /"
+
+    @property
+    def protocol(self) -> str:
+        if self.target or "json" in self.headers.get("content-type", ""):
+            return "json"
+        if self.is_form:
+            return "query"
+        return "rest-xml"
+
+    def json(self) -> dict[str, Any]:
+        if not self.body:
+            return {}
+        loaded = json.loads(self.body)
+        return loaded if isinstance(loaded, dict) else {}
+
+
+@dataclass
+class AwsResponse:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, payload: Any, status: int = 200) -> AwsResponse:
+        return cls(
+            status,
+            json.dumps(payload).encode(),
+            {"Content-Type": "application/x-amz-json-1.0"},
+        )
+
+    def parsed_json(self) -> Any:
+        return json.loads(self.body) if self.body else {}
+
+
+def aws_error(request: AwsRequest, status: int, code: str, message: str) -> AwsResponse:
+    """An error botocore parses into ClientError(code, message) for the request's protocol."""
+    if request.protocol == "json":
+        # rest-json services (X-Ray) read the code from this header; JSON 1.0/1.1 from __type.
+        return AwsResponse(
+            status,
+            json.dumps({"__type": code, "message": message, "Message": message}).encode(),
+            {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code},
+        )
+    text = escape(message)
+    if request.protocol == "query":
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{code}</Code><Message>{text}</Message></Error>"
+            "<RequestId>mmtui-sandbox</RequestId></ErrorResponse>"
+        )
+    else:
+        body = f"<Error><Code>{code}</Code><Message>{text}</Message></Error>"
+    return AwsResponse(status, body.encode(), {"Content-Type": "text/xml"})
+
+
+def not_available(request: AwsRequest, detail: str = "") -> AwsResponse:
+    """The answer to an operation the sandbox does not implement (501 is not retried)."""
+    service = request.service or "this service"
+    message = f"{request.operation} ({service}) is not available in the mmtui sandbox"
+    return aws_error(request, 501, "NotImplemented", message + (f": {detail}" if detail else ""))

@@ -1,0 +1,318 @@
+"""Starting, saving and stopping the sandbox.
+
+One `Sandbox` per process: moto's state is process-global. The HTTP server runs on daemon
+threads; `start()` returns once it answers, `stop()` saves the state and shuts it down.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.sandbox.app import Extension, SandboxApp
+from mmtui.sandbox.persistence import (
+    SnapshotMismatch,
+    dump_state,
+    load_state,
+    write_atomically,
+)
+from mmtui.sandbox.protocol import DEFAULT_ACCOUNT
+
+STATE_FILE = "state.pickle"
+ENV_FILE = "sandbox.env"
+LOCK_FILE = "sandbox.lock"
+AUTOSAVE_SECONDS = 2.0
+ACCESS_KEY = "testing"
+SECRET_KEY = "testing"
+
+
+def silence_emulator_logs() -> None:
+    """No log line of moto, werkzeug or flask may reach the attendee's terminal."""
+    for name in ("werkzeug", "moto", "flask", "flask_cors", "botocore.credentials"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+        logger.setLevel(logging.CRITICAL)
+
+
+@dataclass
+class SandboxOptions:
+    state_dir: Path | None = None
+    """Where state lives; None makes a temporary folder removed at stop (`--sandbox`)."""
+    port: int = 0
+    fresh: bool = False
+    primary_region: str = "us-west-2"
+    secondary_region: str = "us-east-1"
+    seed: bool = True
+    """Seed the Labs 0-2 baseline when starting without saved state."""
+
+
+@dataclass
+class Sandbox:
+    options: SandboxOptions = field(default_factory=SandboxOptions)
+    extensions: list[Extension] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    notes: list[str] = field(default_factory=list)
+    """Things worth telling the user at start (a snapshot set aside, ...)."""
+
+    _server: Any = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _dirty: threading.Event = field(default_factory=threading.Event)
+    _lock_handle: Any = None
+    _temporary: bool = False
+    state_dir: Path = field(default=Path("."))
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> Sandbox:
+        silence_emulator_logs()
+        self._prepare_dir()
+        if not self.extensions:
+            from mmtui.sandbox.extensions import default_extensions
+
+            self.extensions = default_extensions(self)
+        self._serve()
+        restored = False
+        if not self.options.fresh:
+            restored = self._restore()
+        if not restored:
+            self._reset_moto()
+            if self.options.seed:
+                from mmtui.sandbox.baseline import seed_baseline
+
+                seed_baseline(self)
+            self.save()
+        self._write_env()
+        self._start_thread("mmtui-sandbox-autosave", self._autosave_loop)
+        return self
+
+    def stop(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        if not self._temporary:
+            self.save()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._lock_handle is not None:
+            self._lock_handle.close()
+        if self._temporary:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------- facts
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def account_id(self) -> str:
+        return DEFAULT_ACCOUNT
+
+    @property
+    def workspace(self) -> Path:
+        return self.state_dir / "workspace"
+
+    def env(self) -> dict[str, str]:
+        """What `sandbox.env` exports: enough for `aws`, `git` and mmtui to use the sandbox."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_DEFAULT_REGION": self.options.primary_region,
+            "MMTUI_WORKSPACE": str(self.workspace),
+            "MMTUI_RESOLVE": ",".join(f"{dns}={url}" for dns, url in self.resolve_map().items()),
+        }
+
+    def resolve_map(self) -> dict[str, str]:
+        """Load balancer DNS name → the loopback URL that serves it."""
+        mapping: dict[str, str] = {}
+        for extension in self.extensions:
+            provider: Callable[[], dict[str, str]] | None = getattr(extension, "resolve_map", None)
+            if provider is not None:
+                mapping.update(provider())
+        return mapping
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client on this sandbox over HTTP (for seeding and for tests)."""
+        import boto3
+
+        from mmtui.target.clients import client_config
+
+        return boto3.session.Session().client(
+            service,
+            region_name=region or self.options.primary_region,
+            endpoint_url=self.url,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            config=client_config(),
+        )
+
+    # ----------------------------------------------------------------- state
+
+    def mark_dirty(self) -> None:
+        self._dirty.set()
+
+    def save(self) -> None:
+        """Write the state now (atomic); a no-op for a temporary sandbox."""
+        with self.lock:
+            data = dump_state(self._extension_state())
+            self._dirty.clear()
+        if not self._temporary:
+            write_atomically(self.state_dir / STATE_FILE, data)
+
+    def snapshot(self) -> bytes:
+        """The whole state in memory (tests reset to it between cases)."""
+        with self.lock:
+            return dump_state(self._extension_state())
+
+    def restore_snapshot(self, data: bytes) -> None:
+        with self.lock:
+            self._install(data)
+
+    def _extension_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {}
+        for extension in self.extensions:
+            getter = getattr(extension, "get_state", None)
+            if getter is not None:
+                state[extension.name] = getter()
+        return state
+
+    def _install(self, data: bytes) -> None:
+        extension_state = load_state(data)
+        for extension in self.extensions:
+            setter = getattr(extension, "set_state", None)
+            if setter is not None:
+                setter(extension_state.get(extension.name))
+
+    def _restore(self) -> bool:
+        path = self.state_dir / STATE_FILE
+        if not path.exists():
+            return False
+        try:
+            with self.lock:
+                self._install(path.read_bytes())
+            return True
+        except (SnapshotMismatch, Exception) as exc:  # noqa: BLE001  (never lose it: set aside)
+            aside = path.with_name(f"{STATE_FILE}.unreadable-{int(time.time())}")
+            os.replace(path, aside)
+            self.notes.append(
+                f"the saved sandbox state could not be loaded ({exc}); it was kept as {aside} "
+                "and the sandbox starts again from the baseline"
+            )
+            return False
+
+    def _reset_moto(self) -> None:
+        from moto.moto_api._internal.models import moto_api_backend
+
+        with self.lock:
+            moto_api_backend.reset()
+            for extension in self.extensions:
+                setter = getattr(extension, "set_state", None)
+                if setter is not None:
+                    setter(None)
+
+    def _autosave_loop(self) -> None:
+        while not self._stopping.wait(AUTOSAVE_SECONDS):
+            if self._dirty.is_set() and not self._temporary:
+                try:
+                    self.save()
+                except OSError as exc:
+                    self.notes.append(f"could not save the sandbox state: {exc}")
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _prepare_dir(self) -> None:
+        if self.options.state_dir is None:
+            self.state_dir = Path(tempfile.mkdtemp(prefix="mmtui-sandbox-"))
+            self._temporary = True
+        else:
+            self.state_dir = self.options.state_dir.expanduser().resolve()
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.state_dir / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+            handle = open(self.state_dir / LOCK_FILE, "a+")  # noqa: SIM115  (held until stop)
+        except OSError as exc:
+            raise MmtuiError(
+                f"--dir: cannot write to {self.state_dir}: {exc.strerror or exc}", ExitCode.USAGE
+            ) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise MmtuiError(
+                f"--dir: another sandbox is already running on {self.state_dir}; stop it or "
+                "choose another --dir",
+                ExitCode.USAGE,
+            ) from None
+        self._lock_handle = handle
+
+    def _serve(self) -> None:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class QuietHandler(WSGIRequestHandler):
+            def log(self, *_: Any, **__: Any) -> None:
+                """Nothing reaches the terminal."""
+
+        app = SandboxApp(self.extensions, self.lock, on_change=self.mark_dirty)
+        try:
+            self._server = make_server(
+                "127.0.0.1", self.options.port, app, threaded=True, request_handler=QuietHandler
+            )
+        except OSError as exc:
+            if self._lock_handle is not None:
+                self._lock_handle.close()
+            if exc.errno == errno.EADDRINUSE:
+                raise MmtuiError(
+                    f"--port: port {self.options.port} on 127.0.0.1 is already in use; choose "
+                    "another or omit --port for a free one",
+                    ExitCode.USAGE,
+                ) from None
+            raise MmtuiError(f"--port: cannot listen on {self.options.port}: {exc}") from None
+        self._server.daemon_threads = True
+        self._start_thread("mmtui-sandbox-http", self._server.serve_forever)
+
+    def _start_thread(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _write_env(self) -> None:
+        lines = ["# Written by `mmtui sandbox`: source it to use the sandbox from this shell."]
+        lines += [f"export {key}={_shell_quote(value)}" for key, value in self.env().items()]
+        write_atomically(self.state_dir / ENV_FILE, ("\n".join(lines) + "\n").encode())
+
+
+def _shell_quote(value: str) -> str:
+    import shlex
+
+    return shlex.quote(value)
