@@ -169,9 +169,19 @@ def sandbox(state_dir: str | None, port: int, fresh: bool) -> None:
     """Run the embedded AWS in the foreground until Ctrl-C.
 
     When ready it writes DIR/sandbox.env: `source` it in another terminal and the `aws` CLI,
-    `git` and mmtui all talk to the sandbox.
+    `git` and mmtui all talk to the sandbox. The state stays in DIR: stop the sandbox and start
+    it again with the same DIR to carry on where you were.
     """
-    not_built("sandbox", "the embedded AWS sandbox is still being written")
+    from pathlib import Path
+
+    from mmtui.paths import default_sandbox_dir
+    from mmtui.sandbox.foreground import run_foreground
+    from mmtui.sandbox.server import SandboxOptions
+
+    options = SandboxOptions(
+        state_dir=Path(state_dir) if state_dir else default_sandbox_dir(), port=port, fresh=fresh
+    )
+    sys.exit(run_foreground(options, sys.stdout, sys.stderr))
 
 
 @cli.command()
@@ -332,24 +342,22 @@ def fleet_reset(**_: Any) -> None:
 @target_options
 def target(**kwargs: Any) -> None:
     """Show which AWS mmtui talks to: endpoint, account, identity and regions."""
-    from mmtui.target.clients import ClientFactory
+    from mmtui.target.connect import connect
     from mmtui.target.identity import fetch_identity
     from mmtui.target.spec import resolve_target
 
     spec = resolve_target(target_flags(kwargs))
-    if spec.kind == "sandbox":
-        not_built(
-            "target --sandbox",
-            "the embedded sandbox is still being written; use --endpoint-url URL or --aws",
-        )
-    identity = fetch_identity(ClientFactory(spec, endpoint_url=spec.endpoint_url))
-    click.echo(f"target:            {spec.label()}")
-    click.echo(f"account:           {identity.account_id}")
-    click.echo(f"identity:          {identity.arn}")
-    click.echo(f"primary region:    {spec.primary_region}")
-    click.echo(f"secondary region:  {spec.secondary_region}")
-    if spec.workspace is not None:
-        click.echo(f"workspace:         {spec.workspace}")
+    with connect(spec) as connection:
+        identity = fetch_identity(connection.factory)
+        click.echo(f"target:            {spec.label()}")
+        if connection.endpoint_url:
+            click.echo(f"endpoint:          {connection.endpoint_url}")
+        click.echo(f"account:           {identity.account_id}")
+        click.echo(f"identity:          {identity.arn}")
+        click.echo(f"primary region:    {spec.primary_region}")
+        click.echo(f"secondary region:  {spec.secondary_region}")
+        if connection.workspace is not None:
+            click.echo(f"workspace:         {connection.workspace}")
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

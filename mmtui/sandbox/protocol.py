@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
@@ -81,8 +82,9 @@ class AwsRequest:
         action = self.form.get("Action")
         if action:
             return action[0]
-        last = self.path.rstrip("/").rsplit("/", 1)[-1]
-        return last or f"{self.method} /"
+        return rest_operation(self.service, self.method, self.path) or (
+            self.path.rstrip("/").rsplit("/", 1)[-1] or f"{self.method} /"
+        )
 
     @property
     def protocol(self) -> str:
@@ -97,6 +99,43 @@ class AwsRequest:
             return {}
         loaded = json.loads(self.body)
         return loaded if isinstance(loaded, dict) else {}
+
+
+@lru_cache(maxsize=64)
+def _rest_routes(signing_name: str) -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    """(method, path pattern, operation) of a REST service, from botocore's own model."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    for service in session.get_available_services():
+        model = session.get_service_model(service)
+        names = {model.signing_name, model.endpoint_prefix, service}
+        if signing_name in names and model.protocol.startswith("rest"):
+            routes = []
+            for operation in model.operation_names:
+                http = model.operation_model(operation).http
+                template = http.get("requestUri", "/").split("?", 1)[0]
+                pattern = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template))
+                routes.append((http.get("method", "GET"), re.compile(f"^{pattern}/?$"), operation))
+            return tuple(routes)
+    return ()
+
+
+def rest_operation(signing_name: str, method: str, path: str) -> str | None:
+    if not signing_name:
+        return None
+    # The first literal match wins; among templated routes only an unambiguous one is named
+    # (S3 tells many operations apart by query string alone).
+    matches = [
+        (pattern.pattern.count("[^/]+"), operation)
+        for route_method, pattern, operation in _rest_routes(signing_name)
+        if route_method == method and pattern.match(path)
+    ]
+    if not matches:
+        return None
+    best = min(level for level, _ in matches)
+    named = [operation for level, operation in matches if level == best]
+    return named[0] if len(named) == 1 else None
 
 
 @dataclass

@@ -11,6 +11,7 @@ import fcntl
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -284,11 +285,14 @@ class Sandbox:
                 """Nothing reaches the terminal."""
 
         app = SandboxApp(self.extensions, self.lock, on_change=self.mark_dirty)
+        # Bind the socket ourselves: werkzeug prints and calls sys.exit when a port is taken.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            self._server = make_server(
-                "127.0.0.1", self.options.port, app, threaded=True, request_handler=QuietHandler
-            )
+            listener.bind(("127.0.0.1", self.options.port))
+            listener.listen(128)
         except OSError as exc:
+            listener.close()
             if self._lock_handle is not None:
                 self._lock_handle.close()
             if exc.errno == errno.EADDRINUSE:
@@ -298,6 +302,17 @@ class Sandbox:
                     ExitCode.USAGE,
                 ) from None
             raise MmtuiError(f"--port: cannot listen on {self.options.port}: {exc}") from None
+        try:
+            self._server = make_server(
+                "127.0.0.1",
+                listener.getsockname()[1],
+                app,
+                threaded=True,
+                request_handler=QuietHandler,
+                fd=listener.fileno(),
+            )
+        finally:
+            listener.close()  # werkzeug keeps its own duplicate of the descriptor
         self._server.daemon_threads = True
         self._start_thread("mmtui-sandbox-http", self._server.serve_forever)
 

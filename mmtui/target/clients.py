@@ -41,6 +41,8 @@ class ClientFactory:
     spec: TargetSpec
     endpoint_url: str | None = None
     """The endpoint every client talks to (sandbox or endpoint targets); None for real AWS."""
+    credentials: tuple[str, str] | None = None
+    """Explicit keys (the sandbox's); None uses the standard credential chain."""
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     def session(self) -> Any:
@@ -48,8 +50,12 @@ class ClientFactory:
         if getattr(local, "session", None) is None:
             import boto3
 
+            keys = self.credentials or (None, None)
             local.session = boto3.Session(
-                profile_name=self.spec.profile, region_name=self.spec.primary_region
+                profile_name=self.spec.profile,
+                region_name=self.spec.primary_region,
+                aws_access_key_id=keys[0],
+                aws_secret_access_key=keys[1],
             )
             local.clients = {}
         return local.session

@@ -32,7 +32,9 @@ class TargetSpec:
     profile: str | None = None
     workspace: Path | None = None
     sandbox_dir: Path | None = None
-    """For a sandbox target, the state folder; None means a fresh one for this command alone."""
+    """For a sandbox target, its state folder; None means a fresh one for this command alone
+    (`--sandbox`). With no target option at all it is the persistent one in the user's state
+    folder, so an attendee who closes the terminal today continues tomorrow."""
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -40,7 +42,7 @@ class TargetSpec:
 
     def label(self) -> str:
         if self.kind == "sandbox":
-            return "sandbox"
+            return f"sandbox ({self.sandbox_dir})" if self.sandbox_dir else "sandbox (embedded)"
         if self.kind == "endpoint":
             return f"endpoint {self.endpoint_url}"
         return f"aws (profile {self.profile})" if self.profile else "aws"
@@ -96,6 +98,7 @@ def resolve_target(flags: TargetFlags, env: Mapping[str, str] | None = None) -> 
     if workspace is not None and workspace.exists() and not workspace.is_dir():
         raise MmtuiError(f"--workspace: {workspace} is not a folder")
 
+    sandbox_dir = None
     if flags.aws or flags.profile is not None:
         kind: TargetKind = "aws"
         endpoint = None
@@ -106,7 +109,9 @@ def resolve_target(flags: TargetFlags, env: Mapping[str, str] | None = None) -> 
         kind = "endpoint"
         endpoint = check_endpoint(flags.endpoint_url or env["AWS_ENDPOINT_URL"], source)
     else:
-        kind, endpoint = "sandbox", None
+        from mmtui.paths import default_sandbox_dir
+
+        kind, endpoint, sandbox_dir = "sandbox", None, default_sandbox_dir()
     return TargetSpec(
         kind,
         primary,
@@ -114,6 +119,7 @@ def resolve_target(flags: TargetFlags, env: Mapping[str, str] | None = None) -> 
         endpoint_url=endpoint,
         profile=flags.profile,
         workspace=workspace,
+        sandbox_dir=sandbox_dir,
     )
 
 

@@ -1,0 +1,106 @@
+"""Turning a target spec into something to talk to: clients, and a sandbox if one is needed.
+
+A sandbox target either starts the embedded sandbox for the command or, when `mmtui sandbox`
+already runs on the same state folder, connects to it through its `sandbox.env`. Either way
+the engine just receives a ClientFactory on an endpoint: it never learns which it was.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmtui.target.clients import ClientFactory
+from mmtui.target.spec import TargetSpec
+
+
+@dataclass
+class Connection:
+    spec: TargetSpec
+    factory: ClientFactory
+    resolve: dict[str, str] = field(default_factory=dict)
+    """Load balancer DNS name → URL that serves it (the sandbox's stand-ins; empty on AWS)."""
+    workspace: Path | None = None
+    sandbox: Any = None
+    """The embedded sandbox this command started, if it started one."""
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.factory.endpoint_url
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The `export NAME=value` lines of a sandbox.env."""
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line.startswith("export ") and "=" in line:
+            name, _, raw = line[len("export ") :].partition("=")
+            parts = shlex.split(raw) or [""]
+            values[name.strip()] = parts[0]
+    return values
+
+
+def parse_resolve(text: str) -> dict[str, str]:
+    pairs = (item.split("=", 1) for item in text.split(",") if "=" in item)
+    return {name.strip(): url.strip() for name, url in pairs}
+
+
+def running_sandbox_env(state_dir: Path) -> dict[str, str] | None:
+    """The env of a `mmtui sandbox` that holds the lock on `state_dir`, if one runs."""
+    from mmtui.sandbox.server import ENV_FILE, LOCK_FILE
+
+    lock_path = state_dir / LOCK_FILE
+    if not lock_path.exists():
+        return None
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            env_path = state_dir / ENV_FILE
+            return read_env_file(env_path) if env_path.exists() else None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+@contextmanager
+def connect(spec: TargetSpec) -> Iterator[Connection]:
+    if spec.kind != "sandbox":
+        yield Connection(
+            spec, ClientFactory(spec, endpoint_url=spec.endpoint_url), workspace=spec.workspace
+        )
+        return
+    if spec.sandbox_dir is not None:
+        env = running_sandbox_env(spec.sandbox_dir)
+        if env is not None:
+            yield Connection(
+                spec,
+                ClientFactory(
+                    spec,
+                    endpoint_url=env["AWS_ENDPOINT_URL"],
+                    credentials=(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]),
+                ),
+                resolve=parse_resolve(env.get("MMTUI_RESOLVE", "")),
+                workspace=spec.workspace or Path(env["MMTUI_WORKSPACE"]),
+            )
+            return
+    from mmtui.sandbox.server import ACCESS_KEY, SECRET_KEY, Sandbox, SandboxOptions
+
+    options = SandboxOptions(
+        state_dir=spec.sandbox_dir,
+        primary_region=spec.primary_region,
+        secondary_region=spec.secondary_region,
+    )
+    with Sandbox(options) as sandbox:
+        yield Connection(
+            spec,
+            ClientFactory(spec, endpoint_url=sandbox.url, credentials=(ACCESS_KEY, SECRET_KEY)),
+            resolve=sandbox.resolve_map(),
+            workspace=spec.workspace or sandbox.workspace,
+            sandbox=sandbox,
+        )

@@ -1,0 +1,233 @@
+"""`mmtui sandbox` as a user runs it: a real process, its env file, signals and restarts."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+
+from mmtui.target.connect import read_env_file
+from tests.conftest import REPO, run_mmtui
+
+KNOWN_PREFIXES = ("state:", "endpoint:", "workspace:", "site:", "ready:", "stopped;")
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+
+    def env(self, state_dir: Path) -> dict[str, str]:
+        return read_env_file(state_dir / "sandbox.env")
+
+
+def _read_until_ready(process: subprocess.Popen[str], deadline: float) -> list[str]:
+    """Lines up to the ready line, read on a thread (a pipe's buffer defeats select)."""
+    assert process.stdout is not None
+    stdout = process.stdout
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in iter(stdout.readline, ""):
+            lines.put(line.rstrip("\n"))
+            if line.startswith("ready:"):
+                return
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        if line.startswith("ready:"):
+            return seen
+    raise AssertionError(f"no ready line; got {seen!r}, stderr {_stderr(process)!r}")
+
+
+def _stderr(process: subprocess.Popen[str]) -> str:
+    if process.poll() is None:
+        return "(still running)"
+    assert process.stderr is not None
+    return process.stderr.read()
+
+
+@contextmanager
+def running_sandbox(*args: str) -> Iterator[Running]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mmtui", "sandbox", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield Running(process, _read_until_ready(process, time.monotonic() + 30))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _stop(running: Running) -> tuple[int, str, str]:
+    running.process.send_signal(signal.SIGTERM)
+    out, err = running.process.communicate(timeout=30)
+    return running.process.returncode, out, err
+
+
+def _xray(env: dict[str, str], region: str = "us-west-2") -> object:
+    return boto3.client(
+        "xray",
+        region_name=region,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def test_ready_env_file_state_survives_restart_and_fresh_resets(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    with running_sandbox("--dir", str(state_dir)) as first:
+        assert all(line.startswith(KNOWN_PREFIXES) for line in first.lines), first.lines
+        env = first.env(state_dir)
+        assert set(env) >= {
+            "AWS_ENDPOINT_URL",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION",
+            "MMTUI_WORKSPACE",
+            "MMTUI_RESOLVE",
+        }
+        assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+        assert env["AWS_DEFAULT_REGION"] == "us-west-2"
+        xray = _xray(env, "us-east-1")
+        xray.create_group(GroupName="canary", FilterExpression='service("x")')  # type: ignore[attr-defined]
+        code, out, err = _stop(first)
+    assert code == 0
+    assert err == ""  # no log line of moto or werkzeug, ever
+    assert out.strip().startswith("stopped; the state is saved in")
+
+    with running_sandbox("--dir", str(state_dir)) as second:
+        names = {
+            g["GroupName"] for g in _xray(second.env(state_dir), "us-east-1").get_groups()["Groups"]
+        }  # type: ignore[attr-defined]
+        assert "canary" in names
+        assert _stop(second)[0] == 0
+
+    with running_sandbox("--dir", str(state_dir), "--fresh") as fresh:
+        names = {
+            g["GroupName"] for g in _xray(fresh.env(state_dir), "us-east-1").get_groups()["Groups"]
+        }  # type: ignore[attr-defined]
+        assert "canary" not in names
+        assert _stop(fresh)[0] == 0
+
+
+def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+    with running_sandbox("--dir", str(tmp_path)) as running:
+        running.process.send_signal(signal.SIGINT)
+        out, err = running.process.communicate(timeout=30)
+        assert running.process.returncode == 0
+        assert "stopped;" in out
+        assert "Traceback" not in err
+
+
+def test_the_aws_cli_talks_to_it_with_the_env_file(tmp_path: Path) -> None:
+    with running_sandbox("--dir", str(tmp_path)) as running:
+        env = {**os.environ, **running.env(tmp_path)}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "awscli",
+                "xray",
+                "get-groups",
+                "--query",
+                "Groups[].GroupName",
+                "--output",
+                "text",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert set(result.stdout.split()) >= {"like-service", "like-service-errors-faults"}
+        unknown = subprocess.run(
+            [sys.executable, "-m", "awscli", "globalaccelerator", "list-accelerators"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert unknown.returncode != 0
+        assert (
+            "ListAccelerators (globalaccelerator) is not available in the mmtui sandbox"
+            in unknown.stderr
+        )
+        _stop(running)
+
+
+def test_port_in_use_and_second_sandbox_on_same_dir_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_mmtui("sandbox", "--dir", str(tmp_path / "a"), "--port", str(port))
+    assert result.code == 2
+    assert result.stderr.strip() == (
+        f"mmtui: --port: port {port} on 127.0.0.1 is already in "
+        "use; choose another or omit --port for a free one"
+    )
+    with running_sandbox("--dir", str(tmp_path / "b")) as running:
+        second = run_mmtui("sandbox", "--dir", str(tmp_path / "b"))
+        assert second.code == 2
+        assert "another sandbox is already running on" in second.stderr
+        _stop(running)
+
+
+def test_dir_that_is_a_file_exits_2(tmp_path: Path) -> None:
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    result = run_mmtui("sandbox", "--dir", str(afile / "state"))
+    assert result.code == 2
+    assert result.stderr.startswith(f"mmtui: --dir: cannot write to {afile / 'state'}")
+
+
+def test_other_commands_connect_to_a_running_sandbox(tmp_path: Path) -> None:
+    """With no target option, mmtui uses the sandbox that already runs on its state folder."""
+    state = tmp_path / "state"
+    with running_sandbox("--dir", str(state / "sandbox")) as running:
+        endpoint = running.env(state / "sandbox")["AWS_ENDPOINT_URL"]
+        shared = run_mmtui("target", env={"MMTUI_STATE_DIR": str(state)})
+        other = run_mmtui("target", env={"MMTUI_STATE_DIR": str(tmp_path / "elsewhere")})
+        _stop(running)
+    assert shared.code == 0, shared.stderr
+    assert f"endpoint:          {endpoint}\n" in shared.stdout
+    # Another state folder: an embedded sandbox of its own starts there instead.
+    assert other.code == 0, other.stderr
+    assert endpoint not in other.stdout
+    assert str(tmp_path / "elsewhere" / "sandbox") in other.stdout
+
+
+def test_target_sandbox_flag_uses_a_temporary_embedded_sandbox(tmp_path: Path) -> None:
+    result = run_mmtui("target", "--sandbox", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "target:            sandbox (embedded)" in result.stdout
+    assert "account:           123456789012" in result.stdout
+    assert result.stderr == ""
