@@ -64,7 +64,6 @@ def test_python_dash_m_and_version() -> None:
 
 
 NOT_BUILT = [
-    ("sandbox",),
     ("check",),
     ("check", "--step", "2", "--format", "json"),
     ("solve", "--through", "3"),
