@@ -18,8 +18,6 @@ from mmtui.sandbox.protocol import AwsRequest, AwsResponse, not_available
 
 StartResponse = Callable[..., Any]
 
-READ_PREFIXES = ("Describe", "Get", "List", "Query", "Scan", "Head", "BatchGet", "Lookup")
-
 
 class Extension(Protocol):
     """A piece of AWS behaviour the sandbox adds on top of moto."""
@@ -74,7 +72,7 @@ class SandboxApp:
         request = AwsRequest.from_environ(environ, body)
         with self.lock:
             response = self.handle(request, environ)
-        if not request.operation.startswith(READ_PREFIXES):
+        if request.may_write:
             self.on_change()  # may have changed state: the next autosave writes it
         start_response(
             f"{response.status} {_REASONS.get(response.status, 'Status')}",

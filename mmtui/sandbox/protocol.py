@@ -16,6 +16,8 @@ from xml.sax.saxutils import escape
 
 DEFAULT_ACCOUNT = "123456789012"
 
+READ_PREFIXES = ("Describe", "Get", "List", "Query", "Scan", "Head", "BatchGet", "Lookup")
+
 _SCOPE = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/")
 
 
@@ -87,6 +89,15 @@ class AwsRequest:
         )
 
     @property
+    def may_write(self) -> bool:
+        """Whether the request may change state (cheap: no service model is loaded)."""
+        if self.target or self.is_form:
+            operation = self.operation
+        else:
+            return self.method not in ("GET", "HEAD", "OPTIONS")
+        return not operation.startswith(READ_PREFIXES)
+
+    @property
     def protocol(self) -> str:
         if self.target or "json" in self.headers.get("content-type", ""):
             return "json"
@@ -107,7 +118,10 @@ def _rest_routes(signing_name: str) -> tuple[tuple[str, re.Pattern[str], str], .
     import botocore.session
 
     session = botocore.session.get_session()
-    for service in session.get_available_services():
+    available = session.get_available_services()
+    # The signing name is usually the service's own name; only search all models otherwise.
+    candidates = [signing_name] if signing_name in available else available
+    for service in candidates:
         model = session.get_service_model(service)
         names = {model.signing_name, model.endpoint_prefix, service}
         if signing_name in names and model.protocol.startswith("rest"):
