@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mmtui.sandbox.primary_app import seed_primary_application
+from mmtui.sandbox.workshop import PRIMARY_STACK, seed_workshop
+
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
 
@@ -18,3 +21,5 @@ def seed_baseline(sandbox: Sandbox) -> None:
     xray = sandbox.client("xray", region)
     for name, expression in XRAY_GROUPS.items():
         xray.create_group(GroupName=name, FilterExpression=expression)
+    seed_workshop(sandbox)
+    seed_primary_application(sandbox, PRIMARY_STACK)

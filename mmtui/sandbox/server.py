@@ -74,6 +74,8 @@ class Sandbox:
     _dirty: threading.Event = field(default_factory=threading.Event)
     _lock_handle: Any = None
     _temporary: bool = False
+    _env_ready: bool = False
+    _local: threading.local = field(default_factory=threading.local)
     state_dir: Path = field(default=Path("."))
 
     # ----------------------------------------------------------------- lifecycle
@@ -96,6 +98,11 @@ class Sandbox:
 
                 seed_baseline(self)
             self.save()
+        for extension in self.extensions:
+            on_start = getattr(extension, "on_start", None)
+            if on_start is not None:
+                on_start()
+        self._env_ready = True
         self._write_env()
         self._start_thread("mmtui-sandbox-autosave", self._autosave_loop)
         return self
@@ -106,6 +113,10 @@ class Sandbox:
         self._stopping.set()
         if not self._temporary:
             self.save()
+        for extension in self.extensions:
+            close = getattr(extension, "close", None)
+            if close is not None:
+                close()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -162,24 +173,35 @@ class Sandbox:
         return mapping
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client on this sandbox over HTTP (for seeding and for tests)."""
+        """A boto3 client on this sandbox over HTTP (seeding, the site, tests); cached per
+        thread, since boto3 sessions must not be shared across threads."""
         import boto3
 
         from mmtui.target.clients import client_config
 
-        return boto3.session.Session().client(
-            service,
-            region_name=region or self.options.primary_region,
-            endpoint_url=self.url,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
-            config=client_config(),
-        )
+        cache: dict[tuple[str, str], Any] = self._local.__dict__.setdefault("clients", {})
+        key = (service, region or self.options.primary_region)
+        if key not in cache:
+            session = self._local.__dict__.setdefault("session", boto3.session.Session())
+            cache[key] = session.client(
+                service,
+                region_name=key[1],
+                endpoint_url=self.url,
+                aws_access_key_id=ACCESS_KEY,
+                aws_secret_access_key=SECRET_KEY,
+                config=client_config(),
+            )
+        return cache[key]
 
     # ----------------------------------------------------------------- state
 
     def mark_dirty(self) -> None:
         self._dirty.set()
+
+    def env_changed(self) -> None:
+        """Rewrite sandbox.env (a load balancer came or went); before start, nothing to do."""
+        if self._env_ready:
+            self._write_env()
 
     def save(self) -> None:
         """Write the state now (atomic); a no-op for a temporary sandbox."""

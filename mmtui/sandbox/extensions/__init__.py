@@ -10,6 +10,14 @@ if TYPE_CHECKING:
 
 
 def default_extensions(sandbox: Sandbox) -> list[Extension]:
+    from mmtui.sandbox.extensions.cloudformation import CloudFormationFixes
+    from mmtui.sandbox.extensions.dynamodb_global import DynamoDBGlobalTables
+    from mmtui.sandbox.extensions.load_balancers import LoadBalancers
     from mmtui.sandbox.extensions.xray_groups import XRayGroups
 
-    return [XRayGroups()]
+    return [
+        XRayGroups(),
+        CloudFormationFixes(),
+        DynamoDBGlobalTables(sandbox),
+        LoadBalancers(sandbox),
+    ]

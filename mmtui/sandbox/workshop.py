@@ -1,0 +1,83 @@
+"""The workshop as Lab 0 leaves it in the sandbox: its template in the workspace, its primary stack.
+
+Lab 3 step 1 runs `aws cloudformation deploy ... --template-file cfn/core.yml` from the
+workshop's folder, so the sandbox's workspace holds that folder with mmtui's own template
+(assets/workshop/cfn/core.yml), and the primary region already has the stack the attendee
+launched in Lab 0 from the same template.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.sandbox.persistence import write_atomically
+
+if TYPE_CHECKING:
+    from mmtui.sandbox.server import Sandbox
+
+PRIMARY_STACK = "mm-multi-region"
+SECONDARY_STACK = "mm-secondary-region"
+WORKSHOP_FOLDER = "aws-multi-region-bc-dr-workshop"
+TEMPLATE = Path("cfn") / "core.yml"
+CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+
+
+def template_body() -> str:
+    """The workshop template shipped with mmtui."""
+    asset = resources.files("mmtui.sandbox").joinpath("assets", "workshop", "cfn", "core.yml")
+    return asset.read_text(encoding="utf-8")
+
+
+def workshop_folder(sandbox: Sandbox) -> Path:
+    """The workshop's folder in the workspace (the attendee's ~/environment/<repo>)."""
+    return sandbox.workspace / WORKSHOP_FOLDER
+
+
+def install_workspace(sandbox: Sandbox) -> Path:
+    """Put the template in the workspace unless it is there already; returns its path.
+
+    An existing file is the attendee's (they may have edited it): it is never overwritten.
+    """
+    target = workshop_folder(sandbox) / TEMPLATE
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, template_body().encode("utf-8"))
+    return target
+
+
+def deploy_primary_stack(sandbox: Sandbox) -> str:
+    """Create the Lab 0 stack in the primary region (IsSecondary=false); returns its ID."""
+    region = sandbox.options.primary_region
+    cloudformation = sandbox.client("cloudformation", region)
+    stack_id = str(
+        cloudformation.create_stack(
+            StackName=PRIMARY_STACK,
+            TemplateBody=template_body(),
+            Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "false"}],
+            Capabilities=CAPABILITIES,
+        )["StackId"]
+    )
+    # The sandbox creates stacks synchronously: the stack is complete, or it rolled back.
+    stack = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        events = cloudformation.describe_stack_events(StackName=stack_id)["StackEvents"]
+        reasons = [
+            f"{event['LogicalResourceId']}: {event['ResourceStatusReason']}"
+            for event in events
+            if event["ResourceStatus"] == "CREATE_FAILED"
+        ]
+        raise MmtuiError(
+            f"the sandbox could not create the workshop stack {PRIMARY_STACK} in {region} "
+            f"({stack['StackStatus']}): {'; '.join(reasons) or 'no reason given'}",
+            ExitCode.AWS_ERROR,
+        )
+    return stack_id
+
+
+def seed_workshop(sandbox: Sandbox) -> None:
+    """What Lab 0 leaves behind: the workshop folder and the primary stack."""
+    install_workspace(sandbox)
+    deploy_primary_stack(sandbox)

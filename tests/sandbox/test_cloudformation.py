@@ -1,0 +1,590 @@
+"""CloudFormation in the sandbox as Lab 3 step 1 uses it: the workshop template, `aws cloudformation
+deploy`, stack outputs and exports, events, rollback and deletion, all over HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from mmtui.sandbox import workshop
+from mmtui.sandbox.extensions import cloudformation as fixes
+from mmtui.sandbox.server import Sandbox
+from tests.conftest import REPO
+
+TEMPLATE = REPO / "mmtui" / "sandbox" / "assets" / "workshop" / "cfn" / "core.yml"
+PRIMARY, SECONDARY = "us-west-2", "us-east-1"
+STEP1 = (
+    "aws cloudformation deploy --stack-name mm-secondary-region --template-file cfn/core.yml "
+    "--capabilities CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND "
+    "--parameter-overrides IsSecondary=true --region us-east-1"
+)
+NO_CHANGES = (
+    "The submitted information didn't contain changes. Submit different information to create "
+    "a change set."
+)
+
+EXPORTED = {
+    "CurrentRegion",
+    "CurrentAccount",
+    "EcsServiceRole",
+    "ECSTaskRole",
+    "VPCId",
+    "PublicSubnetOne",
+    "PublicSubnetTwo",
+    "PrivateSubnetOne",
+    "PrivateSubnetTwo",
+    "FargateContainerSecurityGroup",
+}
+BOTH = EXPORTED | {
+    "LoadBalancerDNS",
+    "MythicalServiceTargetGroupArn",
+    "LikeServiceTargetGroupArn",
+    "EcsClusterName",
+    "StackName",
+    "CoreEcsServiceName",
+    "LikeEcsServiceName",
+    "LoadBalancerFullName",
+}
+PRIMARY_OUTPUTS = BOTH | {
+    "DynamoTable",
+    "CoreServiceEcrRepo",
+    "LikeServiceEcrRepo",
+    "CoreServiceTaskDefinition",
+    "LikeServiceTaskDefinition",
+}
+SECONDARY_OUTPUTS = BOTH | {
+    "SecondaryRegion",
+    "SecondaryLoadBalancerDNS",
+    "SecondaryCoreServiceEcrRepo",
+    "SecondaryLikeServiceEcrRepo",
+    "SecondaryCoreServiceTaskDefinition",
+    "SecondaryLikeServiceTaskDefinition",
+}
+
+
+# ------------------------------------------------------------------------------ helpers
+
+_clients: dict[tuple[str, str, str], Any] = {}
+
+
+def aws(sandbox: Sandbox, service: str, region: str) -> Any:
+    """A boto3 client of the sandbox, made once per session (making one takes up to 0.2 s)."""
+    key = (sandbox.url, service, region)
+    if key not in _clients:
+        _clients[key] = sandbox.client(service, region)
+    return _clients[key]
+
+
+def outputs(sandbox: Sandbox, stack: str, region: str) -> dict[str, str]:
+    described = aws(sandbox, "cloudformation", region).describe_stacks(StackName=stack)
+    return {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
+
+
+def export_names(sandbox: Sandbox, stack: str, region: str) -> dict[str, str]:
+    described = aws(sandbox, "cloudformation", region).describe_stacks(StackName=stack)
+    return {
+        o["OutputKey"]: o["ExportName"]
+        for o in described["Stacks"][0].get("Outputs", [])
+        if "ExportName" in o
+    }
+
+
+def exports(sandbox: Sandbox, region: str) -> dict[str, str]:
+    listed = aws(sandbox, "cloudformation", region).list_exports()["Exports"]
+    return {e["Name"]: e["Value"] for e in listed}
+
+
+def create_secondary(sandbox: Sandbox, stack: str = workshop.SECONDARY_STACK) -> dict[str, str]:
+    aws(sandbox, "cloudformation", SECONDARY).create_stack(
+        StackName=stack,
+        TemplateBody=workshop.template_body(),
+        Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "true"}],
+        Capabilities=workshop.CAPABILITIES,
+    )
+    return outputs(sandbox, stack, SECONDARY)
+
+
+def tool(name: str) -> str:
+    """A command installed with the test dependencies (next to this interpreter, or on PATH)."""
+    bin_dir = str(Path(sys.executable).parent)
+    executable = shutil.which(name, path=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    assert executable, f"{name} is not installed next to {sys.executable}"
+    return executable
+
+
+def aws_cli(sandbox: Sandbox, command: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run a command line as the attendee types it, from the workshop folder."""
+    argv = shlex.split(command)
+    return subprocess.run(
+        [tool(argv[0]), *argv[1:], *extra],
+        cwd=workshop.workshop_folder(sandbox),
+        env={**os.environ, **sandbox.env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def non_default_vpcs(sandbox: Sandbox, region: str) -> list[str]:
+    vpcs = aws(sandbox, "ec2", region).describe_vpcs()["Vpcs"]
+    return [v["VpcId"] for v in vpcs if not v["IsDefault"]]
+
+
+def resource_events(sandbox: Sandbox, stack: str, region: str) -> list[tuple[str, str]]:
+    """(logical ID, status) of a stack's events, oldest first."""
+    events = aws(sandbox, "cloudformation", region).describe_stack_events(StackName=stack)
+    return [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events["StackEvents"][::-1]]
+
+
+# ------------------------------------------------------------------------------ the template
+
+
+def test_template_passes_cfn_lint() -> None:
+    linted = subprocess.run(
+        [tool("cfn-lint"), str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    # The CLI sends the template inline only up to 51,200 bytes; beyond, it wants an S3 bucket.
+    assert TEMPLATE.stat().st_size < 51_200
+
+
+def test_baseline_has_the_primary_stack_with_its_outputs(sandbox: Sandbox) -> None:
+    found = outputs(sandbox, workshop.PRIMARY_STACK, PRIMARY)
+    assert set(found) == PRIMARY_OUTPUTS
+    alb = aws(sandbox, "elbv2", PRIMARY).describe_load_balancers(Names=["alb-mm-multi-region"])
+    balancer = alb["LoadBalancers"][0]
+    assert found["CurrentRegion"] == PRIMARY
+    assert found["CurrentAccount"] == sandbox.account_id
+    assert found["StackName"] == "mm-multi-region"
+    assert found["DynamoTable"] == "mm-ddbtable"
+    assert found["EcsClusterName"] == "Cluster-mm-multi-region"
+    assert found["CoreEcsServiceName"] == "mm-multi-region_Core-Service"
+    assert found["LikeEcsServiceName"] == "mm-multi-region_Like-Service"
+    assert found["CoreServiceEcrRepo"] == (
+        "123456789012.dkr.ecr.us-west-2.amazonaws.com/mm-multi-region-core-service"
+    )
+    assert found["LikeServiceEcrRepo"].endswith("/mm-multi-region-like-service")
+    assert found["LoadBalancerDNS"] == balancer["DNSName"]
+    assert balancer["LoadBalancerArn"].endswith(":loadbalancer/" + found["LoadBalancerFullName"])
+    assert re.fullmatch(r"app/alb-mm-multi-region/[0-9a-f]+", found["LoadBalancerFullName"])
+    assert found["CoreServiceTaskDefinition"].endswith(
+        ":task-definition/Core-Service-mm-multi-region:1"
+    )
+    assert export_names(sandbox, workshop.PRIMARY_STACK, PRIMARY) == {
+        key: f"mm-multi-region:{key}" for key in EXPORTED
+    }
+    assert exports(sandbox, PRIMARY)["mm-multi-region:VPCId"] == found["VPCId"]
+
+    table = aws(sandbox, "dynamodb", PRIMARY).describe_table(TableName="mm-ddbtable")["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "MysfitId", "KeyType": "HASH"}]
+    assert {
+        index["IndexName"]: index["KeySchema"][1] for index in table["GlobalSecondaryIndexes"]
+    } == {
+        "LawChaosIndex": {"AttributeName": "MysfitId", "KeyType": "RANGE"},
+        "GoodEvilIndex": {"AttributeName": "MysfitId", "KeyType": "RANGE"},
+    }
+    assert "StreamSpecification" not in table  # enabling streams is Lab 3 step 2
+
+    definition = aws(sandbox, "ecs", PRIMARY).describe_task_definition(
+        taskDefinition=found["LikeServiceTaskDefinition"]
+    )["taskDefinition"]
+    like, xray = definition["containerDefinitions"]
+    assert (like["name"], xray["name"]) == ("like-service", "xray-daemon")
+    assert {"name": "CHAOSMODE", "value": "on"} in like["environment"]
+    assert definition["requiresCompatibilities"] == ["FARGATE"]
+    assert definition["taskRoleArn"] == found["ECSTaskRole"]
+    assert definition["executionRoleArn"] == found["EcsServiceRole"]
+
+    # Lab 0 cloned the workshop: its template is in the workspace, where step 1 reads it.
+    copied = workshop.workshop_folder(sandbox) / "cfn" / "core.yml"
+    assert copied.read_text(encoding="utf-8") == TEMPLATE.read_text(encoding="utf-8")
+
+
+def test_install_workspace_never_overwrites_the_attendees_file(tmp_path: Path) -> None:
+    fake: Any = SimpleNamespace(workspace=tmp_path)
+    written = workshop.install_workspace(fake)
+    assert written == tmp_path / "aws-multi-region-bc-dr-workshop" / "cfn" / "core.yml"
+    assert written.read_text(encoding="utf-8") == workshop.template_body()
+    written.write_text("# my edits\n", encoding="utf-8")
+    workshop.install_workspace(fake)
+    assert written.read_text(encoding="utf-8") == "# my edits\n"
+
+
+# ------------------------------------------------------------------------------ step 1
+
+
+def test_step1_command_creates_the_secondary_stack(sandbox: Sandbox) -> None:
+    deployed = aws_cli(sandbox, STEP1)
+    assert deployed.returncode == 0, deployed.stderr
+    assert "Waiting for changeset to be created.." in deployed.stdout
+    assert "Successfully created/updated stack - mm-secondary-region" in deployed.stdout
+
+    found = outputs(sandbox, "mm-secondary-region", SECONDARY)
+    assert set(found) == SECONDARY_OUTPUTS
+    assert found["SecondaryRegion"] == found["CurrentRegion"] == SECONDARY
+    assert found["SecondaryLoadBalancerDNS"] == found["LoadBalancerDNS"]
+    prefix = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mm-secondary-region-"
+    assert found["SecondaryCoreServiceEcrRepo"] == prefix + "core-service"
+    assert found["SecondaryLikeServiceEcrRepo"] == prefix + "like-service"
+    assert found["EcsClusterName"] == "Cluster-mm-secondary-region"
+    assert re.fullmatch(
+        r"mm-secondary-region-CoreEcsService-[A-Z0-9]{12}", found["CoreEcsServiceName"]
+    )
+    assert re.fullmatch(
+        r"mm-secondary-region-LikeEcsService-[A-Z0-9]{12}", found["LikeEcsServiceName"]
+    )
+    assert re.fullmatch(r"app/alb-mm-secondary-region/[0-9a-f]+", found["LoadBalancerFullName"])
+    names = export_names(sandbox, "mm-secondary-region", SECONDARY)
+    assert names == {key: f"mm-secondary-region:{key}" for key in EXPORTED | {"SecondaryRegion"}}
+    assert exports(sandbox, SECONDARY)["mm-secondary-region:SecondaryRegion"] == SECONDARY
+
+    # What it made exists in us-east-1, through each service's own API.
+    ecs = aws(sandbox, "ecs", SECONDARY)
+    cluster = ecs.describe_clusters(clusters=[found["EcsClusterName"]])["clusters"][0]
+    assert cluster["status"] == "ACTIVE"
+    services = ecs.describe_services(
+        cluster=found["EcsClusterName"],
+        services=[found["CoreEcsServiceName"], found["LikeEcsServiceName"]],
+    )["services"]
+    core, like = services
+    for service in services:
+        assert service["launchType"] == "FARGATE"
+        assert service["desiredCount"] == 1
+        network = service["networkConfiguration"]["awsvpcConfiguration"]
+        assert set(network["subnets"]) == {found["PrivateSubnetOne"], found["PrivateSubnetTwo"]}
+        assert network["securityGroups"] == [found["FargateContainerSecurityGroup"]]
+        assert network["assignPublicIp"] == "DISABLED"
+    assert core["loadBalancers"] == [
+        {
+            "targetGroupArn": found["MythicalServiceTargetGroupArn"],
+            "containerName": "service",
+            "containerPort": 8080,
+        }
+    ]
+    assert like["loadBalancers"][0]["targetGroupArn"] == found["LikeServiceTargetGroupArn"]
+    assert like["taskDefinition"] == found["SecondaryLikeServiceTaskDefinition"]
+    definition = ecs.describe_task_definition(taskDefinition=like["taskDefinition"])[
+        "taskDefinition"
+    ]
+    assert definition["family"] == "Secondary-Like-Service-mm-secondary-region"
+    assert {"name": "CHAOSMODE", "value": "off"} in definition["containerDefinitions"][0][
+        "environment"
+    ]
+
+    repositories = aws(sandbox, "ecr", SECONDARY).describe_repositories()["repositories"]
+    assert {r["repositoryName"] for r in repositories} == {
+        "mm-secondary-region-core-service",
+        "mm-secondary-region-like-service",
+    }
+    elbv2 = aws(sandbox, "elbv2", SECONDARY)
+    balancer = elbv2.describe_load_balancers(Names=["alb-mm-secondary-region"])["LoadBalancers"][0]
+    assert balancer["DNSName"] == found["SecondaryLoadBalancerDNS"]
+    assert balancer["Scheme"] == "internet-facing"
+    listener = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+    assert listener["Port"] == 80
+    rules = elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+    like_rule = next(rule for rule in rules if rule["Priority"] == "1")
+    assert like_rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/mysfits/*/like"]
+    assert like_rule["Actions"][0]["TargetGroupArn"] == found["LikeServiceTargetGroupArn"]
+    # The data tier is not part of step 1: the table reaches us-east-1 as a replica in step 2.
+    assert aws(sandbox, "dynamodb", SECONDARY).list_tables()["TableNames"] == []
+
+
+def test_step1_redeploy_without_changes(sandbox: Sandbox) -> None:
+    cloudformation = aws(sandbox, "cloudformation", SECONDARY)
+    create_secondary(sandbox)
+    before = cloudformation.describe_stacks(StackName="mm-secondary-region")["Stacks"][0]
+
+    tolerated = aws_cli(sandbox, STEP1, "--no-fail-on-empty-changeset")
+    assert tolerated.returncode == 0, tolerated.stderr
+    assert "No changes to deploy. Stack mm-secondary-region is up to date" in tolerated.stdout
+
+    refused = aws_cli(sandbox, STEP1)
+    assert refused.returncode == 255
+    assert "No changes to deploy. Stack mm-secondary-region is up to date" in refused.stderr
+
+    summaries = cloudformation.list_change_sets(StackName="mm-secondary-region")["Summaries"]
+    assert [(s["Status"], s["StatusReason"]) for s in summaries] == [("FAILED", NO_CHANGES)] * 2
+    after = cloudformation.describe_stacks(StackName="mm-secondary-region")["Stacks"][0]
+    assert after["StackStatus"] == "CREATE_COMPLETE"
+    assert after["Outputs"] == before["Outputs"]
+
+
+# ------------------------------------------------------------------------------ the moto fixes
+
+
+def test_change_sets_keep_outputs_and_exports(sandbox: Sandbox) -> None:
+    cloudformation = aws(sandbox, "cloudformation", SECONDARY)
+    body = workshop.template_body()
+    created = cloudformation.create_change_set(
+        StackName="cs-stack",
+        ChangeSetName="create",
+        ChangeSetType="CREATE",
+        TemplateBody=body,
+        Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "true"}],
+        Capabilities=workshop.CAPABILITIES,
+    )
+    described = cloudformation.describe_change_set(ChangeSetName=created["Id"])
+    assert described["Status"] == "CREATE_COMPLETE"
+    added = {c["ResourceChange"]["LogicalResourceId"] for c in described["Changes"]}
+    # Changes follow the parameters' conditions: no table, the secondary's services.
+    assert "MythicalDynamoTable" not in added
+    assert {"CoreEcsService", "SecondaryLikeServiceTaskDefinition"} <= added
+    cloudformation.execute_change_set(ChangeSetName=created["Id"])
+    assert set(outputs(sandbox, "cs-stack", SECONDARY)) == SECONDARY_OUTPUTS
+    assert (
+        exports(sandbox, SECONDARY)["cs-stack:VPCId"]
+        == outputs(sandbox, "cs-stack", SECONDARY)["VPCId"]
+    )
+
+    updated = cloudformation.create_change_set(
+        StackName="cs-stack",
+        ChangeSetName="update",
+        ChangeSetType="UPDATE",
+        TemplateBody=body,
+        Parameters=[
+            {"ParameterKey": "IsSecondary", "UsePreviousValue": True},
+            {"ParameterKey": "DDBTableName", "ParameterValue": "other-table"},
+        ],
+    )
+    changes = cloudformation.describe_change_set(ChangeSetName=updated["Id"])["Changes"]
+    modified = {c["ResourceChange"]["LogicalResourceId"] for c in changes}
+    assert {"ECSTaskRole", "SecondaryCoreServiceTaskDefinition", "CoreEcsService"} <= modified
+    assert {c["ResourceChange"]["Action"] for c in changes} == {"Modify"}
+    cloudformation.execute_change_set(ChangeSetName=updated["Id"])
+
+    stack = cloudformation.describe_stacks(StackName="cs-stack")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert set(outputs(sandbox, "cs-stack", SECONDARY)) == SECONDARY_OUTPUTS
+    assert "cs-stack:SecondaryRegion" in exports(sandbox, SECONDARY)
+    # The new task definition revision reached the service that refers to it.
+    found = outputs(sandbox, "cs-stack", SECONDARY)
+    assert found["SecondaryCoreServiceTaskDefinition"].endswith(":2")
+    ecs = aws(sandbox, "ecs", SECONDARY)
+    core = ecs.describe_services(cluster="Cluster-cs-stack", services=[found["CoreEcsServiceName"]])
+    assert core["services"][0]["taskDefinition"] == found["SecondaryCoreServiceTaskDefinition"]
+    role = found["ECSTaskRole"].rsplit("/", 1)[1]
+    policy = aws(sandbox, "iam", SECONDARY).get_role_policy(
+        RoleName=role, PolicyName="AmazonECSTaskRolePolicy"
+    )["PolicyDocument"]
+    assert "table/other-table" in str(policy)
+
+
+def test_stack_events_list_every_resource_in_dependency_order(sandbox: Sandbox) -> None:
+    create_secondary(sandbox)
+    events = resource_events(sandbox, "mm-secondary-region", SECONDARY)
+    assert events[0] == ("mm-secondary-region", "CREATE_IN_PROGRESS")
+    assert events[-1] == ("mm-secondary-region", "CREATE_COMPLETE")
+    resources = aws(sandbox, "cloudformation", SECONDARY).describe_stack_resources(
+        StackName="mm-secondary-region"
+    )["StackResources"]
+    logical_ids = {r["LogicalResourceId"] for r in resources}
+    assert len(logical_ids) == 40  # the workshop's 43, less the custom resource pieces
+    for logical_id in logical_ids:
+        started = events.index((logical_id, "CREATE_IN_PROGRESS"))
+        assert events.index((logical_id, "CREATE_COMPLETE")) > started
+    done = {name: events.index((name, "CREATE_COMPLETE")) for name in logical_ids}
+    started_at = {name: events.index((name, "CREATE_IN_PROGRESS")) for name in logical_ids}
+    assert done["VPC"] < started_at["PublicSubnetOne"]
+    assert done["GatewayAttachement"] < started_at["MythicalLoadBalancer"]  # DependsOn
+    assert done["MythicalListener"] < started_at["CoreEcsService"]
+    assert done["NatGatewayOneAttachment"] < started_at["NatGatewayOne"]  # GetAtt
+
+
+FEATURES = """
+Parameters:
+  Mode:
+    Type: String
+    Default: one
+Conditions:
+  IsOne: !Equals [!Ref Mode, one]
+  IsNotOne: !Not [!Condition IsOne]
+  Both: !And [!Condition IsOne, !Not [!Condition IsNotOne]]
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.7.0.0/16}
+  Always:
+    Type: AWS::EC2::Subnet
+    Properties:
+      VpcId: !Ref Vpc
+      CidrBlock: 10.7.1.0/24
+      AvailabilityZone: !Select [1, !GetAZs '']
+  OnlyOne:
+    Type: AWS::EC2::Subnet
+    Condition: IsOne
+    Properties:
+      VpcId: !Ref Vpc
+      CidrBlock: 10.7.2.0/24
+      AvailabilityZone: !Select [0, !GetAZs {Ref: 'AWS::Region'}]
+  OnlyOther:
+    Type: AWS::EC2::SecurityGroup
+    Condition: IsNotOne
+    Properties:
+      GroupDescription: only when Mode is not one
+      VpcId: !Ref Vpc
+Outputs:
+  Zone:
+    Value: !Select [1, !GetAZs '']
+  Other:
+    Condition: IsNotOne
+    Value: !Ref OnlyOther
+    Export: {Name: !Sub '${AWS::StackName}-other'}
+  Combined:
+    Condition: Both
+    Value: true
+    Export: {Name: !Sub '${AWS::StackName}-both'}
+"""
+
+
+@pytest.mark.parametrize(("mode", "region"), [("one", "eu-west-1"), ("two", "us-west-2")])
+def test_conditions_azs_and_conditional_exports(sandbox: Sandbox, mode: str, region: str) -> None:
+    cloudformation = aws(sandbox, "cloudformation", region)
+    cloudformation.create_stack(
+        StackName="features",
+        TemplateBody=FEATURES,
+        Parameters=[{"ParameterKey": "Mode", "ParameterValue": mode}],
+    )
+    stack = cloudformation.describe_stacks(StackName="features")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    found = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert found["Zone"] == f"{region}b"  # the stack's own region, not us-east-1
+    zones = {
+        subnet["CidrBlock"]: subnet["AvailabilityZone"]
+        for subnet in aws(sandbox, "ec2", region).describe_subnets()["Subnets"]
+    }
+    assert zones["10.7.1.0/24"] == f"{region}b"
+    created = {
+        r["LogicalResourceId"]
+        for r in cloudformation.describe_stack_resources(StackName="features")["StackResources"]
+    }
+    exported = set(exports(sandbox, region))
+    if mode == "one":
+        assert created == {"Vpc", "Always", "OnlyOne"}
+        assert found == {"Zone": f"{region}b", "Combined": "true"}
+        assert "features-both" in exported and "features-other" not in exported
+        assert zones["10.7.2.0/24"] == f"{region}a"
+    else:
+        assert created == {"Vpc", "Always", "OnlyOther"}
+        assert set(found) == {"Zone", "Other"}
+        assert "features-other" in exported and "features-both" not in exported
+
+
+def test_failed_creation_rolls_back(sandbox: Sandbox) -> None:
+    broken = """
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.8.0.0/16}
+  Outside:
+    Type: AWS::EC2::Subnet
+    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.9.0.0/24}
+"""
+    cloudformation = aws(sandbox, "cloudformation", SECONDARY)
+    cloudformation.create_stack(StackName="broken", TemplateBody=broken)
+    stack = cloudformation.describe_stacks(StackName="broken")["Stacks"][0]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = cloudformation.describe_stack_events(StackName="broken")["StackEvents"][::-1]
+    failed = next(e for e in events if e["ResourceStatus"] == "CREATE_FAILED")
+    assert failed["LogicalResourceId"] == "Outside"
+    assert "10.9.0.0/24" in failed["ResourceStatusReason"]
+    assert [(e["LogicalResourceId"], e["ResourceStatus"]) for e in events[-4:]] == [
+        ("broken", "ROLLBACK_IN_PROGRESS"),
+        ("Vpc", "DELETE_IN_PROGRESS"),
+        ("Vpc", "DELETE_COMPLETE"),
+        ("broken", "ROLLBACK_COMPLETE"),
+    ]
+    assert non_default_vpcs(sandbox, SECONDARY) == []
+
+
+def test_delete_stack_removes_everything_it_made(sandbox: Sandbox) -> None:
+    found = create_secondary(sandbox)
+    cloudformation = aws(sandbox, "cloudformation", SECONDARY)
+    stack_id = cloudformation.describe_stacks(StackName="mm-secondary-region")["Stacks"][0][
+        "StackId"
+    ]
+    cloudformation.delete_stack(StackName="mm-secondary-region")
+
+    with pytest.raises(ClientError) as gone:
+        cloudformation.describe_stacks(StackName="mm-secondary-region")
+    assert gone.value.response["Error"]["Message"] == (
+        "Stack with id mm-secondary-region does not exist"
+    )
+    deleted = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
+    assert deleted["StackStatus"] == "DELETE_COMPLETE"
+    events = resource_events(sandbox, stack_id, SECONDARY)
+    assert events[-1] == ("mm-secondary-region", "DELETE_COMPLETE")
+    deleted_resources = {name for name, status in events if status == "DELETE_COMPLETE"}
+    created_resources = {name for name, status in events if status == "CREATE_COMPLETE"}
+    assert deleted_resources == created_resources  # the route tables too (moto's stumbling block)
+    assert not any(status == "DELETE_FAILED" for _, status in events)
+    assert not any(name.startswith("mm-secondary-region:") for name in exports(sandbox, SECONDARY))
+
+    ec2 = aws(sandbox, "ec2", SECONDARY)
+    assert non_default_vpcs(sandbox, SECONDARY) == []
+    assert ec2.describe_internet_gateways()["InternetGateways"] == []
+    assert ec2.describe_addresses()["Addresses"] == []
+    assert ec2.describe_network_interfaces()["NetworkInterfaces"] == []
+    assert {n["State"] for n in ec2.describe_nat_gateways()["NatGateways"]} == {"deleted"}
+    ecs = aws(sandbox, "ecs", SECONDARY)
+    cluster = ecs.describe_clusters(clusters=[found["EcsClusterName"]])["clusters"][0]
+    assert cluster["status"] == "INACTIVE"
+    assert ecs.list_task_definitions(status="ACTIVE")["taskDefinitionArns"] == []
+    assert aws(sandbox, "ecr", SECONDARY).describe_repositories()["repositories"] == []
+    elbv2 = aws(sandbox, "elbv2", SECONDARY)
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+    assert elbv2.describe_target_groups()["TargetGroups"] == []
+    assert aws(sandbox, "logs", SECONDARY).describe_log_groups()["logGroups"] == []
+    roles = {r["RoleName"] for r in aws(sandbox, "iam", SECONDARY).list_roles()["Roles"]}
+    assert not any(role.startswith("mm-secondary-region-") for role in roles)
+    # The primary stack, in its own region, is untouched.
+    assert outputs(sandbox, workshop.PRIMARY_STACK, PRIMARY)["CurrentRegion"] == PRIMARY
+
+
+LONE_VPC = """
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.6.0.0/16}
+"""
+
+
+def test_a_stack_that_cannot_be_deleted_stays_delete_failed(sandbox: Sandbox) -> None:
+    cloudformation = aws(sandbox, "cloudformation", SECONDARY)
+    cloudformation.create_stack(StackName="held", TemplateBody=LONE_VPC)
+    [vpc] = non_default_vpcs(sandbox, SECONDARY)
+    # A subnet made outside the stack keeps its VPC alive, as it would on AWS.
+    aws(sandbox, "ec2", SECONDARY).create_subnet(VpcId=vpc, CidrBlock="10.6.1.0/24")
+    cloudformation.delete_stack(StackName="held")
+    stack = cloudformation.describe_stacks(StackName="held")["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    assert stack["StackStatusReason"] == "The following resource(s) failed to delete: [Vpc]. "
+    assert resource_events(sandbox, "held", SECONDARY)[-2:] == [
+        ("Vpc", "DELETE_FAILED"),
+        ("held", "DELETE_FAILED"),
+    ]
+    assert non_default_vpcs(sandbox, SECONDARY) == [vpc]
+
+
+def test_fixes_install_once() -> None:
+    from moto.cloudformation import parsing
+
+    fixes.install()
+    clean_json = parsing.clean_json
+    fixes.install()
+    fixes.CloudFormationFixes()
+    assert parsing.clean_json is clean_json
