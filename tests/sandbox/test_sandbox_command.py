@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -90,14 +91,21 @@ def _stop(running: Running) -> tuple[int, str, str]:
     return running.process.returncode, out, err
 
 
-def _xray(env: dict[str, str], region: str = "us-west-2") -> object:
+GRETTA = "da5303ae-5aba-495c-b5d6-eb5c4a66b941"
+
+
+def _client(service: str, env: dict[str, str], region: str = "us-west-2") -> Any:
     return boto3.client(
-        "xray",
+        service,
         region_name=region,
         endpoint_url=env["AWS_ENDPOINT_URL"],
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+def _xray(env: dict[str, str], region: str = "us-west-2") -> Any:
+    return _client("xray", env, region)
 
 
 def test_ready_env_file_state_survives_restart_and_fresh_resets(tmp_path: Path) -> None:
@@ -117,6 +125,12 @@ def test_ready_env_file_state_survives_restart_and_fresh_resets(tmp_path: Path) 
         assert env["AWS_DEFAULT_REGION"] == "us-west-2"
         xray = _xray(env, "us-east-1")
         xray.create_group(GroupName="canary", FilterExpression='service("x")')  # type: ignore[attr-defined]
+        _client("dynamodb", env).update_item(
+            TableName="mm-ddbtable",
+            Key={"MysfitId": {"S": GRETTA}},
+            UpdateExpression="SET Likes = Likes + :n",
+            ExpressionAttributeValues={":n": {"N": "7"}},
+        )
         code, out, err = _stop(first)
     assert code == 0
     assert err == ""  # no log line of moto or werkzeug, ever
