@@ -199,11 +199,43 @@ def sandbox(state_dir: str | None, port: int, fresh: bool) -> None:
 def check(step_text: str | None, output_format: str, **kwargs: Any) -> None:
     """Verify the lab against the target, read-only.
 
-    Exit 0 when every check passes, 1 when one fails or is pending.
+    With no --step the Labs 0-2 prerequisites are checked too. Exit 0 when every check passes,
+    1 when one fails or is still pending.
     """
-    _, content = resolve_common(kwargs)
-    resolve_step(content, step_text)
-    not_built("check", "the checks of Lab 3 are still being written")
+    from mmtui.engine.checks import run_checks
+    from mmtui.engine.context import CheckContext
+    from mmtui.engine.report import as_json, as_junit, exit_code, print_tables
+    from mmtui.target.connect import connect
+    from mmtui.target.identity import fetch_identity
+
+    spec, content = resolve_common(kwargs)
+    step = resolve_step(content, step_text)
+    steps = [step] if step is not None else list(content.lab.steps)
+    with connect(spec) as connection:
+        identity = fetch_identity(connection.factory)
+        context = CheckContext(connection, content)
+        results = run_checks(context, steps, prerequisites=step is None)
+    target = {
+        "kind": spec.kind,
+        "endpoint": connection.endpoint_url,
+        "account": identity.account_id,
+        "primary_region": spec.primary_region,
+        "secondary_region": spec.secondary_region,
+    }
+    if output_format == "json":
+        click.echo(as_json(content.lab.id, target, results))
+    elif output_format == "junit":
+        click.echo(as_junit(content.lab.id, results), nl=False)
+    else:
+        from rich.console import Console
+
+        console = Console()
+        console.print(
+            f"Lab {content.lab.id} on {spec.label()}, account {identity.account_id}, "
+            f"{spec.primary_region} → {spec.secondary_region}"
+        )
+        print_tables(results, console)
+    sys.exit(exit_code(results))
 
 
 @cli.command()

@@ -88,3 +88,4 @@ TASKS: Registry[TaskDecl] = Registry("task")
 def load_catalogues() -> None:
     """Import every module that declares checks and tasks (idempotent: imports are cached)."""
     import mmtui.labs.lab3.catalog  # noqa: F401
+    import mmtui.labs.lab3.checks  # noqa: F401

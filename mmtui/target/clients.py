@@ -61,17 +61,23 @@ class ClientFactory:
         return local.session
 
     def client(
-        self, service: str, region: str | None = None, *, max_attempts: int = MAX_ATTEMPTS
+        self,
+        service: str,
+        region: str | None = None,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        read_only: bool = False,
     ) -> Any:
         """A client for `service` in `region` (the primary by default), cached per thread.
 
         `max_attempts` lowers the retries for a call that should fail fast, such as the first
-        call to an endpoint that may not be running.
+        call to an endpoint that may not be running. `read_only` clients (what checks get)
+        refuse any operation that writes.
         """
         region = region or self.spec.primary_region
         session = self.session()
-        clients: dict[tuple[str, str, int], Any] = self._local.clients
-        key = (service, region, max_attempts)
+        clients: dict[tuple[str, str, int, bool], Any] = self._local.clients
+        key = (service, region, max_attempts, read_only)
         if key not in clients:
             # A real-AWS target must not be silently redirected by AWS_ENDPOINT_URL in the
             # environment; an endpoint target names its endpoint explicitly instead.
@@ -79,9 +85,14 @@ class ClientFactory:
                 ignore_configured_endpoint_urls=self.spec.kind == "aws",
                 retries={"mode": "standard", "total_max_attempts": max_attempts},
             )
-            clients[key] = session.client(
+            client = session.client(
                 service, region_name=region, endpoint_url=self.endpoint_url, config=config
             )
+            if read_only:
+                from mmtui.target.readonly import guard
+
+                guard(client)
+            clients[key] = client
         return clients[key]
 
     def credentials_available(self) -> bool:

@@ -1,0 +1,62 @@
+"""What a check receives: read-only clients per region, the lab's names, and the facts.
+
+The context is the same whatever the target is: real AWS, an endpoint, or the sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmtui.content.loader import LabContent
+from mmtui.engine.registry import RegionScope
+from mmtui.target.connect import Connection
+
+FactProvider = Callable[["CheckContext"], Any]
+FACT_PROVIDERS: dict[str, FactProvider] = {}
+"""Lab id → a factory of that lab's live facts (registered by the lab's module)."""
+
+
+@dataclass
+class CheckContext:
+    connection: Connection
+    content: LabContent
+    overrides: dict[str, str] = field(default_factory=dict)
+    _facts: Any = None
+
+    @property
+    def primary_region(self) -> str:
+        return self.connection.spec.primary_region
+
+    @property
+    def secondary_region(self) -> str:
+        return self.connection.spec.secondary_region
+
+    def region(self, scope: RegionScope) -> str:
+        """The region a check of this scope reports (`both` and `local` report the primary)."""
+        return self.secondary_region if scope == "secondary" else self.primary_region
+
+    def client(self, service: str, region: str) -> Any:
+        return self.connection.factory.client(service, region, read_only=True)
+
+    def parameters(self) -> dict[str, str]:
+        values = self.content.defaults()
+        values.update(primary_region=self.primary_region, secondary_region=self.secondary_region)
+        values.update(self.overrides)
+        return values
+
+    def param(self, name: str) -> str:
+        return self.parameters()[name]
+
+    @property
+    def facts(self) -> Any:
+        """The lab's live facts (stack outputs, pipeline names, ...), fetched lazily once."""
+        if self._facts is None:
+            self._facts = FACT_PROVIDERS[self.content.lab.id](self)
+        return self._facts
+
+    def names(self) -> dict[str, str]:
+        """Parameters and the facts known so far, for rendering lab text."""
+        known: dict[str, str] = getattr(self.facts, "known", dict)()
+        return self.content.names(self.parameters(), known)

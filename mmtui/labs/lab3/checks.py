@@ -1,0 +1,1013 @@
+"""The checks of Lab 3 and its prerequisites. Each looks, read-only, and says what it saw.
+
+Every check gets a `Checker` (results builder with the read-only context) and returns one
+result. Messages speak to the attendee; `command` is the `aws` CLI line that shows the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from mmtui.engine.checks import Checker, describe
+from mmtui.engine.context import FACT_PROVIDERS
+from mmtui.engine.registry import CHECKS
+from mmtui.engine.results import CheckResult
+from mmtui.labs.lab3.facts import Lab3Facts
+
+FACT_PROVIDERS["3"] = Lab3Facts
+
+COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+XRAY_GROUPS = {
+    "like-service": 'service("Like Service") AND http.method = "POST"',
+    "like-service-errors-faults": 'service("Like Service") { error = true OR fault = true }',
+}
+SECONDARY_OUTPUTS = (
+    "SecondaryRegion",
+    "SecondaryLoadBalancerDNS",
+    "SecondaryCoreServiceEcrRepo",
+    "SecondaryLikeServiceEcrRepo",
+    "EcsClusterName",
+    "CoreEcsServiceName",
+    "LikeEcsServiceName",
+    "LoadBalancerFullName",
+)
+MYSFITS = 12
+
+
+def facts(check: Checker) -> Lab3Facts:
+    found: Lab3Facts = check.ctx.facts
+    return found
+
+
+def _stack_command(check: Checker, which: str, query: str) -> str:
+    region = check.ctx.primary_region if which == "primary" else check.ctx.secondary_region
+    return (
+        f"aws cloudformation describe-stacks --stack-name {check.ctx.param(f'{which}_stack')} "
+        f"--region {region} --query '{query}'"
+    )
+
+
+def _needs_secondary_stack(check: Checker, what: str) -> CheckResult | None:
+    if facts(check).stack("secondary") is None:
+        stack = check.ctx.param("secondary_stack")
+        return check.failed(
+            what,
+            f"no stack {stack}",
+            f"Checking {what} needs the stack {stack}, which does not exist in "
+            f"{check.ctx.secondary_region} yet (step 1).",
+            _stack_command(check, "secondary", "Stacks[0].StackStatus"),
+        )
+    return None
+
+
+def _stack_status(check: Checker, which: str) -> CheckResult:
+    stack = facts(check).stack(which)
+    name = check.ctx.param(f"{which}_stack")
+    region = check.region
+    command = _stack_command(check, which, "Stacks[0].StackStatus")
+    expected = "CREATE_COMPLETE or UPDATE_COMPLETE"
+    if stack is None:
+        return check.failed(
+            expected, "no such stack", f"There is no stack {name} in {region}.", command
+        )
+    status = stack["StackStatus"]
+    if status in COMPLETE:
+        return check.passed(expected, status, f"{name} is deployed in {region}.", command)
+    if status.endswith("_IN_PROGRESS") and "ROLLBACK" not in status:
+        return check.pending(
+            expected, status, f"{name} is still being deployed ({status}).", command
+        )
+    reason = stack.get("StackStatusReason") or "see the stack's events"
+    return check.failed(expected, status, f"{name} is {status}: {reason}.", command)
+
+
+# ---------------------------------------------------------------------- prerequisites
+
+
+@CHECKS.implement("prereq.primary_stack")
+def primary_stack(check: Checker) -> CheckResult:
+    return _stack_status(check, "primary")
+
+
+@CHECKS.implement("prereq.table_seeded")
+def table_seeded(check: Checker) -> CheckResult:
+    table = check.ctx.param("table")
+    command = f"aws dynamodb scan --table-name {table} --select COUNT --region {check.region}"
+    count = _count_items(check, check.region, table)
+    expected = f"at least {MYSFITS} items"
+    if count is None:
+        return check.failed(
+            expected,
+            "no such table",
+            f"The table {table} does not exist in {check.region}; Lab 0 "
+            "creates it with the workshop stack.",
+            command,
+        )
+    if count < MYSFITS:
+        return check.failed(
+            expected,
+            f"{count} items",
+            f"{table} holds {count} items; Lab 0's setup loads {MYSFITS}.",
+            command,
+        )
+    return check.passed(expected, f"{count} items", f"{table} holds the mysfits.", command)
+
+
+@CHECKS.implement("prereq.primary_services")
+def primary_services(check: Checker) -> CheckResult:
+    outputs = facts(check).outputs("primary")
+    cluster = outputs.get("EcsClusterName", f"Cluster-{check.ctx.param('primary_stack')}")
+    names = [outputs.get("CoreEcsServiceName", ""), outputs.get("LikeEcsServiceName", "")]
+    command = (
+        f"aws ecs describe-services --cluster {cluster} --services {' '.join(names)} "
+        f"--region {check.region} --query 'services[].[serviceName,status,runningCount]'"
+    )
+    return _services_running(check, cluster, [n for n in names if n], command)
+
+
+def _services_running(check: Checker, cluster: str, names: list[str], command: str) -> CheckResult:
+    expected = "both services ACTIVE with a running task"
+    if len(names) < 2:
+        return check.failed(
+            expected,
+            "service names unknown",
+            "The stack's outputs do not name both services.",
+            command,
+        )
+    answer = check.ctx.client("ecs", check.region).describe_services(
+        cluster=cluster, services=names
+    )
+    found = {s["serviceName"]: s for s in answer.get("services", [])}
+    missing = [n for n in names if n not in found or found[n]["status"] != "ACTIVE"]
+    if missing:
+        return check.failed(
+            expected,
+            f"missing: {describe(missing)}",
+            f"These services are not in {cluster}: {describe(missing)}.",
+            command,
+        )
+    idle = [n for n in names if found[n].get("runningCount", 0) < 1]
+    observed = ", ".join(f"{n}: {found[n].get('runningCount', 0)} running" for n in names)
+    if idle:
+        return check.pending(
+            expected, observed, f"{describe(idle)} has no running task yet.", command
+        )
+    return check.passed(expected, observed, f"Both services run in {cluster}.", command)
+
+
+@CHECKS.implement("prereq.pipelines_succeeded")
+def pipelines_succeeded(check: Checker) -> CheckResult:
+    pipelines = facts(check).pipelines()
+    command = f"aws codepipeline list-pipelines --region {check.region}"
+    expected = "CorePipeline-… and LikePipeline-…, last run Succeeded"
+    missing = [k for k in ("core", "like") if k not in pipelines]
+    if missing:
+        return check.failed(
+            expected,
+            f"found {describe(pipelines.values())}",
+            "The service pipelines of Lab 0 are missing: "
+            f"{describe([k.title() + 'Pipeline-…' for k in missing])}.",
+            command,
+        )
+    client = check.ctx.client("codepipeline", check.region)
+    states: dict[str, str] = {}
+    for name in pipelines.values():
+        runs = client.list_pipeline_executions(pipelineName=name, maxResults=1)
+        summaries = runs.get("pipelineExecutionSummaries", [])
+        states[name] = summaries[0]["status"] if summaries else "never ran"
+    observed = ", ".join(f"{n}: {s}" for n, s in states.items())
+    command = (
+        f"aws codepipeline list-pipeline-executions --pipeline-name {pipelines['core']} "
+        f"--max-items 1 --region {check.region}"
+    )
+    if all(s == "Succeeded" for s in states.values()):
+        return check.passed(expected, observed, "Both pipelines last succeeded.", command)
+    if any(s == "InProgress" for s in states.values()):
+        return check.pending(expected, observed, "A pipeline is running; wait for it.", command)
+    return check.failed(
+        expected,
+        observed,
+        "A pipeline's last run did not succeed; release a change to run it again.",
+        command,
+    )
+
+
+def _xray_groups(check: Checker, region: str, lab: str) -> CheckResult:
+    command = f"aws xray get-groups --region {region}"
+    groups = {
+        g["GroupName"]: g.get("FilterExpression", "")
+        for g in check.ctx.client("xray", region).get_groups().get("Groups", [])
+    }
+    expected = ", ".join(XRAY_GROUPS)
+    problems = []
+    for name, expression in XRAY_GROUPS.items():
+        if name not in groups:
+            problems.append(f"{name} is missing")
+        elif _normalise(groups[name]) != _normalise(expression):
+            problems.append(f"{name} filters on {groups[name]!r}, not {expression!r}")
+    observed = describe(n for n in groups if n != "Default")
+    if problems:
+        return check.failed(
+            expected, observed, f"In {region}: {'; '.join(problems)} ({lab}).", command
+        )
+    return check.passed(expected, observed, f"Both X-Ray groups exist in {region}.", command)
+
+
+def _normalise(expression: str) -> str:
+    return re.sub(r"\s+", " ", expression).strip()
+
+
+@CHECKS.implement("prereq.xray_groups")
+def xray_groups_primary(check: Checker) -> CheckResult:
+    return _xray_groups(check, check.region, "Lab 1 creates them")
+
+
+@CHECKS.implement("prereq.dashboard")
+def lab2_dashboard(check: Checker) -> CheckResult:
+    name = check.ctx.param("dashboard")
+    command = f"aws cloudwatch get-dashboard --dashboard-name {name} --region {check.region}"
+    body = _dashboard(check, name)
+    expected = "the dashboard with an X-Ray group widget"
+    if body is None:
+        return check.failed(
+            expected,
+            "no such dashboard",
+            f"There is no dashboard {name} in {check.region}.",
+            command,
+        )
+    if not any(m.namespace == "AWS/X-Ray" for m in _metrics(body, check.region)):
+        return check.failed(
+            expected,
+            "no X-Ray metric",
+            f"{name} has no X-Ray group widget yet (Lab 2 adds it).",
+            command,
+        )
+    return check.passed(expected, "X-Ray widget present", f"{name} is ready.", command)
+
+
+# ---------------------------------------------------------------------- step 1
+
+
+@CHECKS.implement("infrastructure.stack_complete")
+def secondary_stack_complete(check: Checker) -> CheckResult:
+    return _stack_status(check, "secondary")
+
+
+@CHECKS.implement("infrastructure.stack_is_secondary")
+def stack_is_secondary(check: Checker) -> CheckResult:
+    missing = _needs_secondary_stack(check, "IsSecondary=true")
+    if missing:
+        return missing
+    stack = facts(check).stack("secondary") or {}
+    value = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}.get(
+        "IsSecondary", "(not set)"
+    )
+    command = _stack_command(check, "secondary", "Stacks[0].Parameters")
+    if value == "true":
+        return check.passed(
+            "IsSecondary=true",
+            f"IsSecondary={value}",
+            "The stack was deployed as the secondary.",
+            command,
+        )
+    return check.failed(
+        "IsSecondary=true",
+        f"IsSecondary={value}",
+        "The stack was deployed without IsSecondary=true, so it built the "
+        "primary's resources; deploy it again with "
+        "--parameter-overrides IsSecondary=true.",
+        command,
+    )
+
+
+@CHECKS.implement("infrastructure.secondary_outputs")
+def secondary_outputs(check: Checker) -> CheckResult:
+    missing_stack = _needs_secondary_stack(check, "the secondary outputs")
+    if missing_stack:
+        return missing_stack
+    outputs = facts(check).outputs("secondary")
+    command = _stack_command(check, "secondary", "Stacks[0].Outputs")
+    missing = [name for name in SECONDARY_OUTPUTS if not outputs.get(name)]
+    if missing:
+        return check.failed(
+            describe(SECONDARY_OUTPUTS),
+            f"missing {describe(missing)}",
+            f"The stack lacks the outputs {describe(missing)}.",
+            command,
+        )
+    if outputs["SecondaryRegion"] != check.region:
+        return check.failed(
+            check.region,
+            outputs["SecondaryRegion"],
+            "SecondaryRegion names another region.",
+            command,
+        )
+    return check.passed(
+        describe(SECONDARY_OUTPUTS), "all present", "The stack has its secondary outputs.", command
+    )
+
+
+@CHECKS.implement("infrastructure.cluster_and_services")
+def secondary_services(check: Checker) -> CheckResult:
+    missing = _needs_secondary_stack(check, "the cluster and services")
+    if missing:
+        return missing
+    outputs = facts(check).outputs("secondary")
+    cluster = outputs.get("EcsClusterName", "")
+    names = [outputs.get("CoreEcsServiceName", ""), outputs.get("LikeEcsServiceName", "")]
+    command = (
+        f"aws ecs describe-services --cluster {cluster} --services {' '.join(names)} "
+        f"--region {check.region} --query 'services[].[serviceName,status,runningCount]'"
+    )
+    expected = "the cluster with both services"
+    clusters = check.ctx.client("ecs", check.region).describe_clusters(clusters=[cluster])
+    if not any(c.get("status") == "ACTIVE" for c in clusters.get("clusters", [])):
+        return check.failed(
+            expected, "no cluster", f"The cluster {cluster} does not exist.", command
+        )
+    answer = check.ctx.client("ecs", check.region).describe_services(
+        cluster=cluster, services=[n for n in names if n]
+    )
+    active = {s["serviceName"] for s in answer.get("services", []) if s["status"] == "ACTIVE"}
+    absent = [n for n in names if n not in active]
+    if absent:
+        return check.failed(
+            expected,
+            f"active: {describe(active)}",
+            f"Missing from {cluster}: {describe(absent)}.",
+            command,
+        )
+    return check.passed(
+        expected,
+        f"{cluster}: {describe(active)}",
+        "The secondary cluster has its Core and Like services.",
+        command,
+    )
+
+
+@CHECKS.implement("infrastructure.registries")
+def secondary_registries(check: Checker) -> CheckResult:
+    missing = _needs_secondary_stack(check, "the registries")
+    if missing:
+        return missing
+    outputs = facts(check).outputs("secondary")
+    repos = [
+        outputs.get(k, "").split("/", 1)[-1]
+        for k in ("SecondaryCoreServiceEcrRepo", "SecondaryLikeServiceEcrRepo")
+    ]
+    command = (
+        f"aws ecr describe-repositories --region {check.region} "
+        "--query 'repositories[].repositoryName'"
+    )
+    existing = {
+        r["repositoryName"]
+        for page in check.ctx.client("ecr", check.region)
+        .get_paginator("describe_repositories")
+        .paginate()
+        for r in page.get("repositories", [])
+    }
+    absent = [r for r in repos if r not in existing]
+    if absent:
+        return check.failed(
+            describe(repos),
+            describe(existing),
+            f"These repositories are missing: {describe(absent)}.",
+            command,
+        )
+    return check.passed(
+        describe(repos),
+        "both exist",
+        "Both image repositories exist in the secondary region.",
+        command,
+    )
+
+
+@CHECKS.implement("infrastructure.load_balancer")
+def secondary_load_balancer(check: Checker) -> CheckResult:
+    missing = _needs_secondary_stack(check, "the load balancer")
+    if missing:
+        return missing
+    dns = facts(check).outputs("secondary").get("SecondaryLoadBalancerDNS", "")
+    command = (
+        f"aws elbv2 describe-load-balancers --region {check.region} "
+        "--query 'LoadBalancers[].[LoadBalancerName,DNSName,State.Code]'"
+    )
+    balancers = [
+        b
+        for page in check.ctx.client("elbv2", check.region)
+        .get_paginator("describe_load_balancers")
+        .paginate()
+        for b in page.get("LoadBalancers", [])
+    ]
+    match = [b for b in balancers if b.get("DNSName") == dns]
+    if not match:
+        return check.failed(
+            dns or "the stack's load balancer",
+            "not found",
+            "The secondary load balancer does not exist.",
+            command,
+        )
+    state = match[0].get("State", {}).get("Code", "active")
+    if state == "provisioning":
+        return check.pending("active", state, "The load balancer is still provisioning.", command)
+    return check.passed("active", state, f"The load balancer {dns} exists.", command)
+
+
+# ---------------------------------------------------------------------- step 2
+
+
+def _describe_table(check: Checker, region: str) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        table: dict[str, Any] = check.ctx.client("dynamodb", region).describe_table(
+            TableName=check.ctx.param("table")
+        )["Table"]
+        return table
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def _count_items(check: Checker, region: str, table: str) -> int | None:
+    from botocore.exceptions import ClientError
+
+    client = check.ctx.client("dynamodb", region)
+    try:
+        return sum(
+            int(page.get("Count", 0))
+            for page in client.get_paginator("scan").paginate(TableName=table, Select="COUNT")
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
+
+
+@CHECKS.implement("data_tier.stream_enabled")
+def stream_enabled(check: Checker) -> CheckResult:
+    table_name = check.ctx.param("table")
+    command = (
+        f"aws dynamodb describe-table --table-name {table_name} --region {check.region} "
+        "--query 'Table.StreamSpecification'"
+    )
+    table = _describe_table(check, check.region)
+    expected = "stream enabled, NEW_AND_OLD_IMAGES"
+    if table is None:
+        return check.failed(expected, "no table", f"There is no table {table_name}.", command)
+    spec = table.get("StreamSpecification") or {}
+    if not spec.get("StreamEnabled"):
+        return check.failed(
+            expected,
+            "no stream",
+            f"{table_name} has no stream yet: enable it with new and old images.",
+            command,
+        )
+    view = spec.get("StreamViewType", "")
+    if view != "NEW_AND_OLD_IMAGES":
+        return check.failed(
+            expected,
+            view,
+            f"The stream records {view}; global tables need NEW_AND_OLD_IMAGES.",
+            command,
+        )
+    return check.passed(expected, view, f"{table_name} streams new and old images.", command)
+
+
+@CHECKS.implement("data_tier.replica_active")
+def replica_active(check: Checker) -> CheckResult:
+    table_name = check.ctx.param("table")
+    primary = check.ctx.primary_region
+    command = (
+        f"aws dynamodb describe-table --table-name {table_name} --region {primary} "
+        "--query 'Table.Replicas'"
+    )
+    table = _describe_table(check, primary)
+    expected = f"a replica in {check.region}, ACTIVE"
+    if table is None:
+        return check.failed(expected, "no table", f"There is no table {table_name}.", command)
+    replicas = {r["RegionName"]: r.get("ReplicaStatus", "") for r in table.get("Replicas", [])}
+    status = replicas.get(check.region)
+    if status is None:
+        observed = describe(f"{k}: {v}" for k, v in replicas.items()) if replicas else "none"
+        return check.failed(
+            expected,
+            f"replicas: {observed}",
+            f"{table_name} has no replica in {check.region} yet.",
+            command,
+        )
+    if status == "ACTIVE":
+        return check.passed(expected, status, f"The replica in {check.region} is active.", command)
+    if status in ("CREATING", "UPDATING"):
+        return check.pending(
+            expected,
+            status,
+            f"The replica in {check.region} is {status.lower()}; DynamoDB is copying the items.",
+            command,
+        )
+    return check.failed(expected, status, f"The replica in {check.region} is {status}.", command)
+
+
+@CHECKS.implement("data_tier.replica_items_match")
+def replica_items_match(check: Checker) -> CheckResult:
+    table_name = check.ctx.param("table")
+    command = (
+        f"aws dynamodb scan --table-name {table_name} --region {check.region} "
+        "--projection-expression MysfitId --query 'Items[].MysfitId.S'"
+    )
+    expected = "the same mysfits in both regions"
+    primary_ids = _ids(check, check.ctx.primary_region, table_name)
+    replica_ids = _ids(check, check.region, table_name)
+    if replica_ids is None:
+        return check.failed(
+            expected,
+            f"no table in {check.region}",
+            f"There is no replica of {table_name} in {check.region} yet.",
+            command,
+        )
+    if primary_ids is None:
+        return check.failed(expected, "no primary table", f"{table_name} is missing.", command)
+    observed = f"{len(primary_ids)} in {check.ctx.primary_region}, {len(replica_ids)} here"
+    if primary_ids == replica_ids:
+        return check.passed(expected, observed, "The replica holds the same mysfits.", command)
+    return check.pending(
+        expected,
+        observed,
+        "The replica does not hold the same mysfits yet; replication may still be catching up.",
+        command,
+    )
+
+
+def _ids(check: Checker, region: str, table: str) -> set[str] | None:
+    from botocore.exceptions import ClientError
+
+    client = check.ctx.client("dynamodb", region)
+    try:
+        return {
+            item["MysfitId"]["S"]
+            for page in client.get_paginator("scan").paginate(
+                TableName=table, ProjectionExpression="MysfitId"
+            )
+            for item in page.get("Items", [])
+        }
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
+
+
+# ---------------------------------------------------------------------- step 3
+
+
+def _cross_region_stage(check: Checker, which: str) -> CheckResult:
+    pipelines = facts(check).pipelines()
+    name = pipelines.get(which)
+    title = "Core" if which == "core" else "Like"
+    expected = (
+        f"stage CrossRegionDeploy after Deploy: ECS in {check.ctx.secondary_region}, "
+        "input BuildArtifact, imagedefinitions_secondary.json"
+    )
+    if name is None:
+        return check.failed(
+            expected,
+            "no pipeline",
+            f"There is no {title}Pipeline-… pipeline.",
+            f"aws codepipeline list-pipelines --region {check.region}",
+        )
+    command = (
+        f"aws codepipeline get-pipeline --name {name} --region {check.region} "
+        "--query 'pipeline.stages[].name'"
+    )
+    pipeline = check.ctx.client("codepipeline", check.region).get_pipeline(name=name)["pipeline"]
+    stages = [s["name"] for s in pipeline.get("stages", [])]
+    if "CrossRegionDeploy" not in stages:
+        return check.failed(
+            expected,
+            f"stages: {', '.join(stages)}",
+            f"{name} has no CrossRegionDeploy stage yet.",
+            command,
+        )
+    if "Deploy" in stages and stages.index("CrossRegionDeploy") < stages.index("Deploy"):
+        return check.failed(
+            expected,
+            f"stages: {', '.join(stages)}",
+            "CrossRegionDeploy must come after Deploy.",
+            command,
+        )
+    stage = next(s for s in pipeline["stages"] if s["name"] == "CrossRegionDeploy")
+    outputs = facts(check).outputs("secondary")
+    want_service = outputs.get(f"{title}EcsServiceName")
+    want_cluster = outputs.get("EcsClusterName")
+    problems = []
+    for action in stage.get("actions", []):
+        kind = action.get("actionTypeId", {})
+        config = action.get("configuration", {})
+        found = []
+        if kind.get("provider") != "ECS" or kind.get("category") != "Deploy":
+            found.append(f"provider {kind.get('provider')} (want Amazon ECS)")
+        if action.get("region", check.ctx.primary_region) != check.ctx.secondary_region:
+            found.append(f"region {action.get('region', check.ctx.primary_region)}")
+        inputs = [a.get("name") for a in action.get("inputArtifacts", [])]
+        if inputs != ["BuildArtifact"]:
+            found.append(f"input {describe(inputs)} (want BuildArtifact)")
+        if want_cluster and config.get("ClusterName") != want_cluster:
+            found.append(f"cluster {config.get('ClusterName')} (want {want_cluster})")
+        if want_service and config.get("ServiceName") != want_service:
+            found.append(f"service {config.get('ServiceName')} (want {want_service})")
+        if config.get("FileName") != "imagedefinitions_secondary.json":
+            found.append(f"file {config.get('FileName')} (want imagedefinitions_secondary.json)")
+        if not found:
+            return check.passed(
+                expected,
+                f"{action['name']} deploys to {want_service}",
+                f"{name} deploys every build to {check.ctx.secondary_region}.",
+                command,
+            )
+        problems.append(f"{action.get('name')}: {'; '.join(found)}")
+    return check.failed(
+        expected,
+        "; ".join(problems) or "no action",
+        f"The CrossRegionDeploy stage of {name} is not right: "
+        f"{'; '.join(problems) or 'it has no action'}.",
+        command,
+    )
+
+
+@CHECKS.implement("pipeline.core_cross_region_stage")
+def core_stage(check: Checker) -> CheckResult:
+    return _cross_region_stage(check, "core")
+
+
+@CHECKS.implement("pipeline.like_cross_region_stage")
+def like_stage(check: Checker) -> CheckResult:
+    return _cross_region_stage(check, "like")
+
+
+@CHECKS.implement("pipeline.artifact_stores")
+def artifact_stores(check: Checker) -> CheckResult:
+    pipelines = facts(check).pipelines()
+    regions = {check.ctx.primary_region, check.ctx.secondary_region}
+    expected = f"artifactStores for {describe(regions)}"
+    if not pipelines:
+        return check.failed(
+            expected,
+            "no pipelines",
+            "The service pipelines are missing.",
+            f"aws codepipeline list-pipelines --region {check.region}",
+        )
+    client = check.ctx.client("codepipeline", check.region)
+    problems = []
+    for name in pipelines.values():
+        pipeline = client.get_pipeline(name=name)["pipeline"]
+        stores = set(pipeline.get("artifactStores", {}))
+        if not regions <= stores:
+            problems.append(f"{name}: {describe(stores) if stores else 'one artifactStore'}")
+    command = (
+        f"aws codepipeline get-pipeline --name {pipelines.get('core', '')} "
+        f"--region {check.region} --query 'pipeline.[artifactStore,artifactStores]'"
+    )
+    if problems:
+        return check.failed(
+            expected,
+            "; ".join(problems),
+            "A cross-region action reads its input from an artifact bucket in "
+            "its own region: give each pipeline an artifact store per region.",
+            command,
+        )
+    return check.passed(
+        expected, "both pipelines", "Each pipeline has a store per region.", command
+    )
+
+
+# ---------------------------------------------------------------------- step 5
+
+
+class Metric:
+    def __init__(
+        self,
+        namespace: str,
+        name: str,
+        dimensions: dict[str, str],
+        options: dict[str, Any],
+        region: str,
+    ) -> None:
+        self.namespace = namespace
+        self.name = name
+        self.dimensions = dimensions
+        self.label = str(options.get("label", ""))
+        self.region = str(options.get("region", region))
+
+
+def _dashboard(check: Checker, name: str) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
+    client = check.ctx.client("cloudwatch", check.ctx.primary_region)
+    try:
+        body: dict[str, Any] = json.loads(client.get_dashboard(DashboardName=name)["DashboardBody"])
+        return body
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in (
+            "ResourceNotFound",
+            "ResourceNotFoundException",
+        ):
+            return None
+        raise
+
+
+def _metrics(body: dict[str, Any], default_region: str) -> Iterator[Metric]:
+    """Every metric of every widget, with CloudWatch's "." shorthand expanded."""
+    for widget in body.get("widgets", []):
+        properties = widget.get("properties", {})
+        region = properties.get("region", default_region)
+        previous: list[Any] = []
+        for row in properties.get("metrics", []):
+            options = row[-1] if row and isinstance(row[-1], dict) else {}
+            values = list(row[:-1] if options else row)
+            expanded = [
+                previous[i] if v == "." and i < len(previous) else v for i, v in enumerate(values)
+            ]
+            previous = expanded
+            if len(expanded) < 2:
+                continue
+            pairs = expanded[2:]
+            dimensions = {str(pairs[i]): str(pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)}
+            yield Metric(str(expanded[0]), str(expanded[1]), dimensions, options, region)
+
+
+def _dashboard_has(
+    check: Checker, wanted: list[tuple[str, str, dict[str, str]]], what: str
+) -> CheckResult:
+    name = check.ctx.param("dashboard")
+    region = check.ctx.secondary_region
+    command = (
+        f"aws cloudwatch get-dashboard --dashboard-name {name} --region {check.ctx.primary_region}"
+    )
+    body = _dashboard(check, name)
+    expected = f"{what}, in {region}, labelled with the region"
+    if body is None:
+        return check.failed(expected, "no dashboard", f"There is no dashboard {name}.", command)
+    metrics = list(_metrics(body, check.ctx.primary_region))
+    missing = []
+    unlabelled = []
+    for namespace, metric, dimensions in wanted:
+        matches = [
+            m
+            for m in metrics
+            if m.namespace == namespace
+            and m.name == metric
+            and m.region == region
+            and all(m.dimensions.get(k) == v for k, v in dimensions.items())
+        ]
+        if not matches:
+            missing.append(metric)
+        elif namespace != "AWS/ECS" and not any(region in m.label for m in matches):
+            unlabelled.append(metric)
+    if missing:
+        return check.failed(
+            expected,
+            f"missing {describe(missing)}",
+            f"{name} does not graph {describe(missing)} of {region} yet.",
+            command,
+        )
+    if unlabelled:
+        return check.failed(
+            expected,
+            f"unlabelled {describe(unlabelled)}",
+            f"Label {describe(unlabelled)} with {region} so both regions can be told apart.",
+            command,
+        )
+    return check.passed(expected, "all present", f"{name} shows {what} of {region}.", command)
+
+
+@CHECKS.implement("dashboard.xray_groups_secondary")
+def xray_groups_secondary(check: Checker) -> CheckResult:
+    return _xray_groups(check, check.region, "create them in the secondary region")
+
+
+@CHECKS.implement("dashboard.secondary_alb_widgets")
+def secondary_alb_widgets(check: Checker) -> CheckResult:
+    missing = _needs_secondary_stack(check, "the secondary load balancer's metrics")
+    if missing:
+        return missing
+    alb = facts(check).outputs("secondary").get("LoadBalancerFullName", "")
+    wanted = [
+        ("AWS/ApplicationELB", metric, {"LoadBalancer": alb})
+        for metric in (
+            "RequestCount",
+            "HTTPCode_Target_2XX_Count",
+            "HTTPCode_Target_4XX_Count",
+            "HTTPCode_Target_5XX_Count",
+        )
+    ]
+    return _dashboard_has(check, wanted, "the load balancer's requests and HTTP codes")
+
+
+@CHECKS.implement("dashboard.secondary_service_widgets")
+def secondary_service_widgets(check: Checker) -> CheckResult:
+    missing = _needs_secondary_stack(check, "the secondary services' metrics")
+    if missing:
+        return missing
+    outputs = facts(check).outputs("secondary")
+    wanted = [
+        (
+            "AWS/ECS",
+            metric,
+            {
+                "ServiceName": outputs.get(f"{kind}EcsServiceName", ""),
+                "ClusterName": outputs.get("EcsClusterName", ""),
+            },
+        )
+        for kind in ("Core", "Like")
+        for metric in ("CPUUtilization", "MemoryUtilization")
+    ]
+    return _dashboard_has(check, wanted, "CPU and memory of both services")
+
+
+@CHECKS.implement("dashboard.secondary_xray_widget")
+def secondary_xray_widget(check: Checker) -> CheckResult:
+    wanted = [("AWS/X-Ray", "ApproximateTraceCount", {"GroupName": "like-service-errors-faults"})]
+    return _dashboard_has(check, wanted, "the X-Ray errors and faults group")
+
+
+# ---------------------------------------------------------------------- checkpoint
+
+
+@CHECKS.implement("checkpoint.secondary_site")
+def secondary_site(check: Checker) -> CheckResult:
+    missing = _needs_secondary_stack(check, "the secondary site")
+    if missing:
+        return missing
+    dns = facts(check).outputs("secondary").get("SecondaryLoadBalancerDNS", "")
+    url = check.ctx.connection.resolve.get(dns, f"http://{dns}")
+    command = f"curl -s http://{dns}/ | grep -i 'current region'"
+    expected = f'HTTP 200 with "Current region: {check.region}"'
+    status, body = _fetch(url + "/")
+    if status is None:
+        return check.failed(expected, body, f"http://{dns}/ does not answer: {body}.", command)
+    if status != 200:
+        return check.failed(
+            expected,
+            f"HTTP {status}",
+            f"http://{dns}/ answers {status}: the secondary services do not run "
+            "the application's images yet (steps 3 and 4 deploy them).",
+            command,
+        )
+    found = re.search(r"Current region:\s*([a-z0-9-]+)", body)
+    shown = found.group(1) if found else "no region line"
+    if shown != check.region:
+        return check.failed(expected, shown, f"The page shows {shown}.", command)
+    return check.passed(
+        expected, f"Current region: {shown}", f"The secondary site answers from {shown}.", command
+    )
+
+
+def _fetch(url: str) -> tuple[int | None, str]:
+    """A plain GET (read-only by nature); (None, reason) when nothing answers."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310  (http only)
+            return int(response.status), response.read(200_000).decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        return int(error.code), ""
+    except (urllib.error.URLError, OSError) as error:
+        return None, str(getattr(error, "reason", error))
+
+
+# ---------------------------------------------------------------------- step 4
+
+_IMAGE = re.compile(
+    r"^(?P<host>\d{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com)/"
+    r"(?P<repo>[^:@]+):(?P<tag>.+)$"
+)
+
+
+def _service_images(check: Checker, which: str) -> dict[str, str]:
+    """Service name → the image its current task definition runs (first container)."""
+    outputs = facts(check).outputs(which)
+    region = check.ctx.primary_region if which == "primary" else check.ctx.secondary_region
+    cluster = outputs.get("EcsClusterName", "")
+    names = [n for n in (outputs.get("CoreEcsServiceName"), outputs.get("LikeEcsServiceName")) if n]
+    if not cluster or not names:
+        return {}
+    ecs = check.ctx.client("ecs", region)
+    images: dict[str, str] = {}
+    for service in ecs.describe_services(cluster=cluster, services=names).get("services", []):
+        definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])[
+            "taskDefinition"
+        ]
+        containers = [
+            c
+            for c in definition.get("containerDefinitions", [])
+            if c.get("name") in ("service", "like-service")
+        ]
+        if containers:
+            images[service["serviceName"]] = containers[0].get("image", "")
+    return images
+
+
+def _image_exists(check: Checker, region: str, repo: str, tag: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        found = check.ctx.client("ecr", region).describe_images(
+            repositoryName=repo, imageIds=[{"imageTag": tag}]
+        )
+    except ClientError:
+        return False
+    return bool(found.get("imageDetails"))
+
+
+@CHECKS.implement("build_artifacts.images_in_both_regions")
+def images_in_both_regions(check: Checker) -> CheckResult:
+    missing_stack = _needs_secondary_stack(check, "the secondary registries")
+    if missing_stack:
+        return missing_stack
+    secondary = facts(check).outputs("secondary")
+    expected = "each image the primary runs, also in the secondary registry"
+    primary_images = _service_images(check, "primary")
+    problems, seen = [], []
+    for service, image in sorted(primary_images.items()):
+        match = _IMAGE.match(image)
+        if not match:
+            problems.append(f"{service} runs {image}, not an image from a registry")
+            continue
+        kind = "Core" if "Core" in service else "Like"
+        repo = secondary.get(f"Secondary{kind}ServiceEcrRepo", "").split("/", 1)[-1]
+        seen.append(f"{repo}:{match['tag']}")
+        if not _image_exists(check, check.ctx.secondary_region, repo, match["tag"]):
+            problems.append(f"{repo}:{match['tag'][:12]} is not in {check.ctx.secondary_region}")
+    command = (
+        f"aws ecr describe-images --repository-name "
+        f"{secondary.get('SecondaryCoreServiceEcrRepo', '').split('/', 1)[-1]} "
+        f"--region {check.ctx.secondary_region}"
+    )
+    if not primary_images:
+        return check.failed(
+            expected, "no primary services", "The primary services are missing.", command
+        )
+    if problems:
+        return check.failed(
+            expected,
+            "; ".join(problems),
+            f"The builds do not push to the secondary registries yet: {'; '.join(problems)}.",
+            command,
+        )
+    return check.passed(
+        expected,
+        describe(seen),
+        "The images the primary runs are in the secondary registries too.",
+        command,
+    )
+
+
+@CHECKS.implement("build_artifacts.deployed_to_secondary")
+def deployed_to_secondary(check: Checker) -> CheckResult:
+    missing_stack = _needs_secondary_stack(check, "the secondary services")
+    if missing_stack:
+        return missing_stack
+    expected = "the secondary services run the primary's images, from the secondary registry"
+    primary = {
+        ("Core" if "Core" in s else "Like"): i for s, i in _service_images(check, "primary").items()
+    }
+    secondary = _service_images(check, "secondary")
+    outputs = facts(check).outputs("secondary")
+    command = (
+        f"aws ecs describe-services --cluster {outputs.get('EcsClusterName', '')} "
+        f"--services {outputs.get('CoreEcsServiceName', '')} "
+        f"{outputs.get('LikeEcsServiceName', '')} --region {check.ctx.secondary_region} "
+        "--query 'services[].taskDefinition'"
+    )
+    problems = []
+    for service, image in sorted(secondary.items()):
+        kind = "Core" if "Core" in service else "Like"
+        match, wanted = _IMAGE.match(image), _IMAGE.match(primary.get(kind, ""))
+        if not match or match["region"] != check.ctx.secondary_region:
+            problems.append(
+                f"{service} runs {image.rsplit('/', 1)[-1]}, not an image from "
+                f"{check.ctx.secondary_region}"
+            )
+        elif wanted and match["tag"] != wanted["tag"]:
+            problems.append(
+                f"{service} runs {match['tag'][:12]}, the primary runs {wanted['tag'][:12]}"
+            )
+    if not secondary:
+        return check.failed(expected, "no services", "The secondary services are missing.", command)
+    if problems:
+        return check.failed(
+            expected,
+            "; ".join(problems),
+            f"The pipelines have not deployed to the secondary region yet: {'; '.join(problems)}.",
+            command,
+        )
+    return check.passed(
+        expected,
+        describe(i.rsplit("/", 1)[-1] for i in secondary.values()),
+        "Both secondary services run the same build as the primary.",
+        command,
+    )

@@ -1,0 +1,125 @@
+"""Lab 3's live facts: stack outputs and generated names, fetched once per check run.
+
+Many checks need the same outputs; fetching them once (per key, even when several threads ask
+at the same moment) keeps a whole-lab check to a handful of describe calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from mmtui.engine.context import CheckContext
+
+T = TypeVar("T")
+
+
+def stack_missing(exc: Exception) -> bool:
+    """CloudFormation's answer for a stack that does not exist (a ValidationError)."""
+    error = getattr(exc, "response", {}).get("Error", {})
+    return error.get("Code") == "ValidationError" and "does not exist" in error.get("Message", "")
+
+
+class Lab3Facts:
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self._values: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _once(self, key: str, fetch: Callable[[], T]) -> T:
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._values:
+                self._values[key] = fetch()
+            value: T = self._values[key]
+            return value
+
+    def stack(self, which: str) -> dict[str, Any] | None:
+        """The primary or secondary stack's description, None if it does not exist."""
+        from botocore.exceptions import ClientError
+
+        name = self.ctx.param(f"{which}_stack")
+        region = self.ctx.primary_region if which == "primary" else self.ctx.secondary_region
+
+        def fetch() -> dict[str, Any] | None:
+            try:
+                stacks = self.ctx.client("cloudformation", region).describe_stacks(StackName=name)[
+                    "Stacks"
+                ]
+            except ClientError as exc:
+                if stack_missing(exc):
+                    return None
+                raise
+            return dict(stacks[0]) if stacks else None
+
+        return self._once(f"stack:{which}", fetch)
+
+    def outputs(self, which: str) -> dict[str, str]:
+        stack = self.stack(which)
+        if stack is None:
+            return {}
+        return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def pipelines(self) -> dict[str, str]:
+        """{"core": name, "like": name} of the service pipelines in the primary region."""
+
+        def fetch() -> dict[str, str]:
+            client = self.ctx.client("codepipeline", self.ctx.primary_region)
+            names: list[str] = []
+            for page in client.get_paginator("list_pipelines").paginate():
+                names += [p["name"] for p in page.get("pipelines", [])]
+            found: dict[str, str] = {}
+            for key, prefix in (("core", "CorePipeline-"), ("like", "LikePipeline-")):
+                matches = sorted(n for n in names if n.startswith(prefix))
+                if matches:
+                    found[key] = matches[0]
+            return found
+
+        return self._once("pipelines", fetch)
+
+    def known(self) -> dict[str, str]:
+        """Facts for rendering lab text, from what has been fetched so far (no new calls)."""
+        values: dict[str, str] = {}
+        if "stack:primary" in self._values:
+            out = self.outputs("primary")
+            values.update(
+                {
+                    k: v
+                    for k, v in {
+                        "primary_cluster": out.get("EcsClusterName"),
+                        "primary_core_service": out.get("CoreEcsServiceName"),
+                        "primary_like_service": out.get("LikeEcsServiceName"),
+                        "primary_core_ecr_repo": out.get("CoreServiceEcrRepo"),
+                        "primary_like_ecr_repo": out.get("LikeServiceEcrRepo"),
+                        "primary_alb_dns": out.get("LoadBalancerDNS"),
+                        "primary_alb_full_name": out.get("LoadBalancerFullName"),
+                        "account_id": out.get("CurrentAccount"),
+                    }.items()
+                    if v
+                }
+            )
+        if "stack:secondary" in self._values:
+            out = self.outputs("secondary")
+            values.update(
+                {
+                    k: v
+                    for k, v in {
+                        "secondary_cluster": out.get("EcsClusterName"),
+                        "secondary_core_service": out.get("CoreEcsServiceName"),
+                        "secondary_like_service": out.get("LikeEcsServiceName"),
+                        "secondary_core_ecr_repo": out.get("SecondaryCoreServiceEcrRepo"),
+                        "secondary_like_ecr_repo": out.get("SecondaryLikeServiceEcrRepo"),
+                        "secondary_alb_dns": out.get("SecondaryLoadBalancerDNS"),
+                        "secondary_alb_full_name": out.get("LoadBalancerFullName"),
+                    }.items()
+                    if v
+                }
+            )
+        if "pipelines" in self._values:
+            pipelines = self.pipelines()
+            values.update({f"{k}_pipeline": v for k, v in pipelines.items()})
+        return values

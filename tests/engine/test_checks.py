@@ -1,0 +1,294 @@
+"""Checks on the sandbox: read-only by construction, honest statuses, the manual path by CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+
+from mmtui.content.loader import load_guided_lab
+from mmtui.engine.checks import Checker, run_checks, run_one
+from mmtui.engine.context import CheckContext
+from mmtui.engine.registry import CheckDecl
+from mmtui.engine.results import CheckResult, Status
+from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.workshop import workshop_folder
+from mmtui.target.connect import Connection
+from mmtui.target.readonly import WriteRefused
+from mmtui.target.spec import TargetFlags, resolve_target
+from tests.conftest import invoke
+
+
+@pytest.fixture
+def creds(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> dict[str, str]:
+    env = sandbox.env()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, env[name])
+    return env
+
+
+def context(sandbox: Sandbox) -> CheckContext:
+    from mmtui.target.clients import ClientFactory
+
+    spec = resolve_target(TargetFlags(endpoint_url=sandbox.url), env={})
+    factory = ClientFactory(spec, endpoint_url=sandbox.url, credentials=("testing", "testing"))
+    connection = Connection(spec, factory, resolve=sandbox.resolve_map())
+    return CheckContext(connection, load_guided_lab("3"))
+
+
+def check_json(sandbox: Sandbox, *args: str) -> tuple[int, dict[str, Any]]:
+    result = invoke("check", "--endpoint-url", sandbox.url, "--format", "json", *args)
+    assert result.stdout, result.stderr
+    return result.code, json.loads(result.stdout)
+
+
+def statuses(document: dict[str, Any], step: str) -> dict[str, str]:
+    (found,) = [s for s in document["steps"] if s["id"] == step]
+    return {c["id"]: c["status"] for c in found["checks"]}
+
+
+def aws(sandbox: Sandbox, *args: str, cwd: Path | None = None) -> str:
+    """The real `aws` CLI against the sandbox, as an attendee would type it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "awscli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **sandbox.env()},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_check_that_writes_fails_loudly(sandbox: Sandbox) -> None:
+    ctx = context(sandbox)
+
+    def sneaky(check: Checker) -> CheckResult:
+        check.ctx.client("sqs", check.region).create_queue(QueueName="should-not-exist")
+        return check.passed("", "", "")
+
+    decl = CheckDecl("test.sneaky", "A check that writes", "primary", sneaky)
+    with pytest.raises(WriteRefused, match="sqs:CreateQueue writes; checks are read-only"):
+        run_one(ctx, decl)
+    queues = sandbox.client("sqs", "us-west-2").list_queues().get("QueueUrls", [])
+    assert queues == []
+
+
+def test_baseline_steps_fail_and_prerequisites_hold(
+    sandbox: Sandbox, creds: dict[str, str]
+) -> None:
+    code, document = check_json(sandbox)
+    assert code == 1 or code == 2  # failing steps (2 while a check is still unbuilt)
+    assert document["lab"] == "3"
+    assert document["status"] == "fail"
+    assert document["target"]["account"] == "123456789012"
+    prerequisites = statuses(document, "prerequisites")
+    for name in (
+        "prereq.primary_stack",
+        "prereq.table_seeded",
+        "prereq.xray_groups",
+        "prereq.dashboard",
+    ):
+        assert prerequisites[name] == "pass", (name, document)
+    for step in ("infrastructure", "data-tier", "pipeline", "dashboard", "checkpoint"):
+        assert set(statuses(document, step).values()) == {"fail"}, step
+    check = document["steps"][1]["checks"][0]
+    assert set(check) == {
+        "id",
+        "title",
+        "region",
+        "status",
+        "expected",
+        "observed",
+        "message",
+        "command",
+    }
+    assert check["command"].startswith("aws cloudformation describe-stacks")
+
+
+def test_step1_by_hand_with_the_aws_cli_then_check_passes(
+    sandbox: Sandbox, creds: dict[str, str]
+) -> None:
+    aws(
+        sandbox,
+        "cloudformation",
+        "deploy",
+        "--stack-name",
+        "mm-secondary-region",
+        "--template-file",
+        "cfn/core.yml",
+        "--capabilities",
+        "CAPABILITY_NAMED_IAM",
+        "CAPABILITY_AUTO_EXPAND",
+        "--parameter-overrides",
+        "IsSecondary=true",
+        "--region",
+        "us-east-1",
+        cwd=workshop_folder(sandbox),
+    )
+    code, document = check_json(sandbox, "--step", "1")
+    assert statuses(document, "infrastructure") == {
+        "infrastructure.stack_complete": "pass",
+        "infrastructure.stack_is_secondary": "pass",
+        "infrastructure.secondary_outputs": "pass",
+        "infrastructure.cluster_and_services": "pass",
+        "infrastructure.registries": "pass",
+        "infrastructure.load_balancer": "pass",
+    }
+    assert code == 0
+    assert [s["id"] for s in document["steps"]] == ["infrastructure"]  # no prerequisites
+
+
+def test_step1_deployed_without_is_secondary_says_so(
+    sandbox: Sandbox, creds: dict[str, str]
+) -> None:
+    aws(
+        sandbox,
+        "cloudformation",
+        "deploy",
+        "--stack-name",
+        "mm-secondary-region",
+        "--template-file",
+        "cfn/core.yml",
+        "--capabilities",
+        "CAPABILITY_NAMED_IAM",
+        "--region",
+        "us-east-1",
+        cwd=workshop_folder(sandbox),
+    )
+    code, document = check_json(sandbox, "--step", "infrastructure")
+    assert code == 1
+    (result,) = [
+        c for c in document["steps"][0]["checks"] if c["id"] == "infrastructure.stack_is_secondary"
+    ]
+    assert result["status"] == "fail"
+    assert result["observed"] == "IsSecondary=false"
+    assert "IsSecondary=true" in result["message"]
+
+
+def test_step2_half_done_then_pending_then_pass(sandbox: Sandbox, creds: dict[str, str]) -> None:
+    global_tables = next(e for e in sandbox.extensions if e.name == "dynamodb_global")
+    global_tables.replica_create_seconds = 1.0  # type: ignore[attr-defined]
+    aws(
+        sandbox,
+        "dynamodb",
+        "update-table",
+        "--table-name",
+        "mm-ddbtable",
+        "--stream-specification",
+        "StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES",
+        "--region",
+        "us-west-2",
+    )
+    code, document = check_json(sandbox, "--step", "2")
+    step = {c["id"]: c for c in document["steps"][0]["checks"]}
+    assert code == 1
+    assert step["data_tier.stream_enabled"]["status"] == "pass"
+    assert step["data_tier.replica_active"]["status"] == "fail"
+    assert (
+        step["data_tier.replica_active"]["message"]
+        == "mm-ddbtable has no replica in us-east-1 yet."
+    )
+    aws(
+        sandbox,
+        "dynamodb",
+        "update-table",
+        "--table-name",
+        "mm-ddbtable",
+        "--replica-updates",
+        '[{"Create":{"RegionName":"us-east-1"}}]',
+        "--region",
+        "us-west-2",
+    )
+    code, document = check_json(sandbox, "--step", "data-tier")
+    assert statuses(document, "data-tier")["data_tier.replica_active"] == "pending"
+    assert code == 1
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        code, document = check_json(sandbox, "--step", "2")
+        if code == 0:
+            break
+    assert set(statuses(document, "data-tier").values()) == {"pass"}
+
+
+def test_step5_by_hand_groups_and_dashboard(sandbox: Sandbox, creds: dict[str, str]) -> None:
+    aws(
+        sandbox,
+        "xray",
+        "create-group",
+        "--group-name",
+        "like-service",
+        "--filter-expression",
+        'service("Like Service") AND http.method = "POST"',
+        "--region",
+        "us-east-1",
+    )
+    code, document = check_json(sandbox, "--step", "5")
+    step = {c["id"]: c for c in document["steps"][0]["checks"]}
+    assert step["dashboard.xray_groups_secondary"]["status"] == "fail"
+    assert (
+        "like-service-errors-faults is missing"
+        in step["dashboard.xray_groups_secondary"]["message"]
+    )
+    aws(
+        sandbox,
+        "xray",
+        "create-group",
+        "--group-name",
+        "like-service-errors-faults",
+        "--filter-expression",
+        'service("Like Service") { error = true OR fault = true }',
+        "--region",
+        "us-east-1",
+    )
+    code, document = check_json(sandbox, "--step", "5")
+    assert statuses(document, "dashboard")["dashboard.xray_groups_secondary"] == "pass"
+
+
+def test_checks_run_concurrently_and_report_as_they_finish(sandbox: Sandbox) -> None:
+    ctx = context(sandbox)
+    threads: set[str] = set()
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def sink(step_id: str, result: CheckResult) -> None:
+        with lock:
+            threads.add(threading.current_thread().name)
+            seen.append(result.id)
+
+    steps = run_checks(ctx, list(ctx.content.lab.steps), sink=sink)
+    assert len(threads) > 1
+    assert sorted(seen) == sorted(c.id for s in steps for c in s.checks)
+    assert steps[0].id == "prerequisites"
+    assert all(c.seconds > 0 for s in steps for c in s.checks)
+
+
+def test_junit_and_table_output(sandbox: Sandbox, creds: dict[str, str]) -> None:
+    result = invoke("check", "--endpoint-url", sandbox.url, "--step", "2", "--format", "junit")
+    assert result.code == 1
+    suites = ElementTree.fromstring(result.stdout.split("?>", 1)[1])
+    (suite,) = suites.findall("testsuite")
+    assert suite.get("tests") == "3" and suite.get("failures") == "3"
+    failure = suite.find("testcase/failure")
+    assert failure is not None and "see it: aws dynamodb" in (failure.text or "")
+    table = invoke("check", "--endpoint-url", sandbox.url, "--step", "checkpoint")
+    assert table.code == 1
+    assert "Checkpoint: the secondary site answers" in table.stdout
+
+
+def test_statuses_combine_worst_first() -> None:
+    from mmtui.engine.results import combine
+
+    assert combine([Status.PASS, Status.PENDING]) == Status.PENDING
+    assert combine([Status.PENDING, Status.FAIL]) == Status.FAIL
+    assert combine([Status.FAIL, Status.ERROR]) == Status.ERROR
+    assert combine([]) == Status.PASS
