@@ -48,6 +48,9 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
     """
     state_dir = tmp_path_factory.mktemp("sandbox")
     sandbox = Sandbox(SandboxOptions(state_dir=state_dir, fresh=True)).start()
+    # moto builds a region's EC2 backend on first use (~0.4 s); build the secondary's once
+    # here, so that restoring the baseline does not throw it away before every test.
+    sandbox.client("ec2", "us-east-1").describe_vpcs()
     sandbox.baseline = sandbox.snapshot()  # type: ignore[attr-defined]
     yield sandbox
     sandbox.stop()

@@ -64,8 +64,6 @@ def test_python_dash_m_and_version() -> None:
 
 
 NOT_BUILT = [
-    ("check",),
-    ("check", "--step", "2", "--format", "json"),
     ("solve", "--through", "3"),
     ("reset", "--step", "dashboard", "--dry-run"),
     ("probe", "replication"),
@@ -130,5 +128,5 @@ def test_usage_errors_name_the_flag_and_exit_2(args: tuple[str, ...], needle: st
 def test_step_accepts_number_or_id() -> None:
     # Both spellings get past validation and reach the (honest) not-built message.
     for step in ("4", "build-artifacts", "checkpoint", "DATA-TIER"):
-        result = invoke("check", "--step", step)
+        result = invoke("solve", "--step", step)
         assert "is not built yet" in result.stderr, (step, result.stderr)

@@ -377,6 +377,10 @@ def test_change_sets_keep_outputs_and_exports(sandbox: Sandbox) -> None:
     ecs = aws(sandbox, "ecs", SECONDARY)
     core = ecs.describe_services(cluster="Cluster-cs-stack", services=[found["CoreEcsServiceName"]])
     assert core["services"][0]["taskDefinition"] == found["SecondaryCoreServiceTaskDefinition"]
+    summaries = cloudformation.list_stack_resources(StackName="cs-stack")["StackResourceSummaries"]
+    statuses = {r["LogicalResourceId"]: r["ResourceStatus"] for r in summaries}
+    assert statuses["ECSTaskRole"] == statuses["CoreEcsService"] == "UPDATE_COMPLETE"
+    assert statuses["VPC"] == "CREATE_COMPLETE"
     role = found["ECSTaskRole"].rsplit("/", 1)[1]
     policy = aws(sandbox, "iam", SECONDARY).get_role_policy(
         RoleName=role, PolicyName="AmazonECSTaskRolePolicy"

@@ -558,6 +558,37 @@ def _patch_lifecycle() -> None:
         responses.CloudFormationResponse, "_validate_different_update", validate_different_update
     )
 
+    # A resource's status and time are its latest event's (moto: the stack's status, and a
+    # timestamp from 2010), so a UI can show which resources are done.
+    original_resource_dto = responses.StackResourceDTO.__init__
+
+    def resource_dto(self: Any, stack: Any, resource: Any) -> None:
+        original_resource_dto(self, stack, resource)
+        self.resource_status, self.timestamp = _resource_state(stack, self.logical_resource_id)
+        self.last_updated_timestamp = self.timestamp
+
+    _patch(responses.StackResourceDTO, "__init__", resource_dto)
+
+    def list_stack_resources(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        summaries = []
+        for resource in stack.stack_resources:
+            status, when = _resource_state(stack, resource.logical_resource_id)
+            summaries.append(
+                {
+                    "LogicalResourceId": resource.logical_resource_id,
+                    "PhysicalResourceId": getattr(resource, "physical_resource_id", ""),
+                    "ResourceType": getattr(resource, "cf_resource_type", ""),
+                    "ResourceStatus": status,
+                    "LastUpdatedTimestamp": when,
+                }
+            )
+        return ActionResult({"StackResourceSummaries": summaries})
+
+    _patch(responses.CloudFormationResponse, "list_stack_resources", list_stack_resources)
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -699,6 +730,14 @@ def _resolved_text(parameters: dict[str, Any]) -> dict[str, str]:
         key: ",".join(map(str, value)) if isinstance(value, list) else str(value)
         for key, value in parameters.items()
     }
+
+
+def _resource_state(stack: Any, logical_id: str) -> tuple[str, Any]:
+    """A resource's latest status and when it was reached, from the stack's events."""
+    for event in reversed(stack.events):
+        if event.logical_resource_id == logical_id and event.resource_type != STACK:
+            return str(event.resource_status), event.timestamp
+    return "CREATE_COMPLETE", stack.creation_time
 
 
 def _stack_resources(self: Any) -> list[Any]:
