@@ -287,11 +287,40 @@ def probe() -> None:
     help="How many canary items to time.",
 )
 def probe_replication(samples: int, **kwargs: Any) -> None:
-    """Time how long writes take to appear in the secondary region (RPO evidence)."""
+    """Time how long writes take to appear in the secondary region (RPO evidence).
+
+    Writes N canary items in the primary table, times each until the secondary replica can read
+    it, then deletes them from both regions. Refuses when the table is not a global table.
+    """
+    from mmtui.content.loader import load_guided_lab
+    from mmtui.engine.probe import probe_replication as probe, require_global_table
+    from mmtui.target.connect import connect
+    from mmtui.target.identity import fetch_identity
     from mmtui.target.spec import resolve_target
 
-    resolve_target(target_flags(kwargs))
-    not_built("probe replication", "the replication probe is still being written")
+    spec = resolve_target(target_flags(kwargs))
+    table = load_guided_lab("3").defaults()["table"]
+    with connect(spec) as connection:
+        fetch_identity(connection.factory)
+        primary = connection.factory.client("dynamodb", spec.primary_region)
+        secondary = connection.factory.client("dynamodb", spec.secondary_region)
+        require_global_table(primary, table, spec.secondary_region)
+        click.echo(
+            f"probing {table}: {spec.primary_region} → {spec.secondary_region}, {samples} samples",
+            err=True,
+        )
+        result = probe(
+            primary,
+            secondary,
+            table,
+            samples,
+            on_sample=lambda n, lag: click.echo(f"sample {n}: {lag * 1000:.0f} ms"),
+        )
+    click.echo(
+        f"replication lag: min {result.minimum * 1000:.0f} ms, median "
+        f"{result.median * 1000:.0f} ms, max {result.maximum * 1000:.0f} ms "
+        f"({len(result.lags)} samples)"
+    )
 
 
 @cli.command()

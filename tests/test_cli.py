@@ -66,7 +66,6 @@ def test_python_dash_m_and_version() -> None:
 NOT_BUILT = [
     ("solve", "--through", "3"),
     ("reset", "--step", "dashboard", "--dry-run"),
-    ("probe", "replication"),
     ("fleet", "check", "--targets", "people.yaml"),
     ("fleet", "solve", "--targets", "people.yaml", "--through", "2"),
     ("fleet", "reset", "--targets", "people.yaml", "--yes"),
