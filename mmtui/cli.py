@@ -293,7 +293,8 @@ def probe_replication(samples: int, **kwargs: Any) -> None:
     it, then deletes them from both regions. Refuses when the table is not a global table.
     """
     from mmtui.content.loader import load_guided_lab
-    from mmtui.engine.probe import probe_replication as probe, require_global_table
+    from mmtui.engine.probe import probe_replication as probe
+    from mmtui.engine.probe import require_global_table
     from mmtui.target.connect import connect
     from mmtui.target.identity import fetch_identity
     from mmtui.target.spec import resolve_target
