@@ -59,8 +59,8 @@ _CHECKS: list[tuple[str, str, RegionScope]] = [
     ),
     ("pipeline.artifact_stores", "Both pipelines have an artifact store in each region", "primary"),
     # Step 4: build artifacts.
-    ("build_artifacts.core_buildspec", "The Core buildspec builds for both regions", "local"),
-    ("build_artifacts.like_buildspec", "The Like buildspec builds for both regions", "local"),
+    ("build_artifacts.core_buildspec", "The Core buildspec builds for both regions", "primary"),
+    ("build_artifacts.like_buildspec", "The Like buildspec builds for both regions", "primary"),
     (
         "build_artifacts.images_in_both_regions",
         "Both registries of each region hold the new images",

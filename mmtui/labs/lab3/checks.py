@@ -1011,3 +1011,82 @@ def deployed_to_secondary(check: Checker) -> CheckResult:
         "Both secondary services run the same build as the primary.",
         command,
     )
+
+
+def _buildspec(check: Checker, which: str) -> CheckResult:
+    import base64
+
+    from botocore.exceptions import ClientError
+
+    from mmtui.labs.lab3.buildspec import missing_pieces
+
+    container = "service" if which == "core" else "like-service"
+    kind = "Core" if which == "core" else "Like"
+    expected = "buildspec_prod.yml on master builds for both regions"
+    missing_stack = _needs_secondary_stack(check, f"the {kind} buildspec")
+    if missing_stack:
+        return missing_stack
+    repository = facts(check).source_repository(which)
+    primary = check.ctx.primary_region
+    if repository is None:
+        return check.failed(
+            expected,
+            "no repository",
+            f"The {kind} pipeline or its source repository is missing.",
+            f"aws codepipeline list-pipelines --region {primary}",
+        )
+    command = (
+        f"aws codecommit get-file --repository-name {repository} --file-path "
+        f"buildspec_prod.yml --region {primary} --query fileContent --output text "
+        "| base64 -d"
+    )
+    try:
+        answer = check.ctx.client("codecommit", primary).get_file(
+            repositoryName=repository, filePath="buildspec_prod.yml", commitSpecifier="master"
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in (
+            "FileDoesNotExistException",
+            "BranchDoesNotExistException",
+            "CommitDoesNotExistException",
+        ):
+            return check.failed(
+                expected,
+                "no buildspec_prod.yml on master",
+                f"{repository} has no buildspec_prod.yml on master.",
+                command,
+            )
+        raise
+    content = answer["fileContent"]
+    text = (content if isinstance(content, bytes) else base64.b64decode(content)).decode(
+        "utf-8", "replace"
+    )
+    outputs = facts(check).outputs("secondary")
+    secondary_uri = outputs.get(f"Secondary{kind}ServiceEcrRepo", "")
+    pieces = missing_pieces(text, container, secondary_uri, check.ctx.secondary_region)
+    if pieces:
+        return check.failed(
+            expected,
+            f"missing: {', '.join(p.name for p in pieces)}",
+            f"The {kind} buildspec on master still needs: "
+            + "; ".join(p.hint for p in pieces)
+            + ".",
+            command,
+        )
+    return check.passed(
+        expected,
+        "complete",
+        f"The {kind} buildspec pushes to both regions and ships both image definitions.",
+        command,
+    )
+
+
+@CHECKS.implement("build_artifacts.core_buildspec")
+def core_buildspec(check: Checker) -> CheckResult:
+    return _buildspec(check, "core")
+
+
+@CHECKS.implement("build_artifacts.like_buildspec")
+def like_buildspec(check: Checker) -> CheckResult:
+    return _buildspec(check, "like")

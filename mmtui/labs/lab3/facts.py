@@ -81,6 +81,23 @@ class Lab3Facts:
 
         return self._once("pipelines", fetch)
 
+    def source_repository(self, which: str) -> str | None:
+        """The CodeCommit repository the pipeline of `which` service builds from."""
+        name = self.pipelines().get(which)
+        if name is None:
+            return None
+
+        def fetch() -> str | None:
+            client = self.ctx.client("codepipeline", self.ctx.primary_region)
+            pipeline = client.get_pipeline(name=name)["pipeline"]
+            for stage in pipeline.get("stages", []):
+                for action in stage.get("actions", []):
+                    if action.get("actionTypeId", {}).get("provider") == "CodeCommit":
+                        return str(action.get("configuration", {}).get("RepositoryName"))
+            return None
+
+        return self._once(f"source:{which}", fetch)
+
     def known(self) -> dict[str, str]:
         """Facts for rendering lab text, from what has been fetched so far (no new calls)."""
         values: dict[str, str] = {}
@@ -122,4 +139,8 @@ class Lab3Facts:
         if "pipelines" in self._values:
             pipelines = self.pipelines()
             values.update({f"{k}_pipeline": v for k, v in pipelines.items()})
+        for which in ("core", "like"):
+            repository = self._values.get(f"source:{which}")
+            if repository:
+                values[f"{which}_repo"] = repository
         return values

@@ -1,0 +1,89 @@
+"""Buildspecs judged by meaning: variables, either login style, quoting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mmtui.labs.lab3.buildspec import missing_pieces
+
+SECONDARY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mm-secondary-region-core-service"
+STARTING = (
+    Path(__file__).resolve().parents[2]
+    / "mmtui"
+    / "sandbox"
+    / "assets"
+    / "services"
+    / "core"
+    / "buildspec_prod.yml"
+).read_text()
+
+COMPLETE = """
+version: 0.2
+env:
+  variables:
+    TARGET_REGION: us-east-1
+phases:
+  pre_build:
+    commands:
+      - PRIMARY_CORE_REPO_URI=123456789012.dkr.ecr.us-west-2.amazonaws.com/primary-core
+      - export SECOND_URI="{uri}"
+  build:
+    commands:
+      - docker build -t core-service:$CODEBUILD_RESOLVED_SOURCE_VERSION .
+      - TAG=$CODEBUILD_RESOLVED_SOURCE_VERSION
+      - docker tag core-service:$TAG $SECOND_URI:$TAG
+  post_build:
+    commands:
+      - {login}
+      - docker push ${{SECOND_URI}}:$CODEBUILD_RESOLVED_SOURCE_VERSION
+      - >-
+        printf '[{{"name":"service","imageUri":"%s"}}]' $SECOND_URI:$TAG
+        > imagedefinitions_secondary.json
+artifacts:
+  files:
+    - imagedefinitions_primary.json
+    - imagedefinitions_secondary.json
+"""
+
+LOGINS = {
+    "v2": "aws ecr get-login-password --region $TARGET_REGION | docker login --username AWS "
+    "--password-stdin ${SECOND_URI%%/*}",
+    "v1": "$(aws ecr get-login --no-include-email --region $TARGET_REGION)",
+}
+
+
+def test_starting_buildspec_lacks_every_secondary_piece() -> None:
+    names = [p.name for p in missing_pieces(STARTING, "service", SECONDARY, "us-east-1")]
+    assert names == [
+        "secondary repository URI",
+        "secondary region",
+        "tag for the secondary registry",
+        "log in to the secondary registry",
+        "push to the secondary registry",
+        "imagedefinitions_secondary.json",
+        "artifact",
+    ]
+
+
+@pytest.mark.parametrize("style", sorted(LOGINS))
+def test_complete_buildspec_in_either_login_style(style: str) -> None:
+    text = COMPLETE.format(uri=SECONDARY, login=LOGINS[style])
+    assert missing_pieces(text, "service", SECONDARY, "us-east-1") == []
+
+
+def test_wrong_container_name_and_missing_artifact_are_named() -> None:
+    text = (
+        COMPLETE.format(uri=SECONDARY, login=LOGINS["v2"])
+        .replace('"name":"service"', '"name":"like-service"')
+        .replace("    - imagedefinitions_secondary.json\n", "")
+    )
+    pieces = missing_pieces(text, "service", SECONDARY, "us-east-1")
+    assert [p.name for p in pieces] == ["imagedefinitions_secondary.json", "artifact"]
+    assert '"name":"service"' in pieces[0].hint
+
+
+def test_not_yaml() -> None:
+    (piece,) = missing_pieces("phases: [unclosed", "service", SECONDARY, "us-east-1")
+    assert piece.name == "valid YAML"
