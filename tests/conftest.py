@@ -56,11 +56,23 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
     sandbox.stop()
 
 
+TUNABLES = ("replica_create_seconds", "replica_delete_seconds", "replication_lag")
+
+
 @pytest.fixture
-def sandbox(sandbox_session: Sandbox) -> Sandbox:
-    """The session sandbox, reset to the Labs 0-2 baseline before the test."""
+def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
+    """The session sandbox, reset to the Labs 0-2 baseline before the test; timings a test
+    tunes on the extensions are put back after it."""
     sandbox_session.restore_snapshot(sandbox_session.baseline)  # type: ignore[attr-defined]
-    return sandbox_session
+    saved = [
+        (e, name, getattr(e, name))
+        for e in sandbox_session.extensions
+        for name in TUNABLES
+        if hasattr(e, name)
+    ]
+    yield sandbox_session
+    for extension, name, value in saved:
+        setattr(extension, name, value)
 
 
 @pytest.fixture

@@ -30,6 +30,10 @@ class Extension(Protocol):
     def after(self, request: AwsRequest, response: AwsResponse) -> AwsResponse:
         """Adjust moto's answer (return it unchanged when not concerned)."""
 
+    # Optional: `serve_raw(environ, start_response) -> Iterable[bytes] | None` answers a
+    # request that is not an AWS API call (git's smart HTTP) as plain WSGI, before the body is
+    # read and without the sandbox lock; None passes the request on as an AWS call.
+
 
 class UnknownService(LookupError):
     pass
@@ -67,6 +71,12 @@ class SandboxApp:
         self.on_change = on_change
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        for extension in self.extensions:
+            serve_raw = getattr(extension, "serve_raw", None)
+            if serve_raw is not None:
+                answer: Iterable[bytes] | None = serve_raw(environ, start_response)
+                if answer is not None:
+                    return answer
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         request = AwsRequest.from_environ(environ, body)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mmtui.sandbox.pipelines import seed_pipelines
 from mmtui.sandbox.primary_app import seed_primary_application
+from mmtui.sandbox.repositories import seed_repositories
 from mmtui.sandbox.workshop import PRIMARY_STACK, seed_workshop
 
 if TYPE_CHECKING:
@@ -23,3 +25,5 @@ def seed_baseline(sandbox: Sandbox) -> None:
         xray.create_group(GroupName=name, FilterExpression=expression)
     seed_workshop(sandbox)
     seed_primary_application(sandbox, PRIMARY_STACK)
+    repos = seed_repositories(sandbox)
+    seed_pipelines(sandbox, repos)

@@ -1,15 +1,16 @@
 """What Lab 0's bootstrap and Labs 1-2 leave in the primary region besides the stack.
 
 The stack (workshop.py) makes the network, table, registries, cluster and task definitions.
-Lab 0's scripts then load the twelve mysfits, create the two ECS services by hand (they are not
-in the stack) and push the initial commits, whose pipeline runs put real images in the
-registries and deploy them. Lab 2 leaves a dashboard with an X-Ray widget. This module seeds
-those, over the sandbox's AWS API.
+Lab 0's scripts then load the twelve mysfits and create the two ECS services by hand (they are
+not in the stack), on the stack's task definitions, whose image is still the placeholder: the
+real images come from the pipelines' first runs on the initial commits (pipelines/seed.py),
+which build them, push them to the registries and deploy them to these services. Lab 2 leaves
+a dashboard with an X-Ray widget. This module seeds the mysfits, services and dashboard, over
+the sandbox's API.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -18,23 +19,21 @@ from mmtui.sandbox.mysfits import mysfit_items
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
 
-# (label, container, ECR output, task definition output, service name suffix, commit message)
+# (label, container, task definition output, service name suffix, target group output)
 SERVICES = [
     (
         "Core",
         "service",
-        "CoreServiceEcrRepo",
         "CoreServiceTaskDefinition",
         "_Core-Service",
-        "Initial Commit of Core Service",
+        "MythicalServiceTargetGroupArn",
     ),
     (
         "Like",
         "like-service",
-        "LikeServiceEcrRepo",
         "LikeServiceTaskDefinition",
         "_Like-Service",
-        "Initial Commit of Like Service",
+        "LikeServiceTargetGroupArn",
     ),
 ]
 
@@ -44,58 +43,17 @@ def stack_outputs(sandbox: Sandbox, stack: str, region: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
 
 
-def commit_id(message: str) -> str:
-    """A stable stand-in for the initial commit's id (the image tag the pipeline uses)."""
-    return hashlib.sha1(message.encode()).hexdigest()
-
-
-def image_manifest(name: str, tag: str) -> str:
-    """A Docker image manifest (schema 2) for an image of ours; its digests are stable."""
-
-    def digest(part: str) -> str:
-        return "sha256:" + hashlib.sha256(f"{name}:{tag}:{part}".encode()).hexdigest()
-
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 1470,
-                "digest": digest("config"),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                    "size": 3_400_000 + index,
-                    "digest": digest(f"layer{index}"),
-                }
-                for index in range(3)
-            ],
-        }
-    )
-
-
 def seed_primary_application(sandbox: Sandbox, stack: str) -> None:
     region = sandbox.options.primary_region
     outputs = stack_outputs(sandbox, stack, region)
     _load_mysfits(sandbox, region, outputs["DynamoTable"])
-    ecr = sandbox.client("ecr", region)
     ecs = sandbox.client("ecs", region)
-    for label, container, repo_output, definition_output, suffix, message in SERVICES:
-        repository_uri = outputs[repo_output]
-        repository = repository_uri.split("/", 1)[1]
-        tag = commit_id(message)
-        ecr.put_image(
-            repositoryName=repository, imageTag=tag, imageManifest=image_manifest(repository, tag)
-        )
-        definition = register_with_image(
-            ecs, outputs[definition_output], container, f"{repository_uri}:{tag}"
-        )
+    for _label, container, definition_output, suffix, target_group_output in SERVICES:
+        # bootstrap/docker/create-fargate-service: the stack's task definition, as it is.
         ecs.create_service(
             cluster=outputs["EcsClusterName"],
             serviceName=f"{stack}{suffix}",
-            taskDefinition=definition,
+            taskDefinition=outputs[definition_output],
             desiredCount=1,
             launchType="FARGATE",
             deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 0},
@@ -108,11 +66,7 @@ def seed_primary_application(sandbox: Sandbox, stack: str) -> None:
             },
             loadBalancers=[
                 {
-                    "targetGroupArn": outputs[
-                        "MythicalServiceTargetGroupArn"
-                        if label == "Core"
-                        else "LikeServiceTargetGroupArn"
-                    ],
+                    "targetGroupArn": outputs[target_group_output],
                     "containerName": container,
                     "containerPort": 8080,
                 }
@@ -133,28 +87,6 @@ def _load_mysfits(sandbox: Sandbox, region: str, table: str) -> None:
                 table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
             }
         )
-
-
-def register_with_image(ecs: Any, definition_arn: str, container: str, image: str) -> str:
-    """A new revision of the task definition running `image` (what an ECS deploy does)."""
-    current = ecs.describe_task_definition(taskDefinition=definition_arn)["taskDefinition"]
-    containers = [
-        dict(spec, image=image) if spec["name"] == container else spec
-        for spec in current["containerDefinitions"]
-    ]
-    keep = (
-        "family",
-        "taskRoleArn",
-        "executionRoleArn",
-        "networkMode",
-        "cpu",
-        "memory",
-        "requiresCompatibilities",
-    )
-    registered = ecs.register_task_definition(
-        containerDefinitions=containers, **{k: current[k] for k in keep if k in current}
-    )
-    return str(registered["taskDefinition"]["taskDefinitionArn"])
 
 
 def lab2_dashboard(region: str, stack: str, outputs: dict[str, str]) -> dict[str, Any]:

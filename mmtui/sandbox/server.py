@@ -30,9 +30,13 @@ from mmtui.sandbox.persistence import (
 )
 from mmtui.sandbox.protocol import DEFAULT_ACCOUNT
 
+_RUNNING: list[Sandbox] = []
+_RUNNING_LOCK = threading.Lock()
+
 STATE_FILE = "state.pickle"
 ENV_FILE = "sandbox.env"
 LOCK_FILE = "sandbox.lock"
+PORT_FILE = "port"
 AUTOSAVE_SECONDS = 2.0
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
@@ -60,13 +64,16 @@ class SandboxOptions:
     """Seed the Labs 0-2 baseline when starting without saved state."""
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: one per process
 class Sandbox:
     options: SandboxOptions = field(default_factory=SandboxOptions)
     extensions: list[Extension] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
     notes: list[str] = field(default_factory=list)
     """Things worth telling the user at start (a snapshot set aside, ...)."""
+    push_listeners: list[Callable[[str, str, str, str], None]] = field(default_factory=list)
+    """Called with (repository, branch, old sha, new sha) after a `git push` changed a branch
+    of a CodeCommit repository (extensions/git_repos.py), outside the lock."""
 
     _server: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -81,6 +88,22 @@ class Sandbox:
     # ----------------------------------------------------------------- lifecycle
 
     def start(self) -> Sandbox:
+        # moto's state is process-global: a second sandbox would share (and reset) the first's.
+        with _RUNNING_LOCK:
+            if _RUNNING:
+                raise MmtuiError(
+                    "a sandbox is already running in this process; use its endpoint instead",
+                    ExitCode.USAGE,
+                )
+            _RUNNING.append(self)
+        try:
+            return self._start()
+        except BaseException:
+            with _RUNNING_LOCK:
+                _RUNNING.remove(self)
+            raise
+
+    def _start(self) -> Sandbox:
         silence_emulator_logs()
         self._prepare_dir()
         if not self.extensions:
@@ -126,6 +149,9 @@ class Sandbox:
             self._lock_handle.close()
         if self._temporary:
             shutil.rmtree(self.state_dir, ignore_errors=True)
+        with _RUNNING_LOCK:
+            if self in _RUNNING:
+                _RUNNING.remove(self)
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -311,7 +337,15 @@ class Sandbox:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            listener.bind(("127.0.0.1", self.options.port))
+            # Clone URLs in the workspace embed the port: without --port, take the previous
+            # run's port again when it is free, else any free one (git_repos then fixes the
+            # clones' origin).
+            try:
+                listener.bind(("127.0.0.1", self.options.port or _saved_port(self.state_dir)))
+            except OSError:
+                if self.options.port:
+                    raise
+                listener.bind(("127.0.0.1", 0))
             listener.listen(128)
         except OSError as exc:
             listener.close()
@@ -336,6 +370,7 @@ class Sandbox:
         finally:
             listener.close()  # werkzeug keeps its own duplicate of the descriptor
         self._server.daemon_threads = True
+        write_atomically(self.state_dir / PORT_FILE, f"{self.port}\n".encode())
         self._start_thread("mmtui-sandbox-http", self._server.serve_forever)
 
     def _start_thread(self, name: str, target: Callable[[], None]) -> None:
@@ -347,6 +382,14 @@ class Sandbox:
         lines = ["# Written by `mmtui sandbox`: source it to use the sandbox from this shell."]
         lines += [f"export {key}={_shell_quote(value)}" for key, value in self.env().items()]
         write_atomically(self.state_dir / ENV_FILE, ("\n".join(lines) + "\n").encode())
+
+
+def _saved_port(state_dir: Path) -> int:
+    try:
+        port = int((state_dir / PORT_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return 0
+    return port if 0 < port < 65536 else 0
 
 
 def _shell_quote(value: str) -> str:

@@ -177,7 +177,8 @@ def test_step1_deployed_without_is_secondary_says_so(
 
 def test_step2_half_done_then_pending_then_pass(sandbox: Sandbox, creds: dict[str, str]) -> None:
     global_tables = next(e for e in sandbox.extensions if e.name == "dynamodb_global")
-    global_tables.replica_create_seconds = 1.0  # type: ignore[attr-defined]
+    # Long enough for a whole `mmtui check` to see CREATING on a busy machine.
+    global_tables.replica_create_seconds = 4.0  # type: ignore[attr-defined]
     aws(
         sandbox,
         "dynamodb",
@@ -212,7 +213,7 @@ def test_step2_half_done_then_pending_then_pass(sandbox: Sandbox, creds: dict[st
     code, document = check_json(sandbox, "--step", "data-tier")
     assert statuses(document, "data-tier")["data_tier.replica_active"] == "pending"
     assert code == 1
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         code, document = check_json(sandbox, "--step", "2")
         if code == 0:

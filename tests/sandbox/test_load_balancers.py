@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.error
 import urllib.request
@@ -9,18 +10,45 @@ from typing import Any
 
 import pytest
 
-from mmtui.sandbox.primary_app import (
-    SERVICES,
-    commit_id,
-    image_manifest,
-    register_with_image,
-    stack_outputs,
-)
+from mmtui.sandbox.primary_app import stack_outputs
 from mmtui.sandbox.server import Sandbox
 from mmtui.sandbox.workshop import CAPABILITIES, template_body
 from mmtui.target.connect import parse_resolve, read_env_file
 
 GRETTA = "da5303ae-5aba-495c-b5d6-eb5c4a66b941"
+CONTAINERS = {"Core": "service", "Like": "like-service"}
+TAG = "0123456789abcdef0123456789abcdef01234567"
+"""A commit id, as the pipeline tags its images."""
+
+
+def image_manifest(name: str) -> str:
+    digest = "sha256:" + hashlib.sha256(name.encode()).hexdigest()
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 1470,
+                "digest": digest,
+            },
+            "layers": [],
+        }
+    )
+
+
+def register_with_image(ecs: Any, definition_arn: str, container: str, image: str) -> str:
+    """A new revision of the task definition running `image` (what an ECS deploy does)."""
+    current = ecs.describe_task_definition(taskDefinition=definition_arn)["taskDefinition"]
+    containers = [
+        dict(spec, image=image) if spec["name"] == container else spec
+        for spec in current["containerDefinitions"]
+    ]
+    keep = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "cpu", "memory")
+    registered = ecs.register_task_definition(
+        containerDefinitions=containers, **{k: current[k] for k in keep if k in current}
+    )
+    return str(registered["taskDefinition"]["taskDefinitionArn"])
 
 
 def fetch(url: str, method: str = "GET") -> tuple[int, str]:
@@ -96,17 +124,15 @@ def _create_secondary(sandbox: Sandbox) -> dict[str, str]:
 def _deploy(sandbox: Sandbox, region: str, outputs: dict[str, str], image_region: str) -> None:
     """What the pipeline's ECS deploy does: a new task definition revision with the image."""
     ecs = sandbox.client("ecs", region)
-    for label, container, _, _, _, message in SERVICES:
+    for label, container in CONTAINERS.items():
         repository_uri = outputs[f"Secondary{label}ServiceEcrRepo"].replace(
             f".{region}.", f".{image_region}."
         )
         repository = repository_uri.split("/", 1)[1]
-        tag = commit_id(message)
+        tag = TAG
         if image_region == region:
             sandbox.client("ecr", region).put_image(
-                repositoryName=repository,
-                imageTag=tag,
-                imageManifest=image_manifest(repository, tag),
+                repositoryName=repository, imageTag=tag, imageManifest=image_manifest(repository)
             )
         service_name = outputs[f"{label}EcsServiceName"]
         service: dict[str, Any] = ecs.describe_services(

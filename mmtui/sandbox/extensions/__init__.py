@@ -12,12 +12,17 @@ if TYPE_CHECKING:
 def default_extensions(sandbox: Sandbox) -> list[Extension]:
     from mmtui.sandbox.extensions.cloudformation import CloudFormationFixes
     from mmtui.sandbox.extensions.dynamodb_global import DynamoDBGlobalTables
+    from mmtui.sandbox.extensions.git_repos import GitRepositories
     from mmtui.sandbox.extensions.load_balancers import LoadBalancers
     from mmtui.sandbox.extensions.xray_groups import XRayGroups
+    from mmtui.sandbox.pipelines import Pipelines
 
     return [
+        # First: git's requests are recognised by their path and must not reach the others.
+        GitRepositories(sandbox),
         XRayGroups(),
         CloudFormationFixes(),
         DynamoDBGlobalTables(sandbox),
         LoadBalancers(sandbox),
+        Pipelines(sandbox),
     ]

@@ -1,0 +1,165 @@
+"""The services' CodeCommit repositories as Lab 0's bootstrap leaves them.
+
+In the workshop, the nested CI/CD stack creates one repository per service, and the bootstrap
+clones both into the Cloud9 home, copies the service code in (with the primary image
+repository written into the buildspec) and pushes the initial commit to `master`. Here the
+repositories are created over the sandbox's CodeCommit API, their code is mmtui's own
+(assets/services/), and the initial commits are pushed with the real `git push`, through the
+sandbox's git server, from the clones in the workspace: exactly what the attendee has and what
+they push from in Lab 3 step 4.
+
+The initial commits are reproducible (fixed author, dates and content): seeding again after
+`--fresh` makes the same commits, so a clone the attendee kept still shares its history with
+the new repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import string
+import tempfile
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.sandbox.git_store import (
+    DEFAULT_BRANCH,
+    GitError,
+    git_env,
+    run_git,
+    set_head_branch,
+)
+from mmtui.sandbox.primary_app import stack_outputs
+from mmtui.sandbox.workshop import PRIMARY_STACK
+
+if TYPE_CHECKING:
+    from mmtui.sandbox.server import Sandbox
+
+# key → (repository name prefix, primary ECR output, initial commit message)
+SERVICES = {
+    "core": ("core-service", "CoreServiceEcrRepo", "Initial Commit of Core Service"),
+    "like": ("like-service", "LikeServiceEcrRepo", "Initial Commit of Like Service"),
+}
+AUTHOR_NAME = "workshop user"
+AUTHOR_EMAIL = "workshop-user@example.com"
+COMMIT_DATE = "2019-12-02T09:00:00-08:00"
+"""When the initial commits say they were made (fixed, so that they are reproducible)."""
+PLACEHOLDER = "REPLACEME_PRIMARY_REPO_URI"
+_SUFFIX_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def nested_stack_name(sandbox: Sandbox) -> str:
+    """The CI/CD nested stack's name: `<stack>-MythicalCiCdStack-<13 characters>`, as
+    CloudFormation names it, but the same for the same account and region every time."""
+    seed = (
+        f"{sandbox.account_id}:{sandbox.options.primary_region}:{PRIMARY_STACK}:MythicalCiCdStack"
+    )
+    digest = hashlib.sha256(seed.encode()).digest()
+    suffix = "".join(_SUFFIX_ALPHABET[byte % len(_SUFFIX_ALPHABET)] for byte in digest[:13])
+    return f"{PRIMARY_STACK}-MythicalCiCdStack-{suffix}"
+
+
+def repository_names(sandbox: Sandbox) -> dict[str, str]:
+    nested = nested_stack_name(sandbox)
+    return {key: f"{prefix}-{nested}" for key, (prefix, _, _) in SERVICES.items()}
+
+
+def service_files(key: str, primary_repo_uri: str) -> dict[str, bytes]:
+    """The files of a service's initial commit (path → content), the buildspec filled in."""
+    root = resources.files("mmtui.sandbox").joinpath("assets", "services", key)
+    files = dict(_walk(root, ""))
+    buildspec = files["buildspec_prod.yml"].decode("utf-8")
+    files["buildspec_prod.yml"] = buildspec.replace(PLACEHOLDER, primary_repo_uri).encode("utf-8")
+    return files
+
+
+def _walk(folder: Traversable, prefix: str) -> list[tuple[str, bytes]]:
+    found: list[tuple[str, bytes]] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name == "__pycache__" or entry.name.endswith(".pyc"):
+            continue  # left by a developer running the code, never part of the service
+        if entry.is_dir():
+            found += _walk(entry, f"{prefix}{entry.name}/")
+        else:
+            found.append((f"{prefix}{entry.name}", entry.read_bytes()))
+    return found
+
+
+def seed_repositories(sandbox: Sandbox) -> dict[str, str]:
+    """Create both repositories, push their initial commits from the workspace clones; returns
+    {"core": name, "like": name}."""
+    region = sandbox.options.primary_region
+    outputs = stack_outputs(sandbox, PRIMARY_STACK, region)
+    codecommit = sandbox.client("codecommit", region)
+    names = repository_names(sandbox)
+    for key, (_, output, message) in SERVICES.items():
+        label = "Core" if key == "core" else "Like"
+        metadata = codecommit.create_repository(
+            repositoryName=names[key],
+            repositoryDescription=f"The Mythical Mysfits {label} service",
+        )["repositoryMetadata"]
+        try:
+            push_initial_commit(
+                sandbox.workspace / names[key],
+                str(metadata["cloneUrlHttp"]),
+                service_files(key, outputs[output]),
+                message,
+            )
+        except GitError as exc:
+            raise MmtuiError(
+                f"the sandbox could not push the initial commit of {names[key]}: {exc}",
+                ExitCode.AWS_ERROR,
+            ) from None
+    return names
+
+
+def push_initial_commit(clone: Path, url: str, files: dict[str, bytes], message: str) -> None:
+    """Make `clone` a clone of `url` holding one commit of `files` on master, and push it.
+
+    A folder the attendee already has there (kept across `--fresh`) is theirs: the commit is
+    made and pushed from a scratch folder instead, and theirs is left untouched.
+    """
+    if clone.exists():
+        with tempfile.TemporaryDirectory(prefix="mmtui-seed-") as scratch:
+            _commit_and_push(Path(scratch) / "clone", url, files, message)
+        return
+    try:
+        _commit_and_push(clone, url, files, message)
+    except BaseException:
+        shutil.rmtree(clone, ignore_errors=True)  # no half-made clone to trip over next time
+        raise
+
+
+def _commit_and_push(folder: Path, url: str, files: dict[str, bytes], message: str) -> None:
+    env = git_env(
+        GIT_AUTHOR_NAME=AUTHOR_NAME,
+        GIT_AUTHOR_EMAIL=AUTHOR_EMAIL,
+        GIT_AUTHOR_DATE=COMMIT_DATE,
+        GIT_COMMITTER_NAME=AUTHOR_NAME,
+        GIT_COMMITTER_EMAIL=AUTHOR_EMAIL,
+        GIT_COMMITTER_DATE=COMMIT_DATE,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    run_git("init", "--quiet", str(folder), env=env)
+    set_head_branch(folder / ".git")
+    for path, content in files.items():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    # The attendee commits from this clone later: it carries its own identity, so their
+    # commits never depend on (or reveal) a global git configuration. Written in one go
+    # rather than with six `git config` runs (seeding is part of every fresh start).
+    with open(folder / ".git" / "config", "a", encoding="utf-8") as config:
+        config.write(
+            f"[user]\n\tname = {AUTHOR_NAME}\n\temail = {AUTHOR_EMAIL}\n"
+            f'[remote "origin"]\n\turl = {url}\n'
+            "\tfetch = +refs/heads/*:refs/remotes/origin/*\n"
+            f'[branch "{DEFAULT_BRANCH}"]\n\tremote = origin\n'
+            f"\tmerge = refs/heads/{DEFAULT_BRANCH}\n"
+        )
+    run_git("add", "--all", cwd=folder, env=env)
+    run_git("commit", "--quiet", "--no-verify", "--message", message, cwd=folder, env=env)
+    run_git("push", "--quiet", "origin", DEFAULT_BRANCH, cwd=folder, env=env)
