@@ -187,6 +187,9 @@ class Sandbox:
             "AWS_DEFAULT_REGION": self.options.primary_region,
             "MMTUI_WORKSPACE": str(self.workspace),
             "MMTUI_RESOLVE": ",".join(f"{dns}={url}" for dns, url in self.resolve_map().items()),
+            # Load balancers made later (step 1) are added to this file; mmtui reads it fresh,
+            # so a shell that sourced it before still finds them.
+            "MMTUI_RESOLVE_FILE": str(self.state_dir / ENV_FILE),
         }
 
     def resolve_map(self) -> dict[str, str]:

@@ -7,11 +7,12 @@ the engine just receives a ClientFactory on an endpoint: it never learns which i
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,16 @@ from mmtui.target.spec import TargetSpec
 class Connection:
     spec: TargetSpec
     factory: ClientFactory
-    resolve: dict[str, str] = field(default_factory=dict)
-    """Load balancer DNS name → URL that serves it (the sandbox's stand-ins; empty on AWS)."""
+    resolver: Callable[[], dict[str, str]] = dict
+    """Load balancer DNS name → URL that serves it (the sandbox's stand-ins; empty on AWS).
+    A callable, read each time: load balancers appear while a session runs (step 1)."""
     workspace: Path | None = None
     sandbox: Any = None
     """The embedded sandbox this command started, if it started one."""
+
+    @property
+    def resolve(self) -> dict[str, str]:
+        return self.resolver()
 
     @property
     def endpoint_url(self) -> str | None:
@@ -68,11 +74,29 @@ def running_sandbox_env(state_dir: Path) -> dict[str, str] | None:
     return None
 
 
+def resolve_from_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """Load balancer name → URL from `MMTUI_RESOLVE`, updated by `MMTUI_RESOLVE_FILE` (an env
+    file whose MMTUI_RESOLVE line is read now, so it may list names made after it was sourced).
+    """
+    import os
+
+    env = dict(os.environ) if env is None else env
+    resolve = parse_resolve(env.get("MMTUI_RESOLVE", ""))
+    path = env.get("MMTUI_RESOLVE_FILE")
+    if path:
+        with contextlib.suppress(OSError):  # a stale pointer: keep what the environment says
+            resolve.update(parse_resolve(read_env_file(Path(path)).get("MMTUI_RESOLVE", "")))
+    return resolve
+
+
 @contextmanager
 def connect(spec: TargetSpec) -> Iterator[Connection]:
     if spec.kind != "sandbox":
         yield Connection(
-            spec, ClientFactory(spec, endpoint_url=spec.endpoint_url), workspace=spec.workspace
+            spec,
+            ClientFactory(spec, endpoint_url=spec.endpoint_url),
+            resolver=resolve_from_environment,
+            workspace=spec.workspace,
         )
         return
     if spec.sandbox_dir is not None:
@@ -85,7 +109,7 @@ def connect(spec: TargetSpec) -> Iterator[Connection]:
                     endpoint_url=env["AWS_ENDPOINT_URL"],
                     credentials=(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]),
                 ),
-                resolve=parse_resolve(env.get("MMTUI_RESOLVE", "")),
+                resolver=lambda: resolve_from_environment(env),
                 workspace=spec.workspace or Path(env["MMTUI_WORKSPACE"]),
             )
             return
@@ -100,7 +124,7 @@ def connect(spec: TargetSpec) -> Iterator[Connection]:
         yield Connection(
             spec,
             ClientFactory(spec, endpoint_url=sandbox.url, credentials=(ACCESS_KEY, SECRET_KEY)),
-            resolve=sandbox.resolve_map(),
+            resolver=sandbox.resolve_map,
             workspace=spec.workspace or sandbox.workspace,
             sandbox=sandbox,
         )

@@ -40,7 +40,7 @@ def context(sandbox: Sandbox) -> CheckContext:
 
     spec = resolve_target(TargetFlags(endpoint_url=sandbox.url), env={})
     factory = ClientFactory(spec, endpoint_url=sandbox.url, credentials=("testing", "testing"))
-    connection = Connection(spec, factory, resolve=sandbox.resolve_map())
+    connection = Connection(spec, factory, resolver=sandbox.resolve_map)
     return CheckContext(connection, load_guided_lab("3"))
 
 
