@@ -249,13 +249,79 @@ def check(step_text: str | None, output_format: str, **kwargs: Any) -> None:
     help="Solve every step up to and including S (catch me up).",
 )
 def solve(step_text: str | None, through_text: str | None, **kwargs: Any) -> None:
-    """Do a step (or every step through S) for the attendee. Safe to run twice."""
+    """Do a step (or every step through S) for the attendee. Safe to run twice.
+
+    Then checks the solved steps and exits as `mmtui check` would.
+    """
     if step_text is not None and through_text is not None:
         raise click.UsageError("give --step or --through, not both")
-    _, content = resolve_common(kwargs)
-    resolve_step(content, step_text)
-    resolve_step(content, through_text, "--through")
-    not_built("solve", "the solves of Lab 3 are still being written")
+    _, content = resolve_common(dict(kwargs))
+    step = resolve_step(content, step_text)
+    through = resolve_step(content, through_text, "--through")
+    steps = list(content.lab.steps)
+    if step is not None:
+        steps = [step]
+    elif through is not None:
+        steps = steps[: steps.index(through) + 1]
+    run_tasks(kwargs, "solve", steps, dry_run=False, yes=True)
+
+
+def run_tasks(
+    kwargs: dict[str, Any], kind: str, steps: list[Any], dry_run: bool, yes: bool
+) -> None:
+    """Plan and run the solve or reset tasks of `steps`; shared by `solve` and `reset`."""
+    from mmtui.engine.checks import run_checks
+    from mmtui.engine.context import CheckContext
+    from mmtui.engine.registry import TASKS, load_catalogues
+    from mmtui.engine.report import exit_code, print_tables
+    from mmtui.engine.tasks import Action, TaskContext, run_actions
+    from mmtui.target.connect import connect
+    from mmtui.target.identity import fetch_identity
+
+    load_catalogues()
+    spec, content = resolve_common(kwargs)
+    named = [(step, getattr(step.automated, kind)) for step in steps]
+    named = [(step, name) for step, name in named if name is not None]
+    unbuilt = [step.id for step, name in named if not TASKS.get(name).implemented]
+    if unbuilt:
+        not_built(kind, f"the {kind} of {', '.join(unbuilt)} is still being written")
+
+    def log(line: str) -> None:
+        click.echo(line, err=True)
+
+    def actions_of(name: str, context: TaskContext) -> list[Action]:
+        task = TASKS.get(name).run
+        assert task is not None  # checked above
+        found: list[Action] = task(context)
+        return found
+
+    with connect(spec) as connection:
+        fetch_identity(connection.factory)
+        checks = CheckContext(connection, content)
+        context = TaskContext(checks, log=log)
+        if kind == "reset":
+            plan = [(step, action) for step, name in named for action in actions_of(name, context)]
+            if not plan:
+                click.echo("nothing to reset: the lab has created nothing here")
+                sys.exit(ExitCode.OK)
+            click.echo("plan:")
+            for step, action in plan:
+                click.echo(f"  {step.id}: {action.describe()}")
+            if dry_run:
+                sys.exit(ExitCode.OK)
+            if not yes and not click.confirm("reset these?", default=False):
+                raise MmtuiError("nothing was changed (pass --yes to reset without asking)")
+            run_actions([action for _, action in plan], log)
+            click.echo("reset done")
+            sys.exit(ExitCode.OK)
+        for step, name in named:
+            done = run_actions(actions_of(name, context), log)
+            click.echo(f"{step.id}: {'done' if done else 'already done, nothing changed'}")
+        results = run_checks(checks, steps, prerequisites=False)
+    from rich.console import Console
+
+    print_tables(results, Console(stderr=True))
+    sys.exit(exit_code(results))
 
 
 @cli.command()
@@ -265,10 +331,15 @@ def solve(step_text: str | None, through_text: str | None, **kwargs: Any) -> Non
 @click.option("--dry-run", is_flag=True, help="Show the plan and change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def reset(step_text: str | None, dry_run: bool, yes: bool, **kwargs: Any) -> None:
-    """Undo what the lab created (one step, or the whole lab), after showing the plan."""
-    _, content = resolve_common(kwargs)
-    resolve_step(content, step_text)
-    not_built("reset", "the resets of Lab 3 are still being written")
+    """Undo what the lab created (one step, or the whole lab), after showing the plan.
+
+    The whole lab is reset in dependency order: dashboard and X-Ray groups, pipeline stages,
+    the replica and stream, then the secondary stack. Only what the lab creates is touched.
+    """
+    _, content = resolve_common(dict(kwargs))
+    step = resolve_step(content, step_text)
+    steps = [step] if step is not None else list(reversed(content.lab.steps))
+    run_tasks(kwargs, "reset", steps, dry_run=dry_run, yes=yes)
 
 
 @cli.group()

@@ -89,3 +89,4 @@ def load_catalogues() -> None:
     """Import every module that declares checks and tasks (idempotent: imports are cached)."""
     import mmtui.labs.lab3.catalog  # noqa: F401
     import mmtui.labs.lab3.checks  # noqa: F401
+    import mmtui.labs.lab3.tasks  # noqa: F401

@@ -1,0 +1,78 @@
+"""Solves and resets: tasks that change AWS, with what they will do shown first.
+
+A task is a registered function that, given a TaskContext, returns a list of Actions: each says
+what it will change, where, and does it when run. `solve` runs a step's actions at once (each
+action checks first and does nothing when its part is already done, so a second solve changes
+nothing). `reset` shows the plan, and runs it only when confirmed; its actions tolerate what is
+already gone.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmtui.engine.context import CheckContext
+
+LogSink = Callable[[str], None]
+
+
+@dataclass
+class Action:
+    region: str
+    resource: str
+    verb: str
+    """What will happen, in a few words: "create", "delete", "add stage", ..."""
+    run: Callable[[], str] = field(repr=False, default=lambda: "")
+    """Does it; returns what it did ("" when there was nothing to do)."""
+
+    def describe(self) -> str:
+        return f"{self.verb} {self.resource} ({self.region})"
+
+
+@dataclass
+class TaskContext:
+    """What a task receives: read-write clients, the lab's names, live facts, a log."""
+
+    checks: CheckContext
+    log: LogSink = lambda _line: None
+    poll_seconds: float = 0.5
+    timeout_seconds: float = 900.0
+
+    @property
+    def primary_region(self) -> str:
+        return self.checks.primary_region
+
+    @property
+    def secondary_region(self) -> str:
+        return self.checks.secondary_region
+
+    def client(self, service: str, region: str) -> Any:
+        return self.checks.connection.factory.client(service, region)
+
+    def param(self, name: str) -> str:
+        return self.checks.param(name)
+
+    def wait(self, what: str, done: Callable[[], bool]) -> None:
+        """Poll `done` until it is true, logging once; MmtuiError on timeout."""
+        from mmtui.exitcodes import ExitCode, MmtuiError
+
+        self.log(f"waiting for {what}")
+        deadline = time.monotonic() + self.timeout_seconds
+        while not done():
+            if time.monotonic() > deadline:
+                raise MmtuiError(f"gave up waiting for {what}", ExitCode.AWS_ERROR)
+            time.sleep(self.poll_seconds)
+
+
+def run_actions(actions: list[Action], log: LogSink) -> list[str]:
+    """Run actions in order; returns what was done (empty: nothing needed doing)."""
+    done: list[str] = []
+    for action in actions:
+        outcome = action.run()
+        if outcome:
+            log(f"{action.region}: {outcome}")
+            done.append(outcome)
+    return done

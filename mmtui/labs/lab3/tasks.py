@@ -1,0 +1,477 @@
+"""Solves and resets of Lab 3, as registered tasks (see mmtui/engine/tasks.py).
+
+Each solve action looks before it acts and does nothing when its part is done, so solving twice
+changes nothing. Each reset plans from what exists now and touches only what the lab creates.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import partial
+from typing import Any
+
+from mmtui.engine.registry import TASKS
+from mmtui.engine.tasks import Action, TaskContext
+from mmtui.labs.lab3.checks import XRAY_GROUPS, _normalise
+from mmtui.labs.lab3.facts import stack_missing
+
+CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+
+
+def _stack(ctx: TaskContext, which: str) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
+    region = ctx.primary_region if which == "primary" else ctx.secondary_region
+    try:
+        stacks = ctx.client("cloudformation", region).describe_stacks(
+            StackName=ctx.param(f"{which}_stack")
+        )["Stacks"]
+    except ClientError as exc:
+        if stack_missing(exc):
+            return None
+        raise
+    return dict(stacks[0]) if stacks else None
+
+
+def _outputs(stack: dict[str, Any] | None) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
+
+
+# ---------------------------------------------------------------------- step 1
+
+
+@TASKS.implement("infrastructure.solve")
+def solve_infrastructure(ctx: TaskContext) -> list[Action]:
+    name, region = ctx.param("secondary_stack"), ctx.secondary_region
+
+    def deploy() -> str:
+        from mmtui.exitcodes import ExitCode, MmtuiError
+
+        current = _stack(ctx, "secondary")
+        parameters = {
+            p["ParameterKey"]: p.get("ParameterValue")
+            for p in (current or {}).get("Parameters", [])
+        }
+        if (
+            current
+            and current["StackStatus"] in COMPLETE
+            and parameters.get("IsSecondary") == "true"
+        ):
+            return ""
+        # The primary stack's own template: the secondary is built from exactly the same code.
+        template = ctx.client("cloudformation", ctx.primary_region).get_template(
+            StackName=ctx.param("primary_stack")
+        )["TemplateBody"]
+        body = template if isinstance(template, str) else json.dumps(template)
+        cloudformation = ctx.client("cloudformation", region)
+        change_set = cloudformation.create_change_set(
+            StackName=name,
+            ChangeSetName=f"mmtui-{int(time.time())}",
+            ChangeSetType="UPDATE" if current else "CREATE",
+            TemplateBody=body,
+            Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "true"}],
+            Capabilities=CAPABILITIES,
+        )
+        change_set_id = change_set["Id"]
+
+        def created() -> bool:
+            status = cloudformation.describe_change_set(ChangeSetName=change_set_id)
+            return status["Status"] in ("CREATE_COMPLETE", "FAILED")
+
+        ctx.wait(f"the change set of {name}", created)
+        described = cloudformation.describe_change_set(ChangeSetName=change_set_id)
+        if described["Status"] == "FAILED":
+            if "didn't contain changes" in described.get("StatusReason", ""):
+                return ""
+            raise MmtuiError(
+                f"the change set of {name} failed: {described.get('StatusReason')}",
+                ExitCode.AWS_ERROR,
+            )
+        cloudformation.execute_change_set(ChangeSetName=change_set_id)
+        seen: set[str] = set()
+
+        def finished() -> bool:
+            for event in reversed(
+                cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+            ):
+                if event["EventId"] not in seen:
+                    seen.add(event["EventId"])
+                    ctx.log(f"{region}: {event['LogicalResourceId']} {event['ResourceStatus']}")
+            status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+            return not status.endswith("_IN_PROGRESS")
+
+        ctx.wait(f"{name} to be deployed", finished)
+        status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+        if status not in COMPLETE:
+            raise MmtuiError(f"{name} ended {status}", ExitCode.AWS_ERROR)
+        return f"deployed {name} with IsSecondary=true"
+
+    return [Action(region, f"stack {name}", "deploy (IsSecondary=true)", deploy)]
+
+
+@TASKS.implement("infrastructure.reset")
+def reset_infrastructure(ctx: TaskContext) -> list[Action]:
+    stack = _stack(ctx, "secondary")
+    if stack is None:
+        return []
+    name, region = ctx.param("secondary_stack"), ctx.secondary_region
+    outputs = _outputs(stack)
+    actions = []
+    for key in ("SecondaryCoreServiceEcrRepo", "SecondaryLikeServiceEcrRepo"):
+        repository = outputs.get(key, "").split("/", 1)[-1]
+        if repository:
+            actions.append(
+                Action(
+                    region,
+                    f"repository {repository}",
+                    "empty",
+                    partial(_empty_repository, ctx, region, repository),
+                )
+            )
+
+    def delete() -> str:
+        from botocore.exceptions import ClientError
+
+        cloudformation = ctx.client("cloudformation", region)
+        cloudformation.delete_stack(StackName=name)
+
+        def gone() -> bool:
+            try:
+                status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+            except ClientError as exc:
+                if stack_missing(exc):
+                    return True
+                raise
+            return bool(status == "DELETE_COMPLETE")
+
+        ctx.wait(f"{name} to be deleted", gone)
+        return f"deleted {name}"
+
+    actions.append(Action(region, f"stack {name}", "delete", delete))
+    return actions
+
+
+def _empty_repository(ctx: TaskContext, region: str, repository: str) -> str:
+    from botocore.exceptions import ClientError
+
+    ecr = ctx.client("ecr", region)
+    try:
+        images = [
+            i
+            for page in ecr.get_paginator("list_images").paginate(repositoryName=repository)
+            for i in page.get("imageIds", [])
+        ]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "RepositoryNotFoundException":
+            return ""
+        raise
+    for start in range(0, len(images), 100):
+        ecr.batch_delete_image(repositoryName=repository, imageIds=images[start : start + 100])
+    return f"deleted {len(images)} images from {repository}" if images else ""
+
+
+# ---------------------------------------------------------------------- step 2
+
+
+def _table(ctx: TaskContext) -> dict[str, Any]:
+    table: dict[str, Any] = ctx.client("dynamodb", ctx.primary_region).describe_table(
+        TableName=ctx.param("table")
+    )["Table"]
+    return table
+
+
+def _replica_status(ctx: TaskContext) -> str | None:
+    replicas = {r["RegionName"]: r.get("ReplicaStatus") for r in _table(ctx).get("Replicas", [])}
+    return replicas.get(ctx.secondary_region)
+
+
+@TASKS.implement("data_tier.solve")
+def solve_data_tier(ctx: TaskContext) -> list[Action]:
+    table, primary, secondary = ctx.param("table"), ctx.primary_region, ctx.secondary_region
+    dynamodb = ctx.client("dynamodb", primary)
+
+    def stream() -> str:
+        spec = _table(ctx).get("StreamSpecification") or {}
+        if spec.get("StreamEnabled") and spec.get("StreamViewType") == "NEW_AND_OLD_IMAGES":
+            return ""
+        dynamodb.update_table(
+            TableName=table,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        ctx.wait(f"{table} to be active", lambda: _table(ctx)["TableStatus"] == "ACTIVE")
+        return f"enabled the stream of {table} (new and old images)"
+
+    def replica() -> str:
+        added = ""
+        if _replica_status(ctx) is None:
+            dynamodb.update_table(
+                TableName=table, ReplicaUpdates=[{"Create": {"RegionName": secondary}}]
+            )
+            added = f"added a replica of {table} in {secondary}"
+        ctx.wait(
+            f"the replica in {secondary} to be active", lambda: _replica_status(ctx) == "ACTIVE"
+        )
+        return added
+
+    return [
+        Action(primary, f"table {table}", "enable stream (NEW_AND_OLD_IMAGES)", stream),
+        Action(secondary, f"replica of {table}", "create and wait until ACTIVE", replica),
+    ]
+
+
+@TASKS.implement("data_tier.reset")
+def reset_data_tier(ctx: TaskContext) -> list[Action]:
+    table, primary, secondary = ctx.param("table"), ctx.primary_region, ctx.secondary_region
+    dynamodb = ctx.client("dynamodb", primary)
+    actions = []
+    if _replica_status(ctx) is not None:
+
+        def remove() -> str:
+            if _replica_status(ctx) is None:
+                return ""
+            dynamodb.update_table(
+                TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": secondary}}]
+            )
+            ctx.wait(
+                f"the replica in {secondary} to be removed",
+                lambda: _replica_status(ctx) is None and _table(ctx)["TableStatus"] == "ACTIVE",
+            )
+            return f"removed the replica of {table} in {secondary}"
+
+        actions.append(Action(secondary, f"replica of {table}", "delete and wait", remove))
+    if (_table(ctx).get("StreamSpecification") or {}).get("StreamEnabled"):
+
+        def stream_off() -> str:
+            dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
+            return f"turned off the stream of {table}"
+
+        actions.append(Action(primary, f"table {table}", "disable stream", stream_off))
+    return actions
+
+
+# ---------------------------------------------------------------------- step 5
+
+
+def _groups(ctx: TaskContext) -> dict[str, str]:
+    groups = ctx.client("xray", ctx.secondary_region).get_groups().get("Groups", [])
+    return {g["GroupName"]: g.get("FilterExpression", "") for g in groups}
+
+
+def _dashboard_body(ctx: TaskContext) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(
+        ctx.client("cloudwatch", ctx.primary_region).get_dashboard(
+            DashboardName=ctx.param("dashboard")
+        )["DashboardBody"]
+    )
+    return body
+
+
+def _is_secondary_widget(widget: dict[str, Any], region: str) -> bool:
+    """A widget the lab adds: every metric of it is read in the secondary region."""
+    properties = widget.get("properties", {})
+    rows = properties.get("metrics", [])
+
+    def metric_region(row: list[Any]) -> Any:
+        options = row[-1] if row and isinstance(row[-1], dict) else {}
+        return options.get("region", properties.get("region"))
+
+    return bool(rows) and all(metric_region(row) == region for row in rows)
+
+
+def secondary_widgets(region: str, outputs: dict[str, str]) -> list[dict[str, Any]]:
+    """The secondary region's widgets, each metric labelled with its region."""
+    alb, cluster = outputs["LoadBalancerFullName"], outputs["EcsClusterName"]
+    here = {"region": region}
+
+    def labelled(text: str) -> dict[str, str]:
+        return {**here, "label": f"{region} {text}"}
+
+    return [
+        {
+            "type": "metric",
+            "x": 0,
+            "y": 18,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": f"{region} ALB Requests Per Minute",
+                "view": "timeSeries",
+                "stacked": True,
+                "region": region,
+                "stat": "Sum",
+                "period": 60,
+                "metrics": [
+                    ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", alb, labelled("ALB")]
+                ],
+            },
+        },
+        {
+            "type": "metric",
+            "x": 12,
+            "y": 18,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": f"{region} ALB HTTP Responses",
+                "view": "timeSeries",
+                "region": region,
+                "stat": "Sum",
+                "period": 60,
+                "metrics": [
+                    [
+                        "AWS/ApplicationELB",
+                        f"HTTPCode_Target_{code}_Count",
+                        "LoadBalancer",
+                        alb,
+                        labelled(code),
+                    ]
+                    for code in ("2XX", "4XX", "5XX")
+                ],
+            },
+        },
+        *[
+            {
+                "type": "metric",
+                "x": 6 * index,
+                "y": 24,
+                "width": 6,
+                "height": 6,
+                "properties": {
+                    "title": f"{region} {kind} Service Metrics",
+                    "view": "singleValue",
+                    "region": region,
+                    "stat": "Average",
+                    "period": 60,
+                    "metrics": [
+                        [
+                            "AWS/ECS",
+                            "CPUUtilization",
+                            "ServiceName",
+                            outputs[f"{kind}EcsServiceName"],
+                            "ClusterName",
+                            cluster,
+                            here,
+                        ],
+                        [
+                            "AWS/ECS",
+                            "MemoryUtilization",
+                            "ServiceName",
+                            outputs[f"{kind}EcsServiceName"],
+                            "ClusterName",
+                            cluster,
+                            here,
+                        ],
+                    ],
+                },
+            }
+            for index, kind in enumerate(("Core", "Like"))
+        ],
+        {
+            "type": "metric",
+            "x": 12,
+            "y": 24,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": f"{region} X-Ray Errors and Faults",
+                "view": "timeSeries",
+                "stacked": True,
+                "region": region,
+                "stat": "Sum",
+                "period": 300,
+                "metrics": [
+                    [
+                        "AWS/X-Ray",
+                        "ApproximateTraceCount",
+                        "GroupName",
+                        "like-service-errors-faults",
+                        labelled("errors and faults"),
+                    ]
+                ],
+            },
+        },
+    ]
+
+
+@TASKS.implement("dashboard.solve")
+def solve_dashboard(ctx: TaskContext) -> list[Action]:
+    region, name = ctx.secondary_region, ctx.param("dashboard")
+    xray = ctx.client("xray", region)
+    actions = []
+    for group, expression in XRAY_GROUPS.items():
+
+        def ensure(group: str = group, expression: str = expression) -> str:
+            current = _groups(ctx).get(group)
+            if current is None:
+                xray.create_group(GroupName=group, FilterExpression=expression)
+                return f"created the X-Ray group {group}"
+            if _normalise(current) != _normalise(expression):
+                xray.update_group(GroupName=group, FilterExpression=expression)
+                return f"corrected the filter of the X-Ray group {group}"
+            return ""
+
+        actions.append(Action(region, f"X-Ray group {group}", "create", ensure))
+
+    def widgets() -> str:
+        from mmtui.exitcodes import ExitCode, MmtuiError
+
+        outputs = _outputs(_stack(ctx, "secondary"))
+        if "LoadBalancerFullName" not in outputs:
+            raise MmtuiError(
+                f"the dashboard needs {ctx.param('secondary_stack')} (step 1) first",
+                ExitCode.CHECK_FAILED,
+            )
+        body = _dashboard_body(ctx)
+        kept = [w for w in body.get("widgets", []) if not _is_secondary_widget(w, region)]
+        wanted = {**body, "widgets": kept + secondary_widgets(region, outputs)}
+        if wanted == body:
+            return ""
+        ctx.client("cloudwatch", ctx.primary_region).put_dashboard(
+            DashboardName=name, DashboardBody=json.dumps(wanted)
+        )
+        return f"added {region}'s widgets to {name}"
+
+    actions.append(
+        Action(ctx.primary_region, f"dashboard {name}", f"add {region}'s widgets", widgets)
+    )
+    return actions
+
+
+@TASKS.implement("dashboard.reset")
+def reset_dashboard(ctx: TaskContext) -> list[Action]:
+    region, name = ctx.secondary_region, ctx.param("dashboard")
+    existing = _groups(ctx)
+    actions = [
+        Action(region, f"X-Ray group {group}", "delete", partial(_delete_group, ctx, group))
+        for group in XRAY_GROUPS
+        if group in existing
+    ]
+    body = _dashboard_body(ctx)
+    if any(_is_secondary_widget(w, region) for w in body.get("widgets", [])):
+
+        def remove() -> str:
+            current = _dashboard_body(ctx)
+            kept = [w for w in current.get("widgets", []) if not _is_secondary_widget(w, region)]
+            ctx.client("cloudwatch", ctx.primary_region).put_dashboard(
+                DashboardName=name, DashboardBody=json.dumps({**current, "widgets": kept})
+            )
+            return f"removed {region}'s widgets from {name}"
+
+        actions.append(
+            Action(ctx.primary_region, f"dashboard {name}", f"remove {region}'s widgets", remove)
+        )
+    return actions
+
+
+def _delete_group(ctx: TaskContext, group: str) -> str:
+    from botocore.exceptions import ClientError
+
+    try:
+        ctx.client("xray", ctx.secondary_region).delete_group(GroupName=group)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "InvalidRequestException":
+            return ""  # already gone
+        raise
+    return f"deleted the X-Ray group {group}"
