@@ -137,10 +137,9 @@ class SandboxApp:
 
 
 def _is_html(response: AwsResponse) -> bool:
-    content_type = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
-    return "text/html" in content_type or response.body.lstrip()[:15].lower().startswith(
-        (b"<!doctype html", b"<html")
-    )
+    """moto's error page, judged by its body: an empty HEAD answer (a real "404: no such
+    bucket") carries Flask's default text/html type and must pass through untouched."""
+    return response.body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
 
 
 _REASONS = {

@@ -96,3 +96,10 @@ def test_snapshot_restores_state_and_extensions(sandbox: Sandbox) -> None:
     assert sandbox.client("sqs", "eu-west-1").list_queues().get("QueueUrls", []) == []
     groups = sandbox.client("xray", "eu-west-1").get_groups()["Groups"]
     assert [g["GroupName"] for g in groups] == ["Default"]
+
+
+def test_a_real_not_found_passes_through(sandbox: Sandbox) -> None:
+    """moto's own 404s (an empty HEAD answer) are AWS's answers, not missing features."""
+    with pytest.raises(ClientError) as error:
+        sandbox.client("s3", "us-east-1").head_bucket(Bucket="no-such-bucket-here")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404

@@ -475,3 +475,199 @@ def _delete_group(ctx: TaskContext, group: str) -> str:
             return ""  # already gone
         raise
     return f"deleted the X-Ray group {group}"
+
+
+# ---------------------------------------------------------------------- step 3
+
+STAGE = "CrossRegionDeploy"
+
+
+def _pipelines(ctx: TaskContext) -> dict[str, str]:
+    client = ctx.client("codepipeline", ctx.primary_region)
+    names = [
+        p["name"]
+        for page in client.get_paginator("list_pipelines").paginate()
+        for p in page.get("pipelines", [])
+    ]
+    found = {}
+    for kind, prefix in (("Core", "CorePipeline-"), ("Like", "LikePipeline-")):
+        matches = sorted(n for n in names if n.startswith(prefix))
+        if matches:
+            found[kind] = matches[0]
+    return found
+
+
+def _bucket_name(ctx: TaskContext) -> str:
+    account = ctx.client("sts", ctx.primary_region).get_caller_identity()["Account"]
+    return f"mmtui-pipeline-artifacts-{account}-{ctx.secondary_region}"
+
+
+def _ensure_bucket(ctx: TaskContext, bucket: str) -> bool:
+    """Create the secondary artifact bucket if missing; True when it was created."""
+    from botocore.exceptions import ClientError
+
+    s3 = ctx.client("s3", ctx.secondary_region)
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return False
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    config = (
+        {}
+        if ctx.secondary_region == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": ctx.secondary_region}}
+    )
+    s3.create_bucket(Bucket=bucket, **config)
+    return True
+
+
+def cross_region_stage(region: str, cluster: str, service: str) -> dict[str, Any]:
+    return {
+        "name": STAGE,
+        "actions": [
+            {
+                "name": STAGE,
+                "region": region,
+                "runOrder": 1,
+                "actionTypeId": {
+                    "category": "Deploy",
+                    "owner": "AWS",
+                    "provider": "ECS",
+                    "version": "1",
+                },
+                "inputArtifacts": [{"name": "BuildArtifact"}],
+                "outputArtifacts": [],
+                "configuration": {
+                    "ClusterName": cluster,
+                    "ServiceName": service,
+                    "FileName": "imagedefinitions_secondary.json",
+                },
+            }
+        ],
+    }
+
+
+def _same_stage(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Equal in what matters (CodePipeline may add defaults to what it stores)."""
+
+    def essence(stage: dict[str, Any]) -> list[Any]:
+        return [
+            (
+                a.get("region"),
+                a.get("actionTypeId", {}).get("provider"),
+                [i.get("name") for i in a.get("inputArtifacts", [])],
+                a.get("configuration"),
+            )
+            for a in stage.get("actions", [])
+        ]
+
+    return essence(current) == essence(wanted)
+
+
+@TASKS.implement("pipeline.solve")
+def solve_pipeline(ctx: TaskContext) -> list[Action]:
+    from mmtui.exitcodes import ExitCode, MmtuiError
+
+    region = ctx.secondary_region
+    actions = []
+    for kind, name in sorted(_pipelines(ctx).items()):
+
+        def add(kind: str = kind, name: str = name) -> str:
+            outputs = _outputs(_stack(ctx, "secondary"))
+            if "EcsClusterName" not in outputs:
+                raise MmtuiError(
+                    f"the pipelines need {ctx.param('secondary_stack')} (step 1) first",
+                    ExitCode.CHECK_FAILED,
+                )
+            client = ctx.client("codepipeline", ctx.primary_region)
+            pipeline = client.get_pipeline(name=name)["pipeline"]
+            stage = cross_region_stage(
+                region, outputs["EcsClusterName"], outputs[f"{kind}EcsServiceName"]
+            )
+            stores = dict(pipeline.get("artifactStores") or {})
+            if ctx.primary_region not in stores and pipeline.get("artifactStore"):
+                stores[ctx.primary_region] = pipeline["artifactStore"]
+            created = ""
+            if region not in stores:
+                bucket = _bucket_name(ctx)
+                if _ensure_bucket(ctx, bucket):
+                    created = f"created the artifact bucket {bucket}; "
+                stores[region] = {"type": "S3", "location": bucket}
+            stages = [s for s in pipeline["stages"] if s["name"] != STAGE]
+            current = next((s for s in pipeline["stages"] if s["name"] == STAGE), None)
+            wanted = {**pipeline, "stages": [*stages, stage], "artifactStores": stores}
+            wanted.pop("artifactStore", None)
+            if (
+                current == stage
+                and pipeline.get("artifactStores") == stores
+                and pipeline["stages"][-1] == current
+            ):
+                return created.rstrip("; ")
+            client.update_pipeline(pipeline=wanted)
+            return f"{created}added the {STAGE} stage to {name}"
+
+        actions.append(
+            Action(ctx.primary_region, f"pipeline {name}", f"add stage {STAGE} ({region})", add)
+        )
+    return actions
+
+
+@TASKS.implement("pipeline.reset")
+def reset_pipeline(ctx: TaskContext) -> list[Action]:
+    client = ctx.client("codepipeline", ctx.primary_region)
+    actions = []
+    for name in sorted(_pipelines(ctx).values()):
+        pipeline = client.get_pipeline(name=name)["pipeline"]
+        if not any(s["name"] == STAGE for s in pipeline["stages"]) and not pipeline.get(
+            "artifactStores"
+        ):
+            continue
+
+        def remove(name: str = name) -> str:
+            current = client.get_pipeline(name=name)["pipeline"]
+            stores = current.pop("artifactStores", None) or {}
+            if ctx.primary_region in stores:
+                current["artifactStore"] = stores[ctx.primary_region]
+            current["stages"] = [s for s in current["stages"] if s["name"] != STAGE]
+            client.update_pipeline(pipeline=current)
+            return f"removed the {STAGE} stage and the second artifact store of {name}"
+
+        actions.append(
+            Action(ctx.primary_region, f"pipeline {name}", f"remove stage {STAGE}", remove)
+        )
+    bucket = _bucket_name(ctx)
+    if actions and not _bucket_missing(ctx, bucket):
+        actions.append(
+            Action(
+                ctx.secondary_region,
+                f"bucket {bucket}",
+                "empty and delete",
+                partial(_delete_bucket, ctx, bucket),
+            )
+        )
+    return actions
+
+
+def _bucket_missing(ctx: TaskContext, bucket: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        ctx.client("s3", ctx.secondary_region).head_bucket(Bucket=bucket)
+        return False
+    except ClientError:
+        return True
+
+
+def _delete_bucket(ctx: TaskContext, bucket: str) -> str:
+    """Only the bucket mmtui's solve created; one an attendee made by hand is left alone."""
+    s3 = ctx.client("s3", ctx.secondary_region)
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        objects = [
+            {"Key": o["Key"], "VersionId": o["VersionId"]}
+            for o in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        if objects:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+    s3.delete_bucket(Bucket=bucket)
+    return f"deleted the artifact bucket {bucket}"
