@@ -923,8 +923,40 @@ def _image_exists(check: Checker, region: str, repo: str, tag: str) -> bool:
     return bool(found.get("imageDetails"))
 
 
+def _while_pipelines_run(check: Checker, result: CheckResult) -> CheckResult:
+    """A failure while a pipeline is still running is not a verdict yet: pending."""
+    from dataclasses import replace
+
+    from mmtui.engine.results import Status
+
+    if result.status != Status.FAIL:
+        return result
+    client = check.ctx.client("codepipeline", check.ctx.primary_region)
+    running = [
+        name
+        for name in facts(check).pipelines().values()
+        if any(
+            run["status"] == "InProgress"
+            for run in client.list_pipeline_executions(pipelineName=name, maxResults=1).get(
+                "pipelineExecutionSummaries", []
+            )
+        )
+    ]
+    if not running:
+        return result
+    return replace(
+        result,
+        status=Status.PENDING,
+        message=f"{result.message} {describe(running)} is still running.",
+    )
+
+
 @CHECKS.implement("build_artifacts.images_in_both_regions")
 def images_in_both_regions(check: Checker) -> CheckResult:
+    return _while_pipelines_run(check, _images_in_both_regions(check))
+
+
+def _images_in_both_regions(check: Checker) -> CheckResult:
     missing_stack = _needs_secondary_stack(check, "the secondary registries")
     if missing_stack:
         return missing_stack
@@ -968,6 +1000,10 @@ def images_in_both_regions(check: Checker) -> CheckResult:
 
 @CHECKS.implement("build_artifacts.deployed_to_secondary")
 def deployed_to_secondary(check: Checker) -> CheckResult:
+    return _while_pipelines_run(check, _deployed_to_secondary(check))
+
+
+def _deployed_to_secondary(check: Checker) -> CheckResult:
     missing_stack = _needs_secondary_stack(check, "the secondary services")
     if missing_stack:
         return missing_stack

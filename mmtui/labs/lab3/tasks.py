@@ -671,3 +671,152 @@ def _delete_bucket(ctx: TaskContext, bucket: str) -> str:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
     s3.delete_bucket(Bucket=bucket)
     return f"deleted the artifact bucket {bucket}"
+
+
+# ---------------------------------------------------------------------- step 4
+
+BUILDSPEC = "buildspec_prod.yml"
+
+
+def _latest_execution(ctx: TaskContext, pipeline: str) -> dict[str, Any] | None:
+    runs = (
+        ctx.client("codepipeline", ctx.primary_region)
+        .list_pipeline_executions(pipelineName=pipeline, maxResults=1)
+        .get("pipelineExecutionSummaries", [])
+    )
+    return dict(runs[0]) if runs else None
+
+
+def _source_repository(ctx: TaskContext, pipeline: str) -> str:
+    definition = ctx.client("codepipeline", ctx.primary_region).get_pipeline(name=pipeline)[
+        "pipeline"
+    ]
+    for stage in definition["stages"]:
+        for action in stage["actions"]:
+            if action["actionTypeId"]["provider"] == "CodeCommit":
+                return str(action["configuration"]["RepositoryName"])
+    raise KeyError(pipeline)
+
+
+def _clone(ctx: TaskContext, repository: str) -> Any:
+    from mmtui.exitcodes import MmtuiError
+    from mmtui.gitops.repository import open_clone
+
+    workspace = ctx.checks.connection.workspace
+    if workspace is None:
+        raise MmtuiError(
+            "step 4 edits your clones of the service repositories: give "
+            "--workspace DIR (or set MMTUI_WORKSPACE)"
+        )
+    url = ctx.client("codecommit", ctx.primary_region).get_repository(repositoryName=repository)[
+        "repositoryMetadata"
+    ]["cloneUrlHttp"]
+    return open_clone(workspace, repository, url)
+
+
+@TASKS.implement("build_artifacts.solve")
+def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
+    from mmtui.gitops.buildspecs import BuildspecValues, render_buildspec
+    from mmtui.gitops.repository import commit_and_push, plan_change
+
+    pipelines = _pipelines(ctx)
+    pushed: dict[str, str] = {}
+    actions = []
+    for kind, pipeline in sorted(pipelines.items()):
+        repository = _source_repository(ctx, pipeline)
+
+        def push(kind: str = kind, pipeline: str = pipeline, repository: str = repository) -> str:
+            from mmtui.exitcodes import ExitCode, MmtuiError
+
+            primary = _outputs(_stack(ctx, "primary"))
+            secondary = _outputs(_stack(ctx, "secondary"))
+            if f"Secondary{kind}ServiceEcrRepo" not in secondary:
+                raise MmtuiError(
+                    f"the buildspecs need {ctx.param('secondary_stack')} (step 1) first",
+                    ExitCode.CHECK_FAILED,
+                )
+            values = BuildspecValues(
+                primary[f"{kind}ServiceEcrRepo"],
+                secondary[f"Secondary{kind}ServiceEcrRepo"],
+                ctx.secondary_region,
+            )
+            change = plan_change(
+                _clone(ctx, repository), BUILDSPEC, render_buildspec(kind.lower(), values)
+            )
+            if not change.needed:
+                return ""
+            for line in change.diff().splitlines():
+                ctx.log(f"  {line}")
+            before = _latest_execution(ctx, pipeline)
+            commit = commit_and_push(
+                change, f"Updating {kind.lower()} buildspec for multi-region deploy"
+            )
+            pushed[pipeline] = (before or {}).get("pipelineExecutionId", "")
+            return f"pushed {commit[:8]} to {repository} (master)"
+
+        actions.append(
+            Action(
+                ctx.primary_region,
+                f"{BUILDSPEC} of {repository}",
+                "commit and push the finished",
+                push,
+            )
+        )
+
+    def follow() -> str:
+        from mmtui.exitcodes import ExitCode, MmtuiError
+
+        for pipeline, previous in pushed.items():
+
+            def finished(pipeline: str = pipeline, previous: str = previous) -> bool:
+                latest = _latest_execution(ctx, pipeline) or {}
+                return latest.get("pipelineExecutionId", previous) != previous and latest.get(
+                    "status"
+                ) not in ("InProgress", "Stopping")
+
+            ctx.wait(f"{pipeline} to build and deploy", finished)
+            latest = _latest_execution(ctx, pipeline) or {}
+            if latest.get("status") != "Succeeded":
+                raise MmtuiError(
+                    f"{pipeline} ended {latest.get('status')}; `aws codepipeline "
+                    f"get-pipeline-state --name {pipeline}` shows why",
+                    ExitCode.CHECK_FAILED,
+                )
+        return "both pipelines built and deployed to both regions" if pushed else ""
+
+    actions.append(Action(ctx.primary_region, "the pipelines", "follow until deployed", follow))
+    return actions
+
+
+def _revert(revert: Any, repo: Any, repository: str) -> str:
+    commit = revert(repo, BUILDSPEC)
+    return f"reverted mmtui's {BUILDSPEC} in {repository} ({commit[:8]})" if commit else ""
+
+
+@TASKS.implement("build_artifacts.reset")
+def reset_build_artifacts(ctx: TaskContext) -> list[Action]:
+    from mmtui.gitops.repository import our_commits, revert_ours
+
+    actions = []
+    for _kind, pipeline in sorted(_pipelines(ctx).items()):
+        repository = _source_repository(ctx, pipeline)
+        repo = _clone(ctx, repository)
+        if our_commits(repo, BUILDSPEC):
+            actions.append(
+                Action(
+                    ctx.primary_region,
+                    f"{BUILDSPEC} of {repository}",
+                    "revert mmtui's commit of",
+                    partial(revert_ours, repo, BUILDSPEC),
+                )
+            )
+    return actions
+
+
+# ---------------------------------------------------------------------- checkpoint
+
+@TASKS.implement("checkpoint.solve")
+def solve_checkpoint(ctx: TaskContext) -> list[Action]:
+    """Catch up: the checkpoint creates nothing itself; it needs steps 1 to 4 done."""
+    return [*solve_infrastructure(ctx), *solve_data_tier(ctx), *solve_pipeline(ctx),
+            *solve_build_artifacts(ctx)]
