@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from mmtui.engine.checks import Checker, describe
 from mmtui.engine.context import FACT_PROVIDERS
@@ -35,6 +35,7 @@ SECONDARY_OUTPUTS = (
     "LoadBalancerFullName",
 )
 MYSFITS = 12
+T = TypeVar("T")
 
 
 def facts(check: Checker) -> Lab3Facts:
@@ -419,33 +420,37 @@ def secondary_load_balancer(check: Checker) -> CheckResult:
 # ---------------------------------------------------------------------- step 2
 
 
-def _describe_table(check: Checker, region: str) -> dict[str, Any] | None:
+def unless_missing(fetch: Callable[[], T], *codes: str) -> T | None:
+    """`fetch()`, or None when AWS answers that the thing does not exist (one of `codes`)."""
     from botocore.exceptions import ClientError
 
     try:
-        table: dict[str, Any] = check.ctx.client("dynamodb", region).describe_table(
-            TableName=check.ctx.param("table")
-        )["Table"]
-        return table
+        return fetch()
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if exc.response.get("Error", {}).get("Code") in codes:
             return None
         raise
+
+
+NO_TABLE = "ResourceNotFoundException"
+
+
+def _describe_table(check: Checker, region: str) -> dict[str, Any] | None:
+    client = check.ctx.client("dynamodb", region)
+    return unless_missing(
+        lambda: dict(client.describe_table(TableName=check.ctx.param("table"))["Table"]), NO_TABLE
+    )
+
+
+def _scan(check: Checker, region: str, **kwargs: Any) -> list[dict[str, Any]] | None:
+    """Every page of a scan, or None when the table does not exist."""
+    client = check.ctx.client("dynamodb", region)
+    return unless_missing(lambda: list(client.get_paginator("scan").paginate(**kwargs)), NO_TABLE)
 
 
 def _count_items(check: Checker, region: str, table: str) -> int | None:
-    from botocore.exceptions import ClientError
-
-    client = check.ctx.client("dynamodb", region)
-    try:
-        return sum(
-            int(page.get("Count", 0))
-            for page in client.get_paginator("scan").paginate(TableName=table, Select="COUNT")
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return None
-        raise
+    pages = _scan(check, region, TableName=table, Select="COUNT")
+    return None if pages is None else sum(int(page.get("Count", 0)) for page in pages)
 
 
 @CHECKS.implement("data_tier.stream_enabled")
@@ -543,21 +548,10 @@ def replica_items_match(check: Checker) -> CheckResult:
 
 
 def _ids(check: Checker, region: str, table: str) -> set[str] | None:
-    from botocore.exceptions import ClientError
-
-    client = check.ctx.client("dynamodb", region)
-    try:
-        return {
-            item["MysfitId"]["S"]
-            for page in client.get_paginator("scan").paginate(
-                TableName=table, ProjectionExpression="MysfitId"
-            )
-            for item in page.get("Items", [])
-        }
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return None
-        raise
+    pages = _scan(check, region, TableName=table, ProjectionExpression="MysfitId")
+    if pages is None:
+        return None
+    return {item["MysfitId"]["S"] for page in pages for item in page.get("Items", [])}
 
 
 # ---------------------------------------------------------------------- step 3
@@ -703,19 +697,13 @@ class Metric:
 
 
 def _dashboard(check: Checker, name: str) -> dict[str, Any] | None:
-    from botocore.exceptions import ClientError
-
     client = check.ctx.client("cloudwatch", check.ctx.primary_region)
-    try:
-        body: dict[str, Any] = json.loads(client.get_dashboard(DashboardName=name)["DashboardBody"])
-        return body
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in (
-            "ResourceNotFound",
-            "ResourceNotFoundException",
-        ):
-            return None
-        raise
+    body: dict[str, Any] | None = unless_missing(
+        lambda: json.loads(client.get_dashboard(DashboardName=name)["DashboardBody"]),
+        "ResourceNotFound",
+        "ResourceNotFoundException",
+    )
+    return body
 
 
 def _metrics(body: dict[str, Any], default_region: str) -> Iterator[Metric]:
