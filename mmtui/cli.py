@@ -338,8 +338,20 @@ def reset(step_text: str | None, dry_run: bool, yes: bool, **kwargs: Any) -> Non
     """
     _, content = resolve_common(dict(kwargs))
     step = resolve_step(content, step_text)
-    steps = [step] if step is not None else list(reversed(content.lab.steps))
+    steps = [step] if step is not None else reset_order(list(content.lab.steps))
     run_tasks(kwargs, "reset", steps, dry_run=dry_run, yes=yes)
+
+
+def reset_order(steps: list[Any]) -> list[Any]:
+    """Last step first, except that the pipelines lose their cross-region stage before the
+    buildspecs are reverted: the revert's pipeline run then builds for the primary only and
+    succeeds, leaving Labs 0-2 as they were."""
+    ordered = list(reversed(steps))
+    ids = [step.id for step in ordered]
+    if "pipeline" in ids and "build-artifacts" in ids:
+        pipeline = ordered.pop(ids.index("pipeline"))
+        ordered.insert([s.id for s in ordered].index("build-artifacts"), pipeline)
+    return ordered
 
 
 @cli.group()

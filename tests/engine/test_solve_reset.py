@@ -129,9 +129,28 @@ def test_plan_names_each_action_and_region(sandbox: Sandbox, target: list[str]) 
 
 
 def test_catch_me_up_through_the_checkpoint(sandbox: Sandbox, target: list[str]) -> None:
-    """`--through checkpoint` solves every step, in order: the whole lab then passes."""
+    """`--through checkpoint` solves every step, in order: the whole lab then passes; a second
+    catch-up changes nothing; the whole-lab reset brings back the Labs 0-2 baseline."""
     result = invoke("solve", *target, "--through", "checkpoint")
     assert result.code == 0, result.stderr
     code, document = check(target)
     assert code == 0
     assert document["status"] == "pass"
+    again = invoke("solve", *target, "--through", "checkpoint")
+    assert again.code == 0
+    assert "done\n" not in again.stdout.replace("already done", "")
+    planned = invoke("reset", *target, "--dry-run")
+    steps_in_order = [line.split(":")[0].strip() for line in planned.stdout.splitlines()[1:]]
+    assert list(dict.fromkeys(steps_in_order)) == [
+        "dashboard",
+        "pipeline",
+        "build-artifacts",
+        "data-tier",
+        "infrastructure",
+    ]
+    reset = invoke("reset", *target, "--yes")
+    assert reset.code == 0, reset.stderr
+    code, document = check(target)
+    statuses = {s["id"]: s["status"] for s in document["steps"]}
+    assert statuses.pop("prerequisites") == "pass"
+    assert set(statuses.values()) == {"fail"}

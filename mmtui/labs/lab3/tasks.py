@@ -714,6 +714,30 @@ def _clone(ctx: TaskContext, repository: str) -> Any:
     return open_clone(workspace, repository, url)
 
 
+def _follow(ctx: TaskContext, pushed: dict[str, str], must_succeed: bool = True) -> None:
+    """Wait for the runs our pushes started (pipeline → the execution before the push)."""
+    from mmtui.exitcodes import ExitCode, MmtuiError
+
+    for pipeline, previous in pushed.items():
+
+        def finished(pipeline: str = pipeline, previous: str = previous) -> bool:
+            latest = _latest_execution(ctx, pipeline) or {}
+            return latest.get("pipelineExecutionId", previous) != previous and latest.get(
+                "status"
+            ) not in ("InProgress", "Stopping")
+
+        ctx.wait(f"{pipeline} to build and deploy", finished)
+        status = (_latest_execution(ctx, pipeline) or {}).get("status")
+        if status != "Succeeded":
+            message = (
+                f"{pipeline} ended {status}; `aws codepipeline get-pipeline-state "
+                f"--name {pipeline}` shows why"
+            )
+            if must_succeed:
+                raise MmtuiError(message, ExitCode.CHECK_FAILED)
+            ctx.log(message)
+
+
 @TASKS.implement("build_artifacts.solve")
 def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
     from mmtui.gitops.buildspecs import BuildspecValues, render_buildspec
@@ -764,33 +788,11 @@ def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
         )
 
     def follow() -> str:
-        from mmtui.exitcodes import ExitCode, MmtuiError
-
-        for pipeline, previous in pushed.items():
-
-            def finished(pipeline: str = pipeline, previous: str = previous) -> bool:
-                latest = _latest_execution(ctx, pipeline) or {}
-                return latest.get("pipelineExecutionId", previous) != previous and latest.get(
-                    "status"
-                ) not in ("InProgress", "Stopping")
-
-            ctx.wait(f"{pipeline} to build and deploy", finished)
-            latest = _latest_execution(ctx, pipeline) or {}
-            if latest.get("status") != "Succeeded":
-                raise MmtuiError(
-                    f"{pipeline} ended {latest.get('status')}; `aws codepipeline "
-                    f"get-pipeline-state --name {pipeline}` shows why",
-                    ExitCode.CHECK_FAILED,
-                )
+        _follow(ctx, pushed)
         return "both pipelines built and deployed to both regions" if pushed else ""
 
     actions.append(Action(ctx.primary_region, "the pipelines", "follow until deployed", follow))
     return actions
-
-
-def _revert(revert: Any, repo: Any, repository: str) -> str:
-    commit = revert(repo, BUILDSPEC)
-    return f"reverted mmtui's {BUILDSPEC} in {repository} ({commit[:8]})" if commit else ""
 
 
 @TASKS.implement("build_artifacts.reset")
@@ -798,25 +800,50 @@ def reset_build_artifacts(ctx: TaskContext) -> list[Action]:
     from mmtui.gitops.repository import our_commits, revert_ours
 
     actions = []
+    pushed: dict[str, str] = {}
     for _kind, pipeline in sorted(_pipelines(ctx).items()):
         repository = _source_repository(ctx, pipeline)
         repo = _clone(ctx, repository)
         if our_commits(repo, BUILDSPEC):
+
+            def revert(
+                repo: Any = repo, repository: str = repository, pipeline: str = pipeline
+            ) -> str:
+                before = (_latest_execution(ctx, pipeline) or {}).get("pipelineExecutionId", "")
+                commit = revert_ours(repo, BUILDSPEC)
+                if commit:
+                    pushed[pipeline] = before
+                return (
+                    f"reverted mmtui's {BUILDSPEC} in {repository} ({commit[:8]})" if commit else ""
+                )
+
             actions.append(
                 Action(
                     ctx.primary_region,
                     f"{BUILDSPEC} of {repository}",
                     "revert mmtui's commit of",
-                    partial(revert_ours, repo, BUILDSPEC),
+                    revert,
                 )
             )
+    if actions:
+        # The revert is a push: the pipelines run again; wait so the lab ends at rest.
+        def follow() -> str:
+            _follow(ctx, pushed, must_succeed=False)
+            return ""
+
+        actions.append(Action(ctx.primary_region, "the pipelines", "follow the rebuild of", follow))
     return actions
 
 
 # ---------------------------------------------------------------------- checkpoint
 
+
 @TASKS.implement("checkpoint.solve")
 def solve_checkpoint(ctx: TaskContext) -> list[Action]:
     """Catch up: the checkpoint creates nothing itself; it needs steps 1 to 4 done."""
-    return [*solve_infrastructure(ctx), *solve_data_tier(ctx), *solve_pipeline(ctx),
-            *solve_build_artifacts(ctx)]
+    return [
+        *solve_infrastructure(ctx),
+        *solve_data_tier(ctx),
+        *solve_pipeline(ctx),
+        *solve_build_artifacts(ctx),
+    ]
