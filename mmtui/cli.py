@@ -312,6 +312,13 @@ def run_tasks(
             if not yes and not click.confirm("reset these?", default=False):
                 raise MmtuiError("nothing was changed (pass --yes to reset without asking)")
             run_actions([action for _, action in plan], log)
+            # Plan again: whatever a reset would still do is left over, and is said so.
+            left = [(step, action) for step, name in named for action in actions_of(name, context)]
+            if left:
+                click.echo("left over (reset again, or remove by hand):")
+                for step, action in left:
+                    click.echo(f"  {step.id}: {action.describe()}")
+                sys.exit(ExitCode.CHECK_FAILED)
             click.echo("reset done")
             sys.exit(ExitCode.OK)
         for step, name in named:

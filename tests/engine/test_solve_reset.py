@@ -4,6 +4,7 @@ nothing → reset (plan first) → check fails, and the Labs 0-2 baseline is int
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 import pytest
@@ -87,6 +88,10 @@ def test_solve_and_reset_cycle(sandbox: Sandbox, target: list[str], step: str) -
         assert solve(target, "1").code == 0
     if step == "4":  # and deploying to the secondary needs the cross-region stage
         assert solve(target, "3").code == 0
+        # The attendee's own work in the clones must survive solve and reset untouched.
+        for clone in sandbox.workspace.glob("*-service-*"):
+            (clone / "scratch.txt").write_text("untracked notes\n")
+            (clone / "Dockerfile").write_text((clone / "Dockerfile").read_text() + "# mine\n")
     assert step_status(target, step) == "fail"
 
     solved = solve(target, step)
@@ -114,6 +119,18 @@ def test_solve_and_reset_cycle(sandbox: Sandbox, target: list[str], step: str) -
     assert "reset done" in reset.stdout
     assert step_status(target, step) == "fail"
     assert prerequisites_hold(target, step)
+
+    if step == "4":
+        for clone in sandbox.workspace.glob("*-service-*"):
+            assert (clone / "scratch.txt").read_text() == "untracked notes\n"
+            assert (clone / "Dockerfile").read_text().endswith("# mine\n")
+            status = subprocess.run(
+                ["git", "-C", str(clone), "status", "--porcelain"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            assert sorted(status.splitlines()) == [" M Dockerfile", "?? scratch.txt"]
 
     nothing = invoke("reset", *target, "--step", step, "--yes")
     assert nothing.stdout.strip() == "nothing to reset: the lab has created nothing here"
