@@ -148,6 +148,7 @@ def test_plan_names_each_action_and_region(sandbox: Sandbox, target: list[str]) 
 def test_catch_me_up_through_the_checkpoint(sandbox: Sandbox, target: list[str]) -> None:
     """`--through checkpoint` solves every step, in order: the whole lab then passes; a second
     catch-up changes nothing; the whole-lab reset brings back the Labs 0-2 baseline."""
+    assert step_status(target, "checkpoint") == "fail"
     result = invoke("solve", *target, "--through", "checkpoint")
     assert result.code == 0, result.stderr
     code, document = check(target)
