@@ -52,6 +52,11 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
     # here, so that restoring the baseline does not throw it away before every test.
     sandbox.client("ec2", "us-east-1").describe_vpcs()
     sandbox.baseline = sandbox.snapshot()  # type: ignore[attr-defined]
+    # The workspace (clones, the workshop folder) is the attendee's disk, not sandbox state:
+    # keep a copy to put back before each test.
+    workspace_copy = state_dir.parent / f"{state_dir.name}-workspace-baseline"
+    shutil.copytree(sandbox.workspace, workspace_copy, symlinks=True)
+    sandbox.workspace_baseline = workspace_copy  # type: ignore[attr-defined]
     yield sandbox
     sandbox.stop()
 
@@ -64,6 +69,12 @@ def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
     """The session sandbox, reset to the Labs 0-2 baseline before the test; timings a test
     tunes on the extensions are put back after it."""
     sandbox_session.restore_snapshot(sandbox_session.baseline)  # type: ignore[attr-defined]
+    shutil.rmtree(sandbox_session.workspace)
+    shutil.copytree(
+        sandbox_session.workspace_baseline,
+        sandbox_session.workspace,  # type: ignore[attr-defined]
+        symlinks=True,
+    )
     saved = [
         (e, name, getattr(e, name))
         for e in sandbox_session.extensions

@@ -64,8 +64,6 @@ def test_python_dash_m_and_version() -> None:
 
 
 NOT_BUILT = [
-    ("solve", "--through", "3"),
-    ("reset", "--step", "build-artifacts", "--dry-run"),
     ("fleet", "check", "--targets", "people.yaml"),
     ("fleet", "solve", "--targets", "people.yaml", "--through", "2"),
     ("fleet", "reset", "--targets", "people.yaml", "--yes"),
@@ -125,7 +123,9 @@ def test_usage_errors_name_the_flag_and_exit_2(args: tuple[str, ...], needle: st
 
 
 def test_step_accepts_number_or_id() -> None:
-    # Both spellings get past validation and reach the (honest) not-built message.
-    for step in ("4", "build-artifacts", "checkpoint", "BUILD-ARTIFACTS"):
-        result = invoke("solve", "--step", step)
-        assert "is not built yet" in result.stderr, (step, result.stderr)
+    # Each spelling gets past step validation and stops at the next hurdle: no credentials
+    # (exit 3), before any AWS call.
+    for step in ("4", "build-artifacts", "checkpoint", "DATA-TIER"):
+        result = invoke("check", "--step", step, "--aws")
+        assert result.code == 3, (step, result.stderr)
+        assert "no AWS credentials found" in result.stderr

@@ -35,7 +35,7 @@ class BuildspecValues:
     def validate(self) -> None:
         for name in ("primary_repo_uri", "secondary_repo_uri"):
             value = getattr(self, name)
-            if not _URI.match(value):
+            if not _URI.fullmatch(value):
                 raise MmtuiError(
                     f"{name}: {value!r} is not an ECR repository URI "
                     "(ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME)",
