@@ -293,3 +293,42 @@ def test_statuses_combine_worst_first() -> None:
     assert combine([Status.PENDING, Status.FAIL]) == Status.FAIL
     assert combine([Status.FAIL, Status.ERROR]) == Status.ERROR
     assert combine([]) == Status.PASS
+
+
+def test_step4_names_each_missing_piece_of_the_starting_buildspecs(
+    sandbox: Sandbox, creds: dict[str, str]
+) -> None:
+    aws(
+        sandbox,
+        "cloudformation",
+        "deploy",
+        "--stack-name",
+        "mm-secondary-region",
+        "--template-file",
+        "cfn/core.yml",
+        "--capabilities",
+        "CAPABILITY_NAMED_IAM",
+        "--parameter-overrides",
+        "IsSecondary=true",
+        "--region",
+        "us-east-1",
+        cwd=workshop_folder(sandbox),
+    )
+    code, document = check_json(sandbox, "--step", "4")
+    step = {c["id"]: c for c in document["steps"][0]["checks"]}
+    assert code == 1
+    for service in ("core", "like"):
+        assert step[f"build_artifacts.{service}_buildspec"]["status"] == "pass"
+        for piece in (
+            "secondary_uri",
+            "secondary_region",
+            "tag",
+            "login",
+            "push",
+            "imagedefinitions",
+            "artifact",
+        ):
+            assert step[f"build_artifacts.{service}_{piece}"]["status"] == "fail", piece
+    hint = step["build_artifacts.like_imagedefinitions"]["message"]
+    assert '"name":"like-service"' in hint and "imagedefinitions_secondary.json" in hint
+    assert step["build_artifacts.pipelines_succeeded"]["status"] == "pass"

@@ -23,6 +23,23 @@ class Piece:
     name: str
     hint: str
 
+    @property
+    def key(self) -> str:
+        """The piece's short name in check names (`build_artifacts.core_<key>`)."""
+        return PIECE_KEYS[self.name]
+
+
+PIECE_KEYS = {
+    "valid YAML": "yaml",
+    "secondary repository URI": "secondary_uri",
+    "secondary region": "secondary_region",
+    "tag for the secondary registry": "tag",
+    "log in to the secondary registry": "login",
+    "push to the secondary registry": "push",
+    "imagedefinitions_secondary.json": "imagedefinitions",
+    "artifact": "artifact",
+}
+
 
 def _unquote(value: str) -> str:
     value = value.strip()

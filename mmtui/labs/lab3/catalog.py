@@ -59,8 +59,22 @@ _CHECKS: list[tuple[str, str, RegionScope]] = [
     ),
     ("pipeline.artifact_stores", "Both pipelines have an artifact store in each region", "primary"),
     # Step 4: build artifacts.
-    ("build_artifacts.core_buildspec", "The Core buildspec builds for both regions", "primary"),
-    ("build_artifacts.like_buildspec", "The Like buildspec builds for both regions", "primary"),
+    ("build_artifacts.core_buildspec", "The Core buildspec is on master", "primary"),
+    ("build_artifacts.like_buildspec", "The Like buildspec is on master", "primary"),
+    *[
+        (f"build_artifacts.{service}_{key}", f"The {service.title()} buildspec: {what}", "primary")
+        for service in ("core", "like")
+        for key, what in (
+            ("secondary_uri", "secondary repository URI set"),
+            ("secondary_region", "secondary region set"),
+            ("tag", "image tagged for the secondary registry"),
+            ("login", "logged in to the secondary registry"),
+            ("push", "image pushed to the secondary registry"),
+            ("imagedefinitions", "imagedefinitions_secondary.json written"),
+            ("artifact", "imagedefinitions_secondary.json shipped as an artifact"),
+        )
+    ],
+    ("build_artifacts.pipelines_succeeded", "The last run of both pipelines succeeded", "primary"),
     (
         "build_artifacts.images_in_both_regions",
         "Both registries of each region hold the new images",

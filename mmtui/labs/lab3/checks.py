@@ -1037,80 +1037,134 @@ def _deployed_to_secondary(check: Checker) -> CheckResult:
     )
 
 
-def _buildspec(check: Checker, which: str) -> CheckResult:
+def _buildspec_text(check: Checker, which: str) -> tuple[str | None, str, str]:
+    """(text of buildspec_prod.yml on master or None, why not, the command that shows it);
+    fetched once per check run and shared by the checks of that service."""
     import base64
 
     from botocore.exceptions import ClientError
 
-    from mmtui.labs.lab3.buildspec import missing_pieces
-
-    container = "service" if which == "core" else "like-service"
-    kind = "Core" if which == "core" else "Like"
-    expected = "buildspec_prod.yml on master builds for both regions"
-    missing_stack = _needs_secondary_stack(check, f"the {kind} buildspec")
-    if missing_stack:
-        return missing_stack
     repository = facts(check).source_repository(which)
     primary = check.ctx.primary_region
     if repository is None:
-        return check.failed(
-            expected,
-            "no repository",
-            f"The {kind} pipeline or its source repository is missing.",
-            f"aws codepipeline list-pipelines --region {primary}",
+        return (
+            None,
+            "the pipeline or its source repository is missing",
+            (f"aws codepipeline list-pipelines --region {primary}"),
         )
     command = (
         f"aws codecommit get-file --repository-name {repository} --file-path "
         f"buildspec_prod.yml --region {primary} --query fileContent --output text "
         "| base64 -d"
     )
-    try:
-        answer = check.ctx.client("codecommit", primary).get_file(
-            repositoryName=repository, filePath="buildspec_prod.yml", commitSpecifier="master"
-        )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in (
-            "FileDoesNotExistException",
-            "BranchDoesNotExistException",
-            "CommitDoesNotExistException",
-        ):
-            return check.failed(
-                expected,
-                "no buildspec_prod.yml on master",
-                f"{repository} has no buildspec_prod.yml on master.",
-                command,
+
+    def fetch() -> str | None:
+        try:
+            answer = check.ctx.client("codecommit", primary).get_file(
+                repositoryName=repository, filePath="buildspec_prod.yml", commitSpecifier="master"
             )
-        raise
-    content = answer["fileContent"]
-    text = (content if isinstance(content, bytes) else base64.b64decode(content)).decode(
-        "utf-8", "replace"
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") in (
+                "FileDoesNotExistException",
+                "BranchDoesNotExistException",
+                "CommitDoesNotExistException",
+            ):
+                return None
+            raise
+        content = answer["fileContent"]
+        raw = content if isinstance(content, bytes) else base64.b64decode(content)
+        return raw.decode("utf-8", "replace")
+
+    text = facts(check).once(f"buildspec:{which}", fetch)
+    return text, f"{repository} has no buildspec_prod.yml on master", command
+
+
+def _buildspec_pieces(check: Checker, which: str) -> tuple[list[Any] | None, str, str]:
+    from mmtui.labs.lab3.buildspec import missing_pieces
+
+    text, why, command = _buildspec_text(check, which)
+    if text is None:
+        return None, why, command
+    kind = "Core" if which == "core" else "Like"
+    uri = facts(check).outputs("secondary").get(f"Secondary{kind}ServiceEcrRepo", "")
+    container = "service" if which == "core" else "like-service"
+    return missing_pieces(text, container, uri, check.ctx.secondary_region), why, command
+
+
+def _buildspec(check: Checker, which: str) -> CheckResult:
+    kind = "Core" if which == "core" else "Like"
+    expected = "buildspec_prod.yml on master, valid YAML"
+    missing_stack = _needs_secondary_stack(check, f"the {kind} buildspec")
+    if missing_stack:
+        return missing_stack
+    pieces, why, command = _buildspec_pieces(check, which)
+    if pieces is None:
+        return check.failed(expected, "no buildspec", f"{why}.", command)
+    invalid = [p for p in pieces if p.key == "yaml"]
+    if invalid:
+        return check.failed(expected, "not YAML", f"{invalid[0].hint}.", command)
+    return check.passed(expected, "present", f"The {kind} buildspec is on master.", command)
+
+
+def _buildspec_piece(check: Checker, which: str, key: str, what: str) -> CheckResult:
+    kind = "Core" if which == "core" else "Like"
+    missing_stack = _needs_secondary_stack(check, f"the {kind} buildspec")
+    if missing_stack:
+        return missing_stack
+    pieces, why, command = _buildspec_pieces(check, which)
+    if pieces is None:
+        return check.failed(what, "no buildspec", f"{why}.", command)
+    if any(p.key == "yaml" for p in pieces):
+        return check.failed(what, "not YAML", "buildspec_prod.yml is not valid YAML.", command)
+    missing = [p for p in pieces if p.key == key]
+    if missing:
+        return check.failed(what, "missing", f"The {kind} buildspec: {missing[0].hint}.", command)
+    return check.passed(what, "present", f"The {kind} buildspec: {what}.", command)
+
+
+for _which in ("core", "like"):
+    CHECKS.implement(f"build_artifacts.{_which}_buildspec")(
+        lambda check, which=_which: _buildspec(check, which)
     )
-    outputs = facts(check).outputs("secondary")
-    secondary_uri = outputs.get(f"Secondary{kind}ServiceEcrRepo", "")
-    pieces = missing_pieces(text, container, secondary_uri, check.ctx.secondary_region)
-    if pieces:
-        return check.failed(
-            expected,
-            f"missing: {', '.join(p.name for p in pieces)}",
-            f"The {kind} buildspec on master still needs: "
-            + "; ".join(p.hint for p in pieces)
-            + ".",
-            command,
+    for _key, _what in (
+        ("secondary_uri", "the secondary repository URI is set"),
+        ("secondary_region", "the secondary region is set"),
+        ("tag", "the image is tagged for the secondary registry"),
+        ("login", "it logs in to the secondary registry"),
+        ("push", "it pushes to the secondary registry"),
+        ("imagedefinitions", "it writes imagedefinitions_secondary.json"),
+        ("artifact", "imagedefinitions_secondary.json is an artifact"),
+    ):
+        CHECKS.implement(f"build_artifacts.{_which}_{_key}")(
+            lambda check, which=_which, key=_key, what=_what: _buildspec_piece(
+                check, which, key, what
+            )
         )
-    return check.passed(
+
+
+@CHECKS.implement("build_artifacts.pipelines_succeeded")
+def pipelines_last_run(check: Checker) -> CheckResult:
+    pipelines = facts(check).pipelines()
+    client = check.ctx.client("codepipeline", check.region)
+    expected = "the last run of both pipelines Succeeded"
+    states = {}
+    for name in pipelines.values():
+        runs = client.list_pipeline_executions(pipelineName=name, maxResults=1).get(
+            "pipelineExecutionSummaries", []
+        )
+        states[name] = runs[0]["status"] if runs else "never ran"
+    observed = ", ".join(f"{n}: {s}" for n, s in states.items()) or "no pipelines"
+    command = (
+        f"aws codepipeline get-pipeline-state --name {pipelines.get('core', '')} "
+        f"--region {check.region}"
+    )
+    if states and all(s == "Succeeded" for s in states.values()):
+        return check.passed(expected, observed, "Both pipelines' last runs succeeded.", command)
+    if any(s == "InProgress" for s in states.values()):
+        return check.pending(expected, observed, "A pipeline is running.", command)
+    return check.failed(
         expected,
-        "complete",
-        f"The {kind} buildspec pushes to both regions and ships both image definitions.",
+        observed,
+        "A pipeline's last run did not succeed: its state shows the failing action and why.",
         command,
     )
-
-
-@CHECKS.implement("build_artifacts.core_buildspec")
-def core_buildspec(check: Checker) -> CheckResult:
-    return _buildspec(check, "core")
-
-
-@CHECKS.implement("build_artifacts.like_buildspec")
-def like_buildspec(check: Checker) -> CheckResult:
-    return _buildspec(check, "like")

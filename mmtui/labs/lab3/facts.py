@@ -29,7 +29,7 @@ class Lab3Facts:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def _once(self, key: str, fetch: Callable[[], T]) -> T:
+    def once(self, key: str, fetch: Callable[[], T]) -> T:
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
@@ -56,7 +56,7 @@ class Lab3Facts:
                 raise
             return dict(stacks[0]) if stacks else None
 
-        return self._once(f"stack:{which}", fetch)
+        return self.once(f"stack:{which}", fetch)
 
     def outputs(self, which: str) -> dict[str, str]:
         stack = self.stack(which)
@@ -79,7 +79,7 @@ class Lab3Facts:
                     found[key] = matches[0]
             return found
 
-        return self._once("pipelines", fetch)
+        return self.once("pipelines", fetch)
 
     def source_repository(self, which: str) -> str | None:
         """The CodeCommit repository the pipeline of `which` service builds from."""
@@ -96,7 +96,7 @@ class Lab3Facts:
                         return str(action.get("configuration", {}).get("RepositoryName"))
             return None
 
-        return self._once(f"source:{which}", fetch)
+        return self.once(f"source:{which}", fetch)
 
     def known(self) -> dict[str, str]:
         """Facts for rendering lab text, from what has been fetched so far (no new calls)."""
