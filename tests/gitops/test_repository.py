@@ -131,3 +131,17 @@ def test_revert_refuses_when_the_file_changed_since(clone: git.Repo) -> None:
     run(work, "commit", "-am", "my own edit")
     with pytest.raises(MmtuiError, match="changed after mmtui's commit"):
         revert_ours(clone, FILE)
+
+
+def test_a_missing_clone_is_cloned_from_its_url(clone: git.Repo, tmp_path: Path) -> None:
+    from mmtui.gitops.repository import open_clone
+
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    fresh = open_clone(workspace, "core-service-x", clone.remotes.origin.url)
+    assert Path(fresh.working_dir) == workspace / "core-service-x"
+    assert fresh.active_branch.name == "master"
+    assert (workspace / "core-service-x" / FILE).read_text() == "version: 0.2\n"
+    assert open_clone(workspace, "core-service-x", None).working_dir == fresh.working_dir
+    with pytest.raises(MmtuiError, match="no clone of other-repo"):
+        open_clone(workspace, "other-repo", None)
