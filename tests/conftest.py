@@ -140,3 +140,40 @@ def invoke(*args: str) -> Result:
         except SystemExit as exc:
             code = int(exc.code or 0)
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def aws_cli(sandbox: Sandbox, *args: str, cwd: Path | None = None) -> str:
+    """The real `aws` CLI against the sandbox, as an attendee types it; asserts it succeeded."""
+    result = subprocess.run(
+        [sys.executable, "-m", "awscli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **sandbox.env()},
+        timeout=120,
+    )
+    assert result.returncode == 0, (args, result.stderr)
+    return result.stdout
+
+
+def deploy_secondary_by_hand(sandbox: Sandbox, *, is_secondary: bool = True) -> None:
+    """Lab 3 step 1's command, verbatim, from the workshop folder of the workspace."""
+    from mmtui.sandbox.workshop import workshop_folder
+
+    overrides = ["--parameter-overrides", "IsSecondary=true"] if is_secondary else []
+    aws_cli(
+        sandbox,
+        "cloudformation",
+        "deploy",
+        "--stack-name",
+        "mm-secondary-region",
+        "--template-file",
+        "cfn/core.yml",
+        "--capabilities",
+        "CAPABILITY_NAMED_IAM",
+        "CAPABILITY_AUTO_EXPAND",
+        *overrides,
+        "--region",
+        "us-east-1",
+        cwd=workshop_folder(sandbox),
+    )

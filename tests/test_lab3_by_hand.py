@@ -7,7 +7,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,23 +14,13 @@ from typing import Any
 import pytest
 
 from mmtui.sandbox.server import Sandbox
-from mmtui.sandbox.workshop import workshop_folder
-from tests.conftest import invoke
+from tests.conftest import aws_cli, deploy_secondary_by_hand, invoke
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 
 
-def aws(sandbox: Sandbox, *args: str, cwd: Path | None = None) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "awscli", *args, "--output", "json"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **sandbox.env()},
-        timeout=120,
-    )
-    assert result.returncode == 0, (args, result.stderr)
-    return result.stdout
+def aws(sandbox: Sandbox, *args: str) -> str:
+    return aws_cli(sandbox, *args, "--output", "json")
 
 
 def git(clone: Path, *args: str) -> None:
@@ -110,23 +99,7 @@ def test_the_whole_lab_by_hand(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     tables.replica_create_seconds = 0.5  # type: ignore[attr-defined]
 
     # Step 1: the same template, deployed as the secondary.
-    aws(
-        sandbox,
-        "cloudformation",
-        "deploy",
-        "--stack-name",
-        "mm-secondary-region",
-        "--template-file",
-        "cfn/core.yml",
-        "--capabilities",
-        "CAPABILITY_NAMED_IAM",
-        "CAPABILITY_AUTO_EXPAND",
-        "--parameter-overrides",
-        "IsSecondary=true",
-        "--region",
-        SECONDARY,
-        cwd=workshop_folder(sandbox),
-    )
+    deploy_secondary_by_hand(sandbox)
     outputs = {
         o["OutputKey"]: o["OutputValue"]
         for o in json.loads(

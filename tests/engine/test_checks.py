@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -20,11 +16,10 @@ from mmtui.engine.context import CheckContext
 from mmtui.engine.registry import CheckDecl
 from mmtui.engine.results import CheckResult, Status
 from mmtui.sandbox.server import Sandbox
-from mmtui.sandbox.workshop import workshop_folder
 from mmtui.target.connect import Connection
 from mmtui.target.readonly import WriteRefused
 from mmtui.target.spec import TargetFlags, resolve_target
-from tests.conftest import invoke
+from tests.conftest import aws_cli, deploy_secondary_by_hand, invoke
 
 
 @pytest.fixture
@@ -55,18 +50,8 @@ def statuses(document: dict[str, Any], step: str) -> dict[str, str]:
     return {c["id"]: c["status"] for c in found["checks"]}
 
 
-def aws(sandbox: Sandbox, *args: str, cwd: Path | None = None) -> str:
-    """The real `aws` CLI against the sandbox, as an attendee would type it."""
-    result = subprocess.run(
-        [sys.executable, "-m", "awscli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **sandbox.env()},
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+def aws(sandbox: Sandbox, *args: str) -> str:
+    return aws_cli(sandbox, *args)
 
 
 def test_a_check_that_writes_fails_loudly(sandbox: Sandbox) -> None:
@@ -118,23 +103,7 @@ def test_baseline_steps_fail_and_prerequisites_hold(
 def test_step1_by_hand_with_the_aws_cli_then_check_passes(
     sandbox: Sandbox, creds: dict[str, str]
 ) -> None:
-    aws(
-        sandbox,
-        "cloudformation",
-        "deploy",
-        "--stack-name",
-        "mm-secondary-region",
-        "--template-file",
-        "cfn/core.yml",
-        "--capabilities",
-        "CAPABILITY_NAMED_IAM",
-        "CAPABILITY_AUTO_EXPAND",
-        "--parameter-overrides",
-        "IsSecondary=true",
-        "--region",
-        "us-east-1",
-        cwd=workshop_folder(sandbox),
-    )
+    deploy_secondary_by_hand(sandbox)
     code, document = check_json(sandbox, "--step", "1")
     assert statuses(document, "infrastructure") == {
         "infrastructure.stack_complete": "pass",
@@ -151,20 +120,7 @@ def test_step1_by_hand_with_the_aws_cli_then_check_passes(
 def test_step1_deployed_without_is_secondary_says_so(
     sandbox: Sandbox, creds: dict[str, str]
 ) -> None:
-    aws(
-        sandbox,
-        "cloudformation",
-        "deploy",
-        "--stack-name",
-        "mm-secondary-region",
-        "--template-file",
-        "cfn/core.yml",
-        "--capabilities",
-        "CAPABILITY_NAMED_IAM",
-        "--region",
-        "us-east-1",
-        cwd=workshop_folder(sandbox),
-    )
+    deploy_secondary_by_hand(sandbox, is_secondary=False)
     code, document = check_json(sandbox, "--step", "infrastructure")
     assert code == 1
     (result,) = [
@@ -298,22 +254,7 @@ def test_statuses_combine_worst_first() -> None:
 def test_step4_names_each_missing_piece_of_the_starting_buildspecs(
     sandbox: Sandbox, creds: dict[str, str]
 ) -> None:
-    aws(
-        sandbox,
-        "cloudformation",
-        "deploy",
-        "--stack-name",
-        "mm-secondary-region",
-        "--template-file",
-        "cfn/core.yml",
-        "--capabilities",
-        "CAPABILITY_NAMED_IAM",
-        "--parameter-overrides",
-        "IsSecondary=true",
-        "--region",
-        "us-east-1",
-        cwd=workshop_folder(sandbox),
-    )
+    deploy_secondary_by_hand(sandbox)
     code, document = check_json(sandbox, "--step", "4")
     step = {c["id"]: c for c in document["steps"][0]["checks"]}
     assert code == 1
