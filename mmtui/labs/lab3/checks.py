@@ -173,26 +173,31 @@ def pipelines_succeeded(check: Checker) -> CheckResult:
             f"{describe([k.title() + 'Pipeline-…' for k in missing])}.",
             command,
         )
+    return _last_runs(check, pipelines, expected, "release a change to run it again")
+
+
+def _last_runs(
+    check: Checker, pipelines: dict[str, str], expected: str, advice: str
+) -> CheckResult:
+    """Pass when every pipeline's last run succeeded; pending while one runs."""
     client = check.ctx.client("codepipeline", check.region)
     states: dict[str, str] = {}
     for name in pipelines.values():
-        runs = client.list_pipeline_executions(pipelineName=name, maxResults=1)
-        summaries = runs.get("pipelineExecutionSummaries", [])
-        states[name] = summaries[0]["status"] if summaries else "never ran"
-    observed = ", ".join(f"{n}: {s}" for n, s in states.items())
+        runs = client.list_pipeline_executions(pipelineName=name, maxResults=1).get(
+            "pipelineExecutionSummaries", []
+        )
+        states[name] = runs[0]["status"] if runs else "never ran"
+    observed = ", ".join(f"{n}: {s}" for n, s in states.items()) or "no pipelines"
     command = (
-        f"aws codepipeline list-pipeline-executions --pipeline-name {pipelines['core']} "
-        f"--max-items 1 --region {check.region}"
+        f"aws codepipeline get-pipeline-state --name {pipelines.get('core', '')} "
+        f"--region {check.region}"
     )
-    if all(s == "Succeeded" for s in states.values()):
+    if states and all(s == "Succeeded" for s in states.values()):
         return check.passed(expected, observed, "Both pipelines last succeeded.", command)
     if any(s == "InProgress" for s in states.values()):
         return check.pending(expected, observed, "A pipeline is running; wait for it.", command)
     return check.failed(
-        expected,
-        observed,
-        "A pipeline's last run did not succeed; release a change to run it again.",
-        command,
+        expected, observed, f"A pipeline's last run did not succeed; {advice}.", command
     )
 
 
@@ -1144,27 +1149,9 @@ for _which in ("core", "like"):
 
 @CHECKS.implement("build_artifacts.pipelines_succeeded")
 def pipelines_last_run(check: Checker) -> CheckResult:
-    pipelines = facts(check).pipelines()
-    client = check.ctx.client("codepipeline", check.region)
-    expected = "the last run of both pipelines Succeeded"
-    states = {}
-    for name in pipelines.values():
-        runs = client.list_pipeline_executions(pipelineName=name, maxResults=1).get(
-            "pipelineExecutionSummaries", []
-        )
-        states[name] = runs[0]["status"] if runs else "never ran"
-    observed = ", ".join(f"{n}: {s}" for n, s in states.items()) or "no pipelines"
-    command = (
-        f"aws codepipeline get-pipeline-state --name {pipelines.get('core', '')} "
-        f"--region {check.region}"
-    )
-    if states and all(s == "Succeeded" for s in states.values()):
-        return check.passed(expected, observed, "Both pipelines' last runs succeeded.", command)
-    if any(s == "InProgress" for s in states.values()):
-        return check.pending(expected, observed, "A pipeline is running.", command)
-    return check.failed(
-        expected,
-        observed,
-        "A pipeline's last run did not succeed: its state shows the failing action and why.",
-        command,
+    return _last_runs(
+        check,
+        facts(check).pipelines(),
+        "the last run of both pipelines Succeeded",
+        "its state shows the failing action and why",
     )

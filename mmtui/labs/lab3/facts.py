@@ -22,6 +22,21 @@ def stack_missing(exc: Exception) -> bool:
     return error.get("Code") == "ValidationError" and "does not exist" in error.get("Message", "")
 
 
+def service_pipelines(client: Any) -> dict[str, str]:
+    """{"core": name, "like": name} of the service pipelines a CodePipeline client lists."""
+    names = [
+        p["name"]
+        for page in client.get_paginator("list_pipelines").paginate()
+        for p in page.get("pipelines", [])
+    ]
+    found: dict[str, str] = {}
+    for key, prefix in (("core", "CorePipeline-"), ("like", "LikePipeline-")):
+        matches = sorted(n for n in names if n.startswith(prefix))
+        if matches:
+            found[key] = matches[0]
+    return found
+
+
 class Lab3Facts:
     def __init__(self, ctx: CheckContext) -> None:
         self.ctx = ctx
@@ -67,19 +82,8 @@ class Lab3Facts:
     def pipelines(self) -> dict[str, str]:
         """{"core": name, "like": name} of the service pipelines in the primary region."""
 
-        def fetch() -> dict[str, str]:
-            client = self.ctx.client("codepipeline", self.ctx.primary_region)
-            names: list[str] = []
-            for page in client.get_paginator("list_pipelines").paginate():
-                names += [p["name"] for p in page.get("pipelines", [])]
-            found: dict[str, str] = {}
-            for key, prefix in (("core", "CorePipeline-"), ("like", "LikePipeline-")):
-                matches = sorted(n for n in names if n.startswith(prefix))
-                if matches:
-                    found[key] = matches[0]
-            return found
-
-        return self.once("pipelines", fetch)
+        client = self.ctx.client("codepipeline", self.ctx.primary_region)
+        return self.once("pipelines", lambda: service_pipelines(client))
 
     def source_repository(self, which: str) -> str | None:
         """The CodeCommit repository the pipeline of `which` service builds from."""

@@ -14,7 +14,7 @@ from typing import Any
 from mmtui.engine.registry import TASKS
 from mmtui.engine.tasks import Action, TaskContext
 from mmtui.labs.lab3.checks import XRAY_GROUPS, _normalise
-from mmtui.labs.lab3.facts import stack_missing
+from mmtui.labs.lab3.facts import service_pipelines, stack_missing
 
 CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
@@ -483,18 +483,9 @@ STAGE = "CrossRegionDeploy"
 
 
 def _pipelines(ctx: TaskContext) -> dict[str, str]:
-    client = ctx.client("codepipeline", ctx.primary_region)
-    names = [
-        p["name"]
-        for page in client.get_paginator("list_pipelines").paginate()
-        for p in page.get("pipelines", [])
-    ]
-    found = {}
-    for kind, prefix in (("Core", "CorePipeline-"), ("Like", "LikePipeline-")):
-        matches = sorted(n for n in names if n.startswith(prefix))
-        if matches:
-            found[kind] = matches[0]
-    return found
+    """{"Core": name, "Like": name}: the service pipelines, keyed as the stack outputs are."""
+    found = service_pipelines(ctx.client("codepipeline", ctx.primary_region))
+    return {kind.title(): name for kind, name in found.items()}
 
 
 def _bucket_name(ctx: TaskContext) -> str:
