@@ -77,6 +77,9 @@ def _lint_workshop(root: Path, seen_labs: set[Path]) -> Iterator[Problem]:
                 {},
                 {},
             )
+        for check_index, name in enumerate(entry.checks):
+            if name not in CHECKS:
+                yield _unregistered(loaded, ("labs", index, "checks", check_index), "check", name)
         if entry.role == "guided" and entry.path is None:
             yield Problem(loaded.path, line, f"lab {entry.id} is guided but has no path")
             continue
@@ -158,6 +161,13 @@ def _lint_model(loaded: LoadedYaml, lab: Lab) -> Iterator[Problem]:
         for check_index, name in enumerate(step.checks):
             if name not in CHECKS:
                 yield _unregistered(loaded, ("steps", index, "checks", check_index), "check", name)
+        for name in step.check_hints:
+            if name not in step.checks:
+                yield Problem(
+                    loaded.path,
+                    loaded.line_of(("steps", index, "check_hints", name)),
+                    f"check_hints names {name!r}, which is not one of this step's checks",
+                )
         for kind in ("solve", "reset"):
             name = getattr(step.automated, kind)
             loc: Loc = ("steps", index, "automated", kind)

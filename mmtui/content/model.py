@@ -80,6 +80,8 @@ class Step(Strict):
     manual: ManualPath
     automated: AutomatedPath
     checks: list[RegisteredName] = Field(min_length=1)
+    check_hints: dict[RegisteredName, Text] = Field(default_factory=dict)
+    """What to try when that check fails, shown beside it (keys are names in `checks`)."""
 
     @model_validator(mode="after")
     def _numbered_steps_have_resets(self) -> Step:
@@ -113,6 +115,8 @@ class WorkshopLab(Strict):
     """prerequisite: mmtui verifies it; guided: mmtui walks it; later: listed, not yet guided."""
     path: Text | None = None
     """The lab's folder, relative to workshop.yaml; required for a guided lab."""
+    checks: list[RegisteredName] = Field(default_factory=list)
+    """For a prerequisite lab: the checks that verify what it left behind."""
 
 
 class Workshop(Strict):

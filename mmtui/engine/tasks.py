@@ -55,13 +55,28 @@ class TaskContext:
     def param(self, name: str) -> str:
         return self.checks.param(name)
 
-    def wait(self, what: str, done: Callable[[], bool]) -> None:
-        """Poll `done` until it is true, logging once; MmtuiError on timeout."""
+    def wait(
+        self, what: str, done: Callable[[], bool], progress: Callable[[], str] | None = None
+    ) -> None:
+        """Poll `done` until it is true; MmtuiError on timeout.
+
+        `progress`, when given, describes the state being waited on (a replica's status, a
+        pipeline's stages); each time the description changes it is logged, so the attendee
+        watches AWS converge instead of a silent wait.
+        """
         from mmtui.exitcodes import ExitCode, MmtuiError
 
         self.log(f"waiting for {what}")
         deadline = time.monotonic() + self.timeout_seconds
-        while not done():
+        last = ""
+        while True:
+            if progress is not None:
+                now = progress()
+                if now and now != last:
+                    self.log(f"  {now}")
+                    last = now
+            if done():
+                return
             if time.monotonic() > deadline:
                 raise MmtuiError(f"gave up waiting for {what}", ExitCode.AWS_ERROR)
             time.sleep(self.poll_seconds)

@@ -1,169 +1,314 @@
-"""The guide's first screens: the target, Lab 3's steps with live check results, each step's
-instructions and hints. All AWS work runs in thread workers that only post messages."""
+"""The guide: the workshop as screens over the engine (mmtui.guide), in the style of harlequin.
+
+All AWS and git work runs in thread workers owned by the app, in named groups ("connect",
+"checks", "task", "look"); workers only post messages, and only handlers touch widgets. The
+checks re-arm themselves after each round, so two rounds never overlap. Worker errors all land
+in one handler that shows them as a readable notice, never a traceback.
+"""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Markdown, Static
+from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from mmtui.content.loader import LabContent
 from mmtui.content.model import Step
-from mmtui.content.render import render
-from mmtui.engine.results import Status, StepResult
+from mmtui.guide import Guide, Snapshot
 from mmtui.target.spec import TargetSpec
+from mmtui.tui.messages import (
+    ChecksDone,
+    Connected,
+    DiffReady,
+    InventoryReady,
+    LogLine,
+    PlanReady,
+    SiteVisited,
+    TaskDone,
+)
 
 REFRESH_SECONDS = 10.0
-_MARK = {
-    Status.PASS: "✔ pass",
-    Status.FAIL: "✘ fail",
-    Status.PENDING: "… pending",
-    Status.ERROR: "! error",
-}
 
 
-@dataclass
-class Connected(Message):
-    label: str
-
-
-@dataclass
-class ChecksDone(Message):
-    steps: list[StepResult]
-    names: dict[str, str]
-
-
-class StepScreen(Screen[None]):
-    """One step: its instructions, and hints revealed one at a time."""
-
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("h", "hint", "Next hint")]
-
-    def __init__(self, step: Step, markdown: str, names: dict[str, str]) -> None:
-        super().__init__()
-        self.step = step
-        self.markdown = markdown
-        self.names = names
-        self.shown = 0
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Markdown(render(self.markdown, self.names), id="instructions")
-        yield Static("Press h for a hint.", id="hints")
-        yield Footer()
-
-    def action_hint(self) -> None:
-        self.shown = min(self.shown + 1, len(self.step.hints))
-        hints = [
-            f"Hint {n}: {render(text, self.names).strip()}"
-            for n, text in enumerate(self.step.hints[: self.shown], start=1)
-        ]
-        more = "" if self.shown == len(self.step.hints) else "  (h: next hint)"
-        self.query_one("#hints", Static).update("\n".join(hints) + more)
+class TargetLine(Static):
+    """The target, always on screen under the header."""
 
 
 class MmtuiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "mmtui"
-    SUB_TITLE = "Lab 3: preparing for multi-region deployments"
-    BINDINGS = [Binding("q", "quit", "Quit"), Binding("r", "refresh", "Check now")]
+    SUB_TITLE = "Mythical Mysfits multi-region workshop"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("r", "refresh", "Check now"),
+        Binding("e", "sandbox_env", "Use from a terminal", show=False),
+    ]
 
-    def __init__(self, spec: TargetSpec, content: LabContent) -> None:
+    def __init__(
+        self,
+        spec: TargetSpec,
+        content: LabContent,
+        guide: Guide | None = None,
+        refresh_seconds: float = REFRESH_SECONDS,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         super().__init__()
         self.spec = spec
         self.content = content
-        self._resources = ExitStack()
-        self.context: Any = None
+        self.guide = guide or Guide(spec, content, clock=clock or time.time)
+        self.refresh_seconds = refresh_seconds
+        self.snapshot: Snapshot | None = None
         self.names: dict[str, str] = content.names(
             {"primary_region": spec.primary_region, "secondary_region": spec.secondary_region}
         )
-        self.results: dict[str, StepResult] = {}
+        self.logs: dict[str, list[str]] = {}
+        """Step id → the lines of its last solve or reset, kept when the step screen closes."""
+        self.running: dict[str, str] = {}
+        """Step id → "solve"/"reset" while that task runs."""
+        self.inventory: Any = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(f"target: {self.spec.label()} — connecting…", id="target")
-        yield DataTable(id="steps", cursor_type="row")
-        yield Static("", id="status")
-        yield Footer()
+    # ------------------------------------------------------------------ screens
 
     def on_mount(self) -> None:
-        table = self.query_one("#steps", DataTable)
-        for label in ("step", "title", "status"):
-            table.add_column(label, key=label)
-        for step in self.content.lab.steps:
-            label = str(step.number) if step.number else "✓"
-            table.add_row(label, render(step.title, self.names), "…", key=step.id)
+        from mmtui.tui.home import HomeScreen
+
+        self.push_screen(HomeScreen())
         self.connect()
 
     def on_unmount(self) -> None:
-        self._resources.close()
+        self.guide.close()
+
+    def target_widgets(self) -> ComposeResult:
+        """What every screen shows on top: the header and the target line."""
+        yield Header()
+        yield TargetLine(self.guide.target_line(), classes="target")
+
+    def footer(self) -> Footer:
+        return Footer()
+
+    def _broadcast(self, method: str, *args: Any) -> None:
+        for screen in self.screen_stack:
+            handler = getattr(screen, method, None)
+            if handler is not None:
+                handler(*args)
+
+    def open_step(self, step_id: str) -> None:
+        from mmtui.tui.step import StepScreen
+
+        while isinstance(self.screen, StepScreen):
+            self.pop_screen()
+        self.guide.open_step(step_id)
+        self.push_screen(StepScreen(self.content.step(step_id)))
+
+    def open_lab(self) -> None:
+        from mmtui.tui.overview import OverviewScreen
+
+        if not isinstance(self.screen, OverviewScreen):
+            self.push_screen(OverviewScreen())
+
+    # ------------------------------------------------------------------ connect and checks
 
     @work(thread=True, group="connect", exit_on_error=False, description="Connecting")
     def connect(self) -> None:
-        from mmtui.engine.context import CheckContext
-        from mmtui.target.connect import connect
-        from mmtui.target.identity import fetch_identity
-
-        connection = self._resources.enter_context(connect(self.spec))
-        identity = fetch_identity(connection.factory)
-        self.context = CheckContext(connection, self.content)
-        self.post_message(
-            Connected(
-                f"target: {self.spec.label()} · account {identity.account_id} · "
-                f"{self.spec.primary_region} → {self.spec.secondary_region}"
-            )
-        )
+        line = self.guide.connect()
+        notice = self.guide.store.notice if self.guide.store else None
+        self.post_message(Connected(line, notice))
 
     @on(Connected)
     def connected(self, message: Connected) -> None:
-        self.query_one("#target", Static).update(message.label)
+        for widget in self.query(TargetLine):
+            widget.update(message.target_line)
+        for screen in self.screen_stack:
+            for widget in screen.query(TargetLine):
+                widget.update(message.target_line)
+        if message.notice:
+            self.notify(message.notice, title="Progress set aside", severity="warning", timeout=20)
         self.run_checks()
 
     def action_refresh(self) -> None:
-        if self.context is not None:
+        if self.guide.connection is not None:
             self.run_checks()
 
     @work(thread=True, group="checks", exclusive=True, exit_on_error=False, description="Checking")
     def run_checks(self) -> None:
-        from mmtui.engine.checks import run_checks
-
-        steps = run_checks(self.context, list(self.content.lab.steps), prerequisites=False)
-        self.post_message(ChecksDone(steps, self.context.names()))
+        self.post_message(ChecksDone(self.guide.check_all()))
 
     @on(ChecksDone)
     def checks_done(self, message: ChecksDone) -> None:
-        self.names = message.names
-        table = self.query_one("#steps", DataTable)
-        for step in message.steps:
-            self.results[step.id] = step
-            table.update_cell(step.id, "status", _MARK[step.status])
-        done = sum(step.status == Status.PASS for step in message.steps)
-        self.query_one("#status", Static).update(
-            f"{done} of {len(message.steps)} done · checks refresh every "
-            f"{REFRESH_SECONDS:.0f} s · enter: open a step"
-        )
-        # Re-armed only once this run finished, so checks never overlap.
-        self.set_timer(REFRESH_SECONDS, self.action_refresh)
+        self.snapshot = message.snapshot
+        self.names = message.snapshot.names
+        self._broadcast("show_snapshot", message.snapshot)
+        # Re-armed only once this round finished, so rounds never overlap.
+        if self.refresh_seconds > 0:
+            self.set_timer(self.refresh_seconds, self.action_refresh)
 
-    @on(DataTable.RowSelected, "#steps")
-    def open_step(self, event: DataTable.RowSelected) -> None:
-        step_id = str(event.row_key.value)
-        step = self.content.step(step_id)
-        self.push_screen(StepScreen(step, self.content.instructions[step_id], self.names))
+    @work(thread=True, group="look", exclusive=True, exit_on_error=False, description="Looking")
+    def load_inventory(self) -> None:
+        from mmtui.labs.lab3.inventory import take_inventory
+
+        self.post_message(InventoryReady(take_inventory(self.guide._checks())))
+
+    @on(InventoryReady)
+    def inventory_ready(self, message: InventoryReady) -> None:
+        self.inventory = message.inventory
+        self._broadcast("show_inventory", message.inventory)
+
+    # ------------------------------------------------------------------ tasks
+
+    def busy(self) -> str | None:
+        """The task running now, as words, or None."""
+        for step_id, kind in self.running.items():
+            return f"the {kind} of {step_id}"
+        return None
+
+    def start_task(self, step: Step, kind: str) -> bool:
+        """Start a solve or reset of `step` unless another task runs; says why it did not."""
+        running = self.busy()
+        if running is not None:
+            self.notify(f"Wait for {running} to finish first.", severity="warning")
+            return False
+        self.running[step.id] = kind
+        self.logs[step.id] = []
+        self._broadcast("task_started", step.id, kind)
+        self.run_task(step, kind)
+        return True
+
+    @work(thread=True, group="task", exit_on_error=False, description="Task")
+    def run_task(self, step: Step, kind: str) -> None:
+        def log(line: str) -> None:
+            self.post_message(LogLine(step.id, line))
+
+        done = (self.guide.solve if kind == "solve" else self.guide.reset)(step, log)
+        self.post_message(TaskDone(step.id, kind, done))
+
+    @on(LogLine)
+    def log_line(self, message: LogLine) -> None:
+        self.logs.setdefault(message.step_id, []).append(message.text)
+        self._broadcast("show_log_line", message.step_id, message.text)
+
+    @on(TaskDone)
+    def task_done(self, message: TaskDone) -> None:
+        self.running.pop(message.step_id, None)
+        if message.kind == "solve":
+            text = "done" if message.done else "already done, nothing changed"
+        else:
+            text = "reset done" if message.done else "nothing to reset"
+        self.log_line(LogLine(message.step_id, f"{message.kind}: {text}"))
+        self._broadcast("task_finished", message.step_id, message.kind)
+        self.notify(f"{message.step_id}: {text}", title=message.kind.capitalize())
+        self.run_checks()
+        self.load_inventory()
+
+    @work(thread=True, group="look", exit_on_error=False, description="Planning the reset")
+    def plan_reset(self, step: Step) -> None:
+        self.post_message(PlanReady(step.id, self.guide.reset_plan(step)))
+
+    @on(PlanReady)
+    def plan_ready(self, message: PlanReady) -> None:
+        from mmtui.tui.dialogs import ResetPlanScreen
+
+        step = self.content.step(message.step_id)
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.start_task(step, "reset")
+
+        if not message.actions:
+            self.notify(f"{step.id}: nothing to reset, the lab created nothing here yet.")
+            return
+        self.push_screen(ResetPlanScreen(step, message.actions), confirmed)
+
+    @work(thread=True, group="look", exit_on_error=False, description="Reading the buildspecs")
+    def plan_buildspecs(self, step: Step) -> None:
+        self.post_message(DiffReady(step.id, self.guide.buildspec_changes()))
+
+    @on(DiffReady)
+    def diff_ready(self, message: DiffReady) -> None:
+        from mmtui.tui.dialogs import DiffScreen
+
+        step = self.content.step(message.step_id)
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.start_task(step, "solve")
+
+        self.push_screen(DiffScreen(message.changes), confirmed)
+
+    def solve_step(self, step: Step) -> None:
+        """The automated path: step 4 shows its diff first; the others start at once."""
+        self.guide.choose_path(step.id, "automated")
+        if step.id == "build-artifacts":
+            self.plan_buildspecs(step)
+        else:
+            self.start_task(step, "solve")
+
+    @work(thread=True, group="look", exit_on_error=False, description="Visiting the site")
+    def visit_secondary(self, step_id: str) -> None:
+        self.post_message(SiteVisited(step_id, self.guide.visit_secondary()))
+
+    @on(SiteVisited)
+    def site_visited(self, message: SiteVisited) -> None:
+        self._broadcast("show_site", message.site)
+
+    # ------------------------------------------------------------------ errors and commands
 
     @on(Worker.StateChanged)
-    def worker_failed(self, event: Worker.StateChanged) -> None:
-        """The one place worker errors land: shown, never a traceback or a frozen screen."""
+    def worker_state(self, event: Worker.StateChanged) -> None:
+        """The one place worker errors land: shown as a notice, never a traceback."""
         if event.state != WorkerState.ERROR:
             return
-        error = event.worker.error
-        text = str(error) if error is not None else "unknown error"
-        self.query_one("#status", Static).update(f"{event.worker.description} failed: {text}")
-        self.notify(text, title=f"{event.worker.description} failed", severity="error")
+        from mmtui.tui.errors import explain
+
+        title, text = explain(event.worker.description, event.worker.error)
+        if event.worker.group == "task":
+            for step_id in list(self.running):
+                self.running.pop(step_id)
+                self.log_line(LogLine(step_id, f"{title}: {text}"))
+                self._broadcast("task_finished", step_id, "failed")
+        self._broadcast("show_error", title, text)
+        self.notify(text, title=title, severity="error", timeout=15)
+        if event.worker.group == "checks" and self.refresh_seconds > 0:
+            self.set_timer(self.refresh_seconds, self.action_refresh)
+
+    def action_sandbox_env(self) -> None:
+        from mmtui.tui.dialogs import SandboxEnvScreen
+
+        self.push_screen(SandboxEnvScreen(self.guide.sandbox_env, self.guide.spec))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Check all", "Run every check of the lab now", self.action_refresh)
+        yield SystemCommand("Lab 3 overview", "The two regions and the steps", self.open_lab)
+        yield SystemCommand(
+            "Use the sandbox from a terminal",
+            "How to point the aws CLI and git at this sandbox",
+            self.action_sandbox_env,
+        )
+        for step in self.content.lab.steps:
+            number = f"Step {step.number}" if step.number else "Checkpoint"
+            title = f"{number}: {self._render(step.title)}"
+            yield SystemCommand(title, "Open this step", lambda s=step.id: self.open_step(s))
+        current = getattr(screen, "step", None)
+        if isinstance(current, Step):
+            here: Step = current
+            yield SystemCommand(
+                "Solve this step", "Let mmtui do this step", lambda: self.solve_step(here)
+            )
+            if here.automated.reset:
+                yield SystemCommand(
+                    "Reset this step",
+                    "Show what a reset would undo, then ask",
+                    lambda: self.plan_reset(here),
+                )
+
+    def _render(self, text: str) -> str:
+        from mmtui.content.render import render
+
+        return render(text, self.names).strip()

@@ -1,74 +1,277 @@
-"""The guide's first screens, driven with Pilot against the session sandbox."""
+"""The guide driven with Pilot against the session sandbox: keys and buttons, never sleeps."""
 
 from __future__ import annotations
 
-import contextlib
+import json
 
-import pytest
-from textual.pilot import Pilot
-from textual.widgets import DataTable, Markdown, Static
-from textual.worker import WorkerFailed
+from textual.widgets import DataTable, Markdown, RichLog, Static
 
 from mmtui.content.loader import load_guided_lab
+from mmtui.engine.results import Status
 from mmtui.sandbox.server import Sandbox
-from mmtui.target.spec import TargetFlags, resolve_target
-from mmtui.tui.app import MmtuiApp, StepScreen
+from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
+from mmtui.tui.app import MmtuiApp
+from mmtui.tui.dialogs import DiffScreen, ResetPlanScreen, SandboxEnvScreen
+from mmtui.tui.home import HomeScreen
+from mmtui.tui.overview import OverviewScreen
+from mmtui.tui.step import StepScreen
+from tests.tui.conftest import settle
 
 
-async def settle(pilot: Pilot[int]) -> None:
-    """Wait until no worker runs (a finished worker may start the next one via a message)."""
-    for _ in range(20):
-        with contextlib.suppress(WorkerFailed):  # the app shows worker errors itself
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(w.is_running for w in pilot.app.workers):
-            return
+def cell(table: DataTable[object], row: str, column: str) -> str:
+    return str(table.get_cell(row, column))
 
 
-@pytest.fixture
-def app(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> MmtuiApp:
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MMTUI_RESOLVE_FILE"):
-        monkeypatch.setenv(name, env[name])
-    spec = resolve_target(TargetFlags(endpoint_url=sandbox.url), env={})
-    return MmtuiApp(spec, load_guided_lab("3"))
+def statuses(screen: StepScreen) -> list[Status]:
+    return [check.status for check in screen.results]
 
 
-async def test_steps_show_live_check_results(app: MmtuiApp, sandbox: Sandbox) -> None:
-    async with app.run_test(size=(100, 30)) as pilot:
+async def test_home_shows_the_six_labs_with_their_state(app: MmtuiApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        target = str(app.query_one("#target", Static).render())
-        assert f"endpoint {sandbox.url}" in target and "account 123456789012" in target
-        table = app.query_one("#steps", DataTable)
-        assert table.row_count == 6
-        statuses = [str(table.get_cell(step.id, "status")) for step in app.content.lab.steps]
-        assert statuses == ["✘ fail"] * 6
-        assert "0 of 6 done" in str(app.query_one("#status", Static).render())
+        assert isinstance(app.screen, HomeScreen)
+        target = str(app.screen.query_one(".target", Static).render())
+        assert "account 123456789012" in target and "us-west-2 → us-east-1" in target
+        labs = app.screen.query_one("#labs", DataTable)
+        assert labs.row_count == 6
+        for lab in ("0", "1", "2"):
+            assert cell(labs, lab, "state") == "✔ pass · verified"
+        assert cell(labs, "3", "state") == "◐ in progress · 0 of 6 done"
+        assert cell(labs, "4", "state") == "· coming later"
 
 
-async def test_a_step_opens_with_its_instructions_and_hints(app: MmtuiApp) -> None:
-    async with app.run_test(size=(100, 30)) as pilot:
+async def test_a_missing_prerequisite_is_named_on_home(app: MmtuiApp, sandbox: Sandbox) -> None:
+    xray = sandbox.client("xray", "us-west-2")
+    for group in xray.get_groups()["Groups"]:
+        if group["GroupName"] != "Default":
+            xray.delete_group(GroupName=group["GroupName"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        labs = app.screen.query_one("#labs", DataTable)
+        assert cell(labs, "1", "state") == "✘ fail · missing something"
+        await pilot.press("up", "up")  # from Lab 3 to Lab 1
+        detail = app.screen.query_one("#lab-detail", Markdown).source
+        assert "Lab 1" in detail and "**Missing:**" in detail and "X-Ray" in detail
+
+
+async def test_the_whole_lab_through_the_guide(app: MmtuiApp, sandbox: Sandbox) -> None:
+    """Home → Lab 3 → each step solved with its key, checks green one after another."""
+    async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, StepScreen)
-        markdown = app.screen.query_one("#instructions", Markdown)
-        assert "mm-secondary-region" in markdown.source and "{{" not in markdown.source
-        await pilot.press("h")
-        hints = str(app.screen.query_one("#hints", Static).render())
-        assert hints.startswith("Hint 1:") and "Hint 2" not in hints
-        await pilot.press("h")
-        assert "Hint 2:" in str(app.screen.query_one("#hints", Static).render())
+        assert isinstance(app.screen, OverviewScreen)
+        for index, step in enumerate(app.content.lab.steps):
+            overview = app.screen
+            assert isinstance(overview, OverviewScreen)
+            table = overview.query_one("#lab-steps", DataTable)
+            table.focus()
+            table.move_cursor(row=index)
+            await pilot.press("enter")
+            screen = app.screen
+            assert isinstance(screen, StepScreen) and screen.step.id == step.id
+            await settle(pilot)
+            if step.kind == "checkpoint":
+                await pilot.press("v")
+                await settle(pilot)
+                assert "Current region: us-east-1" in str(screen.query_one("#site").render())
+            else:
+                assert Status.FAIL in statuses(screen)
+                await pilot.press("s")
+                await settle(pilot)
+                if step.id == "build-artifacts":
+                    assert isinstance(app.screen, DiffScreen)
+                    await pilot.press("y")
+                    await settle(pilot)
+                log = screen.query_one("#log", RichLog)
+                assert any("solve: done" in line.text for line in log.lines)
+            assert statuses(screen) and set(statuses(screen)) == {Status.PASS}, screen.results
+            assert "this step is done" in str(screen.query_one("#check-detail").render())
+            await pilot.press("escape")
+        assert isinstance(app.screen, OverviewScreen)
+        table = app.screen.query_one("#lab-steps", DataTable)
+        assert [cell(table, s.id, "status") for s in app.content.lab.steps] == ["✔ pass"] * 6
         await pilot.press("escape")
-        assert not isinstance(app.screen, StepScreen)
+        labs = app.screen.query_one("#labs", DataTable)
+        assert cell(labs, "3", "state") == "✔ pass · 6 of 6 done"
 
 
-async def test_a_failing_target_is_a_notice_not_a_crash(
-    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    spec = resolve_target(TargetFlags(aws=True), env={})  # no credentials in this test
-    app = MmtuiApp(spec, load_guided_lab("3"))
-    async with app.run_test(size=(100, 30)) as pilot:
+async def test_a_step_reads_with_learn_more_and_hints_one_at_a_time(app: MmtuiApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        status = str(app.query_one("#status", Static).render())
-        assert status.startswith("Connecting failed: no AWS credentials found")
+        app.open_step("infrastructure")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, StepScreen)
+        instructions = screen.query_one("#instructions", Markdown).source
+        assert "mm-secondary-region" in instructions and "{{" not in instructions
+        assert screen.query("Collapsible")  # learn-more sections, folded
+        hints = screen.query_one("#hints", Static)
+        assert "press h for the first" in str(hints.render())
+        await pilot.press("h")
+        assert str(hints.render()).startswith("Hint 1:") and "Hint 2" not in str(hints.render())
+        await pilot.press("h")
+        assert "Hint 2:" in str(hints.render())
+        detail = str(screen.query_one("#check-detail").render())
+        assert "Try: Run the deploy command of step 1 against us-east-1" in detail
+        assert "See for yourself: aws cloudformation" in detail
+
+
+async def test_by_hand_shows_commands_with_real_names_and_checks_follow(
+    app: MmtuiApp, sandbox: Sandbox
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_step("data-tier")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, StepScreen)
+        manual = screen.query_one("#manual", Markdown).source
+        assert "mm-ddbtable" in manual and "--region us-west-2" in manual
+        assert f"source {sandbox.state_dir / 'sandbox.env'}" in manual
+        # The attendee enables the stream by hand, in another terminal: the guide sees it.
+        sandbox.client("dynamodb", "us-west-2").update_table(
+            TableName="mm-ddbtable",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        await pilot.press("r")
+        await settle(pilot)
+        checks = screen.query_one("#checks", DataTable)
+        assert cell(checks, "data_tier.stream_enabled", "status") == "✔ pass"
+        assert cell(checks, "data_tier.replica_active", "status") == "✘ fail"
+
+
+async def test_a_pending_check_shows_for_how_long(app: MmtuiApp, sandbox: Sandbox) -> None:
+    for extension in sandbox.extensions:
+        if hasattr(extension, "replica_create_seconds"):
+            extension.replica_create_seconds = 600.0
+    sandbox.client("dynamodb", "us-west-2").update_table(
+        TableName="mm-ddbtable",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    sandbox.client("dynamodb", "us-west-2").update_table(
+        TableName="mm-ddbtable", ReplicaUpdates=[{"Create": {"RegionName": "us-east-1"}}]
+    )
+    now = [1000.0]
+    app.guide.clock = lambda: now[0]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_step("data-tier")
+        await settle(pilot)
+        checks = app.screen.query_one("#checks", DataTable)
+        assert cell(checks, "data_tier.replica_active", "status") == "… pending for 0 s"
+        now[0] += 75
+        await pilot.press("r")
+        await settle(pilot)
+        assert cell(checks, "data_tier.replica_active", "status") == "… pending for 1 min 15 s"
+
+
+async def test_reset_shows_its_plan_and_asks(app: MmtuiApp, sandbox: Sandbox) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_step("data-tier")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, StepScreen) and set(statuses(screen)) == {Status.PASS}
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ResetPlanScreen)
+        plan = str(app.screen.query_one("#plan").render())
+        assert "us-east-1" in plan and "1." in plan
+        await pilot.press("escape")  # cancelled: nothing changes
+        await settle(pilot)
+        assert app.screen is screen and set(statuses(screen)) == {Status.PASS}
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.click("#go")
+        await settle(pilot)
+        assert Status.FAIL in statuses(screen)
+        lines = [line.text for line in screen.query_one("#log", RichLog).lines]
+        assert "reset: reset done" in lines
+
+
+async def test_errors_are_a_notice_on_the_step(app: MmtuiApp) -> None:
+    """Step 4 before step 1: the engine refuses with a message the step shows."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_step("build-artifacts")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, StepScreen)
+        detail = str(screen.query_one("#check-detail").render())
+        assert "the buildspecs need mm-secondary-region (step 1) first" in detail
+
+
+async def test_progress_is_saved_and_restored(spec: TargetSpec, tmp_path: object) -> None:
+    content = load_guided_lab("3")
+    first = MmtuiApp(spec, content, refresh_seconds=0)
+    async with first.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        first.open_step("pipeline")
+        await settle(pilot)
+        await pilot.press("h", "h")
+    assert first.guide.store is not None
+    saved = json.loads(first.guide.store.path.read_text())
+    assert saved["steps"]["pipeline"]["hints"] == 2
+    assert saved["steps"]["infrastructure"]["status"] == "fail"
+    second = MmtuiApp(spec, content, refresh_seconds=0)
+    async with second.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        second.open_step("pipeline")
+        await settle(pilot)
+        assert "Hint 2:" in str(second.screen.query_one("#hints", Static).render())
+
+
+async def test_damaged_progress_is_set_aside_with_a_message(spec: TargetSpec) -> None:
+    content = load_guided_lab("3")
+    probe = MmtuiApp(spec, content, refresh_seconds=0)
+    async with probe.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+    assert probe.guide.store is not None
+    path = probe.guide.store.path
+    path.write_text("{ not json", encoding="utf-8")
+    app = MmtuiApp(spec, content, refresh_seconds=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        notices = [n.message for n in app._notifications]
+        assert any("could not be read" in text and "set aside" in text for text in notices)
+    aside = list(path.parent.glob(f"{path.stem}.damaged-*.json"))
+    assert len(aside) == 1 and aside[0].read_text() == "{ not json"
+
+
+async def test_the_sandbox_screen_says_what_to_source(sandbox: Sandbox, tmp_path: object) -> None:
+    spec = resolve_target(TargetFlags(), env={"MMTUI_STATE_DIR": str(sandbox.state_dir.parent)})
+    content = load_guided_lab("3")
+    app = MmtuiApp(spec, content, refresh_seconds=0)
+    app.guide.spec = spec
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, SandboxEnvScreen)
+        await pilot.press("escape")
+
+
+async def test_the_palette_has_every_step_and_the_step_commands(app: MmtuiApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Check all" in titles and "Step 1: Replicate the infrastructure" in titles
+        assert "Checkpoint: the secondary site" in " ".join(titles)
+        assert "Solve this step" not in titles
+        app.open_step("dashboard")
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Solve this step" in titles and "Reset this step" in titles
+
+
+async def test_a_failing_target_is_a_notice_not_a_crash(sandbox: Sandbox) -> None:
+    no_credentials = resolve_target(TargetFlags(aws=True), env={})
+    app = MmtuiApp(no_credentials, load_guided_lab("3"), refresh_seconds=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        notices = [n.message for n in app._notifications]
+        assert any("no AWS credentials found" in text for text in notices)
+        assert isinstance(app.screen, HomeScreen)

@@ -16,6 +16,7 @@ from mmtui.engine.context import FACT_PROVIDERS
 from mmtui.engine.registry import CHECKS
 from mmtui.engine.results import CheckResult
 from mmtui.labs.lab3.facts import Lab3Facts
+from mmtui.labs.lab3.site import visit
 
 FACT_PROVIDERS["3"] = Lab3Facts
 
@@ -835,41 +836,27 @@ def secondary_site(check: Checker) -> CheckResult:
     if missing:
         return missing
     dns = facts(check).outputs("secondary").get("SecondaryLoadBalancerDNS", "")
-    url = check.ctx.connection.resolve.get(dns, f"http://{dns}")
     command = f"curl -s http://{dns}/ | grep -i 'current region'"
     expected = f'HTTP 200 with "Current region: {check.region}"'
-    status, body = _fetch(url + "/")
-    if status is None:
-        return check.failed(expected, body, f"http://{dns}/ does not answer: {body}.", command)
-    if status != 200:
+    site = visit(dns, check.ctx.connection.resolve)
+    if site.status is None:
+        return check.failed(
+            expected, site.reason, f"{site.address} does not answer: {site.reason}.", command
+        )
+    if site.status != 200:
         return check.failed(
             expected,
-            f"HTTP {status}",
-            f"http://{dns}/ answers {status}: the secondary services do not run "
+            f"HTTP {site.status}",
+            f"{site.address} answers {site.status}: the secondary services do not run "
             "the application's images yet (steps 3 and 4 deploy them).",
             command,
         )
-    found = re.search(r"Current region:\s*([a-z0-9-]+)", body)
-    shown = found.group(1) if found else "no region line"
+    shown = site.region or "no region line"
     if shown != check.region:
         return check.failed(expected, shown, f"The page shows {shown}.", command)
     return check.passed(
         expected, f"Current region: {shown}", f"The secondary site answers from {shown}.", command
     )
-
-
-def _fetch(url: str) -> tuple[int | None, str]:
-    """A plain GET (read-only by nature); (None, reason) when nothing answers."""
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310  (http only)
-            return int(response.status), response.read(200_000).decode("utf-8", "replace")
-    except urllib.error.HTTPError as error:
-        return int(error.code), ""
-    except (urllib.error.URLError, OSError) as error:
-        return None, str(getattr(error, "reason", error))
 
 
 # ---------------------------------------------------------------------- step 4

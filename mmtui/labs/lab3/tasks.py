@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import time
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmtui.engine.registry import TASKS
 from mmtui.engine.tasks import Action, TaskContext
 from mmtui.labs.lab3.checks import XRAY_GROUPS, _normalise
 from mmtui.labs.lab3.facts import service_pipelines, stack_missing
+
+if TYPE_CHECKING:
+    from mmtui.gitops.repository import FileChange
 
 CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
@@ -211,7 +214,9 @@ def solve_data_tier(ctx: TaskContext) -> list[Action]:
             )
             added = f"added a replica of {table} in {secondary}"
         ctx.wait(
-            f"the replica in {secondary} to be active", lambda: _replica_status(ctx) == "ACTIVE"
+            f"the replica in {secondary} to be active",
+            lambda: _replica_status(ctx) == "ACTIVE",
+            lambda: f"replica in {secondary}: {_replica_status(ctx) or 'not listed yet'}",
         )
         return added
 
@@ -678,6 +683,16 @@ def _latest_execution(ctx: TaskContext, pipeline: str) -> dict[str, Any] | None:
     return dict(runs[0]) if runs else None
 
 
+def _stages(ctx: TaskContext, pipeline: str) -> str:
+    """One line of the pipeline's stages and their latest status, for the live log."""
+    state = ctx.client("codepipeline", ctx.primary_region).get_pipeline_state(name=pipeline)
+    parts = [
+        f"{stage['stageName']} {stage.get('latestExecution', {}).get('status', '-')}"
+        for stage in state.get("stageStates", [])
+    ]
+    return f"{pipeline}: " + " → ".join(parts)
+
+
 def _source_repository(ctx: TaskContext, pipeline: str) -> str:
     definition = ctx.client("codepipeline", ctx.primary_region).get_pipeline(name=pipeline)[
         "pipeline"
@@ -717,7 +732,7 @@ def _follow(ctx: TaskContext, pushed: dict[str, str], must_succeed: bool = True)
                 "status"
             ) not in ("InProgress", "Stopping")
 
-        ctx.wait(f"{pipeline} to build and deploy", finished)
+        ctx.wait(f"{pipeline} to build and deploy", finished, partial(_stages, ctx, pipeline))
         status = (_latest_execution(ctx, pipeline) or {}).get("status")
         if status != "Succeeded":
             message = (
@@ -729,10 +744,41 @@ def _follow(ctx: TaskContext, pushed: dict[str, str], must_succeed: bool = True)
             ctx.log(message)
 
 
+def _buildspec_change(ctx: TaskContext, kind: str, repository: str) -> FileChange:
+    """What the finished buildspec would change in the attendee's clone of `repository`."""
+    from mmtui.exitcodes import ExitCode, MmtuiError
+    from mmtui.gitops.buildspecs import BuildspecValues, render_buildspec
+    from mmtui.gitops.repository import plan_change
+
+    primary = _outputs(_stack(ctx, "primary"))
+    secondary = _outputs(_stack(ctx, "secondary"))
+    if f"Secondary{kind}ServiceEcrRepo" not in secondary:
+        raise MmtuiError(
+            f"the buildspecs need {ctx.param('secondary_stack')} (step 1) first",
+            ExitCode.CHECK_FAILED,
+        )
+    values = BuildspecValues(
+        primary[f"{kind}ServiceEcrRepo"],
+        secondary[f"Secondary{kind}ServiceEcrRepo"],
+        ctx.secondary_region,
+    )
+    return plan_change(_clone(ctx, repository), BUILDSPEC, render_buildspec(kind.lower(), values))
+
+
+def buildspec_changes(ctx: TaskContext) -> list[tuple[str, FileChange]]:
+    """Step 4's changes, before anything is committed: (repository, change) per service.
+
+    The guide shows these diffs and asks before the solve commits and pushes them."""
+    changes = []
+    for kind, pipeline in sorted(_pipelines(ctx).items()):
+        repository = _source_repository(ctx, pipeline)
+        changes.append((repository, _buildspec_change(ctx, kind, repository)))
+    return changes
+
+
 @TASKS.implement("build_artifacts.solve")
 def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
-    from mmtui.gitops.buildspecs import BuildspecValues, render_buildspec
-    from mmtui.gitops.repository import commit_and_push, plan_change
+    from mmtui.gitops.repository import commit_and_push
 
     pipelines = _pipelines(ctx)
     pushed: dict[str, str] = {}
@@ -741,23 +787,7 @@ def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
         repository = _source_repository(ctx, pipeline)
 
         def push(kind: str = kind, pipeline: str = pipeline, repository: str = repository) -> str:
-            from mmtui.exitcodes import ExitCode, MmtuiError
-
-            primary = _outputs(_stack(ctx, "primary"))
-            secondary = _outputs(_stack(ctx, "secondary"))
-            if f"Secondary{kind}ServiceEcrRepo" not in secondary:
-                raise MmtuiError(
-                    f"the buildspecs need {ctx.param('secondary_stack')} (step 1) first",
-                    ExitCode.CHECK_FAILED,
-                )
-            values = BuildspecValues(
-                primary[f"{kind}ServiceEcrRepo"],
-                secondary[f"Secondary{kind}ServiceEcrRepo"],
-                ctx.secondary_region,
-            )
-            change = plan_change(
-                _clone(ctx, repository), BUILDSPEC, render_buildspec(kind.lower(), values)
-            )
+            change = _buildspec_change(ctx, kind, repository)
             if not change.needed:
                 return ""
             for line in change.diff().splitlines():

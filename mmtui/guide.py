@@ -1,0 +1,282 @@
+"""The guide's core: everything the Textual screens ask of AWS, git and the disk, with no Textual.
+
+The screens call these methods from thread workers and render what comes back; this module
+never touches a widget (tests/test_packaging.py proves the core does not import Textual). It
+is the same engine the command line uses: checks, tasks with their plans, the step 4 diff,
+the checkpoint's visit, and the attendee's saved progress.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmtui.content.loader import LabContent, load_workshop
+from mmtui.content.model import Step, Workshop
+from mmtui.engine.results import CheckResult, Status, StepResult, combine
+from mmtui.progress import Progress, ProgressStore, target_key
+from mmtui.target.spec import TargetSpec
+
+LogSink = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LabState:
+    """One lab of the workshop as the home screen shows it."""
+
+    id: str
+    title: str
+    role: str
+    status: Status | None
+    """pass/fail/... for a verified prerequisite or the guided lab; None for labs to come."""
+    detail: str
+
+
+@dataclass
+class Snapshot:
+    """One round of checks: the prerequisites and every step, when they were taken."""
+
+    prerequisites: list[CheckResult] = field(default_factory=list)
+    steps: dict[str, StepResult] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    taken_at: float = 0.0
+
+
+class Guide:
+    """A connected session of one lab on one target."""
+
+    def __init__(
+        self,
+        spec: TargetSpec,
+        content: LabContent,
+        workshop: Workshop | None = None,
+        clock: Callable[[], float] = time.time,
+        state_root: Path | None = None,
+    ) -> None:
+        self.spec = spec
+        self.content = content
+        self.workshop = workshop if workshop is not None else load_workshop()[0]
+        self.clock = clock
+        self._state_root = state_root
+        self._resources = ExitStack()
+        self._lock = threading.Lock()
+        self.connection: Any = None
+        self.account_id: str | None = None
+        self.store: ProgressStore | None = None
+        self.progress = Progress(content.lab.id, "unconnected")
+        self.pending_since: dict[tuple[str, str], float] = {}
+        """(step id, check id) → when the check was first seen pending in a row."""
+
+    # ------------------------------------------------------------------ connecting
+
+    def connect(self) -> str:
+        """Connect, read the identity, load saved progress; returns the header's target line."""
+        from mmtui.target.connect import connect
+        from mmtui.target.identity import fetch_identity
+
+        self.connection = self._resources.enter_context(connect(self.spec))
+        identity = fetch_identity(self.connection.factory)
+        self.account_id = identity.account_id
+        key = target_key(identity.account_id, self.spec.primary_region, self.spec.secondary_region)
+        self.store = ProgressStore(self.content.lab.id, key, self._state_root)
+        self.progress = self.store.load()
+        return self.target_line()
+
+    def target_line(self) -> str:
+        account = f"account {self.account_id}" if self.account_id else "connecting…"
+        return (
+            f"{self.spec.label()} · {account} · "
+            f"{self.spec.primary_region} → {self.spec.secondary_region}"
+        )
+
+    def close(self) -> None:
+        self._resources.close()
+
+    @property
+    def sandbox_env(self) -> Path | None:
+        """The sandbox.env an attendee sources in a second terminal (sandbox targets only)."""
+        sandbox = getattr(self.connection, "sandbox", None)
+        if sandbox is not None:
+            return Path(sandbox.state_dir) / "sandbox.env"
+        if self.spec.kind == "sandbox":
+            from mmtui.paths import default_sandbox_dir
+
+            folder = self.spec.sandbox_dir or default_sandbox_dir()
+            path = Path(folder) / "sandbox.env"
+            return path if path.exists() else None
+        # An endpoint reached from a shell that sourced a sandbox.env: that file names itself.
+        named = os.environ.get("MMTUI_RESOLVE_FILE")
+        if self.spec.kind == "endpoint" and named and Path(named).name == "sandbox.env":
+            return Path(named) if Path(named).is_file() else None
+        return None
+
+    def _checks(self) -> Any:
+        from mmtui.engine.context import CheckContext
+
+        # A new context per round: facts (stack outputs, generated names) change as the
+        # attendee works, and a context caches them for one round only.
+        return CheckContext(self.connection, self.content)
+
+    def _tasks(self, log: LogSink) -> Any:
+        from mmtui.engine.tasks import TaskContext
+
+        return TaskContext(self._checks(), log=log)
+
+    # ------------------------------------------------------------------ checks
+
+    def check_all(self) -> Snapshot:
+        """Every check of the lab and of its prerequisites, concurrently."""
+        from mmtui.engine.checks import PREREQUISITES_ID, run_checks
+
+        checks = self._checks()
+        results = run_checks(checks, list(self.content.lab.steps), prerequisites=True)
+        snapshot = Snapshot(names=checks.names(), taken_at=self.clock())
+        for result in results:
+            if result.id == PREREQUISITES_ID:
+                snapshot.prerequisites = result.checks
+            else:
+                snapshot.steps[result.id] = result
+        self._remember(snapshot)
+        return snapshot
+
+    def _remember(self, snapshot: Snapshot) -> None:
+        now = snapshot.taken_at
+        pending = {
+            (step_id, check.id)
+            for step_id, step in snapshot.steps.items()
+            for check in step.checks
+            if check.status == Status.PENDING
+        }
+        with self._lock:
+            self.pending_since = {key: self.pending_since.get(key, now) for key in sorted(pending)}
+            for step_id, step in snapshot.steps.items():
+                saved = self.progress.step(step_id)
+                saved.status = step.status.value
+                if step.status == Status.PASS and saved.passed_at is None:
+                    saved.passed_at = now
+        self.save()
+
+    def pending_for(self, step_id: str, check_id: str, now: float | None = None) -> float | None:
+        """Seconds a check has been pending, or None."""
+        since = self.pending_since.get((step_id, check_id))
+        if since is None:
+            return None
+        return max(0.0, (self.clock() if now is None else now) - since)
+
+    def labs(self, snapshot: Snapshot | None) -> list[LabState]:
+        """The workshop's labs with their state, for the home screen."""
+        by_name = {c.id: c for c in (snapshot.prerequisites if snapshot else [])}
+        states = []
+        for lab in self.workshop.labs:
+            if lab.role == "prerequisite":
+                found = [by_name[name] for name in lab.checks if name in by_name]
+                if len(found) < len(lab.checks):
+                    states.append(LabState(lab.id, lab.title, lab.role, None, "checking…"))
+                    continue
+                status = combine([c.status for c in found])
+                missing = [c.message for c in found if c.status != Status.PASS]
+                detail = "verified" if not missing else "; ".join(missing)
+                states.append(LabState(lab.id, lab.title, lab.role, status, detail))
+            elif lab.role == "guided" and lab.id == self.content.lab.id:
+                steps = list(snapshot.steps.values()) if snapshot else []
+                done = sum(step.status == Status.PASS for step in steps)
+                total = len(self.content.lab.steps)
+                overall = combine([s.status for s in steps]) if steps else None
+                states.append(
+                    LabState(lab.id, lab.title, lab.role, overall, f"{done} of {total} done")
+                )
+            else:
+                states.append(LabState(lab.id, lab.title, lab.role, None, "coming later"))
+        return states
+
+    # ------------------------------------------------------------------ tasks
+
+    def solve(self, step: Step, log: LogSink) -> list[str]:
+        """Run a step's solve; returns what was done (empty: already done)."""
+        from mmtui.engine.tasks import run_actions
+
+        return run_actions(self._actions(step, "solve", self._tasks(log)), log)
+
+    def reset_plan(self, step: Step) -> list[Any]:
+        """The actions a reset of `step` would take now (empty: nothing to undo)."""
+        return self._actions(step, "reset", self._tasks(lambda _line: None))
+
+    def reset(self, step: Step, log: LogSink) -> list[str]:
+        from mmtui.engine.tasks import run_actions
+
+        done = run_actions(self._actions(step, "reset", self._tasks(log)), log)
+        with self._lock:
+            saved = self.progress.step(step.id)
+            saved.passed_at = None
+            saved.status = ""
+        self.save()
+        return done
+
+    def _actions(self, step: Step, kind: str, context: Any) -> list[Any]:
+        from mmtui.engine.registry import TASKS, load_catalogues
+
+        load_catalogues()
+        name = getattr(step.automated, kind)
+        if name is None:
+            return []
+        task = TASKS.get(name).run
+        if task is None:
+            from mmtui.exitcodes import MmtuiError
+
+            raise MmtuiError(f"the {kind} of {step.id} is not built yet")
+        actions: list[Any] = task(context)
+        return actions
+
+    def buildspec_changes(self) -> list[tuple[str, Any]]:
+        """Step 4's buildspec diffs per repository, before anything is committed."""
+        from mmtui.labs.lab3.tasks import buildspec_changes
+
+        return buildspec_changes(self._tasks(lambda _line: None))
+
+    def visit_secondary(self) -> Any:
+        """The secondary site, fetched as an attendee's browser would."""
+        from mmtui.labs.lab3.site import visit
+
+        checks = self._checks()
+        dns = checks.facts.outputs("secondary").get("SecondaryLoadBalancerDNS", "")
+        if not dns:
+            from mmtui.exitcodes import ExitCode, MmtuiError
+
+            raise MmtuiError(
+                f"{checks.param('secondary_stack')} has no load balancer yet: do step 1 first",
+                ExitCode.CHECK_FAILED,
+            )
+        return visit(dns, self.connection.resolve)
+
+    # ------------------------------------------------------------------ progress
+
+    def choose_path(self, step_id: str, path: str) -> None:
+        with self._lock:
+            self.progress.step(step_id).path = path
+        self.save()
+
+    def reveal_hint(self, step_id: str, total: int) -> int:
+        with self._lock:
+            saved = self.progress.step(step_id)
+            saved.hints = min(saved.hints + 1, total)
+            shown = saved.hints
+        self.save()
+        return shown
+
+    def open_step(self, step_id: str | None) -> None:
+        with self._lock:
+            self.progress.current_step = step_id
+        self.save()
+
+    def save(self) -> None:
+        """Write progress now (atomically); nothing to write before the target is known."""
+        if self.store is None:
+            return
+        with self._lock:
+            self.store.save(self.progress)

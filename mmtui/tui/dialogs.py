@@ -1,0 +1,142 @@
+"""Questions the guide asks before it changes anything, and the sandbox's how-to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.syntax import Syntax
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Markdown, Static
+
+from mmtui.content.model import Step
+from mmtui.target.spec import TargetSpec
+
+
+class Confirm(ModalScreen[bool]):
+    """A modal that answers True (go) or False (cancel); escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("y", "go", "Go")]
+    GO_LABEL = "Go (y)"
+
+    def buttons(self) -> ComposeResult:
+        with Horizontal(classes="dialog-buttons"):
+            yield Button(self.GO_LABEL, id="go", variant="warning")
+            yield Button("Cancel (esc)", id="cancel")
+
+    def action_go(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#go")
+    def _go(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(False)
+
+
+class ResetPlanScreen(Confirm):
+    """What a reset of one step would undo, before it does anything."""
+
+    GO_LABEL = "Reset (y)"
+
+    def __init__(self, step: Step, actions: list[Any]) -> None:
+        super().__init__()
+        self.step = step
+        self.actions = actions
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"Reset {self.step.id}: this plan runs in order", classes="dialog-title")
+            lines = [f"{n}. {action.describe()}" for n, action in enumerate(self.actions, 1)]
+            with VerticalScroll(classes="dialog-body"):
+                yield Static("\n".join(lines), id="plan")
+            yield Static(
+                "Only what the lab creates is touched. Nothing happens until you confirm.",
+                classes="dialog-note",
+            )
+            yield from self.buttons()
+
+
+class DiffScreen(Confirm):
+    """Step 4: the buildspec change of each service, shown before it is committed and pushed."""
+
+    GO_LABEL = "Commit and push (y)"
+
+    def __init__(self, changes: list[tuple[str, Any]]) -> None:
+        super().__init__()
+        self.changes = changes
+
+    def compose(self) -> ComposeResult:
+        needed = [(repo, change) for repo, change in self.changes if change.needed]
+        with Vertical(classes="dialog wide"):
+            if not needed:
+                yield Static("Both buildspecs are already finished", classes="dialog-title")
+            else:
+                yield Static(f"buildspec_prod.yml: {len(needed)} to change", classes="dialog-title")
+            with VerticalScroll(classes="dialog-body", id="diffs"):
+                for repo, change in self.changes:
+                    yield Static(repo, classes="diff-title")
+                    if change.needed:
+                        yield Static(
+                            Syntax(change.diff(), "diff", theme="ansi_dark", word_wrap=False),
+                            classes="diff",
+                        )
+                    else:
+                        yield Static("already finished: nothing to change", classes="diff")
+            yield Static(
+                "Only buildspec_prod.yml is committed; the push starts both pipelines, which "
+                "the log then follows.",
+                classes="dialog-note",
+            )
+            yield from self.buttons()
+
+
+class SandboxEnvScreen(ModalScreen[None]):
+    """How to use the sandbox from a second terminal: aws, git and mmtui itself."""
+
+    BINDINGS = [Binding("escape", "dismiss", "Close")]
+
+    def __init__(self, env_file: Path | None, spec: TargetSpec) -> None:
+        super().__init__()
+        self.env_file = env_file
+        self.spec = spec
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static("Using this AWS from your own terminal", classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Markdown(self._text(), id="env-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close (esc)", id="close")
+
+    def _text(self) -> str:
+        if self.env_file is None:
+            return (
+                f"The guide talks to **{self.spec.label()}**. Your own terminal's `aws` and "
+                "`git` already use the same account when they use the same credentials and "
+                "profile; nothing else is needed."
+            )
+        return (
+            "The guide runs on the embedded sandbox. To do a step by hand with the real `aws` "
+            "CLI and `git`, open a second terminal and run:\n\n"
+            f"```sh\nsource {self.env_file}\n```\n\n"
+            "It sets `AWS_ENDPOINT_URL`, test credentials and the default region, and "
+            "`MMTUI_WORKSPACE`, the folder that stands for your Cloud9 home: the workshop "
+            "folder and your clones of the two service repositories are there.\n\n"
+            "Then, for example:\n\n"
+            '```sh\naws sts get-caller-identity\ncd "$MMTUI_WORKSPACE" && ls\n```\n\n'
+            "The checks in the guide see what you do there within a few seconds."
+        )
+
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.dismiss(None)

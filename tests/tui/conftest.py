@@ -1,0 +1,52 @@
+"""The guide under Pilot, on the session sandbox reached as an endpoint."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from textual.pilot import Pilot
+from textual.worker import WorkerFailed
+
+from mmtui.content.loader import load_guided_lab
+from mmtui.guide import Guide
+from mmtui.sandbox.server import Sandbox
+from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
+from mmtui.tui.app import MmtuiApp
+
+FROZEN = 1_800_000_000.0
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Wait until no worker runs (a finished worker may start the next one via a message)."""
+    for _ in range(50):
+        with contextlib.suppress(WorkerFailed):  # the app shows worker errors itself
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in pilot.app.workers):
+            return
+    raise AssertionError("workers kept running")
+
+
+class MaskedGuide(Guide):
+    """The sandbox's port changes from run to run; snapshots show a fixed stand-in."""
+
+    def target_line(self) -> str:
+        return super().target_line().replace(str(self.spec.endpoint_url), "http://sandbox")
+
+
+@pytest.fixture
+def spec(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> TargetSpec:
+    env = sandbox.env()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MMTUI_RESOLVE_FILE"):
+        monkeypatch.setenv(name, env[name])
+    flags = TargetFlags(endpoint_url=sandbox.url, workspace=env["MMTUI_WORKSPACE"])
+    return resolve_target(flags, env={})
+
+
+@pytest.fixture
+def app(spec: TargetSpec) -> MmtuiApp:
+    """The guide with a frozen clock and no timed re-checks (tests press r or wait on work)."""
+    content = load_guided_lab("3")
+    guide = MaskedGuide(spec, content, clock=lambda: FROZEN)
+    return MmtuiApp(spec, content, guide=guide, refresh_seconds=0)
