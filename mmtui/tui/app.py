@@ -82,6 +82,10 @@ class MmtuiApp(App[int]):
         self.push_screen(HomeScreen())
         self.connect()
 
+    def on_resize(self) -> None:
+        # Small terminals (80×24) get compact panels so the instructions keep some room.
+        self.set_class(self.size.height < 32, "-small")
+
     def on_unmount(self) -> None:
         self.guide.close()
 

@@ -67,7 +67,7 @@ class StepScreen(Screen[None]):
         yield Static(f"{number}: {self._r(step.title)}", id="step-title")
         with TabbedContent(id="paths"):
             with TabPane("Read", id="read"), VerticalScroll():
-                yield Markdown(self._r(app.content.instructions[step.id]), id="instructions")
+                yield Markdown(self._instructions(), id="instructions")
                 for index, more in enumerate(step.learn_more):
                     with Collapsible(
                         title=f"Learn more: {self._r(more.title)}", id=f"more-{index}"
@@ -93,6 +93,12 @@ class StepScreen(Screen[None]):
         yield Static("", id="check-detail")
         yield Static("", id="hints")
         yield Footer()
+
+    def _instructions(self) -> str:
+        """The page without its top heading: the step's title is already on screen."""
+        text = self._r(self.guide_app.content.instructions[self.step.id])
+        first, _, rest = text.partition("\n")
+        return rest.lstrip("\n") if first.startswith("# ") else text
 
     def _manual(self) -> str:
         app = self.guide_app

@@ -1,0 +1,98 @@
+"""Snapshots of the guide at 80×24 and 120×40, on the sandbox's deterministic baseline.
+
+Deterministic by construction: a frozen clock, no timed re-checks, the sandbox's port masked
+in the target line (tests/tui/conftest.py), names that the sandbox seeds the same every time.
+Update with `pytest tests/tui/test_snapshots.py --snapshot-update` and look at the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from mmtui.sandbox.server import Sandbox
+from mmtui.tui.app import MmtuiApp
+from tests.conftest import deploy_secondary_by_hand
+from tests.tui.conftest import settle
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+Run = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+def opening(step_id: str | None = None, *keys: str) -> Run:
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        if step_id is not None:
+            app = pilot.app
+            assert isinstance(app, MmtuiApp)
+            app.open_step(step_id)
+            await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run
+
+
+def data_tier_done(sandbox: Sandbox) -> None:
+    """Step 2 done by hand before the guide starts, so its checks all pass."""
+    for extension in sandbox.extensions:
+        if hasattr(extension, "replica_create_seconds"):
+            extension.replica_create_seconds = 0.0
+    dynamodb = sandbox.client("dynamodb", "us-west-2")
+    dynamodb.update_table(
+        TableName="mm-ddbtable",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    dynamodb.update_table(
+        TableName="mm-ddbtable", ReplicaUpdates=[{"Create": {"RegionName": "us-east-1"}}]
+    )
+    waiter = sandbox.client("dynamodb", "us-east-1").get_waiter("table_exists")
+    waiter.wait(TableName="mm-ddbtable", WaiterConfig={"Delay": 0.2})
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_home(snap_compare: Any, app: MmtuiApp, size: tuple[int, int]) -> None:
+    assert snap_compare(app, terminal_size=size, run_before=opening())
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_lab_overview(snap_compare: Any, app: MmtuiApp, size: tuple[int, int]) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_step_with_a_failing_check(snap_compare: Any, app: MmtuiApp, size: tuple[int, int]) -> None:
+    assert snap_compare(app, terminal_size=size, run_before=opening("infrastructure"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_step_with_passing_checks(
+    snap_compare: Any, app: MmtuiApp, sandbox: Sandbox, size: tuple[int, int]
+) -> None:
+    data_tier_done(sandbox)
+    assert snap_compare(app, terminal_size=size, run_before=opening("data-tier"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_buildspec_diff(
+    snap_compare: Any, app: MmtuiApp, sandbox: Sandbox, size: tuple[int, int]
+) -> None:
+    deploy_secondary_by_hand(sandbox)
+    assert snap_compare(app, terminal_size=size, run_before=opening("build-artifacts", "s"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_reset_plan(
+    snap_compare: Any, app: MmtuiApp, sandbox: Sandbox, size: tuple[int, int]
+) -> None:
+    data_tier_done(sandbox)
+    assert snap_compare(app, terminal_size=size, run_before=opening("data-tier", "x"))
