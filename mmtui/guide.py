@@ -239,6 +239,20 @@ class Guide:
 
         return buildspec_changes(self._tasks(lambda _line: None))
 
+    def open_form(self, step_id: str) -> Any:
+        """The console-like form of a step (2 or 3), with choices read from the account."""
+        from mmtui.labs.lab3.forms import open_form
+
+        return open_form(step_id, self._checks())
+
+    def refresh_form(self, form: Any, values: dict[str, str]) -> Any:
+        return form.refreshed(self._checks(), values)
+
+    def apply_form(self, form: Any, values: dict[str, str], log: LogSink) -> Any:
+        """Apply a form's values (validated first, by the form, before any call)."""
+        self.choose_path(form.step, "manual")
+        return form.apply(values, self._tasks(log))
+
     def visit_secondary(self) -> Any:
         """The secondary site, fetched as an attendee's browser would."""
         from mmtui.labs.lab3.site import visit

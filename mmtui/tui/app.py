@@ -27,6 +27,7 @@ from mmtui.tui.messages import (
     ChecksDone,
     Connected,
     DiffReady,
+    FormReady,
     InventoryReady,
     LogLine,
     PlanReady,
@@ -200,7 +201,7 @@ class MmtuiApp(App[int]):
     @on(TaskDone)
     def task_done(self, message: TaskDone) -> None:
         self.running.pop(message.step_id, None)
-        if message.kind == "solve":
+        if message.kind in ("solve", "apply"):
             text = "done" if message.done else "already done, nothing changed"
         else:
             text = "reset done" if message.done else "nothing to reset"
@@ -252,6 +253,38 @@ class MmtuiApp(App[int]):
             self.plan_buildspecs(step)
         else:
             self.start_task(step, "solve")
+
+    @work(thread=True, group="form", exclusive=True, exit_on_error=False, description="Form")
+    def load_form(self, step_id: str, form: Any, values: dict[str, str]) -> None:
+        """Read the account for a form's choices (again, for `values`, when `form` is given)."""
+        fresh = (
+            self.guide.open_form(step_id) if form is None else self.guide.refresh_form(form, values)
+        )
+        self.post_message(FormReady(step_id, fresh))
+
+    @on(FormReady)
+    def form_ready(self, message: FormReady) -> None:
+        self._broadcast("show_form", message.step_id, message.form)
+
+    def apply_form(self, step_id: str, form: Any, values: dict[str, str]) -> None:
+        running = self.busy()
+        if running is not None:
+            self.notify(f"Wait for {running} to finish first.", severity="warning")
+            return
+        self.running[step_id] = "apply"
+        self.logs[step_id] = []
+        self._broadcast("task_started", step_id, "apply")
+        self.run_form(step_id, form, values)
+
+    @work(thread=True, group="task", exit_on_error=False, description="Applying the form")
+    def run_form(self, step_id: str, form: Any, values: dict[str, str]) -> None:
+        def log(line: str) -> None:
+            self.post_message(LogLine(step_id, line))
+
+        applied = self.guide.apply_form(form, values, log)
+        for change in applied.changes:
+            log(change)
+        self.post_message(TaskDone(step_id, "apply", list(applied.changes)))
 
     @work(thread=True, group="look", exit_on_error=False, description="Visiting the site")
     def visit_secondary(self, step_id: str) -> None:

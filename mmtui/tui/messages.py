@@ -56,3 +56,9 @@ class SiteVisited(Message):
 @dataclass
 class InventoryReady(Message):
     inventory: Any
+
+
+@dataclass
+class FormReady(Message):
+    step_id: str
+    form: Any

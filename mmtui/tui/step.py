@@ -25,6 +25,7 @@ from mmtui.content.model import Step
 from mmtui.content.render import render
 from mmtui.engine.results import CheckResult, Status
 from mmtui.guide import Snapshot
+from mmtui.tui.form_view import FormView
 from mmtui.tui.marks import elapsed, mark
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class StepScreen(Screen[None]):
                 yield Markdown(self._manual(), id="manual")
             if step.id in FORM_STEPS:
                 with TabPane("Form", id="form"):
-                    yield Static("The form is being written.", id="form-body")
+                    yield FormView(step.id, id="form-view")
             if step.kind == "checkpoint":
                 with TabPane("Visit", id="visit"), VerticalScroll():
                     yield Button("Fetch the secondary site (v)", id="visit-button")
@@ -237,12 +238,20 @@ class StepScreen(Screen[None]):
 
     def task_finished(self, step_id: str, kind: str) -> None:
         self._buttons()
+        if kind == "apply" and step_id == self.step.id and self.query(".form-outcome"):
+            lines = self.guide_app.logs.get(step_id, [])
+            self.query_one(".form-outcome", Static).update("\n".join(lines[-6:]))
 
     def _buttons(self) -> None:
         busy = self.guide_app.busy() is not None
         for button in self.query(Button):
             if button.id in ("solve", "reset"):
                 button.disabled = busy
+
+    def show_form(self, step_id: str, form: Any) -> None:
+        if step_id == self.step.id and self.query("#form-view"):
+            view = self.query_one("#form-view", FormView)
+            view.call_later(view.show_form, form)
 
     def show_log_line(self, step_id: str, text: str) -> None:
         if step_id == self.step.id:

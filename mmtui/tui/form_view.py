@@ -1,0 +1,143 @@
+"""A console-like form (mmtui.labs.lab3.forms) rendered generically: a Select for a choice, an
+Input for text, a line for information; each field's problem shown under it. The form reads
+and writes AWS only through the app's workers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Label, Select, Static
+
+if TYPE_CHECKING:
+    from mmtui.tui.app import MmtuiApp
+
+
+def _id(name: str) -> str:
+    return name.replace(".", "-").replace("_", "-")
+
+
+class FormView(VerticalScroll):
+    """The form of one step; `show_form` (re)draws it, keeping the values typed so far."""
+
+    def __init__(self, step_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.step_id = step_id
+        self.form: Any = None
+        self.values: dict[str, str] = {}
+        self._drawing = False
+
+    @property
+    def guide_app(self) -> MmtuiApp:
+        from mmtui.tui.app import MmtuiApp
+
+        assert isinstance(self.app, MmtuiApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Static("Reading your account for the form's choices…", id="form-loading")
+
+    def on_mount(self) -> None:
+        self.guide_app.load_form(self.step_id, None, {})
+
+    async def show_form(self, form: Any) -> None:
+        """Draw `form` with the values chosen so far (its defaults fill the rest)."""
+        self.form = form
+        self.values = dict(form.defaults(self.values))
+        self._drawing = True
+        await self.remove_children()
+        widgets: list[Any] = [Static(form.title, classes="form-title")]
+        for field in form.fields(self.values):
+            widgets.append(Label(field.label, classes="form-label"))
+            if field.kind == "info":
+                widgets.append(Static(field.default, classes="form-info"))
+            elif field.kind == "choice":
+                options = [(choice.label, choice.value) for choice in field.choices]
+                value = self.values.get(field.name, field.default)
+                known = {choice.value for choice in field.choices}
+                widgets.append(
+                    Select(
+                        options,
+                        value=value if value in known else Select.NULL,
+                        allow_blank=value not in known,
+                        id=f"field-{_id(field.name)}",
+                        name=field.name,
+                    )
+                )
+            else:
+                widgets.append(
+                    Input(
+                        self.values.get(field.name, field.default),
+                        id=f"field-{_id(field.name)}",
+                        name=field.name,
+                    )
+                )
+            if field.help:
+                widgets.append(Static(field.help, classes="form-help"))
+            widgets.append(Static("", id=f"problem-{_id(field.name)}", classes="form-problem"))
+        widgets.append(Static("", id="form-problems", classes="form-problem"))
+        buttons = Horizontal(
+            Button("Check values", id="form-validate"),
+            Button("Apply", id="form-apply", variant="primary"),
+            classes="form-buttons",
+        )
+        widgets.append(buttons)
+        widgets.append(Static("", classes="form-outcome"))
+        await self.mount_all(widgets)
+        self._drawing = False
+
+    @on(Select.Changed)
+    def _choice(self, event: Select.Changed) -> None:
+        if self._drawing or event.select.name is None:
+            return
+        value = event.value
+        self.values[event.select.name] = "" if value is Select.NULL else str(value)
+        self._changed()
+
+    @on(Input.Changed)
+    def _typed(self, event: Input.Changed) -> None:
+        if self._drawing or event.input.name is None:
+            return
+        self.values[event.input.name] = event.value
+
+    def _changed(self) -> None:
+        # A choice that others depend on (step 3's region → its clusters) needs a new look
+        # at the account before the dependent choices are right.
+        if self.form is not None and self.form.stale(self.values):
+            self.guide_app.load_form(self.step_id, self.form, dict(self.values))
+
+    def problems(self) -> list[Any]:
+        """Validate now; show each problem under its field. No AWS call."""
+        if self.form is None:
+            return []
+        found: list[Any] = list(self.form.validate(self.values))
+        for widget in self.query(".form-problem"):
+            assert isinstance(widget, Static)
+            widget.update("")
+        general = []
+        for problem in found:
+            if problem.field is None:
+                general.append(problem.message)
+                continue
+            matches = self.query(f"#problem-{_id(problem.field)}")
+            if matches:
+                target = matches.first()
+                assert isinstance(target, Static)
+                target.update(f"✘ {problem.message}")
+            else:
+                general.append(f"{problem.field}: {problem.message}")
+        self.query_one("#form-problems", Static).update("\n".join(f"✘ {g}" for g in general))
+        return found
+
+    @on(Button.Pressed, "#form-validate")
+    def _validate(self) -> None:
+        if not self.problems():
+            self.query_one("#form-problems", Static).update("✔ These values are valid.")
+
+    @on(Button.Pressed, "#form-apply")
+    def _apply(self) -> None:
+        if self.form is None or self.problems():
+            return
+        self.guide_app.apply_form(self.step_id, self.form, dict(self.values))
