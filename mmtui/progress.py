@@ -71,7 +71,12 @@ class ProgressStore:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             return _parse(data, self.lab, self.target)
         except (OSError, ValueError, TypeError, KeyError) as error:
-            aside = self.path.with_name(f"{self.path.stem}.damaged-{int(time.time())}.json")
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            aside = self.path.with_name(f"{self.path.stem}.damaged-{stamp}.json")
+            count = 1
+            while aside.exists():  # never overwrite an earlier damaged file
+                count += 1
+                aside = self.path.with_name(f"{self.path.stem}.damaged-{stamp}-{count}.json")
             try:
                 self.path.replace(aside)
                 where = f"it was set aside as {aside}"
