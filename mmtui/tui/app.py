@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from mmtui.content.loader import LabContent
 from mmtui.content.model import Step
+from mmtui.engine.results import Status
 from mmtui.guide import Guide, Snapshot
 from mmtui.target.spec import TargetSpec
 from mmtui.tui.messages import (
@@ -135,6 +136,11 @@ class MmtuiApp(App[int]):
                 widget.update(message.target_line)
         if message.notice:
             self.notify(message.notice, title="Progress set aside", severity="warning", timeout=20)
+        resume = self.guide.progress.current_step
+        if resume in {step.id for step in self.content.lab.steps} and len(self.screen_stack) <= 2:
+            # Back where the attendee was when they quit: the lab, on the step they had open.
+            self.open_lab()
+            self.open_step(resume)
         self.run_checks()
 
     def action_refresh(self) -> None:
@@ -147,6 +153,12 @@ class MmtuiApp(App[int]):
 
     @on(ChecksDone)
     def checks_done(self, message: ChecksDone) -> None:
+        before = self.snapshot
+        if before is not None:
+            for step in self.content.lab.steps:
+                was, now = before.steps.get(step.id), message.snapshot.steps.get(step.id)
+                if was and now and was.status != Status.PASS and now.status == Status.PASS:
+                    self.notify(f"{self._render(step.title)}: every check passes.", title="Done")
         self.snapshot = message.snapshot
         self.names = message.snapshot.names
         self._broadcast("show_snapshot", message.snapshot)

@@ -220,9 +220,15 @@ async def test_progress_is_saved_and_restored(spec: TargetSpec, tmp_path: object
     second = MmtuiApp(spec, content, refresh_seconds=0)
     async with second.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        second.open_step("pipeline")
-        await settle(pilot)
+        # It opens where the attendee left off, with the hints they had revealed.
+        assert isinstance(second.screen, StepScreen) and second.screen.step.id == "pipeline"
         assert "Hint 2:" in str(second.screen.query_one("#hints", Static).render())
+        await pilot.press("escape")
+        assert isinstance(second.screen, OverviewScreen)
+    third = MmtuiApp(spec, content, refresh_seconds=0)
+    async with third.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert isinstance(third.screen, HomeScreen)  # no step was open: it starts at home
 
 
 async def test_damaged_progress_is_set_aside_with_a_message(spec: TargetSpec) -> None:

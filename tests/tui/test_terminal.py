@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -57,10 +58,8 @@ def test_mmtui_alone_opens_home_on_the_sandbox_and_quits_cleanly(tmp_path: Path)
         read_until(fd, [ALT_SCREEN_OFF, CURSOR_ON], seen, time.monotonic() + 30)
         _, status = os.waitpid(pid, 0)
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
         os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0
     tail = bytes(seen[-400:])
