@@ -18,6 +18,13 @@ def _line_of(path: Path, needle: str) -> int:
     raise AssertionError(f"{needle!r} not in {path}")
 
 
+def _known_checks() -> list[str]:
+    from mmtui.engine.registry import CHECKS, load_catalogues
+
+    load_catalogues()
+    return CHECKS.names()
+
+
 def _replace_once(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert text.count(old) >= 1, f"{old!r} not in {path}"
@@ -77,11 +84,30 @@ def test_unknown_check_name(lab_copy: Path) -> None:
     code, lines = _lint(lab_yaml)
     line = _line_of(lab_yaml, "data_tier.replica_actve")
     assert code == 2
-    assert len(lines) == 1
+    assert len(lines) == 2
     assert lines[0].startswith(
         f"{lab_yaml}:{line}: no check is registered as 'data_tier.replica_actve' (known checks "
         "here: data_tier.replica_active,"
     )
+    # The step's hint for the check now names a check the step no longer has.
+    hint_line = _line_of(lab_yaml, "data_tier.replica_active: ")
+    assert lines[1] == (
+        f"{lab_yaml}:{hint_line}: check_hints names 'data_tier.replica_active', which is not "
+        "one of this step's checks"
+    )
+
+
+def test_unknown_check_of_a_prerequisite_lab(lab_copy: Path) -> None:
+    workshop = lab_copy / "workshop.yaml"
+    _replace_once(workshop, "- prereq.xray_groups", "- prereq.xray_group")
+    code, lines = _lint(workshop)
+    assert code == 2
+    assert lines == [
+        f"{workshop}:{_line_of(workshop, 'prereq.xray_group')}: no check is registered as "
+        "'prereq.xray_group' (known checks here: "
+        + ", ".join(sorted(n for n in _known_checks() if n.startswith("prereq.")))
+        + ")"
+    ]
 
 
 def test_unknown_task_and_wrong_task_kind(lab_copy: Path) -> None:
