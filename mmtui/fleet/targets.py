@@ -290,13 +290,16 @@ DEFAULT_ORDER = (
 
 
 def _default_fits(key: str, own: dict[str, Any]) -> bool:
-    """A default applies where it makes sense: a room-wide external id to the attendees with a
-    role, a room-wide endpoint to those without a profile of their own, and so on."""
+    """A default applies where it makes sense: a room-wide `role_name` to the attendees with an
+    `account_id`, a room-wide external id to those with a role, a room-wide endpoint to those
+    without a profile of their own, and so on."""
     has = {k for k, v in own.items() if v not in (None, "")}
     role = bool(has & {"role_arn", "role_name"})
     if key == "endpoint_url":
         return "profile" not in has
-    if key in ("role_name", "role_arn"):
+    if key == "role_name":  # a room's role: in each attendee's own account
+        return not role and "profile" not in has and "account_id" in has
+    if key == "role_arn":
         return not role and "profile" not in has
     if key == "profile":
         return not role and "endpoint_url" not in has
