@@ -615,3 +615,31 @@ def test_a_targets_file_error_is_not_a_target_error(tmp_path: Path) -> None:
         str(error.value)
         == f"{tmp_path}/r.yaml:1: expected a list of attendees (`- name: ...` entries)"
     )
+
+
+def test_step_4_commits_from_a_workspace_of_each_attendee(sandbox: Sandbox, tmp_path: Path) -> None:
+    """With no workspace in the file, each attendee gets clones of their own in mmtui's state
+    folder, made when missing; the attendee's own clones are left alone."""
+    import git
+
+    from mmtui.paths import state_dir
+
+    tables = next(e for e in sandbox.extensions if e.name == "dynamodb_global")
+    tables.replica_create_seconds = 0.3  # type: ignore[attr-defined]
+    path = room(tmp_path, sandbox.url, f'  - name: Ann Lee\n    account_id: "{ACCOUNT}"\n')
+    code, document, stderr = fleet("solve", "--targets", str(path), "--through", "4")
+    assert code == ExitCode.OK, stderr
+    (ann,) = document["targets"]
+    assert cells(ann) == dict.fromkeys(
+        ["infrastructure", "data-tier", "pipeline", "build-artifacts"], "done"
+    )
+    workspace = Path(ann["workspace"])
+    assert workspace == state_dir() / "fleet" / "workspaces" / ACCOUNT / "Ann-Lee"
+    clones = sorted(p.name for p in workspace.iterdir())
+    assert clones == sorted(p.name for p in sandbox.workspace.glob("*-service-*"))
+    for name in clones:
+        head = git.Repo(workspace / name).head.commit
+        assert "Made-by: mmtui" in str(head.message)
+        theirs = git.Repo(sandbox.workspace / name).head.commit
+        assert "Made-by: mmtui" not in str(theirs.message)
+    assert any("to build and deploy" in line for line in ann["log"])
