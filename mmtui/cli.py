@@ -455,9 +455,9 @@ def fleet() -> None:
     only if STS says the credentials lead there; `fleet reset` requires it.
 
     Exit codes: 3 if a target was denied or refused for its account, else 4 if one could not
-    be reached (AWS or network error), else 2 if one was refused for its configuration, else 1
-    if a check failed or is pending, else 0. A bad targets file is reported as FILE:LINE and
-    exits 2 before any target is touched.
+    be reached (AWS or network error), else 2 if one was refused for its configuration (or a
+    reset was not confirmed with --yes), else 1 if a check failed or is pending, else 0. A bad
+    targets file is reported as FILE:LINE and exits 2 before any target is touched.
     """
 
 
@@ -494,7 +494,7 @@ def fleet_options(fn: F) -> F:
 @fleet_options
 @click.option("--step", "step_text", metavar="S", help=f"Check only {STEP_HELP}.")
 def fleet_check(step_text: str | None, **kwargs: Any) -> None:
-    """Check every attendee's account, read-only, and print a table of attendee x step.
+    """Check every account, read-only: a table of attendee x step.
 
     With no --step the Labs 0-2 prerequisites are checked too (column 0-2).
 
@@ -515,8 +515,9 @@ def fleet_check(step_text: str | None, **kwargs: Any) -> None:
     "--through", "through_text", metavar="S", help="Catch attendees up: every step through S."
 )
 def fleet_solve(step_text: str | None, through_text: str | None, **kwargs: Any) -> None:
-    """Solve steps in every attendee's account (safe to run twice), then check them.
+    """Catch attendees up: solve steps in every account, then check them.
 
+    Safe to run twice: what is already done is left as it is.
     A cell says `done` when mmtui did something and the step passes now, otherwise the step's
     status. Step 4 commits to each attendee's own clones: FILE's `workspace`, or by default a
     folder per attendee in mmtui's state folder (cloned when missing).

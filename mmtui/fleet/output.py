@@ -147,19 +147,22 @@ def print_plan(outcomes: list[TargetOutcome], console: Any) -> None:
     """The combined plan of a reset, target by target."""
     from rich.markup import escape
 
-    console.print("plan:")
+    def say(line: str) -> None:
+        console.print(line, soft_wrap=True)  # one line per action, however long
+
+    say("plan:")
     for outcome in outcomes:
         who = escape(outcome.attendee.name) + (f" ({outcome.account})" if outcome.account else "")
         if outcome.state in ("error", "refused"):
-            console.print(f"  {who}: [magenta]{outcome.state}: {escape(outcome.error or '')}[/]")
+            say(f"  {who}: [magenta]{outcome.state}: {escape(outcome.error or '')}[/]")
             continue
         lines = [f"{step.id}: {action}" for step in outcome.steps for action in step.plan]
         if not lines:
-            console.print(f"  {who}: nothing to reset")
+            say(f"  {who}: nothing to reset")
             continue
-        console.print(f"  {who}:")
+        say(f"  {who}:")
         for line in lines:
-            console.print(f"    {escape(line)}")
+            say(f"    {escape(line)}")
 
 
 def print_table(job: Job, outcomes: list[TargetOutcome], console: Any) -> None:
@@ -173,7 +176,7 @@ def print_table(job: Job, outcomes: list[TargetOutcome], console: Any) -> None:
     }[job.command].format(lab=job.content.lab.id, n=len(outcomes))
     if job.command == "reset" and not job.act:
         title = f"Lab {job.content.lab.id} reset plan on {len(outcomes)} targets"
-    table = Table(title=title, title_justify="left", expand=False, show_lines=False)
+    table = Table(expand=False, show_lines=False)
     table.add_column("attendee", no_wrap=True)
     table.add_column("account", no_wrap=True, min_width=12)
     for step_id, number, _ in job.columns:
@@ -197,6 +200,7 @@ def print_table(job: Job, outcomes: list[TargetOutcome], console: Any) -> None:
             *cells,
             f"[{STATE_STYLE.get(outcome.state, '')}]{escape(note)}[/]" if note else "",
         )
+    console.print(title, soft_wrap=True)
     console.print(table)
     legend = ", ".join(
         f"{SHORT_HEADERS.get(i, str(n) if n is not None else i)} {i}" for i, n, _ in job.columns
@@ -208,7 +212,12 @@ def print_table(job: Job, outcomes: list[TargetOutcome], console: Any) -> None:
         if counts[state]
     ]
     marks = "  ".join(f"{mark} {word}" for word, mark in _MARK.items() if word != "nothing")
-    if job.command == "reset":
-        marks += "  · nothing to reset"
-    console.print(f"steps: {legend}\n{marks}")
-    console.print(f"{len(outcomes)} targets: {', '.join(parts)}")
+    if job.command == "solve":
+        marks += "  done: solved by this run"
+    elif job.command == "reset" and job.act:
+        marks = "reset: reset by this run  · nothing to reset  left N: still there  ! error"
+    elif job.command == "reset":
+        marks = "N planned: actions in the plan above  · nothing to reset"
+    console.print(f"steps: {legend}", soft_wrap=True)
+    console.print(marks, soft_wrap=True)
+    console.print(f"{len(outcomes)} targets: {', '.join(parts)}", soft_wrap=True)
