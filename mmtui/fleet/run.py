@@ -142,10 +142,17 @@ class Fleet:
         from mmtui.engine.registry import load_catalogues
 
         load_catalogues()  # once, before the threads: imports are not the workers' business
-        with ThreadPoolExecutor(
-            max_workers=self.concurrency, thread_name_prefix="mmtui-fleet"
-        ) as pool:
-            return list(pool.map(self.run_target, attendees))
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mmtui-fleet")
+        futures = [pool.submit(self.run_target, attendee) for attendee in attendees]
+        try:
+            return [future.result() for future in futures]
+        except KeyboardInterrupt:
+            # Targets not started are not started; those in progress finish what they do
+            # (stopping a solve halfway would leave an account harder to reason about).
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=False)
 
     @contextmanager
     def account_turn(self, endpoint: str | None, account: str) -> Iterator[None]:
@@ -174,7 +181,8 @@ class Fleet:
         except Refused as exc:
             outcome.state, outcome.error, outcome.exit_code = "refused", str(exc), exc.exit_code
         except MmtuiError as exc:
-            self._failed(outcome, str(exc), exc.exit_code)
+            # Messages written for one-target commands name their flag; here it is a file key.
+            self._failed(outcome, str(exc).removeprefix("--profile: "), exc.exit_code)
         except ClientError as exc:
             error = describe_client_error(exc, "AWS")
             self._failed(outcome, str(error).removeprefix("AWS failed: "), error.exit_code)
