@@ -643,3 +643,25 @@ def test_step_4_commits_from_a_workspace_of_each_attendee(sandbox: Sandbox, tmp_
         theirs = git.Repo(sandbox.workspace / name).head.commit
         assert "Made-by: mmtui" not in str(theirs.message)
     assert any("to build and deploy" in line for line in ann["log"])
+
+
+def test_a_room_of_24_accounts(sandbox: Sandbox, tmp_path: Path) -> None:
+    """24 attendees, each in an account of their own reached by assuming a role there (the
+    sandbox's STS hands out credentials that act in the role's account): one row each, with
+    that account's id, in the file's order. Those accounts are empty (no Labs 0-2)."""
+    accounts = [f"{100000000000 + n:012d}" for n in range(24)]
+    attendees = "".join(
+        f'  - name: a{n:02d}\n    role_name: WorkshopAdmin\n    account_id: "{account}"\n'
+        for n, account in enumerate(accounts)
+    )
+    path = room(tmp_path, sandbox.url, attendees + "    external_id: mm-room-1\n")
+    started = time.perf_counter()
+    result = invoke("fleet", "check", "--targets", str(path), "--step", "1", "--format", "csv")
+    elapsed = time.perf_counter() - started
+    assert result.code == ExitCode.CHECK_FAILED, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout)))[1:]
+    assert [(row[0], row[1], row[2]) for row in rows] == [
+        (f"a{n:02d}", account, "fail") for n, account in enumerate(accounts)
+    ]
+    assert {row[3] for row in rows} == {"fail"}
+    assert elapsed < 60
