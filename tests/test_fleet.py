@@ -665,3 +665,18 @@ def test_a_room_of_24_accounts(sandbox: Sandbox, tmp_path: Path) -> None:
     ]
     assert {row[3] for row in rows} == {"fail"}
     assert elapsed < 60
+
+
+def test_a_role_with_no_credentials_to_assume_it(tmp_path: Path) -> None:
+    """Never the environment's other identity: with no base credentials, the row says so."""
+    path = write(
+        tmp_path,
+        "room.csv",
+        "name,role_arn,external_id\nann,arn:aws:iam::111111111111:role/WorkshopAdmin,mm-1\n",
+    )
+    code, document, _ = fleet("check", "--targets", str(path))
+    assert code == ExitCode.CREDENTIALS
+    (ann,) = document["targets"]
+    assert ann["error"].startswith(
+        "no base credentials to assume arn:aws:iam::111111111111:role/WorkshopAdmin"
+    )
