@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +24,36 @@ TRAILER = "Made-by: mmtui"
 """Marks mmtui's commits, so a reset reverts exactly those."""
 
 
+AWS_IDENTITY: ContextVar[Callable[[], dict[str, str | None]] | None] = ContextVar(
+    "mmtui_git_aws_identity", default=None
+)
+"""Who git acts as on AWS in this thread, when it is not the user's own environment (a fleet
+target reached through a role or a profile): a callable giving AWS_* variables to set (None
+removes one), asked at each git command so refreshed role credentials are used. CodeCommit's
+credential helper signs with these, so a push goes to the attendee's account, never to the
+account the instructor's environment happens to name."""
+
+
+@contextmanager
+def aws_identity_for_git(variables: Callable[[], dict[str, str | None]]) -> Iterator[None]:
+    token = AWS_IDENTITY.set(variables)
+    try:
+        yield
+    finally:
+        AWS_IDENTITY.reset(token)
+
+
 def git_environment() -> dict[str, str]:
     """Never prompt (a hidden prompt would hang the guide); the rest is the user's git."""
-    return {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    identity = AWS_IDENTITY.get()
+    if identity is not None:
+        for name, value in identity().items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+    return env
 
 
 def open_clone(workspace: Path, name: str, clone_url: str | None) -> Any:

@@ -4,6 +4,10 @@ boto3 sessions are not thread-safe, and creating clients from one session on man
 fails intermittently (boto/boto3#1592). Each thread therefore gets its own session, and its
 clients are cached per (service, region) for that thread. Clients carry standard retries,
 bounded timeouts (a check must not hang a screen) and a user agent naming mmtui.
+
+A target with a role to assume (an instructor's fleet) shares one set of role credentials
+between its threads: botocore's DeferredRefreshableCredentials, which call STS AssumeRole on
+first use and again before they expire, so a run longer than the role's session goes on.
 """
 
 from __future__ import annotations
@@ -44,21 +48,90 @@ class ClientFactory:
     credentials: tuple[str, str] | None = None
     """Explicit keys (the sandbox's); None uses the standard credential chain."""
     _local: threading.local = field(default_factory=threading.local, repr=False)
+    _role_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _role_credentials: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.credentials is None:
+            self.credentials = self.spec.credentials
+
+    def _base_session(self) -> Any:
+        """A session with the target's own credentials: its profile, keys or the chain."""
+        import boto3
+
+        keys = self.credentials or (None, None)
+        return boto3.Session(
+            profile_name=self.spec.profile,
+            region_name=self.spec.primary_region,
+            aws_access_key_id=keys[0],
+            aws_secret_access_key=keys[1],
+        )
 
     def session(self) -> Any:
         local = self._local
         if getattr(local, "session", None) is None:
-            import boto3
+            if self.spec.role is None:
+                local.session = self._base_session()
+            else:
+                import boto3
+                import botocore.session
 
-            keys = self.credentials or (None, None)
-            local.session = boto3.Session(
-                profile_name=self.spec.profile,
-                region_name=self.spec.primary_region,
-                aws_access_key_id=keys[0],
-                aws_secret_access_key=keys[1],
-            )
+                credentials = self.role_credentials()
+                if credentials is None:
+                    # Never fall back to whatever the environment holds: that is another
+                    # identity, perhaps another account.
+                    from botocore.exceptions import NoCredentialsError
+
+                    raise NoCredentialsError()
+                core = botocore.session.Session()
+                # The documented seam for credentials a session did not find itself: every
+                # thread's session shares the one refreshable set of the role.
+                core._credentials = credentials
+                local.session = boto3.Session(
+                    botocore_session=core, region_name=self.spec.primary_region
+                )
             local.clients = {}
         return local.session
+
+    def role_credentials(self) -> Any:
+        """The role's credentials, shared by every thread; assumed on first use and again
+        before they expire. None when there are no base credentials to assume it with."""
+        role = self.spec.role
+        assert role is not None
+        with self._role_lock:
+            if self._role_credentials is None:
+                from botocore.credentials import (
+                    AssumeRoleCredentialFetcher,
+                    DeferredRefreshableCredentials,
+                )
+
+                base = self._base_session()
+                source = base.get_credentials()
+                if source is None:
+                    return None
+                core = base._session  # the botocore session under boto3's
+                endpoint_url = self.endpoint_url
+
+                def sts_client(service: str, **keys: Any) -> Any:
+                    return core.create_client(
+                        service,
+                        region_name=self.spec.primary_region,
+                        endpoint_url=endpoint_url,
+                        config=client_config(
+                            ignore_configured_endpoint_urls=self.spec.kind == "aws",
+                            retries={"mode": "standard", "total_max_attempts": 3},
+                        ),
+                        **keys,
+                    )
+
+                extra: dict[str, str] = {"RoleSessionName": role.session_name}
+                if role.external_id:
+                    extra["ExternalId"] = role.external_id
+                fetcher = AssumeRoleCredentialFetcher(sts_client, source, role.arn, extra)
+                self._role_credentials = DeferredRefreshableCredentials(
+                    fetcher.fetch_credentials, "assume-role"
+                )
+            return self._role_credentials
 
     def client(
         self,

@@ -94,7 +94,7 @@ def connect(spec: TargetSpec) -> Iterator[Connection]:
     if spec.kind != "sandbox":
         yield Connection(
             spec,
-            ClientFactory(spec, endpoint_url=spec.endpoint_url),
+            ClientFactory(spec, endpoint_url=spec.endpoint_url, credentials=spec.credentials),
             resolver=resolve_from_environment,
             workspace=spec.workspace,
         )

@@ -46,6 +46,8 @@ def fetch_identity(factory: ClientFactory) -> Identity:
     try:
         if not factory.credentials_available():
             raise MmtuiError(require_credentials_message(spec), ExitCode.CREDENTIALS)
+        if spec.role is not None:
+            assume_role(factory)
         # The first call to a target: if nothing answers, say so now rather than after retries.
         answer = factory.client("sts", max_attempts=2).get_caller_identity()
     except ProfileNotFound:
@@ -66,6 +68,21 @@ def fetch_identity(factory: ClientFactory) -> Identity:
     except BotoCoreError as exc:
         raise MmtuiError(f"AWS call failed: {exc}", ExitCode.AWS_ERROR) from None
     return Identity(answer["Account"], answer["Arn"], answer["UserId"])
+
+
+def assume_role(factory: ClientFactory) -> None:
+    """Assume the target's role now, so that a refusal is reported as what it is."""
+    from botocore.exceptions import ClientError
+
+    role = factory.spec.role
+    assert role is not None
+    try:
+        factory.role_credentials().get_frozen_credentials()
+    except ClientError as exc:
+        error = describe_client_error(exc, f"sts:AssumeRole of {role.arn}")
+        if error.exit_code == ExitCode.CREDENTIALS and role.external_id:
+            error = MmtuiError(f"{error} (is the external id right?)", error.exit_code)
+        raise error from None
 
 
 def describe_client_error(exc: object, operation: str) -> MmtuiError:

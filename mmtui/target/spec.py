@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
@@ -24,6 +24,24 @@ DEFAULT_SECONDARY_REGION = "us-east-1"
 
 
 @dataclass(frozen=True)
+class AssumeRole:
+    """A role to assume with STS before talking to the account (instructor fleets).
+
+    The base credentials that assume it are the target's `profile` (its source profile), its
+    explicit `credentials`, or the standard chain; on an endpoint target, STS is the endpoint's.
+    """
+
+    arn: str
+    external_id: str | None = None
+    session_name: str = "mmtui"
+
+    @property
+    def account_id(self) -> str:
+        """The account named in the ARN (`arn:PARTITION:iam::ACCOUNT:role/NAME`)."""
+        return self.arn.split(":")[4]
+
+
+@dataclass(frozen=True)
 class TargetSpec:
     kind: TargetKind
     primary_region: str
@@ -35,12 +53,19 @@ class TargetSpec:
     """For a sandbox target, its state folder; None means a fresh one for this command alone
     (`--sandbox`). With no target option at all it is the persistent one in the user's state
     folder, so an attendee who closes the terminal today continues tomorrow."""
+    role: AssumeRole | None = None
+    """A role to assume first (fleet targets); `profile` is then the source profile."""
+    credentials: tuple[str, str] | None = field(default=None, repr=False)
+    """Explicit keys for an endpoint target (a sandbox's); None uses the profile or chain."""
 
     @property
     def regions(self) -> tuple[str, str]:
         return (self.primary_region, self.secondary_region)
 
     def label(self) -> str:
+        if self.role is not None:
+            where = f"endpoint {self.endpoint_url}" if self.endpoint_url else "aws"
+            return f"{where} (role {self.role.arn})"
         if self.kind == "sandbox":
             return f"sandbox ({self.sandbox_dir})" if self.sandbox_dir else "sandbox (embedded)"
         if self.kind == "endpoint":
@@ -136,6 +161,12 @@ def check_endpoint(url: str, source: str) -> str:
 
 def require_credentials_message(spec: TargetSpec) -> str:
     """The one-line fix for missing credentials, fitted to the target."""
+    if spec.role is not None:
+        source = f"source profile {spec.profile!r}" if spec.profile else "the standard chain"
+        return (
+            f"no base credentials to assume {spec.role.arn} with ({source}): run "
+            "`aws configure` (or `aws sso login`), or set source_profile in the targets file"
+        )
     if spec.kind == "aws" and spec.profile:
         return (
             f"profile {spec.profile!r} gives no credentials: run "
@@ -151,6 +182,7 @@ def require_credentials_message(spec: TargetSpec) -> str:
 
 
 __all__ = [
+    "AssumeRole",
     "DEFAULT_PRIMARY_REGION",
     "DEFAULT_SECONDARY_REGION",
     "ExitCode",

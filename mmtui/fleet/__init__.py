@@ -1,0 +1,1 @@
+"""Instructor fleet commands: the same engine over many attendee accounts at once."""

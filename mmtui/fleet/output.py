@@ -1,0 +1,223 @@
+"""A fleet run for people (a table of attendee x step), for scripts (JSON) and spreadsheets (CSV).
+
+Cells say where each attendee stands on each step: for `check` the step's status (pass, fail,
+pending, error); for `solve` `done` when mmtui did something and the step now passes, otherwise
+the step's status after the solve; for `reset` `N planned` or `nothing` (a plan), `reset`,
+`left N` or `error` (after running it). A target that could not be worked on has empty cells and
+its reason in the last column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from typing import Any
+
+from mmtui.exitcodes import ExitCode
+from mmtui.fleet.run import Job, TargetOutcome
+
+SHORT_HEADERS = {"prerequisites": "0-2", "checkpoint": "ckpt"}
+_STYLE = {
+    "pass": "green",
+    "done": "green",
+    "reset": "green",
+    "nothing": "dim",
+    "fail": "red",
+    "pending": "yellow",
+    "error": "magenta",
+}
+_MARK = {"pass": "✔", "fail": "✘", "pending": "…", "error": "!", "nothing": "·"}
+"""Statuses shown as one mark in the table (the legend below it says which); words otherwise."""
+STATE_STYLE = {
+    "pass": "green",
+    "fail": "red",
+    "error": "magenta",
+    "refused": "magenta",
+    "planned": "cyan",
+}
+
+
+def overall_status(code: ExitCode) -> str:
+    if code == ExitCode.OK:
+        return "pass"
+    return "fail" if code == ExitCode.CHECK_FAILED else "error"
+
+
+def summary(job: Job, outcomes: list[TargetOutcome]) -> dict[str, Any]:
+    states = Counter(outcome.state for outcome in outcomes)
+    steps: dict[str, dict[str, int]] = {}
+    for step_id, _, _ in job.columns:
+        cells = Counter(
+            cell for outcome in outcomes if (cell := _cell(outcome, step_id)) and cell != ""
+        )
+        steps[step_id] = dict(sorted(cells.items()))
+    counts: dict[str, Any] = {"targets": len(outcomes)}
+    for state in ("pass", "fail", "error", "refused", "planned"):
+        counts[state] = states.get(state, 0)
+    counts["steps"] = steps
+    return counts
+
+
+def _cell(outcome: TargetOutcome, step_id: str) -> str:
+    step = outcome.step(step_id)
+    return step.cell if step is not None else ""
+
+
+# ---------------------------------------------------------------------- JSON
+
+
+def as_json(job: Job, outcomes: list[TargetOutcome], code: ExitCode) -> str:
+    acting = job.command != "check"
+    targets = []
+    for outcome in outcomes:
+        attendee = outcome.attendee
+        steps = []
+        for step in outcome.steps:
+            item: dict[str, Any] = {
+                "id": step.id,
+                "number": step.number,
+                "title": step.title,
+                "cell": step.cell or None,
+                "status": step.status.value if step.status is not None else None,
+                "checks": [check.to_json() for check in step.checks],
+            }
+            if acting:
+                item["done"] = step.done
+            if job.command == "reset":
+                item["plan"] = step.plan
+                item["left"] = step.left
+            steps.append(item)
+        targets.append(
+            {
+                "name": attendee.name,
+                "account": outcome.account,
+                "expected_account": attendee.account_id,
+                "identity": outcome.arn,
+                "way_in": attendee.way_in,
+                "primary_region": attendee.spec.primary_region,
+                "secondary_region": attendee.spec.secondary_region,
+                "status": outcome.state,
+                "exit_code": int(outcome.exit_code),
+                "error": outcome.error,
+                "seconds": round(outcome.seconds, 3),
+                "workspace": str(outcome.workspace) if outcome.workspace else None,
+                "steps": steps,
+                "log": outcome.log,
+            }
+        )
+    document = {
+        "command": f"fleet {job.command}",
+        "lab": job.content.lab.id,
+        "status": overall_status(code),
+        "exit_code": int(code),
+        "summary": summary(job, outcomes),
+        "steps": [{"id": i, "number": n, "title": t} for i, n, t in job.columns],
+        "targets": targets,
+    }
+    return json.dumps(document, indent=2)
+
+
+# ---------------------------------------------------------------------- CSV
+
+
+def as_csv(job: Job, outcomes: list[TargetOutcome]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    step_ids = [step_id for step_id, _, _ in job.columns]
+    writer.writerow(["name", "account_id", "status", *step_ids, "error"])
+    for outcome in outcomes:
+        writer.writerow(
+            [
+                outcome.attendee.name,
+                outcome.account or "",
+                outcome.state,
+                *(_cell(outcome, step_id) for step_id in step_ids),
+                " ".join((outcome.error or "").split()),
+            ]
+        )
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------- for people
+
+
+def print_plan(outcomes: list[TargetOutcome], console: Any) -> None:
+    """The combined plan of a reset, target by target."""
+    from rich.markup import escape
+
+    def say(line: str) -> None:
+        console.print(line, soft_wrap=True)  # one line per action, however long
+
+    say("plan:")
+    for outcome in outcomes:
+        who = escape(outcome.attendee.name) + (f" ({outcome.account})" if outcome.account else "")
+        if outcome.state in ("error", "refused"):
+            say(f"  {who}: [magenta]{outcome.state}: {escape(outcome.error or '')}[/]")
+            continue
+        lines = [f"{step.id}: {action}" for step in outcome.steps for action in step.plan]
+        if not lines:
+            say(f"  {who}: nothing to reset")
+            continue
+        say(f"  {who}:")
+        for line in lines:
+            say(f"    {escape(line)}")
+
+
+def print_table(job: Job, outcomes: list[TargetOutcome], console: Any) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    title = {
+        "check": "Lab {lab} on {n} targets",
+        "solve": "Lab {lab} solved on {n} targets",
+        "reset": "Lab {lab} reset on {n} targets",
+    }[job.command].format(lab=job.content.lab.id, n=len(outcomes))
+    if job.command == "reset" and not job.act:
+        title = f"Lab {job.content.lab.id} reset plan on {len(outcomes)} targets"
+    table = Table(expand=False, show_lines=False)
+    table.add_column("attendee", no_wrap=True)
+    table.add_column("account", no_wrap=True, min_width=12)
+    for step_id, number, _ in job.columns:
+        header = SHORT_HEADERS.get(step_id, str(number) if number is not None else step_id)
+        table.add_column(header, no_wrap=True, justify="left")
+    table.add_column("note", overflow="fold", min_width=20, max_width=80)
+    for outcome in outcomes:
+        cells = []
+        for step_id, _, _ in job.columns:
+            cell = _cell(outcome, step_id)
+            key = cell.split()[0] if cell else ""
+            style = _STYLE.get(key, "cyan" if "planned" in cell or "left" in cell else "")
+            text = _MARK.get(cell, cell)
+            cells.append(f"[{style}]{escape(text)}[/]" if style and text else escape(text))
+        note = outcome.error or ""
+        if outcome.state == "refused":
+            note = f"refused: {note}"
+        table.add_row(
+            escape(outcome.attendee.name),
+            outcome.account or "-",
+            *cells,
+            f"[{STATE_STYLE.get(outcome.state, '')}]{escape(note)}[/]" if note else "",
+        )
+    console.print(title, soft_wrap=True)
+    console.print(table)
+    legend = ", ".join(
+        f"{SHORT_HEADERS.get(i, str(n) if n is not None else i)} {i}" for i, n, _ in job.columns
+    )
+    counts = summary(job, outcomes)
+    parts = [
+        f"{counts[state]} {state}"
+        for state in ("pass", "fail", "error", "refused", "planned")
+        if counts[state]
+    ]
+    marks = "  ".join(f"{mark} {word}" for word, mark in _MARK.items() if word != "nothing")
+    if job.command == "solve":
+        marks += "  done: solved by this run"
+    elif job.command == "reset" and job.act:
+        marks = "reset: reset by this run  · nothing to reset  left N: still there  ! error"
+    elif job.command == "reset":
+        marks = "N planned: actions in the plan above  · nothing to reset"
+    console.print(f"steps: {legend}", soft_wrap=True)
+    console.print(marks, soft_wrap=True)
+    console.print(f"{len(outcomes)} targets: {', '.join(parts)}", soft_wrap=True)
