@@ -185,44 +185,84 @@ def _table(ctx: TaskContext) -> dict[str, Any]:
     return table
 
 
-def _replica_status(ctx: TaskContext) -> str | None:
+def _replica_status(ctx: TaskContext, region: str | None = None) -> str | None:
+    """The status of the table's replica in `region` (the secondary by default), None if none."""
     replicas = {r["RegionName"]: r.get("ReplicaStatus") for r in _table(ctx).get("Replicas", [])}
-    return replicas.get(ctx.secondary_region)
+    return replicas.get(region or ctx.secondary_region)
+
+
+STREAM_VIEW = "NEW_AND_OLD_IMAGES"
+"""What global tables replicate from: the item before and after each change."""
+
+
+def _wait_table_active(ctx: TaskContext) -> None:
+    ctx.wait(f"{ctx.param('table')} to be active", lambda: _table(ctx)["TableStatus"] == "ACTIVE")
+
+
+def ensure_stream(ctx: TaskContext) -> str:
+    """The lab table's stream on, with new and old images; returns what it did ("" if nothing).
+
+    A stream already on with another view type cannot be switched in place (DynamoDB answers
+    "Table already has an enabled stream"): it is turned off, then on again with both images.
+    """
+    table = ctx.param("table")
+    dynamodb = ctx.client("dynamodb", ctx.primary_region)
+    spec = _table(ctx).get("StreamSpecification") or {}
+    if spec.get("StreamEnabled") and spec.get("StreamViewType") == STREAM_VIEW:
+        return ""
+    done = ""
+    if spec.get("StreamEnabled"):
+        dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
+        _wait_table_active(ctx)
+        done = f"turned off the {spec.get('StreamViewType')} stream of {table}, then "
+    dynamodb.update_table(
+        TableName=table,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW},
+    )
+    _wait_table_active(ctx)
+    return f"{done}enabled the stream of {table} (new and old images)"
+
+
+def ensure_replica(ctx: TaskContext, region: str, *, wait: bool = True) -> str:
+    """A replica of the lab table in `region`, created if missing; with `wait`, until ACTIVE.
+
+    Returns what it did ("" when the replica was already there).
+    """
+    table = ctx.param("table")
+    added = ""
+    if _replica_status(ctx, region) is None:
+        # DynamoDB takes one change at a time: a table still UPDATING (its stream being
+        # enabled) refuses the replica, which is why the console tells attendees to retry.
+        _wait_table_active(ctx)
+        ctx.client("dynamodb", ctx.primary_region).update_table(
+            TableName=table, ReplicaUpdates=[{"Create": {"RegionName": region}}]
+        )
+        added = f"added a replica of {table} in {region}"
+    if wait:
+        ctx.wait(
+            f"the replica in {region} to be active",
+            lambda: _replica_status(ctx, region) == "ACTIVE",
+            lambda: f"replica in {region}: {_replica_status(ctx, region) or 'not listed yet'}",
+        )
+    return added
 
 
 @TASKS.implement("data_tier.solve")
 def solve_data_tier(ctx: TaskContext) -> list[Action]:
     table, primary, secondary = ctx.param("table"), ctx.primary_region, ctx.secondary_region
-    dynamodb = ctx.client("dynamodb", primary)
-
-    def stream() -> str:
-        spec = _table(ctx).get("StreamSpecification") or {}
-        if spec.get("StreamEnabled") and spec.get("StreamViewType") == "NEW_AND_OLD_IMAGES":
-            return ""
-        dynamodb.update_table(
-            TableName=table,
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )
-        ctx.wait(f"{table} to be active", lambda: _table(ctx)["TableStatus"] == "ACTIVE")
-        return f"enabled the stream of {table} (new and old images)"
-
-    def replica() -> str:
-        added = ""
-        if _replica_status(ctx) is None:
-            dynamodb.update_table(
-                TableName=table, ReplicaUpdates=[{"Create": {"RegionName": secondary}}]
-            )
-            added = f"added a replica of {table} in {secondary}"
-        ctx.wait(
-            f"the replica in {secondary} to be active",
-            lambda: _replica_status(ctx) == "ACTIVE",
-            lambda: f"replica in {secondary}: {_replica_status(ctx) or 'not listed yet'}",
-        )
-        return added
-
     return [
-        Action(primary, f"table {table}", "enable stream (NEW_AND_OLD_IMAGES)", stream),
-        Action(secondary, f"replica of {table}", "create and wait until ACTIVE", replica),
+        Action(
+            primary,
+            f"table {table}",
+            f"enable stream ({STREAM_VIEW})",
+            partial(ensure_stream, ctx),
+        ),
+        Action(
+            secondary,
+            f"replica of {table}",
+            "create and wait until ACTIVE",
+            partial(ensure_replica, ctx, secondary),
+        ),
     ]
 
 
@@ -485,6 +525,8 @@ def _delete_group(ctx: TaskContext, group: str) -> str:
 # ---------------------------------------------------------------------- step 3
 
 STAGE = "CrossRegionDeploy"
+BUILD_ARTIFACT = "BuildArtifact"
+IMAGE_DEFINITIONS = "imagedefinitions_secondary.json"
 
 
 def _pipelines(ctx: TaskContext) -> dict[str, str]:
@@ -493,16 +535,18 @@ def _pipelines(ctx: TaskContext) -> dict[str, str]:
     return {kind.title(): name for kind, name in found.items()}
 
 
-def _bucket_name(ctx: TaskContext) -> str:
+def bucket_name(ctx: TaskContext, region: str | None = None) -> str:
+    """The artifact bucket mmtui makes for a pipeline's actions in `region` (the secondary by
+    default). Bucket names are global: the account and region keep it unique."""
     account = ctx.client("sts", ctx.primary_region).get_caller_identity()["Account"]
-    return f"mmtui-pipeline-artifacts-{account}-{ctx.secondary_region}"
+    return f"mmtui-pipeline-artifacts-{account}-{region or ctx.secondary_region}"
 
 
-def _ensure_bucket(ctx: TaskContext, bucket: str) -> bool:
-    """Create the secondary artifact bucket if missing; True when it was created."""
+def _ensure_bucket(ctx: TaskContext, bucket: str, region: str) -> bool:
+    """Create the artifact bucket in `region` if missing; True when it was created."""
     from botocore.exceptions import ClientError
 
-    s3 = ctx.client("s3", ctx.secondary_region)
+    s3 = ctx.client("s3", region)
     try:
         s3.head_bucket(Bucket=bucket)
         return False
@@ -511,19 +555,30 @@ def _ensure_bucket(ctx: TaskContext, bucket: str) -> bool:
             raise
     config = (
         {}
-        if ctx.secondary_region == "us-east-1"
-        else {"CreateBucketConfiguration": {"LocationConstraint": ctx.secondary_region}}
+        if region == "us-east-1"
+        else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     )
     s3.create_bucket(Bucket=bucket, **config)
     return True
 
 
-def cross_region_stage(region: str, cluster: str, service: str) -> dict[str, Any]:
+def cross_region_stage(
+    region: str,
+    cluster: str,
+    service: str,
+    *,
+    stage: str = STAGE,
+    action: str = STAGE,
+    input_artifact: str = BUILD_ARTIFACT,
+    file_name: str = IMAGE_DEFINITIONS,
+) -> dict[str, Any]:
+    """A stage with one Amazon ECS deploy action that runs in `region` (the lab's names by
+    default; the step 3 form lets an attendee choose others)."""
     return {
-        "name": STAGE,
+        "name": stage,
         "actions": [
             {
-                "name": STAGE,
+                "name": action,
                 "region": region,
                 "runOrder": 1,
                 "actionTypeId": {
@@ -532,25 +587,28 @@ def cross_region_stage(region: str, cluster: str, service: str) -> dict[str, Any
                     "provider": "ECS",
                     "version": "1",
                 },
-                "inputArtifacts": [{"name": "BuildArtifact"}],
+                "inputArtifacts": [{"name": input_artifact}],
                 "outputArtifacts": [],
                 "configuration": {
                     "ClusterName": cluster,
                     "ServiceName": service,
-                    "FileName": "imagedefinitions_secondary.json",
+                    "FileName": file_name,
                 },
             }
         ],
     }
 
 
-def _same_stage(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    """Equal in what matters (CodePipeline may add defaults to what it stores)."""
+def same_stage(current: dict[str, Any], wanted: dict[str, Any], home_region: str) -> bool:
+    """Equal in what matters (CodePipeline may add defaults to what it stores, and an action
+    with no region runs in the pipeline's own)."""
 
     def essence(stage: dict[str, Any]) -> list[Any]:
-        return [
+        return [stage.get("name")] + [
             (
-                a.get("region"),
+                a.get("name"),
+                a.get("region") or home_region,
+                a.get("actionTypeId", {}).get("category"),
                 a.get("actionTypeId", {}).get("provider"),
                 [i.get("name") for i in a.get("inputArtifacts", [])],
                 a.get("configuration"),
@@ -559,6 +617,47 @@ def _same_stage(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
         ]
 
     return essence(current) == essence(wanted)
+
+
+def add_stage(ctx: TaskContext, name: str, stage: dict[str, Any]) -> str:
+    """Make `stage` the last stage of the pipeline `name` (replacing a stage of the same name),
+    with an artifact store in every region its actions run in; returns what it did.
+
+    A cross-region action reads its input from a bucket in its own region, so the pipeline
+    switches from `artifactStore` to `artifactStores` (the two are exclusive) and a bucket is
+    made where none is given, as the console does on Save. Nothing is updated when the pipeline
+    already holds the same stage last and every store: applying twice changes nothing.
+    """
+    primary = ctx.primary_region
+    client = ctx.client("codepipeline", primary)
+    pipeline = client.get_pipeline(name=name)["pipeline"]
+    stores = dict(pipeline.get("artifactStores") or {})
+    if primary not in stores and pipeline.get("artifactStore"):
+        stores[primary] = pipeline["artifactStore"]
+    done = []
+    regions = {a.get("region") or primary for a in stage.get("actions", [])}
+    for region in sorted(regions - set(stores)):
+        bucket = bucket_name(ctx, region)
+        if _ensure_bucket(ctx, bucket, region):
+            done.append(f"created the artifact bucket {bucket}")
+        stores[region] = {"type": "S3", "location": bucket}
+    stages = pipeline["stages"]
+    current = next((s for s in stages if s["name"] == stage["name"]), None)
+    if (
+        current is not None
+        and stages[-1] is current
+        and same_stage(current, stage, primary)
+        and pipeline.get("artifactStores") == stores
+    ):
+        return "; ".join(done)
+    wanted = {
+        **pipeline,
+        "stages": [*(s for s in stages if s["name"] != stage["name"]), stage],
+        "artifactStores": stores,
+    }
+    wanted.pop("artifactStore", None)
+    client.update_pipeline(pipeline=wanted)
+    return "; ".join([*done, f"added the {stage['name']} stage to {name}"])
 
 
 @TASKS.implement("pipeline.solve")
@@ -576,32 +675,10 @@ def solve_pipeline(ctx: TaskContext) -> list[Action]:
                     f"the pipelines need {ctx.param('secondary_stack')} (step 1) first",
                     ExitCode.CHECK_FAILED,
                 )
-            client = ctx.client("codepipeline", ctx.primary_region)
-            pipeline = client.get_pipeline(name=name)["pipeline"]
             stage = cross_region_stage(
                 region, outputs["EcsClusterName"], outputs[f"{kind}EcsServiceName"]
             )
-            stores = dict(pipeline.get("artifactStores") or {})
-            if ctx.primary_region not in stores and pipeline.get("artifactStore"):
-                stores[ctx.primary_region] = pipeline["artifactStore"]
-            created = ""
-            if region not in stores:
-                bucket = _bucket_name(ctx)
-                if _ensure_bucket(ctx, bucket):
-                    created = f"created the artifact bucket {bucket}; "
-                stores[region] = {"type": "S3", "location": bucket}
-            stages = [s for s in pipeline["stages"] if s["name"] != STAGE]
-            current = next((s for s in pipeline["stages"] if s["name"] == STAGE), None)
-            wanted = {**pipeline, "stages": [*stages, stage], "artifactStores": stores}
-            wanted.pop("artifactStore", None)
-            if (
-                current == stage
-                and pipeline.get("artifactStores") == stores
-                and pipeline["stages"][-1] == current
-            ):
-                return created.rstrip("; ")
-            client.update_pipeline(pipeline=wanted)
-            return f"{created}added the {STAGE} stage to {name}"
+            return add_stage(ctx, name, stage)
 
         actions.append(
             Action(ctx.primary_region, f"pipeline {name}", f"add stage {STAGE} ({region})", add)
@@ -609,55 +686,68 @@ def solve_pipeline(ctx: TaskContext) -> list[Action]:
     return actions
 
 
+def _deploys_elsewhere(stage: dict[str, Any], home_region: str) -> bool:
+    """A stage with an action outside the pipeline's region: what step 3 adds, under any name.
+    The Labs 0-2 pipelines have none, and without them the extra artifact stores can go."""
+    return any((a.get("region") or home_region) != home_region for a in stage.get("actions", []))
+
+
 @TASKS.implement("pipeline.reset")
 def reset_pipeline(ctx: TaskContext) -> list[Action]:
-    client = ctx.client("codepipeline", ctx.primary_region)
+    primary = ctx.primary_region
+    client = ctx.client("codepipeline", primary)
+
+    def added(stage: dict[str, Any]) -> bool:
+        return stage["name"] == STAGE or _deploys_elsewhere(stage, primary)
+
     actions = []
+    regions = {ctx.secondary_region}
     for name in sorted(_pipelines(ctx).values()):
         pipeline = client.get_pipeline(name=name)["pipeline"]
-        if not any(s["name"] == STAGE for s in pipeline["stages"]) and not pipeline.get(
-            "artifactStores"
-        ):
+        regions.update(pipeline.get("artifactStores") or {})
+        if not any(added(s) for s in pipeline["stages"]) and not pipeline.get("artifactStores"):
             continue
 
         def remove(name: str = name) -> str:
             current = client.get_pipeline(name=name)["pipeline"]
             stores = current.pop("artifactStores", None) or {}
-            if ctx.primary_region in stores:
-                current["artifactStore"] = stores[ctx.primary_region]
-            current["stages"] = [s for s in current["stages"] if s["name"] != STAGE]
+            if primary in stores:
+                current["artifactStore"] = stores[primary]
+            removed = [s["name"] for s in current["stages"] if added(s)]
+            current["stages"] = [s for s in current["stages"] if not added(s)]
             client.update_pipeline(pipeline=current)
-            return f"removed the {STAGE} stage and the second artifact store of {name}"
+            what = f"the {', '.join(removed)} stage and " if removed else ""
+            return f"removed {what}the extra artifact stores of {name}"
 
-        actions.append(
-            Action(ctx.primary_region, f"pipeline {name}", f"remove stage {STAGE}", remove)
-        )
-    bucket = _bucket_name(ctx)
-    if actions and not _bucket_missing(ctx, bucket):
-        actions.append(
-            Action(
-                ctx.secondary_region,
-                f"bucket {bucket}",
-                "empty and delete",
-                partial(_delete_bucket, ctx, bucket),
-            )
-        )
+        actions.append(Action(primary, f"pipeline {name}", f"remove stage {STAGE}", remove))
+    if actions:
+        for region in sorted(regions - {primary}):
+            bucket = bucket_name(ctx, region)
+            if not _bucket_missing(ctx, bucket, region):
+                actions.append(
+                    Action(
+                        region,
+                        f"bucket {bucket}",
+                        "empty and delete",
+                        partial(_delete_bucket, ctx, bucket, region),
+                    )
+                )
     return actions
 
 
-def _bucket_missing(ctx: TaskContext, bucket: str) -> bool:
+def _bucket_missing(ctx: TaskContext, bucket: str, region: str) -> bool:
     from botocore.exceptions import ClientError
 
     try:
-        ctx.client("s3", ctx.secondary_region).head_bucket(Bucket=bucket)
+        ctx.client("s3", region).head_bucket(Bucket=bucket)
         return False
     except ClientError:
         return True
 
 
-def _delete_bucket(ctx: TaskContext, bucket: str) -> str:
-    """Only the bucket mmtui's solve created; one an attendee made by hand is left alone."""
-    s3 = ctx.client("s3", ctx.secondary_region)
+def _delete_bucket(ctx: TaskContext, bucket: str, region: str) -> str:
+    """Only a bucket named as mmtui names its own; one an attendee made by hand is left alone."""
+    s3 = ctx.client("s3", region)
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
         objects = [
             {"Key": o["Key"], "VersionId": o["VersionId"]}
