@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import mmtui.labs.lab3.catalog  # noqa: F401  (declares the names implemented here)
 from mmtui.engine.checks import Checker, describe
 from mmtui.engine.context import FACT_PROVIDERS
 from mmtui.engine.registry import CHECKS
