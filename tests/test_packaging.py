@@ -108,6 +108,8 @@ CORE_MODULES = [
     "mmtui.engine.registry",
     "mmtui.engine.steps",
     "mmtui.labs.lab3.catalog",
+    "mmtui.labs.lab3.forms",
+    "mmtui.labs.lab3.inventory",
     "mmtui.target.clients",
     "mmtui.target.identity",
     "mmtui.target.spec",

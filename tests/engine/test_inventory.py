@@ -23,12 +23,6 @@ from tests.engine.test_checks import context
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 
 
-@pytest.fixture
-def quick_replicas(sandbox: Sandbox) -> None:
-    tables = next(e for e in sandbox.extensions if e.name == "dynamodb_global")
-    tables.replica_create_seconds = 0.3  # type: ignore[attr-defined]
-
-
 def solve(ctx: CheckContext, *steps: Callable[[TaskContext], list[Any]]) -> None:
     task_ctx = TaskContext(ctx, poll_seconds=0.05, timeout_seconds=60)
     for step in steps:

@@ -694,6 +694,27 @@ def test_streams_on_a_regional_table_still_work(west: Any, gt: DynamoDBGlobalTab
     assert "StreamSpecification" not in west.describe_table(TableName=TABLE)["Table"]
 
 
+def test_a_stream_turned_off_can_be_turned_on_again(west: Any, gt: DynamoDBGlobalTables) -> None:
+    """As after `mmtui reset --step 2`, or to change the view type: AWS starts a new stream."""
+    lab_table(west)
+    west.update_table(
+        TableName=TABLE, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    )
+    first = west.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    west.update_table(TableName=TABLE, StreamSpecification={"StreamEnabled": False})
+    time.sleep(0.002)  # stream labels are timestamps
+    west.update_table(
+        TableName=TABLE,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    table = west.describe_table(TableName=TABLE)["Table"]
+    assert table["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    assert table["LatestStreamArn"] != first
+
+
 # ------------------------------------------------------------------ 5. removing replicas
 
 

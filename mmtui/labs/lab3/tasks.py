@@ -619,18 +619,34 @@ def same_stage(current: dict[str, Any], wanted: dict[str, Any], home_region: str
     return essence(current) == essence(wanted)
 
 
-def add_stage(ctx: TaskContext, name: str, stage: dict[str, Any]) -> str:
-    """Make `stage` the last stage of the pipeline `name` (replacing a stage of the same name),
-    with an artifact store in every region its actions run in; returns what it did.
+class StageConflict(ValueError):
+    """The pipeline already has a different stage of that name (and replacing was not asked)."""
 
-    A cross-region action reads its input from a bucket in its own region, so the pipeline
-    switches from `artifactStore` to `artifactStores` (the two are exclusive) and a bucket is
-    made where none is given, as the console does on Save. Nothing is updated when the pipeline
-    already holds the same stage last and every store: applying twice changes nothing.
+
+def add_stage(
+    ctx: TaskContext, name: str, stage: dict[str, Any], *, replace: bool = True
+) -> list[str]:
+    """Make `stage` the last stage of the pipeline `name`, with an artifact store in every
+    region its actions run in; returns what it did (empty: nothing needed doing).
+
+    A stage of the same name is replaced, or, with `replace=False`, refused (StageConflict)
+    unless it is the same stage. A cross-region action reads its input from a bucket in its
+    own region, so the pipeline switches from `artifactStore` to `artifactStores` (the two are
+    exclusive) and a bucket is made where none is given, as the console does on Save. Nothing
+    is updated when the pipeline already holds the same stage last and every store: applying
+    twice changes nothing.
     """
     primary = ctx.primary_region
     client = ctx.client("codepipeline", primary)
     pipeline = client.get_pipeline(name=name)["pipeline"]
+    stages = pipeline["stages"]
+    current = next((s for s in stages if s["name"] == stage["name"]), None)
+    same = current is not None and same_stage(current, stage, primary)
+    if current is not None and not same and not replace:
+        raise StageConflict(
+            f"{name} already has a different stage named {stage['name']} "
+            f"(stages: {', '.join(s['name'] for s in stages)})"
+        )
     stores = dict(pipeline.get("artifactStores") or {})
     if primary not in stores and pipeline.get("artifactStore"):
         stores[primary] = pipeline["artifactStore"]
@@ -641,15 +657,8 @@ def add_stage(ctx: TaskContext, name: str, stage: dict[str, Any]) -> str:
         if _ensure_bucket(ctx, bucket, region):
             done.append(f"created the artifact bucket {bucket}")
         stores[region] = {"type": "S3", "location": bucket}
-    stages = pipeline["stages"]
-    current = next((s for s in stages if s["name"] == stage["name"]), None)
-    if (
-        current is not None
-        and stages[-1] is current
-        and same_stage(current, stage, primary)
-        and pipeline.get("artifactStores") == stores
-    ):
-        return "; ".join(done)
+    if same and stages[-1] is current and pipeline.get("artifactStores") == stores:
+        return done
     wanted = {
         **pipeline,
         "stages": [*(s for s in stages if s["name"] != stage["name"]), stage],
@@ -657,7 +666,7 @@ def add_stage(ctx: TaskContext, name: str, stage: dict[str, Any]) -> str:
     }
     wanted.pop("artifactStore", None)
     client.update_pipeline(pipeline=wanted)
-    return "; ".join([*done, f"added the {stage['name']} stage to {name}"])
+    return [*done, f"added the {stage['name']} stage to {name}"]
 
 
 @TASKS.implement("pipeline.solve")
@@ -678,7 +687,7 @@ def solve_pipeline(ctx: TaskContext) -> list[Action]:
             stage = cross_region_stage(
                 region, outputs["EcsClusterName"], outputs[f"{kind}EcsServiceName"]
             )
-            return add_stage(ctx, name, stage)
+            return "; ".join(add_stage(ctx, name, stage))
 
         actions.append(
             Action(ctx.primary_region, f"pipeline {name}", f"add stage {STAGE} ({region})", add)

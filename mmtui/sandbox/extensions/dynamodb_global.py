@@ -417,6 +417,11 @@ class DynamoDBGlobalTables:
         if isinstance(stream, dict) and stream.get("StreamEnabled") and enabled:
             # moto says ResourceInUseException; the API reference says ValidationException.
             return _error("ValidationException", STREAM_ENABLED.format(name=table.name))
+        if isinstance(stream, dict) and stream.get("StreamEnabled") and not enabled:
+            # moto keeps the label of a stream that was turned off and then refuses any new one
+            # ("Cannot enable stream"); AWS starts a new stream, with a new label and ARN. Step
+            # 2 needs it after a reset, or to replace a stream of another view type.
+            table.latest_stream_label = None
         return None
 
     def _delete_table(self, body: dict[str, Any], region: str) -> AwsResponse | None:
