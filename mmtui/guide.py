@@ -65,6 +65,7 @@ class Guide:
         self.clock = clock
         self._state_root = state_root
         self._resources = ExitStack()
+        self._pool: Any = None
         self._lock = threading.Lock()
         self.connection: Any = None
         self.account_id: str | None = None
@@ -96,7 +97,20 @@ class Guide:
         )
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         self._resources.close()
+
+    def inventory(self) -> Any:
+        """What exists now in both regions (read-only, concurrent, never raises for AWS)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from mmtui.labs.lab3.inventory import take_inventory
+
+        # One pool for the session: its threads keep their clients from one look to the next.
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(8, thread_name_prefix="mmtui-inventory")
+        return take_inventory(self._checks(), executor=self._pool)
 
     @property
     def sandbox_env(self) -> Path | None:

@@ -168,9 +168,7 @@ class MmtuiApp(App[int]):
 
     @work(thread=True, group="look", exclusive=True, exit_on_error=False, description="Looking")
     def load_inventory(self) -> None:
-        from mmtui.labs.lab3.inventory import take_inventory
-
-        self.post_message(InventoryReady(take_inventory(self.guide._checks())))
+        self.post_message(InventoryReady(self.guide.inventory()))
 
     @on(InventoryReady)
     def inventory_ready(self, message: InventoryReady) -> None:

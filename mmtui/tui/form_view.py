@@ -27,7 +27,6 @@ class FormView(VerticalScroll):
         self.step_id = step_id
         self.form: Any = None
         self.values: dict[str, str] = {}
-        self._drawing = False
 
     @property
     def guide_app(self) -> MmtuiApp:
@@ -46,7 +45,6 @@ class FormView(VerticalScroll):
         """Draw `form` with the values chosen so far (its defaults fill the rest)."""
         self.form = form
         self.values = dict(form.defaults(self.values))
-        self._drawing = True
         await self.remove_children()
         widgets: list[Any] = [Static(form.title, classes="form-title")]
         for field in form.fields(self.values):
@@ -86,27 +84,47 @@ class FormView(VerticalScroll):
         widgets.append(buttons)
         widgets.append(Static("", classes="form-outcome"))
         await self.mount_all(widgets)
-        self._drawing = False
 
     @on(Select.Changed)
     def _choice(self, event: Select.Changed) -> None:
-        if self._drawing or event.select.name is None:
+        if event.select.name is None:
             return
-        value = event.value
-        self.values[event.select.name] = "" if value is Select.NULL else str(value)
-        self._changed()
+        name = event.select.name
+        value = "" if event.value is Select.NULL else str(event.value)
+        # A Select announces its first value once mounted: only a real change counts.
+        if self.values.get(name, "") == value:
+            return
+        self.values[name] = value
+        self._changed(name)
 
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
-        if self._drawing or event.input.name is None:
+        if event.input.name is None:
             return
         self.values[event.input.name] = event.value
 
-    def _changed(self) -> None:
-        # A choice that others depend on (step 3's region → its clusters) needs a new look
-        # at the account before the dependent choices are right.
-        if self.form is not None and self.form.stale(self.values):
+    def _changed(self, name: str) -> None:
+        if self.form is None:
+            return
+        # Values chosen for the old choice are wrong for the new one (the Core service stays
+        # picked when the Like pipeline is chosen): drop what depends on it, take defaults.
+        fields = self.form.fields(self.values)
+        dependants: set[str] = set()
+        changed = {name}
+        while changed:  # and what depends on those, in turn
+            found = {f.name for f in fields if changed & set(f.depends_on)} - dependants
+            dependants |= found
+            changed = found
+        if dependants:
+            for dependant in dependants:
+                self.values.pop(dependant, None)
+            self.values = dict(self.form.defaults(self.values))
+        # A choice whose dependants need a new look at the account (step 3's region → its
+        # clusters) reloads the form; otherwise redraw it with the new defaults.
+        if self.form.stale(self.values):
             self.guide_app.load_form(self.step_id, self.form, dict(self.values))
+        elif dependants:
+            self.call_later(self.show_form, self.form)
 
     def problems(self) -> list[Any]:
         """Validate now; show each problem under its field. No AWS call."""

@@ -71,7 +71,7 @@ class OverviewScreen(Screen[None]):
         if app.inventory is not None:
             self.show_inventory(app.inventory)
         else:
-            regions.add_row("…", "reading what exists in both regions…", "", key="loading")
+            regions.loading = True  # until the first look at both regions comes back
         app.load_inventory()
 
     def action_inventory(self) -> None:
@@ -91,9 +91,10 @@ class OverviewScreen(Screen[None]):
         from mmtui.tui.picture import rows
 
         regions = self.query_one("#regions", DataTable)
+        regions.loading = False
         regions.clear()
         for layer, primary, secondary in rows(inventory):
-            regions.add_row(layer, primary, secondary)
+            regions.add_row(layer, primary, secondary, key=layer)
 
     @on(DataTable.RowSelected, "#lab-steps")
     def _selected(self, event: DataTable.RowSelected) -> None:

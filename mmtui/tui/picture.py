@@ -122,7 +122,7 @@ def _dashboard(inventory: Any, region: str) -> Cell:
         return _no(f"no dashboard {dashboard.name}")
     shown = [w for w in dashboard.widgets if region in w.regions]
     if not shown:
-        return _no("no widgets for this region")
+        return _no("no widgets here")
     return _ok(f"{len(shown)} widgets")
 
 

@@ -90,6 +90,13 @@ async def test_the_whole_lab_through_the_guide(app: MmtuiApp, sandbox: Sandbox) 
         assert isinstance(app.screen, OverviewScreen)
         table = app.screen.query_one("#lab-steps", DataTable)
         assert [cell(table, s.id, "status") for s in app.content.lab.steps] == ["✔ pass"] * 6
+        # The two-region picture, read live, now shows the secondary side built.
+        await pilot.press("i")
+        await settle(pilot)
+        regions = app.screen.query_one("#regions", DataTable)
+        for layer in ("infrastructure", "data tier", "images", "application", "pipeline"):
+            assert cell(regions, layer, "secondary").startswith("✔"), layer
+        assert cell(regions, "dashboard", "secondary").startswith("✔")
         await pilot.press("escape")
         labs = app.screen.query_one("#labs", DataTable)
         assert cell(labs, "3", "state") == "✔ pass · 6 of 6 done"
