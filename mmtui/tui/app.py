@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
@@ -75,6 +76,9 @@ class MmtuiApp(App[int]):
         self.running: dict[str, str] = {}
         """Step id → "solve"/"reset" while that task runs."""
         self.inventory: Any = None
+        self._checking = False
+        self._check_again = False
+        self._timer: Timer | None = None
 
     # ------------------------------------------------------------------ screens
 
@@ -144,12 +148,37 @@ class MmtuiApp(App[int]):
         self.run_checks()
 
     def action_refresh(self) -> None:
-        if self.guide.connection is not None:
-            self.run_checks()
+        self.run_checks()
 
-    @work(thread=True, group="checks", exclusive=True, exit_on_error=False, description="Checking")
     def run_checks(self) -> None:
+        """Start a round of checks, or ask for one as soon as the running round ends.
+
+        A thread cannot be interrupted, so an "exclusive" worker would let an old round run on
+        beside a new one; instead, at most one round runs and a request during it is queued.
+        """
+        if self.guide.connection is None:
+            return
+        if self._checking:
+            self._check_again = True
+            return
+        self._checking = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._check_round()
+
+    @work(thread=True, group="checks", exit_on_error=False, description="Checking")
+    def _check_round(self) -> None:
         self.post_message(ChecksDone(self.guide.check_all()))
+
+    def _round_ended(self) -> None:
+        self._checking = False
+        if self._check_again:
+            self._check_again = False
+            self.run_checks()
+        elif self.refresh_seconds > 0:
+            # Re-armed only once this round finished, so rounds never overlap.
+            self._timer = self.set_timer(self.refresh_seconds, self.run_checks)
 
     @on(ChecksDone)
     def checks_done(self, message: ChecksDone) -> None:
@@ -162,9 +191,7 @@ class MmtuiApp(App[int]):
         self.snapshot = message.snapshot
         self.names = message.snapshot.names
         self._broadcast("show_snapshot", message.snapshot)
-        # Re-armed only once this round finished, so rounds never overlap.
-        if self.refresh_seconds > 0:
-            self.set_timer(self.refresh_seconds, self.action_refresh)
+        self._round_ended()
 
     @work(thread=True, group="look", exclusive=True, exit_on_error=False, description="Looking")
     def load_inventory(self) -> None:
@@ -321,8 +348,8 @@ class MmtuiApp(App[int]):
                 self._broadcast("task_finished", step_id, "failed")
         self._broadcast("show_error", title, text)
         self.notify(text, title=title, severity="error", timeout=15)
-        if event.worker.group == "checks" and self.refresh_seconds > 0:
-            self.set_timer(self.refresh_seconds, self.action_refresh)
+        if event.worker.group == "checks":
+            self._round_ended()
 
     def action_sandbox_env(self) -> None:
         from mmtui.tui.dialogs import SandboxEnvScreen

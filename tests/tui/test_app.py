@@ -232,10 +232,7 @@ async def test_progress_is_saved_and_restored(spec: TargetSpec, tmp_path: object
         assert "Hint 2:" in str(second.screen.query_one("#hints", Static).render())
         await pilot.press("escape")
         assert isinstance(second.screen, OverviewScreen)
-    third = MmtuiApp(spec, content, refresh_seconds=0)
-    async with third.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        assert isinstance(third.screen, HomeScreen)  # no step was open: it starts at home
+    assert first.guide.store.load().current_step is None  # closed: the next start is home
 
 
 async def test_damaged_progress_is_set_aside_with_a_message(spec: TargetSpec) -> None:
@@ -288,3 +285,37 @@ async def test_a_failing_target_is_a_notice_not_a_crash(sandbox: Sandbox) -> Non
         notices = [n.message for n in app._notifications]
         assert any("no AWS credentials found" in text for text in notices)
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_checks_refresh_on_their_own_and_never_overlap(spec: TargetSpec) -> None:
+    import threading
+
+    content = load_guided_lab("3")
+    app = MmtuiApp(spec, content, refresh_seconds=0.01)
+    original = app.guide.check_all
+    state = {"running": 0, "most": 0, "rounds": 0}
+    lock = threading.Lock()
+
+    def counted() -> object:
+        with lock:
+            state["running"] += 1
+            state["most"] = max(state["most"], state["running"])
+        try:
+            return original()
+        finally:
+            with lock:
+                state["running"] -= 1
+                state["rounds"] += 1
+
+    app.guide.check_all = counted  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(3):
+            await pilot.press("r")  # an impatient attendee asks while a round may be running
+        for _ in range(2000):
+            if state["rounds"] >= 4:
+                break
+            await pilot.pause(0.01)
+        assert state["rounds"] >= 4  # the timer started new rounds by itself
+        assert state["most"] == 1  # and never two at once
+        app.refresh_seconds = 0  # let the last round end without a successor
+        await settle(pilot)
