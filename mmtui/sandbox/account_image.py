@@ -49,6 +49,7 @@ from mmtui.sandbox.extensions.load_balancers import dns_name
 from mmtui.sandbox.persistence import _StatePickler, loaded_backends
 from mmtui.sandbox.pipelines.moto_patches import rebuild_bucket_registry
 from mmtui.sandbox.primary_app import stack_outputs
+from mmtui.sandbox.protocol import TEMPLATE_ACCOUNT
 from mmtui.sandbox.repositories import (
     SERVICES,
     nested_stack_name,
@@ -61,9 +62,6 @@ from mmtui.sandbox.workshop import PRIMARY_STACK
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
 
-TEMPLATE_ACCOUNT = "846219537082"
-"""The hidden template's id: no digit twice in a row, so no zero-padded counter or sequence
-number of moto's contains it."""
 _IAM_BACKENDS = "moto.iam.models:iam_backends"
 
 

@@ -38,7 +38,7 @@ from mmtui.sandbox.persistence import (
     load_state,
     write_atomically,
 )
-from mmtui.sandbox.protocol import DEFAULT_ACCOUNT
+from mmtui.sandbox.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT
 
 if TYPE_CHECKING:
     from mmtui.sandbox.account_image import AccountImage
@@ -105,6 +105,8 @@ class Sandbox:
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock)
     _session: Any = None
+    _adding: threading.Lock = field(default_factory=threading.Lock)
+    """One add_accounts at a time (they share the template)."""
     _account_image: AccountImage | None = None
     """The template attendee accounts are copied from (made on first use, in memory only)."""
     state_dir: Path = field(default=Path("."))
@@ -145,6 +147,12 @@ class Sandbox:
 
                 seed_baseline(self)
             self.save()
+        if self.extension(Accounts).get(TEMPLATE_ACCOUNT) is not None:
+            # Saved while a template was being made (a crash, or a stop mid-way): not an
+            # attendee account, and no use without its image.
+            from mmtui.sandbox.account_image import drop
+
+            drop(self, TEMPLATE_ACCOUNT)
         for extension in self.extensions:
             on_start = getattr(extension, "on_start", None)
             if on_start is not None:
@@ -220,24 +228,38 @@ class Sandbox:
         --external-id <external_id>` on this sandbox's endpoint, with the keys of sandbox.env.
 
         With `copy` (the default) each account is a copy of a template account seeded for real
-        once per process (account_image.py: about a tenth of a second an account instead of
-        seconds); without it each is seeded for real through the API, its pipelines running
-        their first builds. Raises MmtuiError (usage) for an id that is not 12 digits, is the
-        default account or is already here; nothing is added then.
+        once per process (account_image.py: a third of a second an account, after two or three
+        seconds for the template); without it each is seeded for real through the API, its
+        pipelines running their first builds (about four seconds an account). Raises MmtuiError
+        (usage) for an id that is not 12 digits, is the default account or is already here;
+        nothing is added then. Accounts added are kept by snapshots and restarts.
         """
-        from mmtui.sandbox import account_image
-        from mmtui.sandbox.baseline import seed_accounts
-
         wanted = list(dict.fromkeys(ids))
         problems = [a for a in wanted if not valid_account_id(a)]
         if problems:
             raise MmtuiError(
                 f"not an attendee account id: {', '.join(problems)} (12 digits, other than the "
-                f"default account {DEFAULT_ACCOUNT})",
+                f"default account {DEFAULT_ACCOUNT} and the sandbox's template "
+                f"{TEMPLATE_ACCOUNT})",
                 ExitCode.USAGE,
             )
         if not valid_role_name(role_name):
             raise MmtuiError(f"not an IAM role name: {role_name!r}", ExitCode.USAGE)
+        with self._adding:
+            return self._add_accounts(wanted, role_name, external_id, trusted_account, seed, copy)
+
+    def _add_accounts(
+        self,
+        wanted: list[str],
+        role_name: str,
+        external_id: str | None,
+        trusted_account: str,
+        seed: bool,
+        copy: bool,
+    ) -> list[AccountRecord]:
+        from mmtui.sandbox import account_image
+        from mmtui.sandbox.baseline import seed_accounts
+
         accounts = self.extension(Accounts)
         with self.lock:
             present = [a for a in wanted if accounts.get(a) is not None]
@@ -292,7 +314,11 @@ class Sandbox:
         """The attendee accounts, by id (the default account is not one of them)."""
         accounts = self.extension(Accounts)
         with self.lock:
-            return [record for a in accounts.ids() if (record := accounts.get(a)) is not None]
+            return [
+                record
+                for a in accounts.ids()
+                if a != TEMPLATE_ACCOUNT and (record := accounts.get(a)) is not None
+            ]
 
     def credentials(self, account: str = DEFAULT_ACCOUNT) -> tuple[str, str]:
         """The sandbox's own keys in `account` (sandbox.env's for the default account)."""

@@ -25,7 +25,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from mmtui.sandbox import git_store
-from mmtui.sandbox.account_image import TEMPLATE_ACCOUNT
+from mmtui.sandbox.protocol import TEMPLATE_ACCOUNT
 from mmtui.sandbox.repositories import nested_stack_name
 from mmtui.sandbox.server import ENV_FILE, STATE_FILE
 from tests.conftest import ATTENDEE_EXTERNAL_ID, AttendeeSandbox, assume_role, invoke

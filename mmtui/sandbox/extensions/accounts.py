@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from mmtui.sandbox.protocol import DEFAULT_ACCOUNT, AwsRequest, AwsResponse, aws_error
+from mmtui.sandbox.protocol import (
+    DEFAULT_ACCOUNT,
+    TEMPLATE_ACCOUNT,
+    AwsRequest,
+    AwsResponse,
+    aws_error,
+)
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 DEFAULT_ROLE_NAME = "OrganizationAccountAccessRole"
@@ -254,7 +260,7 @@ def _conditions_hold(condition: Any, external_id: str | None) -> bool:
 
 
 def valid_account_id(account: str) -> bool:
-    return bool(ACCOUNT_ID.match(account)) and account != DEFAULT_ACCOUNT
+    return bool(ACCOUNT_ID.match(account)) and account not in (DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT)
 
 
 def valid_role_name(name: str) -> bool:
