@@ -19,6 +19,13 @@ the template's account-dependent values are replaced by the new account's:
 - the S3 objects (the pipelines' artifacts are zips, whose compressed bytes cannot be edited):
   re-made from the template's with their files' content replaced, and put over the API.
 
+moto internals relied on (moto is pinned to 5.2.1): each service's `BackendDict` is a dict of
+account id → `AccountSpecificBackend` (moto/core/base_backend.py), itself a dict of region →
+backend, so an account's share of a service is one value to pickle and to put back; an
+`AccountSpecificBackend` is compared and hashed by its `_id`; IAM keeps access keys in
+`IAMBackend.access_keys` (moto/iam/models.py); S3 keeps a process-wide registry of bucket names
+beside its backends (pipelines/moto_patches.py rebuilds it).
+
 The replacement is done on the pickle's bytes. That is sound because each value has the same
 length as its replacement (pickle's frame and string lengths stay valid) and none occurs by
 chance inside another value: the template's id was chosen for that (no run of one digit, no

@@ -274,37 +274,6 @@ def test_nothing_of_the_template_or_another_account_shows(attendee_accounts: Att
         assert foreign not in text, foreign
 
 
-def test_twenty_accounts_each_answer_for_themselves(attendee_accounts: Attendees) -> None:
-    """The scale the fleet commands are tested at: every account reachable, every load
-    balancer its own, answering from its own table."""
-    room = attendee_accounts(20)
-    assert len(room.ids) >= 20
-    resolve = room.sandbox.resolve_map()
-    for account in room.ids[:20]:
-        client = clients(room, account)
-        assert client("sts").get_caller_identity()["Account"] == account
-        client("dynamodb").update_item(
-            TableName=TABLE,
-            Key={"MysfitId": {"S": _first_mysfit(client)}},
-            UpdateExpression="SET Likes = :n",
-            ExpressionAttributeValues={":n": {"N": account[-2:]}},
-        )
-    likes = set()
-    for account in room.ids[:20]:
-        dns = _balancer_dns(clients(room, account))
-        assert dns in resolve
-        status, body = site(room, dns, "/mysfits")
-        assert status == 200
-        likes.add(max(int(m["likes"]) for m in json.loads(body)["mysfits"]))
-    assert len(likes) == 20  # each site read its own account's table
-    assert len(resolve) == 1 + len(room.ids)
-
-
-def _first_mysfit(client: Callable[..., Any]) -> str:
-    items = client("dynamodb").scan(TableName=TABLE, ProjectionExpression="MysfitId")["Items"]
-    return str(min(item["MysfitId"]["S"] for item in items))
-
-
 def test_a_fast_initial_commit_is_the_commit_a_real_seed_pushes(tmp_path: Path) -> None:
     """Copies write their initial commits with git fast-import; a real seed commits in a clone
     and pushes. Both must give the same commit."""
@@ -668,3 +637,38 @@ def _view(room: AttendeeSandbox, account: str) -> dict[str, Any]:
     text = _TIME.sub("<time>", _ID.sub(r"\1-<id>", text))
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+# ---------------------------------------------------------------------- scale
+
+
+def test_twenty_accounts_each_answer_for_themselves(attendee_accounts: Attendees) -> None:
+    """The scale the fleet commands are tested at: every account reachable, every load
+    balancer its own, answering from its own table. (Last in the file: from here on the
+    session's snapshot holds twenty accounts, and restoring it takes longer.)"""
+    room = attendee_accounts(20)
+    assert len(room.ids) >= 20
+    resolve = room.sandbox.resolve_map()
+    for account in room.ids[:20]:
+        client = clients(room, account)
+        assert client("sts").get_caller_identity()["Account"] == account
+        client("dynamodb").update_item(
+            TableName=TABLE,
+            Key={"MysfitId": {"S": _first_mysfit(client)}},
+            UpdateExpression="SET Likes = :n",
+            ExpressionAttributeValues={":n": {"N": account[-2:]}},
+        )
+    likes = set()
+    for account in room.ids[:20]:
+        dns = _balancer_dns(clients(room, account))
+        assert dns in resolve
+        status, body = site(room, dns, "/mysfits")
+        assert status == 200
+        likes.add(max(int(m["likes"]) for m in json.loads(body)["mysfits"]))
+    assert len(likes) == 20  # each site read its own account's table
+    assert len(resolve) == 1 + len(room.ids)
+
+
+def _first_mysfit(client: Callable[..., Any]) -> str:
+    items = client("dynamodb").scan(TableName=TABLE, ProjectionExpression="MysfitId")["Items"]
+    return str(min(item["MysfitId"]["S"] for item in items))

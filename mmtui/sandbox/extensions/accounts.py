@@ -17,6 +17,11 @@ The sandbox itself also acts in each account (seeding, the load balancer stand-i
 pipelines' builds and deploys): for that every attendee account holds one access key of the
 sandbox's own, made in that account's IAM (a temporary key bound to no user, so it shows in no
 listing), kept here with the account's record.
+
+moto internals relied on (moto is pinned to 5.2.1): `IAMBackend.create_temp_access_key()` and
+`get_roles()`, and a role's `assume_role_policy_document` as given (moto/iam/models.py);
+`STSBackend.get_caller_identity()` for who calls (moto/sts/models.py); `iam_backends` being a
+dict of accounts, so that asking whether an account exists does not create it.
 """
 
 from __future__ import annotations
