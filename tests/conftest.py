@@ -10,12 +10,15 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from mmtui.sandbox.extensions.accounts import AccountRecord
 from mmtui.sandbox.server import Sandbox, SandboxOptions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,26 +67,156 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
 TUNABLES = ("replica_create_seconds", "replica_delete_seconds", "replication_lag")
 
 
+def _restore(sandbox: Sandbox, snapshot: bytes) -> None:
+    """Put the sandbox back to a snapshot, and its workspace to the baseline's."""
+    sandbox.restore_snapshot(snapshot)
+    shutil.rmtree(sandbox.workspace)
+    shutil.copytree(
+        sandbox.workspace_baseline,  # type: ignore[attr-defined]
+        sandbox.workspace,
+        symlinks=True,
+    )
+
+
+@contextmanager
+def _tunables_kept(sandbox: Sandbox) -> Iterator[None]:
+    """Timings a test tunes on the extensions are put back after it."""
+    saved = [
+        (e, name, getattr(e, name))
+        for e in sandbox.extensions
+        for name in TUNABLES
+        if hasattr(e, name)
+    ]
+    try:
+        yield
+    finally:
+        for extension, name, value in saved:
+            setattr(extension, name, value)
+
+
 @pytest.fixture
 def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
     """The session sandbox, reset to the Labs 0-2 baseline before the test; timings a test
     tunes on the extensions are put back after it."""
-    sandbox_session.restore_snapshot(sandbox_session.baseline)  # type: ignore[attr-defined]
-    shutil.rmtree(sandbox_session.workspace)
-    shutil.copytree(
-        sandbox_session.workspace_baseline,
-        sandbox_session.workspace,  # type: ignore[attr-defined]
-        symlinks=True,
+    _restore(sandbox_session, sandbox_session.baseline)  # type: ignore[attr-defined]
+    with _tunables_kept(sandbox_session):
+        yield sandbox_session
+
+
+ATTENDEE_EXTERNAL_ID = "mmtui-tests-external-id"
+FIRST_ATTENDEE_ACCOUNT = 210_000_000_001
+"""Attendee account ids are consecutive from this one."""
+
+
+def assume_role(
+    url: str,
+    base: dict[str, str],
+    role_arn: str,
+    external_id: str = ATTENDEE_EXTERNAL_ID,
+    session_name: str = "instructor",
+) -> dict[str, str]:
+    """`sts assume-role` on the endpoint with the keys of `base` (a sandbox.env); returns the
+    session's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN."""
+    import boto3
+
+    sts = boto3.client(
+        "sts",
+        endpoint_url=url,
+        region_name="us-west-2",
+        aws_access_key_id=base["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=base["AWS_SECRET_ACCESS_KEY"],
     )
-    saved = [
-        (e, name, getattr(e, name))
-        for e in sandbox_session.extensions
-        for name in TUNABLES
-        if hasattr(e, name)
-    ]
-    yield sandbox_session
-    for extension, name, value in saved:
-        setattr(extension, name, value)
+    answer = sts.assume_role(
+        RoleArn=role_arn, RoleSessionName=session_name, ExternalId=external_id
+    )["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": answer["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": answer["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": answer["SessionToken"],
+    }
+
+
+@dataclass(frozen=True)
+class AttendeeSandbox:
+    """The session sandbox with attendee accounts, reached as an instructor reaches them."""
+
+    sandbox: Sandbox
+    accounts: list[AccountRecord]
+    external_id: str = ATTENDEE_EXTERNAL_ID
+
+    @property
+    def url(self) -> str:
+        return self.sandbox.url
+
+    @property
+    def ids(self) -> list[str]:
+        return [record.account_id for record in self.accounts]
+
+    def credentials(self, account: str, session_name: str = "instructor") -> dict[str, str]:
+        """Environment variables of a session in `account`, got as at a real event: `sts
+        assume-role` over HTTP with the instructor's keys (the sandbox's own, sandbox.env's)."""
+        record = next(r for r in self.accounts if r.account_id == account)
+        return assume_role(
+            self.url, self.sandbox.env(), record.role_arn, self.external_id, session_name
+        )
+
+    def session(self, account: str) -> Any:
+        """A boto3 session acting in `account` through an assumed role (make clients with
+        `endpoint_url=self.url`)."""
+        import boto3
+
+        credentials = self.credentials(account)
+        return boto3.session.Session(
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
+            region_name="us-west-2",
+        )
+
+
+@dataclass
+class _AttendeeCache:
+    snapshot: bytes | None = None
+    accounts: list[AccountRecord] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def _attendee_cache(sandbox_session: Sandbox) -> _AttendeeCache:
+    return _AttendeeCache()
+
+
+@pytest.fixture
+def attendee_accounts(
+    sandbox_session: Sandbox, _attendee_cache: _AttendeeCache
+) -> Iterator[Callable[[int], AttendeeSandbox]]:
+    """`attendee_accounts(n)`: the session sandbox reset to the Labs 0-2 baseline with at least
+    `n` attendee accounts, each also as Labs 0-2 leave it, each with the role
+    `OrganizationAccountAccessRole` that trusts the default account and requires the external id
+    ATTENDEE_EXTERNAL_ID.
+
+    The accounts are seeded once per session and kept in a snapshot, which each call restores
+    (with the workspace, which stays the default account's). Asking for more accounts than the
+    session has seeded so far adds the missing ones and snapshots again. Timings a test tunes on
+    the extensions are put back after it; the `sandbox` fixture still gives the baseline with no
+    attendee accounts.
+    """
+    cache = _attendee_cache
+
+    def make(count: int) -> AttendeeSandbox:
+        if cache.snapshot is None:
+            _restore(sandbox_session, sandbox_session.baseline)  # type: ignore[attr-defined]
+        else:
+            _restore(sandbox_session, cache.snapshot)
+        missing = count - len(cache.accounts)
+        if missing > 0:
+            start = FIRST_ATTENDEE_ACCOUNT + len(cache.accounts)
+            ids = [f"{start + index:012d}" for index in range(missing)]
+            cache.accounts += sandbox_session.add_accounts(ids, external_id=ATTENDEE_EXTERNAL_ID)
+            cache.snapshot = sandbox_session.snapshot()
+        return AttendeeSandbox(sandbox_session, list(cache.accounts))
+
+    with _tunables_kept(sandbox_session):
+        yield make
 
 
 @pytest.fixture

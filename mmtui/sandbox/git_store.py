@@ -1,6 +1,8 @@
 """The sandbox's CodeCommit repositories on disk: one bare git repository per repository name.
 
-They live in `<state dir>/git/<name>.git`, so they survive a restart with the rest of the state.
+They live in `<state dir>/git/<name>.git` (an attendee account's in
+`<state dir>/git/accounts/<account>/<name>.git`: names are per account, as on AWS), so they
+survive a restart with the rest of the state.
 extensions/git_repos.py serves them over git's smart HTTP; the pipeline runner reads them with
 the functions here (a branch head, a commit's files, its message) without going through HTTP.
 
@@ -11,6 +13,7 @@ machine, and nothing of it may reach the terminal.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -20,10 +23,14 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mmtui.sandbox.protocol import DEFAULT_ACCOUNT
+
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
 
 GIT_FOLDER = "git"
+ACCOUNTS_FOLDER = "accounts"
+"""Under the git folder: one folder of repositories per attendee account."""
 POOL_FOLDER = ".pool"
 """Under the git folder: objects of deleted repositories, shared by all (git alternates)."""
 DEFAULT_BRANCH = "master"
@@ -33,6 +40,7 @@ GIT_TIMEOUT = 600
 hold a request thread forever."""
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
 
 
 class GitError(RuntimeError):
@@ -44,14 +52,28 @@ def valid_name(repo: str) -> bool:
     return bool(_NAME.match(repo)) and repo not in (".", "..") and not repo.endswith(".git")
 
 
-def git_root(sandbox: Sandbox) -> Path:
-    return sandbox.state_dir / GIT_FOLDER
+def git_root(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> Path:
+    """The folder holding the account's bare repositories."""
+    root = sandbox.state_dir / GIT_FOLDER
+    if account == DEFAULT_ACCOUNT:
+        return root
+    if not _ACCOUNT.match(account):
+        raise ValueError(f"not an account id: {account!r}")
+    return root / ACCOUNTS_FOLDER / account
 
 
-def bare_path(sandbox: Sandbox, repo: str) -> Path:
+def accounts_on_disk(sandbox: Sandbox) -> list[str]:
+    """The attendee accounts that have a folder of repositories."""
+    folder = sandbox.state_dir / GIT_FOLDER / ACCOUNTS_FOLDER
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and _ACCOUNT.match(p.name))
+
+
+def bare_path(sandbox: Sandbox, repo: str, account: str = DEFAULT_ACCOUNT) -> Path:
     if not valid_name(repo):
         raise ValueError(f"not a repository name: {repo!r}")
-    return git_root(sandbox) / f"{repo}.git"
+    return git_root(sandbox, account) / f"{repo}.git"
 
 
 def git_env(**extra: str) -> dict[str, str]:
@@ -126,8 +148,8 @@ def _check_revision(revision: str) -> None:
         raise GitError(f"not a commit: {revision!r}")
 
 
-def _git_dir(sandbox: Sandbox, repo: str) -> Path:
-    path = bare_path(sandbox, repo)
+def _git_dir(sandbox: Sandbox, repo: str, account: str) -> Path:
+    path = bare_path(sandbox, repo, account)
     if not path.is_dir():
         raise GitError(f"the sandbox has no git repository {repo}")
     return path
@@ -136,9 +158,9 @@ def _git_dir(sandbox: Sandbox, repo: str) -> Path:
 # ---------------------------------------------------------------------- repositories
 
 
-def repositories(sandbox: Sandbox) -> list[str]:
-    """Names of the bare repositories on disk."""
-    root = git_root(sandbox)
+def repositories(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> list[str]:
+    """Names of the account's bare repositories on disk."""
+    root = git_root(sandbox, account)
     if not root.is_dir():
         return []
     return sorted(
@@ -148,14 +170,15 @@ def repositories(sandbox: Sandbox) -> list[str]:
     )
 
 
-def create_bare(sandbox: Sandbox, repo: str) -> Path:
+def create_bare(sandbox: Sandbox, repo: str, account: str = DEFAULT_ACCOUNT) -> Path:
     """An empty bare repository whose HEAD is `master` (CodeCommit's default branch in the
     workshop's days), accepting pushes over HTTP. Existing repositories are left as they are."""
-    path = bare_path(sandbox, repo)
+    path = bare_path(sandbox, repo, account)
     if (path / "HEAD").is_file():
         return path
     pool = _pool(sandbox)
     pool.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     # Build it aside and rename it in place, so the git server never sees half a repository.
     staging = Path(tempfile.mkdtemp(prefix=f".{repo}.", dir=path.parent))
     try:
@@ -182,10 +205,11 @@ def create_bare(sandbox: Sandbox, repo: str) -> Path:
     return path
 
 
-def remove_bare(sandbox: Sandbox, repo: str) -> None:
-    """Delete the repository; its objects move to the shared pool, so that restoring a
-    snapshot taken before the deletion brings its history back."""
-    path = bare_path(sandbox, repo)
+def remove_bare(sandbox: Sandbox, repo: str, account: str = DEFAULT_ACCOUNT) -> None:
+    """Delete the repository; its objects move to the shared pool (one for all accounts: the
+    objects are content-addressed), so that restoring a snapshot taken before the deletion
+    brings its history back."""
+    path = bare_path(sandbox, repo, account)
     if not path.exists():
         return
     # Rename first so a concurrent request sees either the whole repository or none.
@@ -197,8 +221,63 @@ def remove_bare(sandbox: Sandbox, repo: str) -> None:
         shutil.rmtree(doomed, ignore_errors=True)
 
 
+RETIRED_FOLDER = ".retired"
+"""Under the accounts folder: the folders of accounts a restored snapshot does not have."""
+
+
+def retire_account(sandbox: Sandbox, account: str) -> None:
+    """Set an attendee account's repositories aside, whole, with one rename: a snapshot
+    without the account was restored, and the next restore may well bring it back (tests
+    switch between the baseline and a state with many accounts)."""
+    root = git_root(sandbox, account)
+    if account == DEFAULT_ACCOUNT or not root.is_dir():
+        return
+    aside = root.parent / RETIRED_FOLDER / account
+    if aside.exists():
+        _discard(sandbox, aside)
+    aside.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(root, aside)
+
+
+def reinstate_account(sandbox: Sandbox, account: str) -> None:
+    """Bring an account's repositories back from where `retire_account` put them, unless the
+    account has a folder again (then the set-aside one is discarded)."""
+    if account == DEFAULT_ACCOUNT:
+        return
+    root = git_root(sandbox, account)
+    aside = root.parent / RETIRED_FOLDER / account
+    if not aside.is_dir():
+        return
+    if root.exists():
+        _discard(sandbox, aside)
+    else:
+        os.replace(aside, root)
+
+
+def _discard(sandbox: Sandbox, folder: Path) -> None:
+    """Delete a folder of bare repositories, their objects kept in the pool (see remove_bare)."""
+    doomed = folder.with_name(f".{folder.name}.deleted-{secrets.token_hex(4)}")
+    os.replace(folder, doomed)
+    try:
+        for repo in doomed.glob("*.git"):
+            if (repo / "objects").is_dir():
+                _retire_objects(repo / "objects", _pool(sandbox))
+    finally:
+        shutil.rmtree(doomed, ignore_errors=True)
+
+
+def remove_account_folder(sandbox: Sandbox, account: str) -> None:
+    """Remove an attendee account's folder once it holds no repositories."""
+    if account == DEFAULT_ACCOUNT:
+        return
+    root = git_root(sandbox, account)
+    sweep(sandbox, account)
+    with contextlib.suppress(OSError):  # not there, or still holding something
+        root.rmdir()
+
+
 def remove_all(sandbox: Sandbox) -> None:
-    """No repositories and no pool: a fresh start."""
+    """No repositories (of any account) and no pool: a fresh start."""
     root = git_root(sandbox)
     if root.exists():
         doomed = root.with_name(f".{root.name}.deleted-{secrets.token_hex(4)}")
@@ -206,9 +285,9 @@ def remove_all(sandbox: Sandbox) -> None:
         shutil.rmtree(doomed, ignore_errors=True)
 
 
-def sweep(sandbox: Sandbox) -> None:
+def sweep(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> None:
     """Remove what a deletion interrupted by a crash left behind."""
-    root = git_root(sandbox)
+    root = git_root(sandbox, account)
     if root.is_dir():
         for leftover in root.glob(".*.deleted-*"):
             shutil.rmtree(leftover, ignore_errors=True)
@@ -241,9 +320,9 @@ def _retire_objects(objects: Path, pool: Path) -> None:
                 os.replace(pack, pool / "pack" / pack.name)
 
 
-def refs(sandbox: Sandbox, repo: str) -> dict[str, str]:
+def refs(sandbox: Sandbox, repo: str, account: str = DEFAULT_ACCOUNT) -> dict[str, str]:
     """Every ref of the repository (`refs/heads/master` → sha); {} for none or no repository."""
-    path = bare_path(sandbox, repo)
+    path = bare_path(sandbox, repo, account)
     if not path.is_dir():
         return {}
     listed = run_git("--git-dir", str(path), "for-each-ref", "--format=%(refname) %(objectname)")
@@ -255,11 +334,13 @@ def refs(sandbox: Sandbox, repo: str) -> dict[str, str]:
     return found
 
 
-def set_refs(sandbox: Sandbox, repo: str, wanted: dict[str, str]) -> None:
+def set_refs(
+    sandbox: Sandbox, repo: str, wanted: dict[str, str], account: str = DEFAULT_ACCOUNT
+) -> None:
     """Make the repository's refs exactly `wanted` (one atomic transaction). Refs to commits
     the repository does not hold are left out: they cannot be restored."""
-    path = _git_dir(sandbox, repo)
-    current = refs(sandbox, repo)
+    path = _git_dir(sandbox, repo, account)
+    current = refs(sandbox, repo, account)
     if current == wanted:
         return
     present = _existing_objects(path, sorted(set(wanted.values())))
@@ -300,9 +381,9 @@ def _existing_objects(git_dir: Path, shas: list[str]) -> set[str]:
 # ---------------------------------------------------------------------- for the pipeline runner
 
 
-def head(sandbox: Sandbox, repo: str, branch: str) -> str | None:
+def head(sandbox: Sandbox, repo: str, branch: str, account: str = DEFAULT_ACCOUNT) -> str | None:
     """The commit at the tip of `branch`, or None if the repository or branch does not exist."""
-    path = bare_path(sandbox, repo)
+    path = bare_path(sandbox, repo, account)
     if not path.is_dir() or not branch or branch.startswith("-"):
         return None
     found = run_git(
@@ -318,11 +399,13 @@ def head(sandbox: Sandbox, repo: str, branch: str) -> str | None:
     return sha if found.returncode == 0 and sha else None
 
 
-def export(sandbox: Sandbox, repo: str, commit: str, dest: Path) -> None:
+def export(
+    sandbox: Sandbox, repo: str, commit: str, dest: Path, account: str = DEFAULT_ACCOUNT
+) -> None:
     """Write the files of `commit` into `dest` (created if needed), as a checkout would: modes
     and symlinks kept, no `.git`. Uses a throwaway index, so the bare repository is untouched.
     GitError if the repository or commit does not exist."""
-    path = _git_dir(sandbox, repo)
+    path = _git_dir(sandbox, repo, account)
     _check_revision(commit)
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mmtui-export-") as scratch:
@@ -332,10 +415,10 @@ def export(sandbox: Sandbox, repo: str, commit: str, dest: Path) -> None:
         run_git(*git_dir, "checkout-index", "--all", "--force", env=env)
 
 
-def commit_message(sandbox: Sandbox, repo: str, commit: str) -> str:
+def commit_message(sandbox: Sandbox, repo: str, commit: str, account: str = DEFAULT_ACCOUNT) -> str:
     """The full message of `commit` (subject and body), without the trailing newline; GitError
     if the repository or commit does not exist."""
-    path = _git_dir(sandbox, repo)
+    path = _git_dir(sandbox, repo, account)
     _check_revision(commit)
     shown = run_git(
         "--git-dir", str(path), "show", "--no-patch", "--format=%B", f"{commit}^{{commit}}"
@@ -343,9 +426,11 @@ def commit_message(sandbox: Sandbox, repo: str, commit: str) -> str:
     return shown.stdout.decode("utf-8", "replace").rstrip("\n")
 
 
-def read_file(sandbox: Sandbox, repo: str, commit: str, path: str) -> tuple[str, bytes, str]:
+def read_file(
+    sandbox: Sandbox, repo: str, commit: str, path: str, account: str = DEFAULT_ACCOUNT
+) -> tuple[str, bytes, str]:
     """(blob id, content, mode) of `path` at `commit`; GitError if either does not exist."""
-    git_dir = _git_dir(sandbox, repo)
+    git_dir = _git_dir(sandbox, repo, account)
     _check_revision(commit)
     listed = (
         run_git(

@@ -15,6 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from mmtui.sandbox.mysfits import mysfit_items
+from mmtui.sandbox.protocol import DEFAULT_ACCOUNT
 
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
@@ -38,16 +39,18 @@ SERVICES = [
 ]
 
 
-def stack_outputs(sandbox: Sandbox, stack: str, region: str) -> dict[str, str]:
-    described = sandbox.client("cloudformation", region).describe_stacks(StackName=stack)
+def stack_outputs(
+    sandbox: Sandbox, stack: str, region: str, account: str = DEFAULT_ACCOUNT
+) -> dict[str, str]:
+    described = sandbox.client("cloudformation", region, account).describe_stacks(StackName=stack)
     return {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
 
 
-def seed_primary_application(sandbox: Sandbox, stack: str) -> None:
+def seed_primary_application(sandbox: Sandbox, stack: str, account: str = DEFAULT_ACCOUNT) -> None:
     region = sandbox.options.primary_region
-    outputs = stack_outputs(sandbox, stack, region)
-    _load_mysfits(sandbox, region, outputs["DynamoTable"])
-    ecs = sandbox.client("ecs", region)
+    outputs = stack_outputs(sandbox, stack, region, account)
+    _load_mysfits(sandbox, region, outputs["DynamoTable"], account)
+    ecs = sandbox.client("ecs", region, account)
     for _label, container, definition_output, suffix, target_group_output in SERVICES:
         # bootstrap/docker/create-fargate-service: the stack's task definition, as it is.
         ecs.create_service(
@@ -72,14 +75,14 @@ def seed_primary_application(sandbox: Sandbox, stack: str) -> None:
                 }
             ],
         )
-    sandbox.client("cloudwatch", region).put_dashboard(
+    sandbox.client("cloudwatch", region, account).put_dashboard(
         DashboardName=f"{stack}_Dashboard",
         DashboardBody=json.dumps(lab2_dashboard(region, stack, outputs)),
     )
 
 
-def _load_mysfits(sandbox: Sandbox, region: str, table: str) -> None:
-    dynamodb = sandbox.client("dynamodb", region)
+def _load_mysfits(sandbox: Sandbox, region: str, table: str, account: str) -> None:
+    dynamodb = sandbox.client("dynamodb", region, account)
     items = mysfit_items()
     for start in range(0, len(items), 25):
         dynamodb.batch_write_item(

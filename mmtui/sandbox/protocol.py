@@ -7,6 +7,7 @@ cannot parse it; `aws_error` picks the format from the request itself.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -15,6 +16,9 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 DEFAULT_ACCOUNT = "123456789012"
+TEMPLATE_ACCOUNT = "846219537082"
+"""The hidden account attendee accounts are copied from (account_image.py). Its digits never
+repeat one after another, so no zero-padded counter or sequence number of moto's contains it."""
 
 READ_PREFIXES = ("Describe", "Get", "List", "Query", "Scan", "Head", "BatchGet", "Lookup")
 
@@ -34,6 +38,7 @@ class AwsRequest:
     region: str = "us-east-1"
     access_key: str = ""
     _form: dict[str, list[str]] | None = field(default=None, repr=False)
+    _account: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_environ(cls, environ: dict[str, Any], body: bytes) -> AwsRequest:
@@ -57,6 +62,15 @@ class AwsRequest:
             request.region = scope["region"]
             request.access_key = scope["key"]
         return request
+
+    @property
+    def account(self) -> str:
+        """The account the request acts in, decided exactly as moto decides it (so that an
+        extension and moto never disagree): see `account_of`. Read with the sandbox lock held:
+        it looks the access key up in moto's IAM backends."""
+        if self._account is None:
+            self._account = account_of(self.headers, self.access_key)
+        return self._account
 
     @property
     def target(self) -> str | None:
@@ -110,6 +124,27 @@ class AwsRequest:
             return {}
         loaded = json.loads(self.body)
         return loaded if isinstance(loaded, dict) else {}
+
+
+def account_of(headers: dict[str, str], access_key: str) -> str:
+    """The account a request with these (lower-cased) headers and access key acts in.
+
+    This mirrors moto 5.2.1's `BaseResponse.get_current_account` (moto/core/responses.py):
+    `MOTO_ACCOUNT_ID` in the environment, then an `x-moto-account-id` header, then the account
+    whose IAM backend holds the access key (`moto.iam.models.get_account_id_from`: keys made by
+    AssumeRole live in the role's account), else the default account. moto only reads the key
+    from a SigV4 `Authorization` header (or a SigV2 `AWSAccessKeyId`, which no client of the
+    sandbox sends): an unsigned request is the default account's.
+    """
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if "x-moto-account-id" in headers:
+        return headers["x-moto-account-id"]
+    if not access_key:
+        return DEFAULT_ACCOUNT
+    from moto.iam.models import get_account_id_from
+
+    return str(get_account_id_from(access_key))
 
 
 @lru_cache(maxsize=64)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import logging
 import os
 import shutil
@@ -15,21 +16,34 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.sandbox.app import Extension, SandboxApp
+from mmtui.sandbox.extensions.accounts import (
+    ADMINISTRATOR_ACCESS,
+    DEFAULT_ROLE_NAME,
+    AccountRecord,
+    Accounts,
+    trust_policy,
+    valid_account_id,
+    valid_role_name,
+)
 from mmtui.sandbox.persistence import (
     SnapshotMismatch,
     dump_state,
     load_state,
     write_atomically,
 )
-from mmtui.sandbox.protocol import DEFAULT_ACCOUNT
+from mmtui.sandbox.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT
 
+if TYPE_CHECKING:
+    from mmtui.sandbox.account_image import AccountImage
+
+E = TypeVar("E")
 _RUNNING: list[Sandbox] = []
 _RUNNING_LOCK = threading.Lock()
 
@@ -73,7 +87,13 @@ class Sandbox:
     """Things worth telling the user at start (a snapshot set aside, ...)."""
     push_listeners: list[Callable[[str, str, str, str], None]] = field(default_factory=list)
     """Called with (repository, branch, old sha, new sha) after a `git push` changed a branch
-    of a CodeCommit repository (extensions/git_repos.py), outside the lock."""
+    of a CodeCommit repository of the default account (extensions/git_repos.py), outside the
+    lock."""
+    account_push_listeners: list[Callable[[str, str, str, str, str], None]] = field(
+        default_factory=list
+    )
+    """The same for a push in any account, called with (account, repository, branch, old sha,
+    new sha)."""
 
     _server: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -82,7 +102,13 @@ class Sandbox:
     _lock_handle: Any = None
     _temporary: bool = False
     _env_ready: bool = False
-    _local: threading.local = field(default_factory=threading.local)
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock)
+    _session: Any = None
+    _adding: threading.Lock = field(default_factory=threading.Lock)
+    """One add_accounts at a time (they share the template)."""
+    _account_image: AccountImage | None = None
+    """The template attendee accounts are copied from (made on first use, in memory only)."""
     state_dir: Path = field(default=Path("."))
 
     # ----------------------------------------------------------------- lifecycle
@@ -121,6 +147,12 @@ class Sandbox:
 
                 seed_baseline(self)
             self.save()
+        if self.extension(Accounts).get(TEMPLATE_ACCOUNT) is not None:
+            # Saved while a template was being made (a crash, or a stop mid-way): not an
+            # attendee account, and no use without its image.
+            from mmtui.sandbox.account_image import drop
+
+            drop(self, TEMPLATE_ACCOUNT)
         for extension in self.extensions:
             on_start = getattr(extension, "on_start", None)
             if on_start is not None:
@@ -172,7 +204,139 @@ class Sandbox:
 
     @property
     def account_id(self) -> str:
+        """The default account: the attendee's own, with the keys of `sandbox.env`."""
         return DEFAULT_ACCOUNT
+
+    # ----------------------------------------------------------------- attendee accounts
+
+    def add_accounts(
+        self,
+        ids: Iterable[str],
+        *,
+        role_name: str = DEFAULT_ROLE_NAME,
+        external_id: str | None = None,
+        trusted_account: str = DEFAULT_ACCOUNT,
+        seed: bool = True,
+        copy: bool = True,
+    ) -> list[AccountRecord]:
+        """Add attendee accounts, each as Labs 0-2 leave it (an empty account if not `seed`).
+
+        Each gets a role `role_name` whose trust policy allows `trusted_account` (the
+        instructor's; by default the sandbox's own, whose keys are in sandbox.env) and, if
+        `external_id` is given, requires it as `sts:ExternalId`. The instructor then reaches the
+        account as at a real event: `sts assume-role --role-arn <record.role_arn>
+        --external-id <external_id>` on this sandbox's endpoint, with the keys of sandbox.env.
+
+        With `copy` (the default) each account is a copy of a template account seeded for real
+        once per process (account_image.py: a third of a second an account, after two or three
+        seconds for the template); without it each is seeded for real through the API, its
+        pipelines running their first builds (about four seconds an account). Raises MmtuiError
+        (usage) for an id that is not 12 digits, is the default account or is already here;
+        nothing is added then. Accounts added are kept by snapshots and restarts.
+        """
+        wanted = list(dict.fromkeys(ids))
+        problems = [a for a in wanted if not valid_account_id(a)]
+        if problems:
+            raise MmtuiError(
+                f"not an attendee account id: {', '.join(problems)} (12 digits, other than the "
+                f"default account {DEFAULT_ACCOUNT} and the sandbox's template "
+                f"{TEMPLATE_ACCOUNT})",
+                ExitCode.USAGE,
+            )
+        if not valid_role_name(role_name):
+            raise MmtuiError(f"not an IAM role name: {role_name!r}", ExitCode.USAGE)
+        with self._adding:
+            return self._add_accounts(wanted, role_name, external_id, trusted_account, seed, copy)
+
+    def _add_accounts(
+        self,
+        wanted: list[str],
+        role_name: str,
+        external_id: str | None,
+        trusted_account: str,
+        seed: bool,
+        copy: bool,
+    ) -> list[AccountRecord]:
+        from mmtui.sandbox import account_image
+        from mmtui.sandbox.baseline import seed_accounts
+
+        accounts = self.extension(Accounts)
+        with self.lock:
+            present = [a for a in wanted if accounts.get(a) is not None]
+        if present:
+            raise MmtuiError(
+                f"the sandbox already has the account(s) {', '.join(present)}", ExitCode.USAGE
+            )
+
+        def register(account: str) -> AccountRecord:
+            with self.lock:
+                return accounts.register(account, role_name, external_id, trusted_account)
+
+        records: list[AccountRecord] = []
+        if seed and copy:
+            if self._account_image is None:
+                self._account_image = account_image.capture(self)
+            image = self._account_image
+            for account in wanted:
+                # The copy replaces the account's IAM: its own key is made after.
+                account_image.install(self, image, account)
+                records.append(register(account))
+                account_image.finish(self, image, account)
+        else:
+            records = [register(account) for account in wanted]
+            if seed:
+                seed_accounts(self, wanted)
+        for record in records:
+            self._make_instructor_role(record)
+        self.mark_dirty()
+        return records
+
+    def _make_instructor_role(self, record: AccountRecord) -> None:
+        # Over the API, as an account's administrator would: the role shows in IAM.
+        iam = self.client("iam", self.options.primary_region, record.account_id)
+        iam.create_role(
+            RoleName=record.role_name,
+            AssumeRolePolicyDocument=json.dumps(
+                trust_policy(record.trusted_account, record.external_id)
+            ),
+            Description="The workshop instructor's access to this attendee account",
+        )
+        # AWS attaches its managed AdministratorAccess; moto does not load AWS's managed
+        # policies (that costs seconds per account), so the same grant is inline.
+        iam.put_role_policy(
+            RoleName=record.role_name,
+            PolicyName="AdministratorAccess",
+            PolicyDocument=json.dumps(ADMINISTRATOR_ACCESS),
+        )
+
+    @property
+    def attendee_accounts(self) -> list[AccountRecord]:
+        """The attendee accounts, by id (the default account is not one of them)."""
+        accounts = self.extension(Accounts)
+        with self.lock:
+            return [
+                record
+                for a in accounts.ids()
+                if a != TEMPLATE_ACCOUNT and (record := accounts.get(a)) is not None
+            ]
+
+    def credentials(self, account: str = DEFAULT_ACCOUNT) -> tuple[str, str]:
+        """The sandbox's own keys in `account` (sandbox.env's for the default account)."""
+        if account == DEFAULT_ACCOUNT:
+            return ACCESS_KEY, SECRET_KEY
+        # No lock: a dictionary lookup is atomic, and the site's threads ask while a request
+        # may hold the lock.
+        record = self.extension(Accounts).get(account)
+        if record is None:
+            raise MmtuiError(f"the sandbox has no account {account}", ExitCode.USAGE)
+        return record.access_key, record.secret_key
+
+    def extension(self, kind: type[E]) -> E:
+        """The sandbox's extension of that class."""
+        for extension in self.extensions:
+            if isinstance(extension, kind):
+                return extension
+        raise LookupError(f"the sandbox runs without its {kind.__name__} extension")
 
     @property
     def workspace(self) -> Path:
@@ -201,26 +365,38 @@ class Sandbox:
                 mapping.update(provider())
         return mapping
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """A boto3 client on this sandbox over HTTP (seeding, the site, tests); cached per
-        thread, since boto3 sessions must not be shared across threads."""
+    def client(
+        self, service: str, region: str | None = None, account: str = DEFAULT_ACCOUNT
+    ) -> Any:
+        """A boto3 client on this sandbox over HTTP (seeding, the site, tests), acting in
+        `account` with the sandbox's own keys there.
+
+        Clients are cached and shared by all threads (boto3 clients are thread-safe once made);
+        they are made from one session, under a lock since sessions are not thread-safe, because
+        a session loads each service model once: a client from a warm session costs a few
+        milliseconds, one from a new session fifty (seeding many accounts makes hundreds).
+        """
         import boto3
 
         from mmtui.target.clients import client_config
 
-        cache: dict[tuple[str, str], Any] = self._local.__dict__.setdefault("clients", {})
-        key = (service, region or self.options.primary_region)
-        if key not in cache:
-            session = self._local.__dict__.setdefault("session", boto3.session.Session())
-            cache[key] = session.client(
-                service,
-                region_name=key[1],
-                endpoint_url=self.url,
-                aws_access_key_id=ACCESS_KEY,
-                aws_secret_access_key=SECRET_KEY,
-                config=client_config(),
-            )
-        return cache[key]
+        access_key, secret_key = self.credentials(account)
+        # Keyed by the key too: an account added again after a snapshot restore has a new one,
+        # and a client with the old key would act in the default account.
+        key = (service, region or self.options.primary_region, access_key)
+        with self._clients_lock:
+            if key not in self._clients:
+                if self._session is None:
+                    self._session = boto3.session.Session()
+                self._clients[key] = self._session.client(
+                    service,
+                    region_name=key[1],
+                    endpoint_url=self.url,
+                    aws_access_key_id=access_key,
+                    aws_secret_access_key=secret_key,
+                    config=client_config(),
+                )
+            return self._clients[key]
 
     # ----------------------------------------------------------------- state
 

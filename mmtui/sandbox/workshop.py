@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.sandbox.persistence import write_atomically
+from mmtui.sandbox.protocol import DEFAULT_ACCOUNT
 
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
@@ -48,10 +49,10 @@ def install_workspace(sandbox: Sandbox) -> Path:
     return target
 
 
-def deploy_primary_stack(sandbox: Sandbox) -> str:
+def deploy_primary_stack(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> str:
     """Create the Lab 0 stack in the primary region (IsSecondary=false); returns its ID."""
     region = sandbox.options.primary_region
-    cloudformation = sandbox.client("cloudformation", region)
+    cloudformation = sandbox.client("cloudformation", region, account)
     stack_id = str(
         cloudformation.create_stack(
             StackName=PRIMARY_STACK,
@@ -71,13 +72,20 @@ def deploy_primary_stack(sandbox: Sandbox) -> str:
         ]
         raise MmtuiError(
             f"the sandbox could not create the workshop stack {PRIMARY_STACK} in {region} "
+            f"of account {account} "
             f"({stack['StackStatus']}): {'; '.join(reasons) or 'no reason given'}",
             ExitCode.AWS_ERROR,
         )
     return stack_id
 
 
-def seed_workshop(sandbox: Sandbox) -> None:
-    """What Lab 0 leaves behind: the workshop folder and the primary stack."""
-    install_workspace(sandbox)
-    deploy_primary_stack(sandbox)
+def seed_workshop(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> None:
+    """What Lab 0 leaves behind: the workshop folder and the primary stack.
+
+    The workspace is the default account's attendee's disk; an attendee account has none in
+    the sandbox (nothing reads it: the solves take the template from the primary stack, and
+    clone a missing repository into whatever workspace their target names).
+    """
+    if account == DEFAULT_ACCOUNT:
+        install_workspace(sandbox)
+    deploy_primary_stack(sandbox, account)

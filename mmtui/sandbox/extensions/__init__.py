@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 
 def default_extensions(sandbox: Sandbox) -> list[Extension]:
+    from mmtui.sandbox.extensions.accounts import Accounts
     from mmtui.sandbox.extensions.cloudformation import CloudFormationFixes
     from mmtui.sandbox.extensions.dynamodb_global import DynamoDBGlobalTables
     from mmtui.sandbox.extensions.git_repos import GitRepositories
@@ -20,6 +21,8 @@ def default_extensions(sandbox: Sandbox) -> list[Extension]:
     return [
         # First: git's requests are recognised by their path and must not reach the others.
         GitRepositories(sandbox),
+        # Before the others: an AssumeRole it refuses reaches nothing else.
+        Accounts(),
         XRayGroups(),
         CloudFormationFixes(),
         DynamoDBGlobalTables(sandbox),

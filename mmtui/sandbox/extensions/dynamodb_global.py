@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mmtui.sandbox.protocol import DEFAULT_ACCOUNT, AwsRequest, AwsResponse, not_available
+from mmtui.sandbox.protocol import AwsRequest, AwsResponse, not_available
 
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
@@ -220,6 +220,32 @@ class DynamoDBGlobalTables:
             else:
                 self._wakeup.set()  # a running worker drops what the old state had queued
 
+    def export_account(self, account: str) -> Any:
+        return State(
+            groups=[g for g in self.state.groups if g.account == account],
+            queue=[p for p in self.state.queue if p.account == account],
+            versions={k: v for k, v in self.state.versions.items() if k[0] == account},
+        )
+
+    def import_account(self, account: str, data: Any) -> None:
+        if not isinstance(data, State):
+            return
+        with self.lock:
+            self.state.groups += data.groups
+            self.state.queue += data.queue
+            heapq.heapify(self.state.queue)
+            self.state.versions.update(data.versions)
+            if self._next_due() is not None:
+                self._kick()
+
+    def drop_account(self, account: str) -> None:
+        with self.lock:
+            self.state.groups = [g for g in self.state.groups if g.account != account]
+            self.state.queue = [p for p in self.state.queue if p.account != account]
+            heapq.heapify(self.state.queue)
+            for key in [k for k in self.state.versions if k[0] == account]:
+                del self.state.versions[key]
+
     def close(self) -> None:
         """Stop the replication thread (the state keeps what it had not applied yet)."""
         with self.lock:
@@ -237,19 +263,19 @@ class DynamoDBGlobalTables:
             return None  # moto answers a malformed body as AWS does
         with self.lock:
             self._advance(time.time())
-            region = request.region
+            account, region = request.account, request.region
             operation = request.operation
-            refusal = self._refuse_creating_replica(operation, body, region)
+            refusal = self._refuse_creating_replica(operation, body, account, region)
             if refusal is not None:
                 return refusal
             if operation == "UpdateTable" and "ReplicaUpdates" in body:
-                return self._replica_updates(request, body, region)
+                return self._replica_updates(request, body, account, region)
             if operation == "UpdateTable":
-                return self._guard_update_table(body, region)
+                return self._guard_update_table(body, account, region)
             if operation == "DeleteTable":
-                return self._delete_table(body, region)
+                return self._delete_table(body, account, region)
             if operation in _PARTIQL:
-                self._before_partiql = self._fingerprints(region)
+                self._before_partiql = self._fingerprints(account, region)
             return None
 
     def after(self, request: AwsRequest, response: AwsResponse) -> AwsResponse:
@@ -264,25 +290,26 @@ class DynamoDBGlobalTables:
         except ValueError:
             return response
         with self.lock:
-            region = request.region
+            account, region = request.account, request.region
             if operation in _ITEM_WRITES:
-                for table, keys in _written_keys(operation, body, self._tables(region)).items():
-                    self._replicate(region, table, keys)
+                tables = self._tables(account, region)
+                for table, keys in _written_keys(operation, body, tables).items():
+                    self._replicate(account, region, table, keys)
             elif operation in _PARTIQL and before_partiql is not None:
-                for (_, table), keys in self._changed(region, before_partiql).items():
-                    self._replicate(region, table, keys)
+                for (_, table), keys in self._changed(account, region, before_partiql).items():
+                    self._replicate(account, region, table, keys)
             elif operation == "UpdateTable" and any(name in body for name in _SETTINGS):
-                self._mirror_settings(region, str(body.get("TableName", "")))
+                self._mirror_settings(account, region, str(body.get("TableName", "")))
             elif operation == "UpdateTimeToLive":
-                self._mirror_ttl(region, str(body.get("TableName", "")))
+                self._mirror_ttl(account, region, str(body.get("TableName", "")))
             if operation in _DESCRIPTIONS:
-                return self._decorate(response, _DESCRIPTIONS[operation], region)
+                return self._decorate(response, _DESCRIPTIONS[operation], account, region)
             return response
 
     # -------------------------------------------------------------- replica updates
 
     def _replica_updates(
-        self, request: AwsRequest, body: dict[str, Any], region: str
+        self, request: AwsRequest, body: dict[str, Any], account: str, region: str
     ) -> AwsResponse:
         updates = body.get("ReplicaUpdates")
         if not isinstance(updates, list) or not updates:
@@ -315,10 +342,10 @@ class DynamoDBGlobalTables:
         if len(actions) > 1:
             return _error("ValidationException", SEVERAL_ACTIONS)
         kind, target = actions[0]
-        table = self._table(DEFAULT_ACCOUNT, region, str(body.get("TableName", "")))
+        table = self._table(account, region, str(body.get("TableName", "")))
         if table is None:
             return _not_found(str(body.get("TableName", "")))
-        supported = self._supported_regions(region)
+        supported = self._supported_regions(account, region)
         if target not in supported:
             return _error(
                 "ValidationException",
@@ -327,11 +354,11 @@ class DynamoDBGlobalTables:
         if target == region:
             return _error("ValidationException", LOCAL_REGION)
         if kind == "Create":
-            return self._create_replica(table, region, target)
-        return self._delete_replica(table, region, target)
+            return self._create_replica(table, account, region, target)
+        return self._delete_replica(table, account, region, target)
 
-    def _create_replica(self, table: Any, region: str, target: str) -> AwsResponse:
-        account, name, now = DEFAULT_ACCOUNT, table.name, time.time()
+    def _create_replica(self, table: Any, account: str, region: str, target: str) -> AwsResponse:
+        name, now = table.name, time.time()
         if self._table(account, target, name) is not None:
             return _error("ValidationException", ALREADY_EXISTED.format(name=name))
         group = self._group(account, region, name)
@@ -369,10 +396,10 @@ class DynamoDBGlobalTables:
         ]
         heapq.heapify(self.state.queue)
         self._kick()
-        return self._answer(table, region, "TableDescription")
+        return self._answer(table, account, region, "TableDescription")
 
-    def _delete_replica(self, table: Any, region: str, target: str) -> AwsResponse:
-        account, name = DEFAULT_ACCOUNT, table.name
+    def _delete_replica(self, table: Any, account: str, region: str, target: str) -> AwsResponse:
+        name = table.name
         group = self._group(account, region, name)
         if group is None or target not in group.members:
             return _error("ValidationException", NOT_PART.format(region=target))
@@ -386,27 +413,29 @@ class DynamoDBGlobalTables:
                 "ValidationException", DELETION_PROTECTED.format(name=name, region=target)
             )
         self._start_deleting(group, target, initiator=region)
-        return self._answer(table, region, "TableDescription")
+        return self._answer(table, account, region, "TableDescription")
 
     # -------------------------------------------------------------- other table operations
 
     def _refuse_creating_replica(
-        self, operation: str, body: dict[str, Any], region: str
+        self, operation: str, body: dict[str, Any], account: str, region: str
     ) -> AwsResponse | None:
         if operation in _ALLOWED_WHILE_CREATING or not self.state.groups:
             return None
         for named in _named_tables(body):
             name = _table_name(named)
-            group = self._group(DEFAULT_ACCOUNT, region, name)
+            group = self._group(account, region, name)
             if group is not None and group.members[region].status == CREATING:
                 return _not_found(name)
         return None
 
-    def _guard_update_table(self, body: dict[str, Any], region: str) -> AwsResponse | None:
-        table = self._table(DEFAULT_ACCOUNT, region, str(body.get("TableName", "")))
+    def _guard_update_table(
+        self, body: dict[str, Any], account: str, region: str
+    ) -> AwsResponse | None:
+        table = self._table(account, region, str(body.get("TableName", "")))
         if table is None:
             return None
-        group = self._group(DEFAULT_ACCOUNT, region, table.name)
+        group = self._group(account, region, table.name)
         stream = body.get("StreamSpecification")
         if group is not None:
             if group.busy():
@@ -424,11 +453,11 @@ class DynamoDBGlobalTables:
             table.latest_stream_label = None
         return None
 
-    def _delete_table(self, body: dict[str, Any], region: str) -> AwsResponse | None:
-        table = self._table(DEFAULT_ACCOUNT, region, str(body.get("TableName", "")))
+    def _delete_table(self, body: dict[str, Any], account: str, region: str) -> AwsResponse | None:
+        table = self._table(account, region, str(body.get("TableName", "")))
         if table is None:
             return None
-        group = self._group(DEFAULT_ACCOUNT, region, table.name)
+        group = self._group(account, region, table.name)
         if group is None:
             return None
         member = group.members[region]
@@ -444,7 +473,7 @@ class DynamoDBGlobalTables:
             return None  # moto refuses it as AWS does
         # Deleting one replica in its own region is allowed: the others see it go.
         self._start_deleting(group, region, initiator=region)
-        return self._answer(table, region, "TableDescription")
+        return self._answer(table, account, region, "TableDescription")
 
     def _start_deleting(self, group: Group, region: str, initiator: str) -> None:
         member = group.members[region]
@@ -483,10 +512,10 @@ class DynamoDBGlobalTables:
                 return _error("ValidationException", GSI_WRITE_CAPACITY)
         return None
 
-    def _mirror_settings(self, region: str, name_or_arn: str) -> None:
+    def _mirror_settings(self, account: str, region: str, name_or_arn: str) -> None:
         """Index, key attribute and billing changes apply to every replica, as on AWS."""
-        source = self._table(DEFAULT_ACCOUNT, region, name_or_arn)
-        group = None if source is None else self._group(DEFAULT_ACCOUNT, region, source.name)
+        source = self._table(account, region, name_or_arn)
+        group = None if source is None else self._group(account, region, source.name)
         if source is None or group is None:
             return
         for member in group.members.values():
@@ -495,9 +524,9 @@ class DynamoDBGlobalTables:
                 continue
             _copy_settings(source, replica)
 
-    def _mirror_ttl(self, region: str, name_or_arn: str) -> None:
-        source = self._table(DEFAULT_ACCOUNT, region, name_or_arn)
-        group = None if source is None else self._group(DEFAULT_ACCOUNT, region, source.name)
+    def _mirror_ttl(self, account: str, region: str, name_or_arn: str) -> None:
+        source = self._table(account, region, name_or_arn)
+        group = None if source is None else self._group(account, region, source.name)
         if source is None or group is None:
             return
         for member in group.members.values():
@@ -507,14 +536,14 @@ class DynamoDBGlobalTables:
 
     # -------------------------------------------------------------- descriptions
 
-    def _answer(self, table: Any, region: str, key: str) -> AwsResponse:
+    def _answer(self, table: Any, account: str, region: str, key: str) -> AwsResponse:
         from moto.dynamodb.models.utilities import dynamo_json_dump
 
         payload = json.loads(dynamo_json_dump(table.describe(base_key=key)))
-        self._describe_into(payload[key], region)
+        self._describe_into(payload[key], account, region)
         return _json_response(payload)
 
-    def _decorate(self, response: AwsResponse, key: str, region: str) -> AwsResponse:
+    def _decorate(self, response: AwsResponse, key: str, account: str, region: str) -> AwsResponse:
         if not self.state.groups:
             return response
         try:
@@ -524,13 +553,13 @@ class DynamoDBGlobalTables:
         description = payload.get(key) if isinstance(payload, dict) else None
         if not isinstance(description, dict):
             return response
-        if not self._describe_into(description, region):
+        if not self._describe_into(description, account, region):
             return response
         return _json_response(payload, response.headers)
 
-    def _describe_into(self, description: dict[str, Any], region: str) -> bool:
+    def _describe_into(self, description: dict[str, Any], account: str, region: str) -> bool:
         """Add what a member of a global table reports; False when the table is not one."""
-        group = self._group(DEFAULT_ACCOUNT, region, str(description.get("TableName", "")))
+        group = self._group(account, region, str(description.get("TableName", "")))
         if group is None:
             return False
         member = group.members[region]
@@ -553,8 +582,7 @@ class DynamoDBGlobalTables:
 
     # -------------------------------------------------------------- replication
 
-    def _replicate(self, region: str, name: str, keys: list[Key]) -> None:
-        account = DEFAULT_ACCOUNT
+    def _replicate(self, account: str, region: str, name: str, keys: list[Key]) -> None:
         group = self._group(account, region, name)
         table = self._table(account, region, name)
         if group is None or table is None or group.members[region].status != ACTIVE:
@@ -682,8 +710,8 @@ class DynamoDBGlobalTables:
     def _table(self, account: str, region: str, name_or_arn: str) -> Any:
         return self._backend(account, region).tables.get(_table_name(name_or_arn))
 
-    def _tables(self, region: str) -> dict[str, Any]:
-        return dict(self._backend(DEFAULT_ACCOUNT, region).tables)
+    def _tables(self, account: str, region: str) -> dict[str, Any]:
+        return dict(self._backend(account, region).tables)
 
     def _group(self, account: str, region: str, name: str) -> Group | None:
         for group in self.state.groups:
@@ -691,19 +719,22 @@ class DynamoDBGlobalTables:
                 return group
         return None
 
-    def _supported_regions(self, region: str) -> list[str]:
+    def _supported_regions(self, account: str, region: str) -> list[str]:
         """The regions of the table's partition that moto serves DynamoDB in."""
         from moto.dynamodb.models import dynamodb_backends
         from moto.utilities.utils import get_partition
 
         partition = get_partition(region)
-        regions = dynamodb_backends[DEFAULT_ACCOUNT].regions
+        regions = dynamodb_backends[account].regions
         return sorted(r for r in regions if get_partition(r) == partition)
 
-    def _fingerprints(self, region: str) -> dict[tuple[str, str], dict[Key, str]]:
-        """Every item of the region's replicas, to compare after a PartiQL write."""
+    def _fingerprints(self, account: str, region: str) -> dict[tuple[str, str], dict[Key, str]]:
+        """Every item of the account's replicas in the region, to compare after a PartiQL
+        write."""
         found: dict[tuple[str, str], dict[Key, str]] = {}
         for group in self.state.groups:
+            if group.account != account:
+                continue
             member = group.members.get(region)
             table = self._table(group.account, region, group.name)
             if member is None or member.status != ACTIVE or table is None:
@@ -714,9 +745,9 @@ class DynamoDBGlobalTables:
         return found
 
     def _changed(
-        self, region: str, before: dict[tuple[str, str], dict[Key, str]]
+        self, account: str, region: str, before: dict[tuple[str, str], dict[Key, str]]
     ) -> dict[tuple[str, str], list[Key]]:
-        after = self._fingerprints(region)
+        after = self._fingerprints(account, region)
         changed: dict[tuple[str, str], list[Key]] = {}
         for table, items in after.items():
             old = before.get(table, {})

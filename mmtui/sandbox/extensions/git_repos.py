@@ -5,17 +5,21 @@ moto keeps CodeCommit repositories as metadata whose clone URLs point at real AW
 the pipelines. Here every CodeCommit repository gets a bare repository in the state folder
 (git_store.py), served by `git http-backend` (git's own CGI server) at
 `<sandbox>/v1/repos/<name>`, the path CodeCommit uses; the API answers carry that URL. `git
-clone` and `git push` then work with no credentials and no helper.
+clone` and `git push` then work with no credentials and no helper. Repository names are per
+account, as on AWS; CodeCommit tells accounts apart by the caller's credentials, which git does
+not send here, so an attendee account's repositories are served under
+`<sandbox>/accounts/<account>/v1/repos/<name>` (the default account's keep the short URL).
 
 git requests are not AWS calls: they arrive unsigned, are recognised by their path, and are
 served before the request body is read and without the sandbox lock (a push may take a while,
 and the pipeline runner needs the lock meanwhile). Pushes to one repository are served one at a
 time, so comparing its refs before and after tells exactly which branches a push changed;
-`sandbox.push_listeners` hear of each change once the response is sent, as the workshop's
-EventBridge rule hears of CodeCommit's reference events.
+`sandbox.account_push_listeners` (every account) and `sandbox.push_listeners` (the default
+account's pushes) hear of each change once the response is sent, as the workshop's EventBridge
+rule hears of CodeCommit's reference events.
 
-Repository names are unique across regions here (one git server for the whole sandbox); Lab 3
-only has repositories in the primary region.
+Repository names are unique across the regions of an account here (one git server for the whole
+sandbox); Lab 3 only has repositories in the primary region.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import contextlib
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +40,9 @@ from mmtui.sandbox.protocol import DEFAULT_ACCOUNT, AwsRequest, AwsResponse, aws
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
 
-_GIT_PATH = re.compile(r"^/v1/repos/(?P<repo>[^/]+)(?P<rest>/.*)?$")
+_GIT_PATH = re.compile(
+    r"^(?:/accounts/(?P<account>\d{12}))?/v1/repos/(?P<repo>[^/]+)(?P<rest>/.*)?$"
+)
 _CGI_HEADERS = ("content-type", "cache-control", "expires", "pragma", "last-modified")
 _CGI_REQUEST_HEADERS = ("HTTP_GIT_PROTOCOL", "HTTP_CONTENT_ENCODING", "HTTP_USER_AGENT")
 _MAX_ERRORS = 50
@@ -51,7 +58,7 @@ class GitRepositories:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.listener_errors: list[str] = []
         """Exceptions raised by push listeners (never printed; kept for diagnosis)."""
@@ -75,7 +82,7 @@ class GitRepositories:
         return None
 
     def _known(self, request: AwsRequest, name: str) -> AwsResponse | None:
-        if name not in _backend_repositories(request.region):
+        if name not in _backend_repositories(request.account, request.region):
             return aws_error(
                 request, 400, "RepositoryDoesNotExistException", f"{name} does not exist"
             )
@@ -87,7 +94,7 @@ class GitRepositories:
         unknown = self._known(request, name)
         if unknown is not None:
             return unknown
-        commit = git_store.head(self.sandbox, name, branch)
+        commit = git_store.head(self.sandbox, name, branch, request.account)
         if commit is None:
             return aws_error(
                 request,
@@ -106,9 +113,10 @@ class GitRepositories:
         if unknown is not None:
             return unknown
         specifier = str(params.get("commitSpecifier") or "master")
-        commit = git_store.head(self.sandbox, name, specifier) or specifier
+        account = request.account
+        commit = git_store.head(self.sandbox, name, specifier, account) or specifier
         try:
-            blob, content, mode = git_store.read_file(self.sandbox, name, commit, path)
+            blob, content, mode = git_store.read_file(self.sandbox, name, commit, path, account)
         except GitError:
             return aws_error(
                 request,
@@ -132,26 +140,29 @@ class GitRepositories:
         if request.service != "codecommit" or response.status != 200:
             return response
         operation = request.operation
+        account = request.account
         name = str(_params(request).get("repositoryName", ""))
         if operation == "CreateRepository" and git_store.valid_name(name):
-            with self._repo_lock(name):
+            with self._repo_lock(account, name):
                 try:
                     # A new repository is empty, whatever an earlier one of that name held.
-                    git_store.remove_bare(self.sandbox, name)
-                    git_store.create_bare(self.sandbox, name)
+                    git_store.remove_bare(self.sandbox, name, account)
+                    git_store.create_bare(self.sandbox, name, account)
                 except (GitError, OSError):
                     pass  # served once git works: see _ensure
         elif (
             operation == "DeleteRepository"
             and git_store.valid_name(name)
-            and name not in _codecommit_names()
+            and name not in _codecommit_names(account)
         ):
-            with self._repo_lock(name):
-                git_store.remove_bare(self.sandbox, name)
+            with self._repo_lock(account, name):
+                git_store.remove_bare(self.sandbox, name, account)
         if operation in ("CreateRepository", "GetRepository"):
             payload = response.parsed_json()
             if isinstance(payload.get("repositoryMetadata"), dict):
-                payload["repositoryMetadata"] = self._metadata(payload["repositoryMetadata"])
+                payload["repositoryMetadata"] = self._metadata(
+                    payload["repositoryMetadata"], account
+                )
                 return AwsResponse(200, _dumps(payload), response.headers)
         return response
 
@@ -166,7 +177,7 @@ class GitRepositories:
             )
         elsewhere = [
             region
-            for region, names in _codecommit_names_by_region().items()
+            for region, names in _codecommit_names_by_region(request.account).items()
             if name in names and region != request.region
         ]
         if elsewhere:
@@ -175,7 +186,7 @@ class GitRepositories:
                 400,
                 "RepositoryNameExistsException",
                 f"Repository named {name} already exists in {elsewhere[0]} (the mmtui sandbox "
-                "keeps repository names unique across regions)",
+                "keeps an account's repository names unique across regions)",
             )
         return None
 
@@ -189,7 +200,7 @@ class GitRepositories:
             return aws_error(request, 400, "InvalidOrderException", "The order is not valid")
         found = [
             repository.repository_metadata
-            for repository in _backend_repositories(request.region).values()
+            for repository in _backend_repositories(request.account, request.region).values()
         ]
         found.sort(key=lambda metadata: str(metadata.get(sort_by, "")))
         if order == "descending":
@@ -217,9 +228,9 @@ class GitRepositories:
                 "MaximumRepositoryNamesExceededException",
                 "The maximum number of allowed repository names was exceeded (25)",
             )
-        repositories = _backend_repositories(request.region)
+        repositories = _backend_repositories(request.account, request.region)
         found = [
-            self._metadata(repositories[str(n)].repository_metadata)
+            self._metadata(repositories[str(n)].repository_metadata, request.account)
             for n in names
             if str(n) in repositories
         ]
@@ -239,16 +250,18 @@ class GitRepositories:
             }
         )
 
-    def clone_url(self, repo: str) -> str:
-        return f"{self.sandbox.url}/v1/repos/{repo}"
+    def clone_url(self, repo: str, account: str = DEFAULT_ACCOUNT) -> str:
+        if account == DEFAULT_ACCOUNT:
+            return f"{self.sandbox.url}/v1/repos/{repo}"
+        return f"{self.sandbox.url}/accounts/{account}/v1/repos/{repo}"
 
-    def _metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
+    def _metadata(self, metadata: dict[str, Any], account: str) -> dict[str, Any]:
         """moto's metadata with the sandbox's clone URL and, once pushed, the default branch."""
         rewritten = dict(metadata)
         name = str(metadata.get("repositoryName", ""))
         if git_store.valid_name(name):
-            rewritten["cloneUrlHttp"] = self.clone_url(name)
-            if git_store.head(self.sandbox, name, git_store.DEFAULT_BRANCH) is not None:
+            rewritten["cloneUrlHttp"] = self.clone_url(name, account)
+            if git_store.head(self.sandbox, name, git_store.DEFAULT_BRANCH, account) is not None:
                 rewritten.setdefault("defaultBranch", git_store.DEFAULT_BRANCH)
         return rewritten
 
@@ -261,19 +274,20 @@ class GitRepositories:
         if match is None:
             return None
         repo, rest = match["repo"], match["rest"] or "/"
+        account = match["account"] or DEFAULT_ACCOUNT
         body = _read_body(environ)
-        if not git_store.valid_name(repo) or ".." in rest or not self._ensure(repo):
+        if not git_store.valid_name(repo) or ".." in rest or not self._ensure(account, repo):
             return _plain(start_response, 404, f"repository {repo} not found in the sandbox\n")
         if rest == "/" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             # Someone opened the clone URL in a browser.
-            return _plain(start_response, 200, f"git clone {self.clone_url(repo)}\n")
+            return _plain(start_response, 200, f"git clone {self.clone_url(repo, account)}\n")
         if rest != "/git-receive-pack":
-            status, headers, payload = self._cgi(environ, repo, rest, body)
+            status, headers, payload = self._cgi(environ, account, repo, rest, body)
             return _respond(start_response, status, headers, payload)
-        with self._repo_lock(repo):
-            before = _refs_or_empty(self.sandbox, repo)
-            status, headers, payload = self._cgi(environ, repo, rest, body)
-            after = _refs_or_empty(self.sandbox, repo)
+        with self._repo_lock(account, repo):
+            before = _refs_or_empty(self.sandbox, repo, account)
+            status, headers, payload = self._cgi(environ, account, repo, rest, body)
+            after = _refs_or_empty(self.sandbox, repo, account)
         changes = [
             (ref[len("refs/heads/") :], before.get(ref, ZERO_SHA), after.get(ref, ZERO_SHA))
             for ref in sorted(set(before) | set(after))
@@ -282,33 +296,33 @@ class GitRepositories:
         if changes:
             self.sandbox.mark_dirty()  # the refs are part of the saved state
         response = _respond(start_response, status, headers, payload)
-        return _AfterResponse(response, lambda: self._notify(repo, changes))
+        return _AfterResponse(response, lambda: self._notify(account, repo, changes))
 
-    def _ensure(self, repo: str) -> bool:
+    def _ensure(self, account: str, repo: str) -> bool:
         """Whether CodeCommit has the repository, creating its bare repository if the disk does
         not (created while git failed, or by other means than the API)."""
         with self.sandbox.lock:  # briefly: moto's dictionaries are not thread-safe
-            known = repo in _codecommit_names()
+            known = repo in _codecommit_names(account)
         if not known:
             return False
-        if git_store.bare_path(self.sandbox, repo).is_dir():
+        if git_store.bare_path(self.sandbox, repo, account).is_dir():
             return True
-        with self._repo_lock(repo):
+        with self._repo_lock(account, repo):
             try:
-                git_store.create_bare(self.sandbox, repo)
+                git_store.create_bare(self.sandbox, repo, account)
             except (GitError, OSError):
                 return False
         return True
 
     def _cgi(
-        self, environ: dict[str, Any], repo: str, rest: str, body: bytes
+        self, environ: dict[str, Any], account: str, repo: str, rest: str, body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         # Only the headers git's backend reads: any other would become an environment
         # variable of the CGI (a `Proxy:` header as HTTP_PROXY, say).
         headers = {key: str(environ[key]) for key in _CGI_REQUEST_HEADERS if key in environ}
         env = git_store.git_env(
             **headers,
-            GIT_PROJECT_ROOT=str(git_store.git_root(self.sandbox)),
+            GIT_PROJECT_ROOT=str(git_store.git_root(self.sandbox, account)),
             GIT_HTTP_EXPORT_ALL="1",
             REMOTE_USER=REMOTE_USER,
             REMOTE_ADDR=str(environ.get("REMOTE_ADDR", "127.0.0.1")),
@@ -327,70 +341,121 @@ class GitRepositories:
             return 503, [("Content-Type", "text/plain")], f"{exc}\n".encode()
         return _parse_cgi(completed.stdout)
 
-    def _notify(self, repo: str, changes: list[Change]) -> None:
+    def _notify(self, account: str, repo: str, changes: list[Change]) -> None:
         for branch, old, new in changes:
-            for listener in list(self.sandbox.push_listeners):
+            calls: list[tuple[Callable[..., None], tuple[str, ...]]] = [
+                (listener, (account, repo, branch, old, new))
+                for listener in list(self.sandbox.account_push_listeners)
+            ]
+            if account == DEFAULT_ACCOUNT:
+                calls += [
+                    (listener, (repo, branch, old, new))
+                    for listener in list(self.sandbox.push_listeners)
+                ]
+            for listener, arguments in calls:
                 try:
-                    listener(repo, branch, old, new)
+                    listener(*arguments)
                 except Exception as exc:  # noqa: BLE001  (one listener must not stop the others)
                     self.listener_errors.append(f"{listener!r}: {type(exc).__name__}: {exc}")
                     del self.listener_errors[:-_MAX_ERRORS]
 
-    def _repo_lock(self, repo: str) -> threading.Lock:
+    def _repo_lock(self, account: str, repo: str) -> threading.Lock:
         with self._locks_guard:
-            return self._locks.setdefault(repo, threading.Lock())
+            return self._locks.setdefault((account, repo), threading.Lock())
 
     # ------------------------------------------------------------------ state
 
     def get_state(self) -> Any:
-        """Each repository's refs; the objects stay on disk (content-addressed, never lost)."""
-        return {
-            repo: _refs_or_empty(self.sandbox, repo)
-            for repo in git_store.repositories(self.sandbox)
-        }
+        """Each repository's refs, per account; the objects stay on disk (content-addressed,
+        never lost)."""
+        accounts = [DEFAULT_ACCOUNT, *git_store.accounts_on_disk(self.sandbox)]
+        return RepositoryRefs(
+            {
+                account: {
+                    repo: _refs_or_empty(self.sandbox, repo, account)
+                    for repo in git_store.repositories(self.sandbox, account)
+                }
+                for account in accounts
+            }
+        )
 
     def set_state(self, state: Any) -> None:
         """Make the repositories on disk those of the state, with its refs (None: none)."""
         if state is None:
             git_store.remove_all(self.sandbox)
             return
-        git_store.sweep(self.sandbox)
-        saved: dict[str, dict[str, str]] = dict(state)
-        wanted = set(saved) | _codecommit_names()
-        for repo in git_store.repositories(self.sandbox):
+        saved = (
+            state.accounts
+            if isinstance(state, RepositoryRefs)
+            # Saved before there were attendee accounts: the default account's repositories.
+            else {DEFAULT_ACCOUNT: dict(state)}
+        )
+        accounts = (
+            {DEFAULT_ACCOUNT}
+            | set(saved)
+            | set(git_store.accounts_on_disk(self.sandbox))
+            | _codecommit_accounts()
+        )
+        for account in sorted(accounts):
+            refs = saved.get(account, {})
+            if account != DEFAULT_ACCOUNT and not refs and not _codecommit_names(account):
+                git_store.retire_account(self.sandbox, account)
+                continue
+            git_store.reinstate_account(self.sandbox, account)
+            self._set_account_state(account, refs)
+
+    def _set_account_state(self, account: str, saved: dict[str, dict[str, str]]) -> None:
+        git_store.sweep(self.sandbox, account)
+        wanted = set(saved) | _codecommit_names(account)
+        for repo in git_store.repositories(self.sandbox, account):
             if repo not in wanted:
-                with self._repo_lock(repo):
-                    git_store.remove_bare(self.sandbox, repo)
+                with self._repo_lock(account, repo):
+                    git_store.remove_bare(self.sandbox, repo, account)
         for repo in sorted(wanted):
             if not git_store.valid_name(repo):
                 continue
-            with self._repo_lock(repo):
+            with self._repo_lock(account, repo):
                 try:
-                    git_store.create_bare(self.sandbox, repo)
-                    git_store.set_refs(self.sandbox, repo, saved.get(repo, {}))
+                    git_store.create_bare(self.sandbox, repo, account)
+                    git_store.set_refs(self.sandbox, repo, saved.get(repo, {}), account)
                 except (GitError, OSError):
                     pass  # git missing or broken: the repository is served empty or not at all
 
+    def drop_account(self, account: str) -> None:
+        """Forget an attendee account's repositories (their objects go to the shared pool)."""
+        for repo in git_store.repositories(self.sandbox, account):
+            with self._repo_lock(account, repo):
+                git_store.remove_bare(self.sandbox, repo, account)
+        git_store.remove_account_folder(self.sandbox, account)
+
     def on_start(self) -> None:
-        """Point the workspace clones at this run's URL if an earlier run had another port."""
+        """Point the workspace clones at this run's URL if an earlier run had another port (the
+        workspace is the default account's)."""
         for repo in git_store.repositories(self.sandbox):
             _fix_origin(self.sandbox.workspace / repo, repo, self.clone_url(repo))
+
+
+@dataclass
+class RepositoryRefs:
+    """The saved state: account → repository → its refs."""
+
+    accounts: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------- moto's CodeCommit
 
 
-def _backend_repositories(region: str) -> dict[str, Any]:
+def _backend_repositories(account: str, region: str) -> dict[str, Any]:
     from moto.codecommit.models import codecommit_backends
 
     try:
-        repositories: dict[str, Any] = codecommit_backends[DEFAULT_ACCOUNT][region].repositories
+        repositories: dict[str, Any] = codecommit_backends[account][region].repositories
     except KeyError:
         return {}  # a region moto does not know has no repositories
     return repositories
 
 
-def _codecommit_names_by_region() -> dict[str, set[str]]:
+def _codecommit_names_by_region(account: str) -> dict[str, set[str]]:
     import sys
 
     # Not imported yet means no CodeCommit call was ever made: no repositories.
@@ -398,16 +463,26 @@ def _codecommit_names_by_region() -> dict[str, set[str]]:
         return {}
     from moto.codecommit.models import codecommit_backends
 
+    if account not in codecommit_backends:
+        return {}  # looking it up would make an empty backend for it
     return {
         region: set(backend.repositories)
-        for account, regions in list(codecommit_backends.items())
-        if account == DEFAULT_ACCOUNT
-        for region, backend in list(regions.items())
+        for region, backend in list(codecommit_backends[account].items())
     }
 
 
-def _codecommit_names() -> set[str]:
-    return set[str]().union(*_codecommit_names_by_region().values())
+def _codecommit_names(account: str) -> set[str]:
+    return set[str]().union(*_codecommit_names_by_region(account).values())
+
+
+def _codecommit_accounts() -> set[str]:
+    import sys
+
+    if "moto.codecommit.models" not in sys.modules:
+        return set()
+    from moto.codecommit.models import codecommit_backends
+
+    return {account for account, _ in list(codecommit_backends.items())}
 
 
 def _params(request: AwsRequest) -> dict[str, Any]:
@@ -430,9 +505,9 @@ def _dumps(payload: Any) -> bytes:
 # ---------------------------------------------------------------------- HTTP plumbing
 
 
-def _refs_or_empty(sandbox: Sandbox, repo: str) -> dict[str, str]:
+def _refs_or_empty(sandbox: Sandbox, repo: str, account: str = DEFAULT_ACCOUNT) -> dict[str, str]:
     try:
-        return git_store.refs(sandbox, repo)
+        return git_store.refs(sandbox, repo, account)
     except GitError:
         return {}
 

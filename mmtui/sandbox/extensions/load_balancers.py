@@ -8,11 +8,19 @@ runs a real application image from its own region's registry; until then the loa
 says 503, as an ALB with no healthy targets does.
 
 The site reads AWS through the sandbox's own API over HTTP, like the real services do, so it
-never touches moto's models or holds the sandbox lock.
+never touches moto's models or holds the sandbox lock; it acts in its load balancer's account.
+
+moto names every load balancer `<name>-1.<region>.elb.amazonaws.com`, so the same stack in two
+accounts would give two load balancers one DNS name, and the resolve map could not tell them
+apart. AWS puts a number of its own in the name; here an attendee account's load balancers get
+one derived from the account, region and name (the same after every restart), while the
+default account keeps moto's names.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import random
@@ -24,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmtui.sandbox.mysfits import as_api
-from mmtui.sandbox.protocol import AwsRequest, AwsResponse
+from mmtui.sandbox.protocol import DEFAULT_ACCOUNT, AwsRequest, AwsResponse
 
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
@@ -53,6 +61,7 @@ class LoadBalancers:
     name = "load_balancers"
 
     def __init__(self, sandbox: Sandbox) -> None:
+        install_dns_names()
         self.sandbox = sandbox
         self.ports: dict[str, int] = {}
         """DNS name → port, kept in the saved state so URLs stay the same across restarts."""
@@ -86,11 +95,18 @@ class LoadBalancers:
         self.started = True
         self.sync()
 
+    def import_account(self, account: str, data: Any) -> None:
+        """An account was installed behind moto's API: serve its load balancers."""
+        if self.started:
+            self.sync()
+
+    def drop_account(self, account: str) -> None:
+        if self.started:
+            self.sync()
+
     def close(self) -> None:
         self.started = False
-        for server in self.servers.values():
-            server.shutdown()
-            server.server_close()
+        _shut_down(list(self.servers.values()))
         self.servers.clear()
 
     def resolve_map(self) -> dict[str, str]:
@@ -106,12 +122,10 @@ class LoadBalancers:
         """Serve every load balancer moto has, and stop serving the deleted ones."""
         with self._sync_lock:
             wanted = {balancer.dns: balancer for balancer in self._balancers()}
-            for dns in list(self.servers):
-                if dns not in wanted:
-                    server = self.servers.pop(dns)
-                    server.shutdown()
-                    server.server_close()
-                    self.ports.pop(dns, None)
+            doomed = [dns for dns in self.servers if dns not in wanted]
+            _shut_down([self.servers.pop(dns) for dns in doomed])
+            for dns in doomed:
+                self.ports.pop(dns, None)
             for dns, balancer in wanted.items():
                 if dns not in self.servers:
                     self.servers[dns] = self._serve(balancer)
@@ -155,6 +169,52 @@ class LoadBalancers:
         return server
 
 
+def dns_name(account: str, region: str, name: str) -> str:
+    """An attendee account's load balancer DNS name: AWS's shape, `<name>-<digits>.<region>.
+    elb.amazonaws.com`, with digits of its own."""
+    digest = hashlib.sha256(f"{account}:{region}:{name}".encode()).digest()
+    number = int.from_bytes(digest[:8], "big") % 9_000_000_000 + 1_000_000_000
+    return f"{name}-{number}.{region}.elb.amazonaws.com"
+
+
+_DNS_PATCHED = "_mmtui_account_dns_names"
+
+
+def install_dns_names() -> None:
+    """Give attendee accounts' load balancers their own DNS names (once per process).
+
+    Patched on moto 5.2.1's `ELBv2Backend.create_load_balancer` (moto/elbv2/models.py), which
+    both the API and CloudFormation go through; the name is set before anything reads it.
+    """
+    from moto.elbv2.models import ELBv2Backend
+
+    if getattr(ELBv2Backend, _DNS_PATCHED, False):
+        return
+    original = ELBv2Backend.create_load_balancer
+
+    @functools.wraps(original)
+    def create_load_balancer(self: Any, *args: Any, **kwargs: Any) -> Any:
+        balancer = original(self, *args, **kwargs)
+        if self.account_id != DEFAULT_ACCOUNT:
+            balancer.dns_name = dns_name(self.account_id, self.region_name, balancer.name)
+        return balancer
+
+    setattr(ELBv2Backend, "create_load_balancer", create_load_balancer)  # noqa: B010
+    setattr(ELBv2Backend, _DNS_PATCHED, True)
+
+
+def _shut_down(servers: list[Any]) -> None:
+    """Stop servers side by side: each `shutdown()` waits for its loop's next poll (up to half
+    a second), and restoring a snapshot may stop one per attendee account."""
+    threads = [threading.Thread(target=server.shutdown, daemon=True) for server in servers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for server in servers:
+        server.server_close()
+
+
 def _bind(port: int) -> socket.socket:
     """Bind the remembered port if it is free, else any free port."""
     for candidate in (port, 0) if port else (0,):
@@ -175,16 +235,12 @@ class SiteApp:
     def __init__(self, sandbox: Sandbox, balancer: Balancer) -> None:
         self.sandbox = sandbox
         self.balancer = balancer
-        # werkzeug serves each request on a new thread; clients are thread-safe once made, so
-        # they are shared (making them per request costs ~100 ms each).
-        self._clients: dict[str, Any] = {}
-        self._clients_lock = threading.Lock()
 
     def client(self, service: str) -> Any:
-        with self._clients_lock:
-            if service not in self._clients:
-                self._clients[service] = self.sandbox.client(service, self.balancer.region)
-            return self._clients[service]
+        # The sandbox's shared clients (thread-safe once made; making one per request would
+        # cost tens of milliseconds), asked each time: they follow the account's current key,
+        # which a snapshot restore may change while this site keeps serving.
+        return self.sandbox.client(service, self.balancer.region, self.balancer.account)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET"))

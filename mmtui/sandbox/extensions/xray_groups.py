@@ -11,7 +11,7 @@ import re
 import secrets
 from typing import Any
 
-from mmtui.sandbox.protocol import DEFAULT_ACCOUNT, AwsRequest, AwsResponse, aws_error
+from mmtui.sandbox.protocol import AwsRequest, AwsResponse, aws_error
 
 _PATHS = {
     "/CreateGroup": "create",
@@ -40,6 +40,19 @@ class XRayGroups:
     def set_state(self, state: Any) -> None:
         self.groups = dict(state or {})
 
+    def export_account(self, account: str) -> Any:
+        return {
+            region: groups for (owner, region), groups in self.groups.items() if owner == account
+        }
+
+    def import_account(self, account: str, data: Any) -> None:
+        for region, groups in dict(data or {}).items():
+            self.groups[(account, region)] = groups
+
+    def drop_account(self, account: str) -> None:
+        for key in [key for key in self.groups if key[0] == account]:
+            del self.groups[key]
+
     # -------------------------------------------------------------- requests
 
     def after(self, request: AwsRequest, response: AwsResponse) -> AwsResponse:
@@ -52,7 +65,7 @@ class XRayGroups:
             body = request.json()
         except ValueError:
             return _invalid(request, "the request body is not JSON")
-        groups = self._region(DEFAULT_ACCOUNT, request.region)
+        groups = self._region(request.account, request.region)
         handler = getattr(self, f"_{_PATHS[request.path]}")
         answer: AwsResponse = handler(request, body, groups)
         return answer
@@ -84,7 +97,7 @@ class XRayGroups:
         expression = body.get("FilterExpression")
         if expression is not None and (not isinstance(expression, str) or not expression.strip()):
             return _invalid(request, "FilterExpression must not be empty")
-        group = self._new(DEFAULT_ACCOUNT, request.region, name, expression)
+        group = self._new(request.account, request.region, name, expression)
         if isinstance(body.get("InsightsConfiguration"), dict):
             group["InsightsConfiguration"].update(body["InsightsConfiguration"])
         groups[name] = group

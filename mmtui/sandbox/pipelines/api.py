@@ -25,7 +25,7 @@ from mmtui.sandbox.pipelines.records import (
     StopRefused,
     stage_status,
 )
-from mmtui.sandbox.protocol import DEFAULT_ACCOUNT, AwsRequest, AwsResponse, aws_error
+from mmtui.sandbox.protocol import AwsRequest, AwsResponse, aws_error
 
 if TYPE_CHECKING:
     from mmtui.sandbox.pipelines.engine import Pipelines
@@ -59,7 +59,7 @@ def after(pipelines: Pipelines, request: AwsRequest, response: AwsResponse) -> A
             name = str(request.json().get("name", ""))
         except ValueError:
             return response
-        pipelines.forget(DEFAULT_ACCOUNT, request.region, name)
+        pipelines.forget(request.account, request.region, name)
     return response
 
 
@@ -69,7 +69,7 @@ def after(pipelines: Pipelines, request: AwsRequest, response: AwsResponse) -> A
 def _pipeline(request: AwsRequest, name: str) -> Any:
     from moto.codepipeline.models import codepipeline_backends
 
-    return codepipeline_backends[DEFAULT_ACCOUNT][request.region].pipelines.get(name)
+    return codepipeline_backends[request.account][request.region].pipelines.get(name)
 
 
 def _no_pipeline(request: AwsRequest, name: str) -> AwsResponse:
@@ -77,7 +77,7 @@ def _no_pipeline(request: AwsRequest, name: str) -> AwsResponse:
         request,
         400,
         "PipelineNotFoundException",
-        f"Account '{DEFAULT_ACCOUNT}' does not have a pipeline with name '{name}'",
+        f"Account '{request.account}' does not have a pipeline with name '{name}'",
     )
 
 
@@ -125,9 +125,9 @@ def start_pipeline_execution(
         )
     trigger = {
         "triggerType": "StartPipelineExecution",
-        "triggerDetail": f"arn:aws:iam::{DEFAULT_ACCOUNT}:root",
+        "triggerDetail": f"arn:aws:iam::{request.account}:root",
     }
-    execution = pipelines.start_execution(DEFAULT_ACCOUNT, request.region, name, trigger, pinned)
+    execution = pipelines.start_execution(request.account, request.region, name, trigger, pinned)
     return _json({"pipelineExecutionId": execution.execution_id})
 
 
@@ -138,7 +138,7 @@ def stop_pipeline_execution(
     execution_id = str(body.get("pipelineExecutionId", ""))
     if _pipeline(request, name) is None:
         return _no_pipeline(request, name)
-    execution = pipelines.state.find(DEFAULT_ACCOUNT, request.region, name, execution_id)
+    execution = pipelines.state.find(request.account, request.region, name, execution_id)
     if execution is None:
         return _no_execution(request, name, execution_id)
     try:
@@ -154,7 +154,7 @@ def list_pipeline_executions(
     name = str(body.get("pipelineName", ""))
     if _pipeline(request, name) is None:
         return _no_pipeline(request, name)
-    executions = list(reversed(pipelines.state.of_pipeline(DEFAULT_ACCOUNT, request.region, name)))
+    executions = list(reversed(pipelines.state.of_pipeline(request.account, request.region, name)))
     stage = (body.get("filter") or {}).get("succeededInStage", {}).get("stageName")
     if stage:
         executions = [e for e in executions if stage_status(e, str(stage)) == "Succeeded"]
@@ -173,7 +173,7 @@ def get_pipeline_execution(
     if stored is None:
         return _no_pipeline(request, name)
     execution_id = str(body.get("pipelineExecutionId", ""))
-    execution = pipelines.state.find(DEFAULT_ACCOUNT, request.region, name, execution_id)
+    execution = pipelines.state.find(request.account, request.region, name, execution_id)
     if execution is None:
         return _no_execution(request, name, execution_id)
     detail: dict[str, Any] = {
@@ -198,7 +198,7 @@ def get_pipeline_state(
     stored = _pipeline(request, name)
     if stored is None:
         return _no_pipeline(request, name)
-    executions = pipelines.state.of_pipeline(DEFAULT_ACCOUNT, request.region, name)
+    executions = pipelines.state.of_pipeline(request.account, request.region, name)
     waiting = [e for e in executions if e.status in RUNNING_STATES and not e.started]
     stages = []
     for index, stage in enumerate(stored.pipeline.get("stages", [])):
@@ -303,7 +303,7 @@ def list_action_executions(
     name = str(body.get("pipelineName", ""))
     if _pipeline(request, name) is None:
         return _no_pipeline(request, name)
-    executions = pipelines.state.of_pipeline(DEFAULT_ACCOUNT, request.region, name)
+    executions = pipelines.state.of_pipeline(request.account, request.region, name)
     wanted = (body.get("filter") or {}).get("pipelineExecutionId")
     if wanted:
         executions = [e for e in executions if e.execution_id == wanted]
@@ -404,7 +404,7 @@ def _page(items: list[Any], body: dict[str, Any]) -> tuple[list[Any], str | None
 def check_pipeline(
     pipelines: Pipelines, request: AwsRequest, body: dict[str, Any]
 ) -> AwsResponse | None:
-    problem = validation.problem(body.get("pipeline"), request.region)
+    problem = validation.problem(body.get("pipeline"), request.region, request.account)
     if problem is None:
         return None
     return aws_error(request, 400, "InvalidStructureException", problem)
@@ -425,13 +425,13 @@ def batch_get_builds(
     others = [i for i in ids if i not in pipelines.state.builds]
     moto_builds = {
         build["id"]: build
-        for build in codebuild_backends[DEFAULT_ACCOUNT][request.region].batch_get_builds(others)
+        for build in codebuild_backends[request.account][request.region].batch_get_builds(others)
     }
     builds = []
     for build_id in ids:
         if build_id in pipelines.state.builds:
             record = pipelines.state.builds[build_id]
-            if f":{request.region}:" in record["arn"]:
+            if _in_scope(record, request):
                 builds.append(record)
         elif build_id in moto_builds:
             builds.append(_jsonable(moto_builds[build_id]))
@@ -444,20 +444,20 @@ def list_builds_for_project(
 ) -> AwsResponse | None:
     from moto.codebuild.models import codebuild_backends
 
-    backend = codebuild_backends[DEFAULT_ACCOUNT][request.region]
+    backend = codebuild_backends[request.account][request.region]
     project = str(body.get("projectName", ""))
     if project not in backend.codebuild_projects:
         return aws_error(
             request,
             400,
             "ResourceNotFoundException",
-            f"The provided project arn:aws:codebuild:{request.region}:{DEFAULT_ACCOUNT}:project/"
+            f"The provided project arn:aws:codebuild:{request.region}:{request.account}:project/"
             f"{project} does not exist",
         )
     ours = [
         b
         for b in pipelines.state.builds.values()
-        if b["projectName"] == project and f":{request.region}:" in b["arn"]
+        if b["projectName"] == project and _in_scope(b, request)
     ]
     return _build_ids(ours, list(backend.list_builds_for_project(project)), body)
 
@@ -467,9 +467,14 @@ def list_builds(
 ) -> AwsResponse | None:
     from moto.codebuild.models import codebuild_backends
 
-    ours = [b for b in pipelines.state.builds.values() if f":{request.region}:" in b["arn"]]
-    theirs = list(codebuild_backends[DEFAULT_ACCOUNT][request.region].list_builds())
+    ours = [b for b in pipelines.state.builds.values() if _in_scope(b, request)]
+    theirs = list(codebuild_backends[request.account][request.region].list_builds())
     return _build_ids(ours, theirs, body)
+
+
+def _in_scope(build: dict[str, Any], request: AwsRequest) -> bool:
+    """Whether a build is the requester's: in its region and its account."""
+    return f":{request.region}:{request.account}:build/" in str(build["arn"])
 
 
 def _build_ids(ours: list[dict[str, Any]], theirs: list[str], body: dict[str, Any]) -> AwsResponse:

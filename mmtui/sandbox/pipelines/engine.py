@@ -103,10 +103,7 @@ class Pipelines:
         self._workers: dict[tuple[str, str, str], threading.Thread] = {}
         self._cancels: dict[str, threading.Event] = {}
         self._finished = threading.Condition(self.lock)
-        self._clients: dict[tuple[str, str], Any] = {}
-        self._clients_lock = threading.Lock()
-        self._session: Any = None
-        sandbox.push_listeners.append(self.on_push)
+        sandbox.account_push_listeners.append(self.on_push)
 
     # ------------------------------------------------------------------ extension API
 
@@ -140,6 +137,66 @@ class Pipelines:
                 self._kick(key)
             self._finished.notify_all()
 
+    def export_account(self, account: str) -> Any:
+        """The account's executions and builds, with the builds' log files' text."""
+        with self.lock:
+            builds = {
+                build_id: build
+                for build_id, build in self.state.builds.items()
+                if _arn_account(str(build.get("arn", ""))) == account
+            }
+            return {
+                "executions": [e for e in self.state.executions if e.account == account],
+                "builds": builds,
+                "build_numbers": {
+                    arn: number
+                    for arn, number in self.state.build_numbers.items()
+                    if _arn_account(arn) == account
+                },
+                "logs": {build_id: self._log_text(build_id) for build_id in builds},
+            }
+
+    def import_account(self, account: str, data: Any) -> None:
+        if not isinstance(data, dict):
+            return
+        with self.lock:
+            self.state.executions += data["executions"]
+            self.state.builds.update(data["builds"])
+            self.state.build_numbers.update(data["build_numbers"])
+            for build_id, text in data["logs"].items():
+                if text is not None:
+                    path = self._log_path(build_id)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(text, encoding="utf-8")
+            for key in {e.key for e in data["executions"] if e.status in RUNNING_STATES}:
+                self._kick(key)
+            self.sandbox.mark_dirty()
+
+    def drop_account(self, account: str) -> None:
+        with self.lock:
+            for execution in self.state.executions:
+                cancel = self._cancels.get(execution.execution_id)
+                if execution.account == account and cancel is not None:
+                    cancel.set()
+            self.state.executions = [e for e in self.state.executions if e.account != account]
+            for build_id in [
+                b for b, build in self.state.builds.items() if _arn_account(build["arn"]) == account
+            ]:
+                del self.state.builds[build_id]
+                self._log_path(build_id).unlink(missing_ok=True)
+            for arn in [arn for arn in self.state.build_numbers if _arn_account(arn) == account]:
+                del self.state.build_numbers[arn]
+            self._finished.notify_all()
+
+    def _log_path(self, build_id: str) -> Path:
+        return self.sandbox.state_dir / BUILDS_FOLDER / f"{build_id}.log"
+
+    def _log_text(self, build_id: str) -> str | None:
+        try:
+            return self._log_path(build_id).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
     def close(self) -> None:
         """Stop running builds; the saved state keeps the executions to carry on with."""
         with self.lock:
@@ -156,28 +213,10 @@ class Pipelines:
 
     # ------------------------------------------------------------------ clients
 
-    def client(self, service: str, region: str) -> Any:
-        """A client on the sandbox, shared by the pipelines' threads (clients are thread-safe;
-        making one per thread would cost a tenth of a second each time)."""
-        import boto3
-
-        from mmtui.sandbox.server import ACCESS_KEY, SECRET_KEY
-        from mmtui.target.clients import client_config
-
-        with self._clients_lock:
-            key = (service, region)
-            if key not in self._clients:
-                if self._session is None:
-                    self._session = boto3.session.Session()
-                self._clients[key] = self._session.client(
-                    service,
-                    region_name=region,
-                    endpoint_url=self.sandbox.url,
-                    aws_access_key_id=ACCESS_KEY,
-                    aws_secret_access_key=SECRET_KEY,
-                    config=client_config(),
-                )
-            return self._clients[key]
+    def client(self, service: str, region: str, account: str) -> Any:
+        """A client on the sandbox acting in `account` (the pipeline's: its service roles are
+        that account's), shared by the pipelines' threads (the sandbox's cached clients)."""
+        return self.sandbox.client(service, region, account)
 
     # ------------------------------------------------------------------ starting executions
 
@@ -246,14 +285,15 @@ class Pipelines:
             self.sandbox.mark_dirty()
             self._finished.notify_all()
 
-    def on_push(self, repo: str, branch: str, old: str, new: str) -> None:
-        """A push changed a branch: start every pipeline whose source watches it."""
+    def on_push(self, account: str, repo: str, branch: str, old: str, new: str) -> None:
+        """A push changed a branch: start every pipeline of that account whose source watches
+        it."""
         if not new.strip("0"):
             return  # the branch was deleted: there is nothing to build
         with self.lock:
             if self.closed:
                 return
-            for account, region, name, polling in watching_pipelines(repo, branch):
+            for region, name, polling in watching_pipelines(account, repo, branch):
                 trigger = (
                     {"triggerType": "PollForSourceChanges", "triggerDetail": ""}
                     if polling
@@ -489,11 +529,11 @@ class Pipelines:
         if execution.pinned is not None and execution.pinned[:2] == (repo, branch):
             commit: str | None = execution.pinned[2]
         else:
-            commit = git_store.head(self.sandbox, repo, branch)
+            commit = git_store.head(self.sandbox, repo, branch, execution.account)
         if commit is None:
             if (
                 not git_store.valid_name(repo)
-                or not git_store.bare_path(self.sandbox, repo).is_dir()
+                or not git_store.bare_path(self.sandbox, repo, execution.account).is_dir()
             ):
                 raise ActionFailure(
                     "ConfigurationError", f"The repository {repo} does not exist in CodeCommit"
@@ -504,9 +544,9 @@ class Pipelines:
         try:
             with tempfile.TemporaryDirectory(prefix="mmtui-source-") as scratch:
                 checkout = Path(scratch) / "checkout"
-                git_store.export(self.sandbox, repo, commit, checkout)
+                git_store.export(self.sandbox, repo, commit, checkout, execution.account)
                 data = zip_tree(checkout)
-            message = git_store.commit_message(self.sandbox, repo, commit)
+            message = git_store.commit_message(self.sandbox, repo, commit, execution.account)
         except git_store.GitError:
             # A push replaced the branch (or the repository) since this execution was queued.
             raise ActionFailure(
@@ -556,7 +596,7 @@ class Pipelines:
         if not primary:
             raise ActionFailure("ConfigurationError", "The CodeBuild action has no input artifact")
         location = self._input(execution, run, primary)
-        source_zip = get_artifact(self.client("s3", region), location)
+        source_zip = get_artifact(self.client("s3", region, account), location)
         try:
             overrides = json.loads(run.configuration.get("EnvironmentVariables") or "[]")
         except ValueError:
@@ -590,11 +630,11 @@ class Pipelines:
                 f"{build_id}/view/new"
             )
             self.sandbox.mark_dirty()
-        logs = self.client("logs", region) if cloudwatch else None
+        logs = self.client("logs", region, account) if cloudwatch else None
         if logs is not None:
             _ensure_log_stream(logs, group, stream)
-        from mmtui.sandbox.server import ACCESS_KEY, SECRET_KEY
-
+        # The build acts in the pipeline's account, as CodeBuild's service role would.
+        access_key, secret_key = self.sandbox.credentials(account)
         request = BuildRequest(
             build_id=build_id,
             project=project,
@@ -606,9 +646,9 @@ class Pipelines:
             initiator=f"codepipeline/{execution.pipeline}",
             build_number=number,
             endpoint=self.sandbox.url,
-            access_key=ACCESS_KEY,
-            secret_key=SECRET_KEY,
-            log_path=self.sandbox.state_dir / BUILDS_FOLDER / f"{build_id}.log",
+            access_key=access_key,
+            secret_key=secret_key,
+            log_path=self._log_path(build_id),
             environment_overrides=[v for v in overrides if isinstance(v, dict) and "name" in v],
             wants_artifact=bool(action.get("outputArtifacts")),
         )
@@ -650,9 +690,10 @@ class Pipelines:
         if not inputs:
             raise ActionFailure("ConfigurationError", "The ECS action has no input artifact")
         location = self._input(execution, run, inputs[0])
-        data = get_artifact(self.client("s3", run.region), location)
+        account = execution.account
+        data = get_artifact(self.client("s3", run.region, account), location)
         result = ecs_deploy(
-            self.client,
+            lambda service, region: self.client(service, region, account),
             run.region,
             run.configuration,
             inputs[0],
@@ -685,7 +726,7 @@ class Pipelines:
                 "ConfigurationError", f"The pipeline has no artifact store in {run.region}"
             )
         location = put_artifact(
-            self.client("s3", run.region),
+            self.client("s3", run.region, execution.account),
             bucket,
             artifact_key(execution.pipeline, outputs[0]),
             data,
@@ -712,8 +753,10 @@ class Pipelines:
                     "region needs artifactStores with a bucket in that region",
                 )
             first = next(iter(locations.values()))
-            data = get_artifact(self.client("s3", execution.region), first)
-            location = put_artifact(self.client("s3", run.region), bucket, first["objectKey"], data)
+            s3_here = self.client("s3", execution.region, execution.account)
+            s3_there = self.client("s3", run.region, execution.account)
+            data = get_artifact(s3_here, first)
+            location = put_artifact(s3_there, bucket, first["objectKey"], data)
             with self.lock:
                 execution.artifacts.setdefault(name, {})[run.region] = location
         with self.lock:
@@ -776,18 +819,19 @@ def pipeline_model(account: str, region: str, name: str) -> Any:
     return codepipeline_backends[account][region].pipelines.get(name)
 
 
-def watching_pipelines(repo: str, branch: str) -> list[tuple[str, str, str, bool]]:
-    """(account, region, pipeline, polls) of every pipeline whose CodeCommit source is that
-    repository's branch (lock held)."""
+def watching_pipelines(account: str, repo: str, branch: str) -> list[tuple[str, str, bool]]:
+    """(region, pipeline, polls) of every pipeline of the account whose CodeCommit source is
+    that repository's branch (lock held): the same repository name in another account is
+    another repository."""
     import sys
 
     if "moto.codepipeline.models" not in sys.modules:
         return []  # no pipeline was ever created
     from moto.codepipeline.models import codepipeline_backends
 
-    found: list[tuple[str, str, str, bool]] = []
-    for account, regions in list(codepipeline_backends.items()):
-        for region, backend in list(regions.items()):
+    found: list[tuple[str, str, bool]] = []
+    if account in codepipeline_backends:
+        for region, backend in list(codepipeline_backends[account].items()):
             for name, stored in list(backend.pipelines.items()):
                 for stage in stored.pipeline.get("stages", []):
                     for action in stage.get("actions", []):
@@ -800,7 +844,7 @@ def watching_pipelines(repo: str, branch: str) -> list[tuple[str, str, str, bool
                             and config.get("BranchName") == branch
                         ):
                             polls = str(config.get("PollForSourceChanges", "true")).lower()
-                            found.append((account, region, name, polls == "true"))
+                            found.append((region, name, polls == "true"))
     return found
 
 
@@ -921,6 +965,12 @@ def _ensure_log_stream(logs: Any, group: str, stream: str) -> None:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
                 raise
+
+
+def _arn_account(arn: str) -> str:
+    """The account field of an ARN (`arn:aws:codebuild:REGION:ACCOUNT:...`)."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 else ""
 
 
 def find(sandbox: Sandbox) -> Pipelines:

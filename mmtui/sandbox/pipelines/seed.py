@@ -21,6 +21,7 @@ from mmtui.sandbox import git_store
 from mmtui.sandbox.pipelines.engine import event_rule_arn, find
 from mmtui.sandbox.pipelines.records import SUCCEEDED
 from mmtui.sandbox.primary_app import stack_outputs
+from mmtui.sandbox.protocol import DEFAULT_ACCOUNT
 from mmtui.sandbox.workshop import PRIMARY_STACK
 
 if TYPE_CHECKING:
@@ -103,13 +104,12 @@ def nested_name(repo: str) -> str:
     return repo.split("-", 2)[2]
 
 
-def seed_pipelines(sandbox: Sandbox, repos: dict[str, str]) -> None:
+def seed_pipelines(sandbox: Sandbox, repos: dict[str, str], account: str = DEFAULT_ACCOUNT) -> None:
     region = sandbox.options.primary_region
-    account = sandbox.account_id
     nested = nested_name(repos["core"])
     suffix = nested.rsplit("-", 1)[-1]
-    outputs = stack_outputs(sandbox, PRIMARY_STACK, region)
-    iam = sandbox.client("iam", region)
+    outputs = stack_outputs(sandbox, PRIMARY_STACK, region, account)
+    iam = sandbox.client("iam", region, account)
     pipeline_role = _role(iam, f"{nested}-CodePipelineServiceRole", PIPELINE_TRUST, PIPELINE_POLICY)
     build_role = _role(iam, f"{nested}-CodeBuildServiceRole", BUILD_TRUST, BUILD_POLICY)
     events_role = _role(
@@ -128,12 +128,12 @@ def seed_pipelines(sandbox: Sandbox, repos: dict[str, str]) -> None:
         },
     )
     bucket = f"{nested.lower()}-mythicalartifactbucket-{suffix.lower()}"[:63]
-    sandbox.client("s3", region).create_bucket(
+    sandbox.client("s3", region, account).create_bucket(
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
     )
-    codebuild = sandbox.client("codebuild", region)
-    codepipeline = sandbox.client("codepipeline", region)
-    events = sandbox.client("events", region)
+    codebuild = sandbox.client("codebuild", region, account)
+    codepipeline = sandbox.client("codepipeline", region, account)
+    events = sandbox.client("events", region, account)
     names: dict[str, str] = {}
     for key, (label, pipeline_prefix, project_prefix, service_output) in SERVICES.items():
         repo = repos[key]
@@ -194,7 +194,7 @@ def seed_pipelines(sandbox: Sandbox, repos: dict[str, str]) -> None:
             ],
         )
         names[key] = name
-    run_initial_executions(sandbox, repos, names)
+    run_initial_executions(sandbox, repos, names, account)
 
 
 def pipeline_declaration(
@@ -276,15 +276,16 @@ def pipeline_declaration(
     }
 
 
-def run_initial_executions(sandbox: Sandbox, repos: dict[str, str], names: dict[str, str]) -> None:
+def run_initial_executions(
+    sandbox: Sandbox, repos: dict[str, str], names: dict[str, str], account: str = DEFAULT_ACCOUNT
+) -> None:
     """Run each pipeline once on its repository's initial commit; fail loudly if one fails."""
     region = sandbox.options.primary_region
-    account = sandbox.account_id
     pipelines = find(sandbox)
     started = []
     for key, name in names.items():
         repo = repos[key]
-        commit = git_store.head(sandbox, repo, git_store.DEFAULT_BRANCH)
+        commit = git_store.head(sandbox, repo, git_store.DEFAULT_BRANCH, account=account)
         if commit is None:
             raise MmtuiError(
                 f"the sandbox could not start {name}: {repo} has no {git_store.DEFAULT_BRANCH}",
@@ -307,7 +308,8 @@ def run_initial_executions(sandbox: Sandbox, repos: dict[str, str], names: dict[
             or "an execution went missing"
         )
         raise MmtuiError(
-            f"the sandbox's initial pipeline executions did not succeed ({reasons}); build "
+            f"the sandbox's initial pipeline executions in account {account} did not succeed "
+            f"({reasons}); build "
             f"logs are in {sandbox.state_dir / 'builds'}",
             ExitCode.AWS_ERROR,
         )

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mmtui.sandbox.protocol import DEFAULT_ACCOUNT
 
-
-def problem(pipeline: Any, region: str) -> str | None:
+def problem(pipeline: Any, region: str, account: str) -> str | None:
     """Why AWS would refuse this pipeline declaration, or None (lock held: reads moto's S3)."""
     if not isinstance(pipeline, dict):
         return None  # moto's own validation answers
@@ -41,11 +39,11 @@ def problem(pipeline: Any, region: str) -> str | None:
                 f"has actions there (each region with actions needs one)"
             )
         for store_region, store in sorted(stores.items()):
-            found = _bucket_problem(store, str(store_region))
+            found = _bucket_problem(store, str(store_region), account)
             if found:
                 return found
     elif isinstance(single, dict):
-        return _bucket_problem(single, region)
+        return _bucket_problem(single, region, account)
     return None
 
 
@@ -59,11 +57,11 @@ def action_regions(pipeline: dict[str, Any], region: str) -> set[str]:
     } | {region}
 
 
-def _bucket_problem(store: Any, region: str) -> str | None:
+def _bucket_problem(store: Any, region: str, account: str) -> str | None:
     if not isinstance(store, dict) or store.get("type", "S3") != "S3":
         return None
     bucket = str(store.get("location", ""))
-    found = _bucket_region(bucket)
+    found = _bucket_region(bucket, account)
     # These are CodePipeline's words for an artifact bucket it cannot use.
     if found is None:
         return (
@@ -79,11 +77,13 @@ def _bucket_problem(store: Any, region: str) -> str | None:
     return None
 
 
-def _bucket_region(bucket: str) -> str | None:
+def _bucket_region(bucket: str, account: str) -> str | None:
+    """The region of the account's bucket (another account's bucket is not the pipeline's to
+    use: the sandbox has no bucket policies to grant it)."""
     from moto.s3.models import s3_backends
 
     for partition in ("aws",):
-        found = s3_backends[DEFAULT_ACCOUNT][partition].buckets.get(bucket)
+        found = s3_backends[account][partition].buckets.get(bucket)
         if found is not None:
             return str(found.region_name)
     return None
