@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -736,7 +735,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
 def report_crash(exc: BaseException) -> int:
     """Save the traceback for a bug report and tell the user where it is, in one line."""
     import traceback
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     from mmtui.paths import state_dir
 

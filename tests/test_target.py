@@ -92,6 +92,23 @@ def test_clients_are_cached_per_thread_with_a_session_per_thread(
     assert seen["client"] is not main_client
 
 
+def test_sessions_of_every_thread_read_botocore_data_through_one_loader(
+    aws_endpoint: Endpoint, dummy_credentials: None
+) -> None:
+    factory = ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url)
+    factory.client("sts", "us-east-1")
+    seen: dict[str, Any] = {}
+
+    def other_thread() -> None:
+        factory.client("sts", "us-east-1")
+        seen["loader"] = factory.session()._session.get_component("data_loader")
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join()
+    assert seen["loader"] is factory.session()._session.get_component("data_loader")
+
+
 def test_clients_send_mmtui_user_agent_and_use_standard_retries(
     aws_endpoint: Endpoint, dummy_credentials: None
 ) -> None:

@@ -23,8 +23,15 @@ def environment() -> jinja2.Environment:
     )
 
 
+@lru_cache(maxsize=1024)
+def template(text: str) -> jinja2.Template:
+    """`text` compiled once: compiling is most of what rendering costs, and the same texts
+    (parameter defaults, step instructions) are rendered again and again."""
+    return environment().from_string(text)
+
+
 def render(text: str, values: Mapping[str, str]) -> str:
-    return environment().from_string(text).render(**values)
+    return template(text).render(**values)
 
 
 def names_used(text: str) -> set[str]:

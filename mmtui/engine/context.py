@@ -5,6 +5,7 @@ The context is the same whatever the target is: real AWS, an endpoint, or the sa
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ class CheckContext:
     content: LabContent
     overrides: dict[str, str] = field(default_factory=dict)
     _facts: Any = None
+    _facts_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def primary_region(self) -> str:
@@ -52,9 +54,12 @@ class CheckContext:
     @property
     def facts(self) -> Any:
         """The lab's live facts (stack outputs, pipeline names, ...), fetched lazily once."""
-        if self._facts is None:
-            self._facts = FACT_PROVIDERS[self.content.lab.id](self)
-        return self._facts
+        # Checks ask from many threads at once: one of them makes the facts, the others wait
+        # for it, so the facts' caches are shared and nothing is fetched twice.
+        with self._facts_lock:
+            if self._facts is None:
+                self._facts = FACT_PROVIDERS[self.content.lab.id](self)
+            return self._facts
 
     def names(self) -> dict[str, str]:
         """Parameters and the facts known so far, for rendering lab text."""

@@ -23,6 +23,27 @@ CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 30
 MAX_ATTEMPTS = 5
 
+_loader_lock = threading.Lock()
+_shared_loader: Any = None
+
+
+def share_data_loader(botocore_session: Any) -> Any:
+    """Make `botocore_session` read botocore's data through the process's one data loader
+    (the first session that comes here lends its own). Call it before the session makes any
+    client. Returns the session.
+
+    The loader reads botocore's data files (service models, endpoints, partitions) and caches
+    what it parsed; it changes nothing else, so sessions on many threads can share it. A
+    whole-lab check then parses each service's model once per process instead of once per
+    thread, which was most of the time it took to make a client."""
+    global _shared_loader
+    with _loader_lock:
+        if _shared_loader is None:
+            _shared_loader = botocore_session.get_component("data_loader")
+        else:
+            botocore_session.register_component("data_loader", _shared_loader)
+    return botocore_session
+
 
 def client_config(**overrides: Any) -> Any:
     from botocore.config import Config
@@ -152,6 +173,8 @@ class ClientFactory:
         clients: dict[tuple[str, str, int, bool], Any] = self._local.clients
         key = (service, region, max_attempts, read_only)
         if key not in clients:
+            if not clients:  # this thread's first client: its session reads the shared data
+                share_data_loader(session._session)
             # A real-AWS target must not be silently redirected by AWS_ENDPOINT_URL in the
             # environment; an endpoint target names its endpoint explicitly instead.
             config = client_config(

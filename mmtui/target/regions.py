@@ -10,19 +10,29 @@ from mmtui.exitcodes import ExitCode, MmtuiError
 
 @lru_cache(maxsize=1)
 def known_regions() -> frozenset[str]:
-    """Every region of every partition botocore knows, without any network call."""
-    import botocore.session
+    """Every region of every partition botocore knows, without any network call.
 
-    session = botocore.session.get_session()
+    Read through the data loader the target's clients share, so the endpoint data parsed here
+    is not parsed again when the first client is made."""
+    import boto3
+
+    from mmtui.target.clients import share_data_loader
+
+    session = share_data_loader(boto3.Session()._session)
     regions: set[str] = set()
     for partition in session.get_available_partitions():
         regions.update(session.get_available_regions("ec2", partition_name=partition))
     return frozenset(regions)
 
 
+# The lab's default regions, which every botocore knows: accepting them without loading the
+# partition data keeps botocore out of start-up (the guide paints its first screen sooner).
+DEFAULT_REGIONS = frozenset({"us-west-2", "us-east-1"})
+
+
 def validate_region(name: str, flag: str) -> str:
     region = name.strip().lower()
-    if region in known_regions():
+    if region in DEFAULT_REGIONS or region in known_regions():
         return region
     close = difflib.get_close_matches(region, sorted(known_regions()), n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""

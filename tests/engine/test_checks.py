@@ -229,6 +229,37 @@ def test_checks_run_concurrently_and_report_as_they_finish(sandbox: Sandbox) -> 
     assert all(c.seconds > 0 for s in steps for c in s.checks)
 
 
+def test_a_round_fetches_what_checks_share_once(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = context(sandbox)
+    calls: list[str] = []
+    counted: set[int] = set()
+    lock = threading.Lock()
+    make_client = CheckContext.client
+
+    def counting_client(self: CheckContext, service: str, region: str) -> Any:
+        client = make_client(self, service, region)
+        with lock:
+            if id(client) not in counted:
+                counted.add(id(client))
+                client.meta.events.register(
+                    "before-call", lambda model, **_: calls.append(model.name)
+                )
+        return client
+
+    monkeypatch.setattr(CheckContext, "client", counting_client)
+    steps = run_checks(ctx, list(ctx.content.lab.steps))
+    by_id = {c.id: c for s in steps for c in s.checks}
+    assert by_id["prereq.dashboard"].status == Status.PASS
+    assert by_id["prereq.pipelines_succeeded"].status == Status.PASS
+    # Four checks read the dashboard, two the pipelines' last runs, three the pipelines.
+    assert calls.count("GetDashboard") == 1
+    assert calls.count("ListPipelineExecutions") == 2  # one per pipeline
+    assert calls.count("GetPipeline") <= 2
+    assert calls.count("DescribeStacks") <= 2  # one per stack
+
+
 def test_junit_and_table_output(sandbox: Sandbox, creds: dict[str, str]) -> None:
     result = invoke("check", "--endpoint-url", sandbox.url, "--step", "2", "--format", "junit")
     assert result.code == 1

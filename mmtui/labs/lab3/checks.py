@@ -6,7 +6,6 @@ result. Messages speak to the attendee; `command` is the `aws` CLI line that sho
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -182,13 +181,7 @@ def _last_runs(
     check: Checker, pipelines: dict[str, str], expected: str, advice: str
 ) -> CheckResult:
     """Pass when every pipeline's last run succeeded; pending while one runs."""
-    client = check.ctx.client("codepipeline", check.region)
-    states: dict[str, str] = {}
-    for name in pipelines.values():
-        runs = client.list_pipeline_executions(pipelineName=name, maxResults=1).get(
-            "pipelineExecutionSummaries", []
-        )
-        states[name] = runs[0]["status"] if runs else "never ran"
+    states = {name: facts(check).last_run(name, check.region) for name in pipelines.values()}
     observed = ", ".join(f"{n}: {s}" for n, s in states.items()) or "no pipelines"
     command = (
         f"aws codepipeline get-pipeline-state --name {pipelines.get('core', '')} "
@@ -583,7 +576,7 @@ def _cross_region_stage(check: Checker, which: str) -> CheckResult:
         f"aws codepipeline get-pipeline --name {name} --region {check.region} "
         "--query 'pipeline.stages[].name'"
     )
-    pipeline = check.ctx.client("codepipeline", check.region).get_pipeline(name=name)["pipeline"]
+    pipeline = facts(check).pipeline(name, check.region)
     stages = [s["name"] for s in pipeline.get("stages", [])]
     if "CrossRegionDeploy" not in stages:
         return check.failed(
@@ -660,10 +653,9 @@ def artifact_stores(check: Checker) -> CheckResult:
             "The service pipelines are missing.",
             f"aws codepipeline list-pipelines --region {check.region}",
         )
-    client = check.ctx.client("codepipeline", check.region)
     problems = []
     for name in pipelines.values():
-        pipeline = client.get_pipeline(name=name)["pipeline"]
+        pipeline = facts(check).pipeline(name, check.region)
         stores = set(pipeline.get("artifactStores", {}))
         if not regions <= stores:
             problems.append(f"{name}: {describe(stores) if stores else 'one artifactStore'}")
@@ -704,13 +696,7 @@ class Metric:
 
 
 def _dashboard(check: Checker, name: str) -> dict[str, Any] | None:
-    client = check.ctx.client("cloudwatch", check.ctx.primary_region)
-    body: dict[str, Any] | None = unless_missing(
-        lambda: json.loads(client.get_dashboard(DashboardName=name)["DashboardBody"]),
-        "ResourceNotFound",
-        "ResourceNotFoundException",
-    )
-    return body
+    return facts(check).dashboard(name, check.ctx.primary_region)
 
 
 def _metrics(body: dict[str, Any], default_region: str) -> Iterator[Metric]:
@@ -912,16 +898,11 @@ def _while_pipelines_run(check: Checker, result: CheckResult) -> CheckResult:
 
     if result.status != Status.FAIL:
         return result
-    client = check.ctx.client("codepipeline", check.ctx.primary_region)
+    primary = check.ctx.primary_region
     running = [
         name
         for name in facts(check).pipelines().values()
-        if any(
-            run["status"] == "InProgress"
-            for run in client.list_pipeline_executions(pipelineName=name, maxResults=1).get(
-                "pipelineExecutionSummaries", []
-            )
-        )
+        if facts(check).last_run(name, primary) == "InProgress"
     ]
     if not running:
         return result
@@ -1081,7 +1062,13 @@ def _buildspec_pieces(check: Checker, which: str) -> tuple[list[Any] | None, str
     kind = "Core" if which == "core" else "Like"
     uri = facts(check).outputs("secondary").get(f"Secondary{kind}ServiceEcrRepo", "")
     container = "service" if which == "core" else "like-service"
-    return missing_pieces(text, container, uri, check.ctx.secondary_region), why, command
+    # The eight checks of a service read one analysis of its buildspec (parsing it is the
+    # costliest thing they do).
+    pieces = facts(check).once(
+        f"buildspec-pieces:{which}",
+        lambda: missing_pieces(text, container, uri, check.ctx.secondary_region),
+    )
+    return pieces, why, command
 
 
 def _buildspec(check: Checker, which: str) -> CheckResult:

@@ -6,6 +6,7 @@ at the same moment) keeps a whole-lab check to a handful of describe calls.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -92,8 +93,7 @@ class Lab3Facts:
             return None
 
         def fetch() -> str | None:
-            client = self.ctx.client("codepipeline", self.ctx.primary_region)
-            pipeline = client.get_pipeline(name=name)["pipeline"]
+            pipeline = self.pipeline(name, self.ctx.primary_region)
             for stage in pipeline.get("stages", []):
                 for action in stage.get("actions", []):
                     if action.get("actionTypeId", {}).get("provider") == "CodeCommit":
@@ -101,6 +101,47 @@ class Lab3Facts:
             return None
 
         return self.once(f"source:{which}", fetch)
+
+    # What several checks read in one round is fetched once for all of them (read, never
+    # changed, by the checks that share it).
+
+    def pipeline(self, name: str, region: str) -> dict[str, Any]:
+        """The pipeline's structure (GetPipeline)."""
+        client = self.ctx.client("codepipeline", region)
+        return self.once(
+            f"pipeline:{region}:{name}", lambda: dict(client.get_pipeline(name=name)["pipeline"])
+        )
+
+    def last_run(self, name: str, region: str) -> str:
+        """The status of the pipeline's last execution, or "never ran"."""
+        client = self.ctx.client("codepipeline", region)
+
+        def fetch() -> str:
+            runs = client.list_pipeline_executions(pipelineName=name, maxResults=1).get(
+                "pipelineExecutionSummaries", []
+            )
+            return str(runs[0]["status"]) if runs else "never ran"
+
+        return self.once(f"last-run:{region}:{name}", fetch)
+
+    def dashboard(self, name: str, region: str) -> dict[str, Any] | None:
+        """The dashboard's body, None if there is no such dashboard."""
+        from botocore.exceptions import ClientError
+
+        client = self.ctx.client("cloudwatch", region)
+
+        def fetch() -> dict[str, Any] | None:
+            try:
+                body = client.get_dashboard(DashboardName=name)["DashboardBody"]
+            except ClientError as exc:
+                code = exc.response.get("Error", {}).get("Code")
+                if code in ("ResourceNotFound", "ResourceNotFoundException"):
+                    return None
+                raise
+            found: dict[str, Any] = json.loads(body)
+            return found
+
+        return self.once(f"dashboard:{region}:{name}", fetch)
 
     def known(self) -> dict[str, str]:
         """Facts for rendering lab text, from what has been fetched so far (no new calls)."""
