@@ -54,7 +54,9 @@ def main() -> None:
         timed("start (fresh: seeds the default account)", 1, sandbox.start)
         try:
             ids = [f"{300000000001 + n:012d}" for n in range(1 + copies + real)]
-            timed("first account (template seeded, copied)", 1, lambda: sandbox.add_accounts(ids[:1]))
+            timed(
+                "first account (template seeded, copied)", 1, lambda: sandbox.add_accounts(ids[:1])
+            )
             timed(
                 f"{copies} accounts copied",
                 copies,
