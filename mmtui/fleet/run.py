@@ -31,7 +31,16 @@ from mmtui.fleet.targets import Attendee, slug
 
 Command = Literal["check", "solve", "reset"]
 CHECK_WORKERS = 4
-"""Checks run at once within one target (each target has its own threads)."""
+"""Checks run at once within one target, at most (each target has its own threads)."""
+
+
+def check_workers(concurrency: int, targets: int) -> int:
+    """Checks run at once within each target: about `concurrency` threads in all. A room of
+    more targets than that already keeps every fleet thread busy, and each further thread of a
+    target only makes clients of its own (a session each): a target's checks then run one
+    after the other. A few targets get up to CHECK_WORKERS each."""
+    return max(1, min(CHECK_WORKERS, concurrency // max(1, targets)))
+
 
 # Exit codes from the most to the least pressing, for the whole fleet: a target that could not
 # be reached or was refused hides nothing from a script that sees 1 ("every target was reached,
@@ -133,6 +142,7 @@ class Fleet:
     def __init__(self, job: Job, concurrency: int, hooks: Hooks | None = None) -> None:
         self.job = job
         self.concurrency = concurrency
+        self.check_workers = CHECK_WORKERS
         self.hooks = hooks or Hooks()
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -142,6 +152,7 @@ class Fleet:
         from mmtui.engine.registry import load_catalogues
 
         load_catalogues()  # once, before the threads: imports are not the workers' business
+        self.check_workers = check_workers(self.concurrency, len(attendees))
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mmtui-fleet")
         futures = [pool.submit(self.run_target, attendee) for attendee in attendees]
         try:
@@ -253,7 +264,7 @@ class Fleet:
 
         context = CheckContext(connection, self.job.content)
         return context, run_checks(
-            context, steps, prerequisites=prerequisites, workers=CHECK_WORKERS
+            context, steps, prerequisites=prerequisites, workers=self.check_workers
         )
 
     def _record_checks(self, outcome: TargetOutcome, results: list[StepResult]) -> None:
