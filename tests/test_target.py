@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from mmtui.target.clients import ClientFactory
 from mmtui.target.identity import fetch_identity
 from mmtui.target.regions import known_regions, validate_region
 from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
-from tests.conftest import Endpoint, invoke
+from tests.conftest import AttendeeSandbox, Endpoint, invoke
 
 
 def test_default_is_sandbox_with_workshop_regions() -> None:
@@ -107,6 +108,77 @@ def test_sessions_of_every_thread_read_botocore_data_through_one_loader(
     worker.start()
     worker.join()
     assert seen["loader"] is factory.session()._session.get_component("data_loader")
+
+
+def _walks_of_botocore_data(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records each listing of botocore's data folder: one walk of it per list of services."""
+    import os
+
+    import botocore
+
+    root = os.path.join(os.path.dirname(botocore.__file__), "data")
+    walks: list[str] = []
+    listdir = os.listdir
+
+    def counting(path: Any = ".") -> list[str]:
+        if os.fspath(path) == root:
+            walks.append(root)
+        return listdir(path)
+
+    monkeypatch.setattr(os, "listdir", counting)
+    return walks
+
+
+def test_threads_that_start_together_walk_botocore_data_once(
+    aws_endpoint: Endpoint, dummy_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first session to lend the process its loader also lists the services every client
+    needs, so that threads making their first clients at once (a fleet's targets) do not each
+    walk botocore's data folders."""
+    from mmtui.target import clients
+
+    monkeypatch.setattr(clients, "_shared_loader", None)  # as in a new process
+    walks = _walks_of_botocore_data(monkeypatch)
+    start = threading.Barrier(6)
+
+    def first_client() -> None:
+        factory = ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url)
+        start.wait()
+        factory.client("sts", "us-east-1")
+
+    workers = [threading.Thread(target=first_client) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(walks) == 2  # the services with a model, the services with endpoint rules
+
+
+def test_the_client_that_assumes_a_role_reads_the_shared_data_too(
+    attendee_accounts: Callable[[int], AttendeeSandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fleet assumes a role per attendee: its STS client is made like every other client."""
+    from mmtui.sandbox.server import ACCESS_KEY, SECRET_KEY
+    from mmtui.target.spec import AssumeRole
+
+    room = attendee_accounts(1)
+    record = room.accounts[0]
+    keys = (ACCESS_KEY, SECRET_KEY)
+    # The shared loader made, and the sandbox's STS having answered once (it lives in this
+    # process, with a loader of its own).
+    ClientFactory(_spec(Endpoint(room.url)), room.url, keys).client("sts").get_caller_identity()
+    walks = _walks_of_botocore_data(monkeypatch)
+    spec = TargetSpec(
+        "endpoint",
+        "us-west-2",
+        "us-east-1",
+        endpoint_url=room.url,
+        role=AssumeRole(record.role_arn, room.external_id, "mmtui-t"),
+        credentials=keys,
+    )
+    factory = ClientFactory(spec, endpoint_url=room.url)
+    assert factory.client("sts").get_caller_identity()["Account"] == record.account_id
+    assert walks == []
 
 
 def test_clients_send_mmtui_user_agent_and_use_standard_retries(

@@ -39,7 +39,13 @@ def share_data_loader(botocore_session: Any) -> Any:
     global _shared_loader
     with _loader_lock:
         if _shared_loader is None:
-            _shared_loader = botocore_session.get_component("data_loader")
+            loader = botocore_session.get_component("data_loader")
+            # Every client needs these two lists of services, which take a walk of botocore's
+            # data folders to make: made here once, before threads that start together (a
+            # fleet's targets) each miss the cache and walk the folders themselves.
+            for kind in ("service-2", "endpoint-rule-set-1"):
+                loader.list_available_services(kind)
+            _shared_loader = loader
         else:
             botocore_session.register_component("data_loader", _shared_loader)
     return botocore_session
@@ -130,7 +136,9 @@ class ClientFactory:
                 source = base.get_credentials()
                 if source is None:
                     return None
-                core = base._session  # the botocore session under boto3's
+                # The botocore session under boto3's; its STS client reads the shared data too
+                # (a fleet assumes a role per attendee).
+                core = share_data_loader(base._session)
                 endpoint_url = self.endpoint_url
 
                 def sts_client(service: str, **keys: Any) -> Any:
