@@ -114,9 +114,10 @@ def write_csv(path: Path, room: AttendeeSandbox, entries: list[dict[str, str]]) 
 def fleet_env(room: AttendeeSandbox) -> dict[str, str]:
     """The instructor's shell: it sourced sandbox.env for the load balancers' names
     (MMTUI_RESOLVE_FILE), not for keys (the hermetic environment has none): the targets file
-    says how to reach each account. PYTHONPATH: this checkout's mmtui."""
+    says how to reach each account. PYTHONPATH: this checkout's mmtui. No COLUMNS (pytest-xdist
+    sets 80): the output is piped, as into a file, and the table is as wide as it needs."""
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")},
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         "MMTUI_RESOLVE_FILE": str(room.sandbox.state_dir / ENV_FILE),
     }
