@@ -420,6 +420,38 @@ def test_table_and_csv(sandbox: Sandbox, tmp_path: Path) -> None:
     assert len(parsed) == 3
 
 
+@pytest.mark.parametrize(
+    ("name", "step"),
+    [("ann", ["--step", "1"]), ("ann", []), ("Annabelle Lee-Richardson", [])],
+)
+def test_on_80_columns_the_table_fits_and_every_note_is_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, step: list[str]
+) -> None:
+    """The note column gets what the other columns leave, folded; when that is too little
+    (every step, or a long name), the notes go under the table, one a line: never cut off."""
+    path = write(
+        tmp_path,
+        "room.csv",
+        f"name,role_arn,external_id\n{name},arn:aws:iam::{OTHER}:role/WorkshopAdmin,mm-1\n",
+    )
+    code, document, _ = fleet("check", "--targets", str(path), *step)
+    note = document["targets"][0]["error"]
+    assert note.startswith("no base credentials to assume") and len(note) > 80
+    monkeypatch.setenv("COLUMNS", "80")
+    table = invoke("fleet", "check", "--targets", str(path), *step)
+    assert table.code == code == ExitCode.CREDENTIALS
+    drawn = [line for line in table.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert max(len(line) for line in drawn) <= 80
+    if step:
+        assert drawn[1].split("┃")[-2].strip() == "note"
+        folded = "".join(line.split("│")[-2] for line in drawn if line.startswith("│"))
+        assert "".join(folded.split()) == "".join(note.split())
+    else:
+        assert "note" not in drawn[1]
+        lines = table.stdout.splitlines()
+        assert lines[lines.index("notes:") + 1] == f"  {name}: {note}"
+
+
 def test_concurrency_is_respected(refusing: Refusing, tmp_path: Path) -> None:
     refusing.delay = 0.3
     attendees = "".join(

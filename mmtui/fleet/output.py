@@ -4,7 +4,7 @@ Cells say where each attendee stands on each step: for `check` the step's status
 pending, error); for `solve` `done` when mmtui did something and the step now passes, otherwise
 the step's status after the solve; for `reset` `N planned` or `nothing` (a plan), `reset`,
 `left N` or `error` (after running it). A target that could not be worked on has empty cells and
-its reason in the last column.
+its reason in the last column, or under the table on a terminal too narrow for that column.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ _STYLE = {
 }
 _MARK = {"pass": "✔", "fail": "✘", "pending": "…", "error": "!", "nothing": "·"}
 """Statuses shown as one mark in the table (the legend below it says which); words otherwise."""
+NOTE_MIN_WIDTH = 20
+"""A terminal too narrow to give the note column this much prints the notes under the table."""
 STATE_STYLE = {
     "pass": "green",
     "fail": "red",
@@ -166,6 +168,7 @@ def print_plan(outcomes: list[TargetOutcome], console: Any) -> None:
 
 
 def print_table(job: Job, outcomes: list[TargetOutcome], console: Any) -> None:
+    from rich.cells import cell_len
     from rich.markup import escape
     from rich.table import Table
 
@@ -176,32 +179,58 @@ def print_table(job: Job, outcomes: list[TargetOutcome], console: Any) -> None:
     }[job.command].format(lab=job.content.lab.id, n=len(outcomes))
     if job.command == "reset" and not job.act:
         title = f"Lab {job.content.lab.id} reset plan on {len(outcomes)} targets"
-    table = Table(expand=False, show_lines=False)
-    table.add_column("attendee", no_wrap=True)
-    table.add_column("account", no_wrap=True, min_width=12)
-    for step_id, number, _ in job.columns:
-        header = SHORT_HEADERS.get(step_id, str(number) if number is not None else step_id)
-        table.add_column(header, no_wrap=True, justify="left")
-    table.add_column("note", overflow="fold", min_width=20, max_width=80)
+    headers = [
+        SHORT_HEADERS.get(step_id, str(number) if number is not None else step_id)
+        for step_id, number, _ in job.columns
+    ]
+    rows: list[tuple[str, str, list[tuple[str, str]], str, str]] = []
     for outcome in outcomes:
         cells = []
         for step_id, _, _ in job.columns:
             cell = _cell(outcome, step_id)
             key = cell.split()[0] if cell else ""
             style = _STYLE.get(key, "cyan" if "planned" in cell or "left" in cell else "")
-            text = _MARK.get(cell, cell)
-            cells.append(f"[{style}]{escape(text)}[/]" if style and text else escape(text))
+            cells.append((_MARK.get(cell, cell), style))
         note = outcome.error or ""
         if outcome.state == "refused":
             note = f"refused: {note}"
-        table.add_row(
-            escape(outcome.attendee.name),
-            outcome.account or "-",
-            *cells,
-            f"[{STATE_STYLE.get(outcome.state, '')}]{escape(note)}[/]" if note else "",
-        )
+        note_style = STATE_STYLE.get(outcome.state, "")
+        shown_note = f"[{note_style}]{escape(note)}[/]" if note and note_style else escape(note)
+        rows.append((outcome.attendee.name, outcome.account or "-", cells, note, shown_note))
+
+    # Every column but the note's keeps its text on one line: the note gets what is left of
+    # the terminal, folded, or goes under the table when that is too little (a long name on
+    # an 80-column terminal), never cut off at the edge.
+    widths = [
+        max(cell_len(text) for text in ("attendee", *(row[0] for row in rows))),
+        max([12, *(cell_len(row[1]) for row in rows)]),
+        *(
+            max([cell_len(header), *(cell_len(row[2][i][0]) for row in rows)])
+            for i, header in enumerate(headers)
+        ),
+    ]
+    left = console.width - sum(width + 3 for width in widths) - 4  # padding and borders
+    notes_inside = left >= NOTE_MIN_WIDTH or not any(row[3] for row in rows)
+
+    table = Table(expand=False, show_lines=False)
+    table.add_column("attendee", no_wrap=True)
+    table.add_column("account", no_wrap=True, min_width=12)
+    for header in headers:
+        table.add_column(header, no_wrap=True, justify="left")
+    if notes_inside:
+        table.add_column("note", overflow="fold", max_width=80)
+    for name, account, cells, _, shown_note in rows:
+        shown = [f"[{c}]{escape(t)}[/]" if c and t else escape(t) for t, c in cells]
+        if notes_inside:
+            shown.append(shown_note)
+        table.add_row(escape(name), account, *shown)
     console.print(title, soft_wrap=True)
     console.print(table)
+    if not notes_inside:
+        console.print("notes:", soft_wrap=True)
+        for name, _, _, note, shown_note in rows:
+            if note:
+                console.print(f"  {escape(name)}: {shown_note}", soft_wrap=True)
     legend = ", ".join(
         f"{SHORT_HEADERS.get(i, str(n) if n is not None else i)} {i}" for i, n, _ in job.columns
     )
