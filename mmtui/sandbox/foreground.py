@@ -34,7 +34,12 @@ def run_foreground(options: SandboxOptions, out: TextIO, err: TextIO) -> int:
                 file=out,
                 flush=True,
             )
-            stop.wait()
+            # Wake up now and then: a signal delivered to another thread (any thread may get
+            # it) only runs its Python handler once the main thread runs bytecode again, and a
+            # wait without a timeout may never return to do so. A rare hang of 30 s and more
+            # after SIGTERM in the test suite came from here.
+            while not stop.wait(0.2):
+                pass
         finally:
             sandbox.stop()
         print(f"stopped; the state is saved in {sandbox.state_dir}", file=out, flush=True)
