@@ -257,17 +257,22 @@ def solve(step_text: str | None, through_text: str | None, **kwargs: Any) -> Non
 
     Then checks the solved steps and exits as `mmtui check` would.
     """
+    _, content = resolve_common(dict(kwargs))
+    run_tasks(kwargs, "solve", solve_steps(content, step_text, through_text), False, True)
+
+
+def solve_steps(content: Any, step_text: str | None, through_text: str | None) -> list[Any]:
+    """The steps a solve covers: one (--step), all up to one (--through), or all."""
     if step_text is not None and through_text is not None:
         raise click.UsageError("give --step or --through, not both")
-    _, content = resolve_common(dict(kwargs))
     step = resolve_step(content, step_text)
     through = resolve_step(content, through_text, "--through")
     steps = list(content.lab.steps)
     if step is not None:
-        steps = [step]
-    elif through is not None:
-        steps = steps[: steps.index(through) + 1]
-    run_tasks(kwargs, "solve", steps, dry_run=False, yes=True)
+        return [step]
+    if through is not None:
+        return steps[: steps.index(through) + 1]
+    return steps
 
 
 def run_tasks(
@@ -278,7 +283,7 @@ def run_tasks(
     from mmtui.engine.context import CheckContext
     from mmtui.engine.registry import TASKS, load_catalogues
     from mmtui.engine.report import exit_code, print_tables
-    from mmtui.engine.tasks import Action, TaskContext, run_actions
+    from mmtui.engine.tasks import TaskContext, run_actions, step_actions
     from mmtui.target.connect import connect
     from mmtui.target.identity import fetch_identity
 
@@ -293,18 +298,15 @@ def run_tasks(
     def log(line: str) -> None:
         click.echo(line, err=True)
 
-    def actions_of(name: str, context: TaskContext) -> list[Action]:
-        task = TASKS.get(name).run
-        assert task is not None  # checked above
-        found: list[Action] = task(context)
-        return found
+    def plan_of(context: TaskContext) -> list[tuple[Any, Any]]:
+        return [(step, a) for step, _ in named for a in step_actions(context, step, kind)]
 
     with connect(spec) as connection:
         fetch_identity(connection.factory)
         checks = CheckContext(connection, content)
         context = TaskContext(checks, log=log)
         if kind == "reset":
-            plan = [(step, action) for step, name in named for action in actions_of(name, context)]
+            plan = plan_of(context)
             if not plan:
                 click.echo("nothing to reset: the lab has created nothing here")
                 sys.exit(ExitCode.OK)
@@ -317,7 +319,7 @@ def run_tasks(
                 raise MmtuiError("nothing was changed (pass --yes to reset without asking)")
             run_actions([action for _, action in plan], log)
             # Plan again: whatever a reset would still do is left over, and is said so.
-            left = [(step, action) for step, name in named for action in actions_of(name, context)]
+            left = plan_of(context)
             if left:
                 click.echo("left over (reset again, or remove by hand):")
                 for step, action in left:
@@ -325,8 +327,8 @@ def run_tasks(
                 sys.exit(ExitCode.CHECK_FAILED)
             click.echo("reset done")
             sys.exit(ExitCode.OK)
-        for step, name in named:
-            done = run_actions(actions_of(name, context), log)
+        for step, _ in named:
+            done = run_actions(step_actions(context, step, kind), log)
             click.echo(f"{step.id}: {'done' if done else 'already done, nothing changed'}")
         results = run_checks(checks, steps, prerequisites=False)
     from rich.console import Console
@@ -524,17 +526,8 @@ def fleet_solve(step_text: str | None, through_text: str | None, **kwargs: Any) 
     \b
     mmtui fleet solve --targets room.yaml --through 3
     """
-    if step_text is not None and through_text is not None:
-        raise click.UsageError("give --step or --through, not both")
     content = fleet_content(kwargs)
-    step = resolve_step(content, step_text)
-    through = resolve_step(content, through_text, "--through")
-    steps = list(content.lab.steps)
-    if step is not None:
-        steps = [step]
-    elif through is not None:
-        steps = steps[: steps.index(through) + 1]
-    run_fleet(kwargs, content, "solve", steps)
+    run_fleet(kwargs, content, "solve", solve_steps(content, step_text, through_text))
 
 
 @fleet.command("reset")

@@ -213,39 +213,26 @@ class Guide:
 
     def solve(self, step: Step, log: LogSink) -> list[str]:
         """Run a step's solve; returns what was done (empty: already done)."""
-        from mmtui.engine.tasks import run_actions
+        from mmtui.engine.tasks import run_actions, step_actions
 
-        return run_actions(self._actions(step, "solve", self._tasks(log)), log)
+        return run_actions(step_actions(self._tasks(log), step, "solve"), log)
 
     def reset_plan(self, step: Step) -> list[Any]:
         """The actions a reset of `step` would take now (empty: nothing to undo)."""
-        return self._actions(step, "reset", self._tasks(lambda _line: None))
+        from mmtui.engine.tasks import step_actions
+
+        return step_actions(self._tasks(lambda _line: None), step, "reset")
 
     def reset(self, step: Step, log: LogSink) -> list[str]:
-        from mmtui.engine.tasks import run_actions
+        from mmtui.engine.tasks import run_actions, step_actions
 
-        done = run_actions(self._actions(step, "reset", self._tasks(log)), log)
+        done = run_actions(step_actions(self._tasks(log), step, "reset"), log)
         with self._lock:
             saved = self.progress.step(step.id)
             saved.passed_at = None
             saved.status = ""
         self.save()
         return done
-
-    def _actions(self, step: Step, kind: str, context: Any) -> list[Any]:
-        from mmtui.engine.registry import TASKS, load_catalogues
-
-        load_catalogues()
-        name = getattr(step.automated, kind)
-        if name is None:
-            return []
-        task = TASKS.get(name).run
-        if task is None:
-            from mmtui.exitcodes import MmtuiError
-
-            raise MmtuiError(f"the {kind} of {step.id} is not built yet")
-        actions: list[Any] = task(context)
-        return actions
 
     def buildspec_changes(self) -> list[tuple[str, Any]]:
         """Step 4's buildspec diffs per repository, before anything is committed."""

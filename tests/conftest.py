@@ -289,8 +289,11 @@ def aws_cli(sandbox: Sandbox, *args: str, cwd: Path | None = None) -> str:
     return result.stdout
 
 
-def deploy_secondary_by_hand(sandbox: Sandbox, *, is_secondary: bool = True) -> None:
-    """Lab 3 step 1's command, verbatim, from the workshop folder of the workspace."""
+def deploy_secondary_by_hand(
+    sandbox: Sandbox, *, is_secondary: bool = True, region: str = "us-east-1"
+) -> None:
+    """Lab 3 step 1's command, verbatim, from the workshop folder of the workspace (in another
+    region when a test makes the attendee's slip of deploying it to the wrong one)."""
     from mmtui.sandbox.workshop import workshop_folder
 
     overrides = ["--parameter-overrides", "IsSecondary=true"] if is_secondary else []
@@ -307,6 +310,6 @@ def deploy_secondary_by_hand(sandbox: Sandbox, *, is_secondary: bool = True) -> 
         "CAPABILITY_AUTO_EXPAND",
         *overrides,
         "--region",
-        "us-east-1",
+        region,
         cwd=workshop_folder(sandbox),
     )

@@ -12,9 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmtui.engine.context import CheckContext
+
+if TYPE_CHECKING:
+    from mmtui.content.model import Step
 
 LogSink = Callable[[str], None]
 
@@ -91,3 +94,19 @@ def run_actions(actions: list[Action], log: LogSink) -> list[str]:
             log(f"{action.region}: {outcome}")
             done.append(outcome)
     return done
+
+
+def step_actions(context: TaskContext, step: Step, kind: str) -> list[Action]:
+    """The actions of a step's solve or reset task now (empty: the step has no such task)."""
+    from mmtui.engine.registry import TASKS, load_catalogues
+    from mmtui.exitcodes import MmtuiError
+
+    load_catalogues()
+    name = getattr(step.automated, kind)
+    if name is None:
+        return []
+    task = TASKS.get(name).run
+    if task is None:
+        raise MmtuiError(f"the {kind} of {step.id} is not built yet")
+    found: list[Action] = task(context)
+    return found

@@ -288,7 +288,7 @@ class Fleet:
 
     def _solve(self, connection: Any, outcome: TargetOutcome, log: Callable[[str], None]) -> None:
         from mmtui.engine.context import CheckContext
-        from mmtui.engine.tasks import TaskContext, run_actions
+        from mmtui.engine.tasks import TaskContext, run_actions, step_actions
 
         context = TaskContext(CheckContext(connection, self.job.content), log=log)
         failure: MmtuiError | None = None
@@ -296,7 +296,7 @@ class Fleet:
             row = outcome.step(step.id)
             assert row is not None
             try:
-                row.done = run_actions(actions(context, step, "solve"), log)
+                row.done = run_actions(step_actions(context, step, "solve"), log)
             except Exception as exc:
                 row.cell = "error"
                 failure = as_mmtui_error(exc, f"solving {step.id}")
@@ -313,10 +313,10 @@ class Fleet:
 
     def _reset(self, connection: Any, outcome: TargetOutcome, log: Callable[[str], None]) -> None:
         from mmtui.engine.context import CheckContext
-        from mmtui.engine.tasks import TaskContext, run_actions
+        from mmtui.engine.tasks import TaskContext, run_actions, step_actions
 
         context = TaskContext(CheckContext(connection, self.job.content), log=log)
-        planned = [(step, actions(context, step, "reset")) for step in self.job.steps]
+        planned = [(step, step_actions(context, step, "reset")) for step in self.job.steps]
         for step, found in planned:
             row = outcome.step(step.id)
             assert row is not None
@@ -338,7 +338,7 @@ class Fleet:
         for step in self.job.steps:
             row = outcome.step(step.id)
             assert row is not None
-            row.left = [action.describe() for action in actions(context, step, "reset")]
+            row.left = [action.describe() for action in step_actions(context, step, "reset")]
             if row.left:
                 row.cell = f"left {len(row.left)}"
         if any(row.left for row in outcome.steps):
@@ -346,19 +346,6 @@ class Fleet:
             outcome.error = "left over: " + "; ".join(a for row in outcome.steps for a in row.left)
         else:
             outcome.state, outcome.exit_code = "pass", ExitCode.OK
-
-
-def actions(context: Any, step: Step, kind: str) -> list[Any]:
-    from mmtui.engine.registry import TASKS
-
-    name = getattr(step.automated, kind)
-    if name is None:
-        return []
-    task = TASKS.get(name).run
-    if task is None:
-        raise MmtuiError(f"the {kind} of {step.id} is not built yet")
-    found: list[Any] = task(context)
-    return found
 
 
 def as_mmtui_error(exc: BaseException, doing: str) -> MmtuiError:

@@ -154,11 +154,12 @@ class StepScreen(Screen[None]):
         if result is None:
             return
         self.results = result.checks
-        self._tick()
+        self._tick(everything=True)
         self._detail()
 
-    def _tick(self) -> None:
-        """Redraw statuses; pending ones show how long they have been pending."""
+    def _tick(self, everything: bool = False) -> None:
+        """Redraw statuses; pending ones show how long they have been pending. The timer
+        redraws only those: the others change with a round of checks, not with the clock."""
         table = self.query_one("#checks", DataTable)
         guide = self.guide_app.guide
         for check in self.results:
@@ -166,6 +167,8 @@ class StepScreen(Screen[None]):
             if check.status == Status.PENDING:
                 seconds = guide.pending_for(self.step.id, check.id)
                 extra = f"for {elapsed(seconds)}" if seconds is not None else ""
+            elif not everything:
+                continue
             table.update_cell(check.id, "status", mark(check.status, extra), update_width=True)
 
     def _detail(self) -> None:

@@ -17,7 +17,7 @@ from mmtui.labs.lab3 import tasks
 from mmtui.labs.lab3.inventory import image_region, render_text, take_inventory
 from mmtui.sandbox.server import Sandbox
 from mmtui.target.clients import ClientFactory
-from tests.conftest import aws_cli, deploy_secondary_by_hand
+from tests.conftest import deploy_secondary_by_hand
 from tests.engine.test_checks import context
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
@@ -131,25 +131,7 @@ def test_after_steps_1_to_3_both_regions_show(sandbox: Sandbox, quick_replicas: 
 
 def test_a_stack_deployed_in_the_wrong_region_shows_there(sandbox: Sandbox) -> None:
     """The classic slip: step 1's command without `--region` lands in the primary region."""
-    from mmtui.sandbox.workshop import workshop_folder
-
-    aws_cli(
-        sandbox,
-        "cloudformation",
-        "deploy",
-        "--stack-name",
-        "mm-secondary-region",
-        "--template-file",
-        "cfn/core.yml",
-        "--capabilities",
-        "CAPABILITY_NAMED_IAM",
-        "CAPABILITY_AUTO_EXPAND",
-        "--parameter-overrides",
-        "IsSecondary=true",
-        "--region",
-        PRIMARY,
-        cwd=workshop_folder(sandbox),
-    )
+    deploy_secondary_by_hand(sandbox, region=PRIMARY)
     inventory = take_inventory(context(sandbox))
     assert [(s.name, s.present, s.expected) for s in inventory.primary.stacks] == [
         ("mm-multi-region", True, True),
