@@ -252,16 +252,17 @@ async def test_damaged_progress_is_set_aside_with_a_message(spec: TargetSpec) ->
     assert len(aside) == 1 and aside[0].read_text() == "{ not json"
 
 
-async def test_the_sandbox_screen_says_what_to_source(sandbox: Sandbox, tmp_path: object) -> None:
-    spec = resolve_target(TargetFlags(), env={"MMTUI_STATE_DIR": str(sandbox.state_dir.parent)})
-    content = load_guided_lab("3")
-    app = MmtuiApp(spec, content, refresh_seconds=0)
-    app.guide.spec = spec
+async def test_the_sandbox_screen_says_what_to_source(app: MmtuiApp, sandbox: Sandbox) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         await pilot.press("e")
         await pilot.pause()
         assert isinstance(app.screen, SandboxEnvScreen)
+        text = app.screen.query_one("#env-text", Markdown).source
+        assert f"source {sandbox.state_dir / 'sandbox.env'}" in text
+        assert "MMTUI_WORKSPACE" in text
         await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
 
 
 async def test_the_palette_has_every_step_and_the_step_commands(app: MmtuiApp) -> None:
