@@ -78,7 +78,7 @@ def running_sandbox(*args: str) -> Iterator[Running]:
         text=True,
     )
     try:
-        yield Running(process, _read_until_ready(process, time.monotonic() + 30))
+        yield Running(process, _read_until_ready(process, time.monotonic() + 120))
     finally:
         if process.poll() is None:
             process.kill()
