@@ -11,16 +11,17 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import jinja2
-
 from mmtui.content.loader import (
     LAB_FILE,
     WORKSHOP_FILE,
     ContentError,
+    LabTextError,
     Problem,
     content_root,
     load_lab,
     load_workshop,
+    template_problems,
+    yaml_texts,
 )
 from mmtui.content.model import Lab
 from mmtui.content.render import names_used, render
@@ -108,14 +109,14 @@ def _lint_lab(folder: Path, seen_labs: set[Path]) -> Iterator[Problem]:
     seen_labs.add(folder.resolve())
     try:
         content = load_lab(folder)
-    except ContentError as exc:
+    except LabTextError as exc:
+        # The YAML is valid, so what needs only the YAML can still be checked. Nothing is
+        # rendered: the texts may be the very templates that were just refused.
         yield from exc.problems
-        # Schema errors hide the rest; a missing Markdown file does not, so keep linting then.
-        if any("Markdown file" not in p.message for p in exc.problems):
-            return
-        content = None
-    if content is None:
         yield from _lint_lab_model_only(folder)
+        return
+    except ContentError as exc:
+        yield from exc.problems  # schema errors hide the rest
         return
     yield from _lint_model(content.source, content.lab)
     values = content.names()
@@ -225,7 +226,7 @@ def _lint_texts(
     loaded: LoadedYaml, lab: Lab, values: dict[str, str], defaults: dict[str, str]
 ) -> Iterator[Problem]:
     """Every text field of lab.yaml except the parameter defaults themselves."""
-    for loc, text in _strings(lab.model_dump(), ()):
+    for loc, text in yaml_texts(lab.model_dump()):
         if loc[0] == "parameters" and loc[-1] == "default":
             continue
         if loc[-1] in ("instructions", "intro", "solve", "reset") or "checks" in loc:
@@ -233,17 +234,6 @@ def _lint_texts(
         if loc[0] == "prerequisites":
             continue
         yield from _template_problems(loaded.path, loaded.line_of(loc), text, values, defaults)
-
-
-def _strings(value: object, loc: Loc) -> Iterator[tuple[Loc, str]]:
-    if isinstance(value, str):
-        yield loc, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, (*loc, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, (*loc, index))
 
 
 _JINJA_EXPR = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
@@ -263,12 +253,11 @@ def _template_problems(
     For a Markdown file `line` is 1 and positions inside the file are counted; for a YAML text
     field the problem is reported on the field's line.
     """
-    try:
-        used = names_used(text)
-    except jinja2.TemplateSyntaxError as exc:
-        at = (exc.lineno or 1) if markdown else line
-        yield Problem(path, at, f"template error: {exc.message}")
+    refused = template_problems(path, line, text, markdown=markdown)
+    if refused:
+        yield from refused
         return
+    used = names_used(text)
     for name in sorted(used - set(values)):
         at = _line_in(text, "{{", name) if markdown else line
         yield Problem(

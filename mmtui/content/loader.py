@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import jinja2
 import pydantic
 from pydantic import BaseModel
 
 from mmtui.content.model import Lab, Step, Workshop
 from mmtui.content.render import render
+from mmtui.content.template_rules import parse, refusals
 from mmtui.content.yamlload import LoadedYaml, Loc, YamlError, load_yaml
 from mmtui.exitcodes import ExitCode, MmtuiError
 
@@ -141,6 +144,15 @@ class LabContent:
 def read_markdown(folder: Path, relative: str, source: Path, line: int) -> str:
     path = folder / relative
     try:
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError) as exc:  # a symlink loop, or a path the OS refuses
+        raise ContentError([Problem(source, line, f"cannot read {relative!r}: {exc}")]) from None
+    if not inside:
+        # `../../etc/passwd`, an absolute path or a symlink out: lab text comes from the lab.
+        raise ContentError(
+            [Problem(source, line, f"Markdown file {relative!r} is outside the lab folder")]
+        )
+    try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ContentError(
@@ -148,6 +160,45 @@ def read_markdown(folder: Path, relative: str, source: Path, line: int) -> str:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ContentError([Problem(source, line, f"cannot read {relative!r}: {exc}")]) from None
+
+
+def template_problems(path: Path, line: int, text: str, *, markdown: bool) -> list[Problem]:
+    """Syntax errors and refused constructs (see template_rules) in one text, without running
+    it. In a Markdown file lines are counted from the text; a YAML field reports its own line."""
+    try:
+        tree = parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        at = (exc.lineno or 1) if markdown else line
+        return [Problem(path, at, f"template error: {exc.message}")]
+    return [
+        Problem(path, refusal.line if markdown else line, refusal.message)
+        for refusal in refusals(tree)
+    ]
+
+
+def yaml_texts(value: object, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    """Every string of validated YAML data with where it sits (a Jinja template, or a name)."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from yaml_texts(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from yaml_texts(item, (*loc, index))
+
+
+def _unsafe_texts(loaded: LoadedYaml, model: BaseModel) -> list[Problem]:
+    return [
+        problem
+        for loc, text in yaml_texts(model.model_dump())
+        for problem in template_problems(loaded.path, loaded.line_of(loc), text, markdown=False)
+    ]
+
+
+class LabTextError(ContentError):
+    """The lab's YAML is valid, but its Markdown or its templates are not: lint goes on to the
+    checks that need only the YAML."""
 
 
 def load_workshop(root: Path | None = None) -> tuple[Workshop, LoadedYaml]:
@@ -159,6 +210,9 @@ def load_workshop(root: Path | None = None) -> tuple[Workshop, LoadedYaml]:
         raise ContentError([Problem(exc.path, exc.line, exc.message)]) from None
     workshop = validate(loaded, Workshop, problems)
     if workshop is None:
+        raise ContentError(problems)
+    problems = _unsafe_texts(loaded, workshop)
+    if problems:
         raise ContentError(problems)
     return workshop, loaded
 
@@ -188,8 +242,20 @@ def load_lab(folder: Path) -> LabContent:
             )
         except ContentError as exc:
             missing.extend(exc.problems)
+    # Checked before anything renders them: parameter defaults and fact placeholders are
+    # rendered as soon as names are asked for, by the guide and by lint alike.
+    missing.extend(_unsafe_texts(loaded, lab))
+    if intro:
+        missing.extend(template_problems(folder / lab.intro, 1, intro, markdown=True))
+    for step in lab.steps:
+        if step.id in instructions:
+            missing.extend(
+                template_problems(
+                    folder / step.instructions, 1, instructions[step.id], markdown=True
+                )
+            )
     if missing:
-        raise ContentError(missing)
+        raise LabTextError(missing)
     return LabContent(folder, loaded, lab, intro, instructions)
 
 

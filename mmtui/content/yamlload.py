@@ -47,6 +47,7 @@ def load_yaml(path: Path) -> LoadedYaml:
     except UnicodeDecodeError as exc:
         raise YamlError(path, 1, f"the file is not UTF-8 text ({exc.reason})") from exc
     try:
+        _screen(path, text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -57,6 +58,34 @@ def load_yaml(path: Path) -> LoadedYaml:
     lines: dict[Loc, int] = {}
     data = _build(path, root, (), lines) if root is not None else None
     return LoadedYaml(path, data, lines)
+
+
+MAX_DEPTH = 64
+"""Nesting deeper than any content or targets file needs; deeper input is refused before the
+(recursive) composer and builder see it."""
+
+
+def _screen(path: Path, text: str) -> None:
+    """Refuse anchors, aliases and deep nesting from the event stream, which costs time and
+    memory in proportion to the text: an alias bomb (`a1: [*a0, *a0, …]` nine levels up) is
+    a few hundred bytes that expand to billions of values, and our files never need one."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlError(
+                path, line, f"YAML aliases (*{event.anchor}) are not allowed; write the value out"
+            )
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            raise YamlError(
+                path, line, f"YAML anchors (&{event.anchor}) are not allowed; write the value out"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlError(path, line, f"nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _build(path: Path, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
