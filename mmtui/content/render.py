@@ -17,7 +17,8 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from mmtui.content.template_rules import parse, refusals
 from mmtui.exitcodes import ExitCode, MmtuiError

@@ -26,6 +26,10 @@ SPECIAL_NAMES = frozenset({"self", "loop", "caller", "varargs", "kwargs", "super
 """Names Jinja gives a meaning of its own inside templates."""
 
 PLAIN_ONLY = "lab text may only use {{ name }} with a parameter or fact"
+WITH_STATEMENTS = (
+    'a buildspec template may only use {{ name }}, {% set name = "text" %} and '
+    '{% include "file.j2" %}'
+)
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,14 @@ def refusals(tree: nodes.Template, *, statements: bool = False) -> list[Refusal]
     `statements` allows what the buildspec templates need: `{% set NAME = "text" %}` and
     `{% include "file" %}` with a constant file name.
     """
+    rule = WITH_STATEMENTS if statements else PLAIN_ONLY
     found: list[Refusal] = []
     for node in tree.body:
         if isinstance(node, nodes.Output):
             for part in node.nodes:
                 if isinstance(part, nodes.TemplateData):
                     continue
-                problem = _expression_problem(part)
+                problem = _expression_problem(part, rule)
                 if problem:
                     found.append(Refusal(part.lineno, problem))
         elif statements and isinstance(node, nodes.Assign):
@@ -74,21 +79,21 @@ def refusals(tree: nodes.Template, *, statements: bool = False) -> list[Refusal]
             if problem:
                 found.append(Refusal(node.lineno, problem))
         else:
-            found.append(Refusal(node.lineno, f"{_tag(node)} is not allowed: {PLAIN_ONLY}"))
+            found.append(Refusal(node.lineno, f"{_tag(node)} is not allowed: {rule}"))
     return found
 
 
-def _expression_problem(expr: nodes.Node) -> str | None:
+def _expression_problem(expr: nodes.Node, rule: str) -> str | None:
     """Why `{{ expr }}` is refused, or None for a plain name Jinja gives no meaning of its own."""
     if isinstance(expr, nodes.Name):
-        problem = _name_problem(expr.name)
+        problem = _name_problem(expr.name, rule)
         return f"{{{{ {expr.name} }}}}: {problem}" if problem else None
-    return f"{{{{ … }}}} is not a plain name: it {', '.join(_features(expr))}; {PLAIN_ONLY}"
+    return f"{{{{ … }}}} is not a plain name: it {', '.join(_features(expr))}; {rule}"
 
 
-def _name_problem(name: str) -> str | None:
+def _name_problem(name: str, rule: str = PLAIN_ONLY) -> str | None:
     if name.startswith("_"):
-        return f"{name!r} starts with an underscore; {PLAIN_ONLY}"
+        return f"{name!r} starts with an underscore; {rule}"
     if name in JINJA_GLOBALS or name in SPECIAL_NAMES:
         return f"{name!r} is one of Jinja's own names, not a parameter or fact"
     return None
@@ -145,7 +150,7 @@ def _assign_problem(node: nodes.Assign) -> str | None:
         return '{% set %} may only give one name a constant text: {% set name = "text" %}'
     if not isinstance(node.node.value, str):
         return '{% set %} may only give one name a constant text: {% set name = "text" %}'
-    return _name_problem(node.target.name)
+    return _name_problem(node.target.name, WITH_STATEMENTS)
 
 
 def _include_problem(node: nodes.Include) -> str | None:
@@ -158,7 +163,7 @@ def _include_problem(node: nodes.Include) -> str | None:
 
 
 def _tag(node: nodes.Node) -> str:
-    names = {
+    names: dict[type[nodes.Node], str] = {
         nodes.Assign: "{% set %}",
         nodes.AssignBlock: "{% set %}…{% endset %}",
         nodes.For: "{% for %}",

@@ -71,7 +71,7 @@ def _screen(path: Path, text: str) -> None:
     a few hundred bytes that expand to billions of values, and our files never need one."""
     depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        line = event.start_mark.line + 1
+        line = event.start_mark.line + 1 if event.start_mark else 1
         if isinstance(event, yaml.AliasEvent):
             raise YamlError(
                 path, line, f"YAML aliases (*{event.anchor}) are not allowed; write the value out"
