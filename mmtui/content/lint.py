@@ -21,6 +21,7 @@ from mmtui.content.loader import (
     ContentError,
     LabTextError,
     Problem,
+    WorkshopTextError,
     content_root,
     load_lab,
     load_workshop,
@@ -75,6 +76,9 @@ def _lint_path(path: Path, seen_labs: set[Path]) -> Iterator[Problem]:
 def _lint_workshop(root: Path, seen_labs: set[Path]) -> Iterator[Problem]:
     try:
         workshop, loaded = load_workshop(root)
+    except WorkshopTextError as exc:
+        yield from exc.problems  # and the labs are still worth linting
+        workshop, loaded = exc.workshop, exc.loaded
     except ContentError as exc:
         yield from exc.problems
         return

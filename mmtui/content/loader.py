@@ -201,6 +201,16 @@ class LabTextError(ContentError):
     checks that need only the YAML."""
 
 
+class WorkshopTextError(ContentError):
+    """workshop.yaml is valid, but a title or summary is not a usable template: lint goes on
+    to the labs it lists, with the validated workshop carried here."""
+
+    def __init__(self, problems: list[Problem], workshop: Workshop, loaded: LoadedYaml) -> None:
+        super().__init__(problems)
+        self.workshop = workshop
+        self.loaded = loaded
+
+
 def load_workshop(root: Path | None = None) -> tuple[Workshop, LoadedYaml]:
     path = (root or content_root()) / WORKSHOP_FILE
     problems: list[Problem] = []
@@ -213,7 +223,7 @@ def load_workshop(root: Path | None = None) -> tuple[Workshop, LoadedYaml]:
         raise ContentError(problems)
     problems = _unsafe_texts(loaded, workshop)
     if problems:
-        raise ContentError(problems)
+        raise WorkshopTextError(problems, workshop, loaded)
     return workshop, loaded
 
 
