@@ -243,8 +243,10 @@ def test_buildspec_templates_are_linted(tmp_path: Path) -> None:
 def _alias_bomb(levels: int) -> str:
     """A few hundred bytes that expand to 10**levels strings."""
     lines = ["bomb:", "  a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    for level in range(1, levels + 1):
-        lines.append(f"  a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]")
+    lines.extend(
+        f"  a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 10)}]"
+        for level in range(1, levels + 1)
+    )
     return "\n".join(lines) + "\n"
 
 
