@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from mmtui.content.loader import ContentError, load_lab
+from mmtui.content.loader import ContentError, load_guided_lab, load_lab
 from mmtui.content.render import TemplateRefused, environment, render
 from mmtui.content.template_rules import parse
 from mmtui.exitcodes import ExitCode
@@ -322,6 +322,19 @@ def test_markdown_outside_the_lab_folder_is_refused(lab_copy: Path, tmp_path: Pa
     ]
     with pytest.raises(ContentError):
         load_lab(lab_copy / LAB)
+
+
+def test_a_lab_folder_outside_the_content_root_is_refused(lab_copy: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(lab_copy / LAB, elsewhere)
+    workshop = lab_copy / "workshop.yaml"
+    _replace_once(workshop, f"path: {LAB}", "path: ../elsewhere")
+    code, lines = _lint(lab_copy)
+    assert code == ExitCode.USAGE
+    problem = f"{workshop}:{_line_of(workshop, 'path: ')}: lab folder '../elsewhere' is outside "
+    assert lines == [problem + str(lab_copy)]
+    with pytest.raises(ContentError, match="is outside"):
+        load_guided_lab("3", lab_copy)
 
 
 def _lint(*paths: Path) -> tuple[int, list[str]]:

@@ -23,6 +23,7 @@ from mmtui.content.loader import (
     Problem,
     WorkshopTextError,
     content_root,
+    inside,
     load_lab,
     load_workshop,
     template_problems,
@@ -103,6 +104,9 @@ def _lint_workshop(root: Path, seen_labs: set[Path]) -> Iterator[Problem]:
             continue
         lab_dir = root / entry.path
         path_line = loaded.line_of(("labs", index, "path"))
+        if not inside(root, lab_dir):
+            yield Problem(loaded.path, path_line, f"lab folder {entry.path!r} is outside {root}")
+            continue
         if not (lab_dir / LAB_FILE).is_file():
             yield Problem(loaded.path, path_line, f"lab folder {entry.path!r} has no {LAB_FILE}")
             continue

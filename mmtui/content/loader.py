@@ -141,13 +141,19 @@ class LabContent:
         return values
 
 
+def inside(folder: Path, path: Path) -> bool:
+    """Whether `path`, symlinks followed, stays within `folder` (`..`, absolute paths and
+    links out do not): content names its files relative to itself and reads nothing else."""
+    return path.resolve().is_relative_to(folder.resolve())
+
+
 def read_markdown(folder: Path, relative: str, source: Path, line: int) -> str:
     path = folder / relative
     try:
-        inside = path.resolve().is_relative_to(folder.resolve())
+        within = inside(folder, path)
     except (OSError, RuntimeError) as exc:  # a symlink loop, or a path the OS refuses
         raise ContentError([Problem(source, line, f"cannot read {relative!r}: {exc}")]) from None
-    if not inside:
+    if not within:
         # `../../etc/passwd`, an absolute path or a symlink out: lab text comes from the lab.
         raise ContentError(
             [Problem(source, line, f"Markdown file {relative!r} is outside the lab folder")]
@@ -273,12 +279,17 @@ def load_guided_lab(lab_id: str, root: Path | None = None) -> LabContent:
     """The lab the guide walks, by its workshop id (`--lab`)."""
     root = root or content_root()
     workshop, loaded = load_workshop(root)
-    for entry in workshop.labs:
+    for index, entry in enumerate(workshop.labs):
         if entry.id == lab_id:
             if entry.role != "guided" or entry.path is None:
                 raise LookupError(
                     f"Lab {lab_id} ({entry.title}) is not guided by mmtui yet; "
                     f"guided: {', '.join(e.id for e in workshop.labs if e.role == 'guided')}"
+                )
+            if not inside(root, root / entry.path):
+                line = loaded.line_of(("labs", index, "path"))
+                raise ContentError(
+                    [Problem(loaded.path, line, f"lab folder {entry.path!r} is outside {root}")]
                 )
             return load_lab(root / entry.path)
     raise LookupError(
