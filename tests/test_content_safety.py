@@ -279,8 +279,10 @@ def test_a_yaml_alias_bomb_in_a_targets_file_is_refused(tmp_path: Path) -> None:
         ("defaults: &room\n  profile: p\nattendees:\n  - name: ann\n", "1: YAML anchors (&room)"),
         ("attendees:\n  - name: ann\n    <<: *room\n", "3: YAML aliases (*room)"),
         ("attendees: " + "[" * 5000 + "]" * 5000 + "\n", "1: nested more than 64 levels deep"),
+        ("attendees:\n  - name: !foo x\n", "2: invalid YAML: could not determine a constructor"),
+        ("attendees:\n  - ? [a, b]\n    : x\n", "2: keys must be plain words"),
     ],
-    ids=["anchor", "alias", "nested-5000-deep"],
+    ids=["anchor", "alias", "nested-5000-deep", "unknown-tag", "list-as-key"],
 )
 def test_targets_file_refusals_name_file_and_line(tmp_path: Path, text: str, problem: str) -> None:
     path = tmp_path / "room.yaml"

@@ -93,7 +93,7 @@ def _build(path: Path, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader(" ").construct_object(key_node)  # scalar keys only in our files
+            key = _scalar(path, key_node)  # scalar keys only in our files
             if not isinstance(key, str | int):
                 raise YamlError(path, key_node.start_mark.line + 1, "keys must be plain words")
             if key in result:
@@ -104,4 +104,16 @@ def _build(path: Path, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(path, item, (*loc, i), lines) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader(" ").construct_object(node)
+    return _scalar(path, node)
+
+
+def _scalar(path: Path, node: yaml.Node) -> Any:
+    """A plain value as YAML's safe loader reads it; an unknown tag (`!foo x`) is the file's
+    problem, reported on its line."""
+    if not isinstance(node, yaml.ScalarNode):
+        return None  # a list or mapping used as a key: the caller says keys must be words
+    try:
+        return yaml.SafeLoader(" ").construct_object(node)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise YamlError(path, node.start_mark.line + 1, f"invalid YAML: {problem}") from None
