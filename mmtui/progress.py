@@ -70,7 +70,10 @@ class ProgressStore:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             return _parse(data, self.lab, self.target)
-        except (OSError, ValueError, TypeError, KeyError) as error:
+        except (OSError, ValueError, TypeError, KeyError, RecursionError) as error:
+            # RecursionError: JSON nested thousands deep (`[[[[…]]]]`) defeats the decoder; the
+            # file is as unusable as a truncated one and must be set aside the same way, or every
+            # start of the guide would fail on it again.
             stamp = time.strftime("%Y%m%d-%H%M%S")
             aside = self.path.with_name(f"{self.path.stem}.damaged-{stamp}.json")
             count = 1
@@ -99,13 +102,23 @@ def _parse(data: Any, lab: str, target: str) -> Progress:
         raise ValueError("not a progress file of this version of mmtui")
     if data.get("lab") != lab or data.get("target") != target:
         raise ValueError("the file belongs to another lab or target")
+    raw_steps = data.get("steps") or {}
+    if not isinstance(raw_steps, dict):
+        raise ValueError("steps is not an object")
     steps: dict[str, StepProgress] = {}
-    for step_id, raw in dict(data.get("steps") or {}).items():
+    for step_id, raw in raw_steps.items():
         if not isinstance(raw, dict):
             raise ValueError(f"step {step_id!r} is not an object")
         step = StepProgress(**raw)
-        if not isinstance(step.hints, int) or step.hints < 0:
+        if not isinstance(step.hints, int) or isinstance(step.hints, bool) or step.hints < 0:
             raise ValueError(f"step {step_id!r} has a bad hint count")
+        if not isinstance(step.status, str) or not isinstance(step.path, str):
+            raise ValueError(f"step {step_id!r} has a status or path that is not text")
+        passed_at = step.passed_at
+        if passed_at is not None and (
+            not isinstance(passed_at, int | float) or isinstance(passed_at, bool)
+        ):
+            raise ValueError(f"step {step_id!r} has a bad passed_at time")
         steps[str(step_id)] = step
     current = data.get("current_step")
     return Progress(lab, target, steps, current if isinstance(current, str) else None)

@@ -34,8 +34,29 @@ def test_progress_round_trips_per_target(tmp_path: Path) -> None:
         json.dumps({"format": 1, "lab": "3", "target": "t", "steps": {"x": {"hints": -1}}}),
         json.dumps({"format": 1, "lab": "3", "target": "t", "steps": {"x": {"colour": 1}}}),
         json.dumps({"format": 1, "lab": "4", "target": "t", "steps": {}}),
+        # Nested so deep that json's decoder gives up with RecursionError (red-team P2).
+        "[" * 200000 + "]" * 200000,
+        json.dumps([{"format": 1, "lab": "3", "target": "t"}]),
+        json.dumps("just text"),
+        json.dumps({"format": 1, "lab": "3", "target": "t", "steps": ["x"]}),
+        json.dumps({"format": 1, "lab": "3", "target": "t", "steps": {"x": {"status": 5}}}),
+        json.dumps({"format": 1, "lab": "3", "target": "t", "steps": {"x": {"hints": True}}}),
+        json.dumps({"format": 1, "lab": "3", "target": "t", "steps": {"x": {"passed_at": "x"}}}),
     ],
-    ids=["syntax", "version", "bad-hints", "unknown-key", "other-lab"],
+    ids=[
+        "syntax",
+        "version",
+        "bad-hints",
+        "unknown-key",
+        "other-lab",
+        "nested-200000-deep",
+        "list-at-top",
+        "string-at-top",
+        "steps-not-an-object",
+        "status-not-text",
+        "hints-a-boolean",
+        "passed-at-not-a-time",
+    ],
 )
 def test_a_damaged_file_is_set_aside_with_a_message(tmp_path: Path, text: str) -> None:
     store = ProgressStore("3", "t", tmp_path)

@@ -7,23 +7,32 @@ stack names typed into prose instead of taken from the parameters.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import jinja2
+from jinja2 import meta, nodes
 
 from mmtui.content.loader import (
     LAB_FILE,
     WORKSHOP_FILE,
     ContentError,
+    LabTextError,
     Problem,
+    WorkshopTextError,
     content_root,
+    inside,
     load_lab,
     load_workshop,
+    template_problems,
+    templates_root,
+    yaml_texts,
 )
 from mmtui.content.model import Lab
 from mmtui.content.render import names_used, render
+from mmtui.content.template_rules import parse, refusals
 from mmtui.content.yamlload import LoadedYaml, Loc
 from mmtui.engine.registry import CHECKS, TASKS, load_catalogues
 
@@ -39,7 +48,8 @@ def lint_paths(paths: Iterable[Path]) -> list[Problem]:
 
 
 def lint_default() -> list[Problem]:
-    return lint_paths([content_root()])
+    """The content mmtui ships: the labs and the buildspec templates step 4 renders."""
+    return lint_paths([content_root(), templates_root()])
 
 
 def _lint_path(path: Path, seen_labs: set[Path]) -> Iterator[Problem]:
@@ -48,12 +58,16 @@ def _lint_path(path: Path, seen_labs: set[Path]) -> Iterator[Problem]:
             yield from _lint_workshop(path.parent, seen_labs)
         elif path.name == LAB_FILE:
             yield from _lint_lab(path.parent, seen_labs)
+        elif path.suffix == TEMPLATE_SUFFIX:
+            yield from lint_templates(_templates_folder(path), only=path)
         else:
             yield Problem(path, 1, f"not lab content: expected {WORKSHOP_FILE} or {LAB_FILE}")
     elif (path / WORKSHOP_FILE).is_file():
         yield from _lint_workshop(path, seen_labs)
     elif (path / LAB_FILE).is_file():
         yield from _lint_lab(path, seen_labs)
+    elif path.is_dir() and any(path.rglob(f"*{TEMPLATE_SUFFIX}")):
+        yield from lint_templates(path)
     elif path.exists():
         yield Problem(path, 1, f"no {WORKSHOP_FILE} or {LAB_FILE} in this folder")
     else:
@@ -63,6 +77,9 @@ def _lint_path(path: Path, seen_labs: set[Path]) -> Iterator[Problem]:
 def _lint_workshop(root: Path, seen_labs: set[Path]) -> Iterator[Problem]:
     try:
         workshop, loaded = load_workshop(root)
+    except WorkshopTextError as exc:
+        yield from exc.problems  # and the labs are still worth linting
+        workshop, loaded = exc.workshop, exc.loaded
     except ContentError as exc:
         yield from exc.problems
         return
@@ -87,6 +104,9 @@ def _lint_workshop(root: Path, seen_labs: set[Path]) -> Iterator[Problem]:
             continue
         lab_dir = root / entry.path
         path_line = loaded.line_of(("labs", index, "path"))
+        if not inside(root, lab_dir):
+            yield Problem(loaded.path, path_line, f"lab folder {entry.path!r} is outside {root}")
+            continue
         if not (lab_dir / LAB_FILE).is_file():
             yield Problem(loaded.path, path_line, f"lab folder {entry.path!r} has no {LAB_FILE}")
             continue
@@ -108,14 +128,14 @@ def _lint_lab(folder: Path, seen_labs: set[Path]) -> Iterator[Problem]:
     seen_labs.add(folder.resolve())
     try:
         content = load_lab(folder)
-    except ContentError as exc:
+    except LabTextError as exc:
+        # The YAML is valid, so what needs only the YAML can still be checked. Nothing is
+        # rendered: the texts may be the very templates that were just refused.
         yield from exc.problems
-        # Schema errors hide the rest; a missing Markdown file does not, so keep linting then.
-        if any("Markdown file" not in p.message for p in exc.problems):
-            return
-        content = None
-    if content is None:
         yield from _lint_lab_model_only(folder)
+        return
+    except ContentError as exc:
+        yield from exc.problems  # schema errors hide the rest
         return
     yield from _lint_model(content.source, content.lab)
     values = content.names()
@@ -225,7 +245,7 @@ def _lint_texts(
     loaded: LoadedYaml, lab: Lab, values: dict[str, str], defaults: dict[str, str]
 ) -> Iterator[Problem]:
     """Every text field of lab.yaml except the parameter defaults themselves."""
-    for loc, text in _strings(lab.model_dump(), ()):
+    for loc, text in yaml_texts(lab.model_dump()):
         if loc[0] == "parameters" and loc[-1] == "default":
             continue
         if loc[-1] in ("instructions", "intro", "solve", "reset") or "checks" in loc:
@@ -233,17 +253,6 @@ def _lint_texts(
         if loc[0] == "prerequisites":
             continue
         yield from _template_problems(loaded.path, loaded.line_of(loc), text, values, defaults)
-
-
-def _strings(value: object, loc: Loc) -> Iterator[tuple[Loc, str]]:
-    if isinstance(value, str):
-        yield loc, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, (*loc, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, (*loc, index))
 
 
 _JINJA_EXPR = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
@@ -263,12 +272,11 @@ def _template_problems(
     For a Markdown file `line` is 1 and positions inside the file are counted; for a YAML text
     field the problem is reported on the field's line.
     """
-    try:
-        used = names_used(text)
-    except jinja2.TemplateSyntaxError as exc:
-        at = (exc.lineno or 1) if markdown else line
-        yield Problem(path, at, f"template error: {exc.message}")
+    refused = template_problems(path, line, text, markdown=markdown)
+    if refused:
+        yield from refused
         return
+    used = names_used(text)
     for name in sorted(used - set(values)):
         at = _line_in(text, "{{", name) if markdown else line
         yield Problem(
@@ -289,3 +297,83 @@ def _template_problems(
 def _line_in(text: str, opener: str, name: str) -> int:
     match = re.search(re.escape(opener) + r"[^}]*\b" + re.escape(name) + r"\b", text)
     return text.count("\n", 0, match.start()) + 1 if match else 1
+
+
+TEMPLATE_SUFFIX = ".j2"
+
+
+def _templates_folder(template: Path) -> Path:
+    """The folder a template's includes are relative to: the highest of the folders above it
+    that hold templates themselves (core/x.j2 includes _shared.j2 from the folder above)."""
+    folder = template.parent
+    while folder.parent != folder and any(folder.parent.glob(f"*{TEMPLATE_SUFFIX}")):
+        folder = folder.parent
+    return folder
+
+
+def lint_templates(folder: Path, only: Path | None = None) -> list[Problem]:
+    """The buildspec templates under `folder` (or just `only`), judged from their syntax trees.
+
+    They may set constant texts and include each other (see template_rules); every other name
+    must be one of the values the buildspec renderer passes in or one that a template sets.
+    """
+    problems = _template_folder_problems(folder)
+    return [p for p in problems if only is None or p.path == only]
+
+
+def _template_folder_problems(folder: Path) -> list[Problem]:
+    from mmtui.gitops.buildspecs import BuildspecValues
+
+    problems: list[Problem] = []
+    trees: dict[Path, nodes.Template] = {}
+    for path in sorted(folder.rglob(f"*{TEMPLATE_SUFFIX}")):
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(path, 1, f"cannot read the template: {exc}"))
+            continue
+        try:
+            tree = parse(text)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(Problem(path, exc.lineno or 1, f"template error: {exc.message}"))
+            continue
+        found = refusals(tree, statements=True)
+        problems.extend(Problem(path, refusal.line, refusal.message) for refusal in found)
+        if not found:
+            trees[path] = tree
+    values = sorted(field.name for field in dataclasses.fields(BuildspecValues))
+    declared = set(values)
+    for tree in trees.values():
+        for assign in tree.find_all(nodes.Assign):
+            if isinstance(assign, nodes.Assign) and isinstance(assign.target, nodes.Name):
+                declared.add(assign.target.name)
+    root = folder.resolve()
+    for path, tree in trees.items():
+        for name in sorted(meta.find_undeclared_variables(tree) - declared):
+            line = next(
+                n.lineno for n in tree.find_all(nodes.Name) if getattr(n, "name", None) == name
+            )
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"template uses {{{{ {name} }}}}, which is neither a buildspec value "
+                    f"({', '.join(values)}) nor set by a template",
+                )
+            )
+        for include in tree.find_all(nodes.Include):
+            if not isinstance(include, nodes.Include) or not isinstance(
+                include.template, nodes.Const
+            ):
+                continue  # refusals() let only a constant file name through
+            target = str(include.template.value)
+            included = (root / target).resolve()
+            if not included.is_relative_to(root):
+                problems.append(
+                    Problem(path, include.lineno, f"{target!r} is outside the templates folder")
+                )
+            elif not included.is_file():
+                problems.append(Problem(path, include.lineno, f"{target!r} does not exist"))
+    return problems

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import jinja2
 import pydantic
 from pydantic import BaseModel
 
 from mmtui.content.model import Lab, Step, Workshop
 from mmtui.content.render import render
+from mmtui.content.template_rules import parse, refusals
 from mmtui.content.yamlload import LoadedYaml, Loc, YamlError, load_yaml
 from mmtui.exitcodes import ExitCode, MmtuiError
 
@@ -138,8 +141,23 @@ class LabContent:
         return values
 
 
+def inside(folder: Path, path: Path) -> bool:
+    """Whether `path`, symlinks followed, stays within `folder` (`..`, absolute paths and
+    links out do not): content names its files relative to itself and reads nothing else."""
+    return path.resolve().is_relative_to(folder.resolve())
+
+
 def read_markdown(folder: Path, relative: str, source: Path, line: int) -> str:
     path = folder / relative
+    try:
+        within = inside(folder, path)
+    except (OSError, RuntimeError) as exc:  # a symlink loop, or a path the OS refuses
+        raise ContentError([Problem(source, line, f"cannot read {relative!r}: {exc}")]) from None
+    if not within:
+        # `../../etc/passwd`, an absolute path or a symlink out: lab text comes from the lab.
+        raise ContentError(
+            [Problem(source, line, f"Markdown file {relative!r} is outside the lab folder")]
+        )
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -148,6 +166,55 @@ def read_markdown(folder: Path, relative: str, source: Path, line: int) -> str:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ContentError([Problem(source, line, f"cannot read {relative!r}: {exc}")]) from None
+
+
+def template_problems(path: Path, line: int, text: str, *, markdown: bool) -> list[Problem]:
+    """Syntax errors and refused constructs (see template_rules) in one text, without running
+    it. In a Markdown file lines are counted from the text; a YAML field reports its own line."""
+    try:
+        tree = parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        at = (exc.lineno or 1) if markdown else line
+        return [Problem(path, at, f"template error: {exc.message}")]
+    return [
+        Problem(path, refusal.line if markdown else line, refusal.message)
+        for refusal in refusals(tree)
+    ]
+
+
+def yaml_texts(value: object, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
+    """Every string of validated YAML data with where it sits (a Jinja template, or a name)."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from yaml_texts(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from yaml_texts(item, (*loc, index))
+
+
+def _unsafe_texts(loaded: LoadedYaml, model: BaseModel) -> list[Problem]:
+    return [
+        problem
+        for loc, text in yaml_texts(model.model_dump())
+        for problem in template_problems(loaded.path, loaded.line_of(loc), text, markdown=False)
+    ]
+
+
+class LabTextError(ContentError):
+    """The lab's YAML is valid, but its Markdown or its templates are not: lint goes on to the
+    checks that need only the YAML."""
+
+
+class WorkshopTextError(ContentError):
+    """workshop.yaml is valid, but a title or summary is not a usable template: lint goes on
+    to the labs it lists, with the validated workshop carried here."""
+
+    def __init__(self, problems: list[Problem], workshop: Workshop, loaded: LoadedYaml) -> None:
+        super().__init__(problems)
+        self.workshop = workshop
+        self.loaded = loaded
 
 
 def load_workshop(root: Path | None = None) -> tuple[Workshop, LoadedYaml]:
@@ -160,6 +227,9 @@ def load_workshop(root: Path | None = None) -> tuple[Workshop, LoadedYaml]:
     workshop = validate(loaded, Workshop, problems)
     if workshop is None:
         raise ContentError(problems)
+    problems = _unsafe_texts(loaded, workshop)
+    if problems:
+        raise WorkshopTextError(problems, workshop, loaded)
     return workshop, loaded
 
 
@@ -188,8 +258,20 @@ def load_lab(folder: Path) -> LabContent:
             )
         except ContentError as exc:
             missing.extend(exc.problems)
+    # Checked before anything renders them: parameter defaults and fact placeholders are
+    # rendered as soon as names are asked for, by the guide and by lint alike.
+    missing.extend(_unsafe_texts(loaded, lab))
+    if intro:
+        missing.extend(template_problems(folder / lab.intro, 1, intro, markdown=True))
+    for step in lab.steps:
+        if step.id in instructions:
+            missing.extend(
+                template_problems(
+                    folder / step.instructions, 1, instructions[step.id], markdown=True
+                )
+            )
     if missing:
-        raise ContentError(missing)
+        raise LabTextError(missing)
     return LabContent(folder, loaded, lab, intro, instructions)
 
 
@@ -197,12 +279,17 @@ def load_guided_lab(lab_id: str, root: Path | None = None) -> LabContent:
     """The lab the guide walks, by its workshop id (`--lab`)."""
     root = root or content_root()
     workshop, loaded = load_workshop(root)
-    for entry in workshop.labs:
+    for index, entry in enumerate(workshop.labs):
         if entry.id == lab_id:
             if entry.role != "guided" or entry.path is None:
                 raise LookupError(
                     f"Lab {lab_id} ({entry.title}) is not guided by mmtui yet; "
                     f"guided: {', '.join(e.id for e in workshop.labs if e.role == 'guided')}"
+                )
+            if not inside(root, root / entry.path):
+                line = loaded.line_of(("labs", index, "path"))
+                raise ContentError(
+                    [Problem(loaded.path, line, f"lab folder {entry.path!r} is outside {root}")]
                 )
             return load_lab(root / entry.path)
     raise LookupError(

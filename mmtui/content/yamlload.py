@@ -47,6 +47,7 @@ def load_yaml(path: Path) -> LoadedYaml:
     except UnicodeDecodeError as exc:
         raise YamlError(path, 1, f"the file is not UTF-8 text ({exc.reason})") from exc
     try:
+        _screen(path, text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -59,12 +60,40 @@ def load_yaml(path: Path) -> LoadedYaml:
     return LoadedYaml(path, data, lines)
 
 
+MAX_DEPTH = 64
+"""Nesting deeper than any content or targets file needs; deeper input is refused before the
+(recursive) composer and builder see it."""
+
+
+def _screen(path: Path, text: str) -> None:
+    """Refuse anchors, aliases and deep nesting from the event stream, which costs time and
+    memory in proportion to the text: an alias bomb (`a1: [*a0, *a0, …]` nine levels up) is
+    a few hundred bytes that expand to billions of values, and our files never need one."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else 1
+        if isinstance(event, yaml.AliasEvent):
+            raise YamlError(
+                path, line, f"YAML aliases (*{event.anchor}) are not allowed; write the value out"
+            )
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            raise YamlError(
+                path, line, f"YAML anchors (&{event.anchor}) are not allowed; write the value out"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise YamlError(path, line, f"nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _build(path: Path, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader(" ").construct_object(key_node)  # scalar keys only in our files
+            key = _scalar(path, key_node)  # scalar keys only in our files
             if not isinstance(key, str | int):
                 raise YamlError(path, key_node.start_mark.line + 1, "keys must be plain words")
             if key in result:
@@ -75,4 +104,16 @@ def _build(path: Path, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(path, item, (*loc, i), lines) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader(" ").construct_object(node)
+    return _scalar(path, node)
+
+
+def _scalar(path: Path, node: yaml.Node) -> Any:
+    """A plain value as YAML's safe loader reads it; an unknown tag (`!foo x`) is the file's
+    problem, reported on its line."""
+    if not isinstance(node, yaml.ScalarNode):
+        return None  # a list or mapping used as a key: the caller says keys must be words
+    try:
+        return yaml.SafeLoader(" ").construct_object(node)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise YamlError(path, node.start_mark.line + 1, f"invalid YAML: {problem}") from None

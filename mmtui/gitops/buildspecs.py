@@ -15,6 +15,7 @@ import jinja2
 import yaml
 
 from mmtui.content.loader import templates_root
+from mmtui.content.render import ContentEnvironment
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.target.regions import known_regions
 
@@ -55,11 +56,10 @@ class BuildspecValues:
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_root())),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
+    # The lab content's sandbox, allowing the two statements these templates use: constant
+    # `{% set %}` and `{% include %}`; anything else refuses to compile (SecurityError).
+    return ContentEnvironment(
+        statements=True, loader=jinja2.FileSystemLoader(str(templates_root()))
     )
 
 
