@@ -282,12 +282,15 @@ class GitRepositories:
         repo, rest = match["repo"], match["rest"] or "/"
         account = match["account"] or DEFAULT_ACCOUNT
         body = _read_body(environ)
+        if not git_store.valid_name(repo) or ".." in rest:
+            # No repository can have that name: nothing to protect.
+            return _plain(start_response, 404, f"repository {repo} not found in the sandbox\n")
         path = str(environ.get("PATH_INFO", ""))
         repo_path = path[: len(path) - len(match["rest"] or "")].rstrip("/")
         denied = self._authenticate(environ, account, repo_path, start_response)
         if denied is not None:
             return denied
-        if not git_store.valid_name(repo) or ".." in rest or not self._ensure(account, repo):
+        if not self._ensure(account, repo):
             return _plain(start_response, 404, f"repository {repo} not found in the sandbox\n")
         if rest == "/" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             # Someone opened the clone URL in a browser.
