@@ -158,12 +158,11 @@ def test_the_client_that_assumes_a_role_reads_the_shared_data_too(
     attendee_accounts: Callable[[int], AttendeeSandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fleet assumes a role per attendee: its STS client is made like every other client."""
-    from mmtui.sandbox.server import ACCESS_KEY, SECRET_KEY
     from mmtui.target.spec import AssumeRole
 
     room = attendee_accounts(1)
     record = room.accounts[0]
-    keys = (ACCESS_KEY, SECRET_KEY)
+    keys = room.sandbox.credentials()
     # The shared loader made, and the sandbox's STS having answered once (it lives in this
     # process, with a loader of its own).
     ClientFactory(_spec(Endpoint(room.url)), room.url, keys).client("sts").get_caller_identity()
