@@ -412,3 +412,50 @@ def test_an_existing_folder_is_made_private_and_keeps_its_key(tmp_path: Path) ->
     finally:
         os.umask(previous)
     assert keys[0] == keys[1] and keys[0][1] != "testing"
+
+
+def test_mmtuis_own_git_signs_as_the_target_whatever_the_environment_says(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audit B3/B4: a fresh clone and a push by mmtui authenticate through the helper given
+    on git's command line, with the target's own credentials, even when the environment names
+    another profile and other keys."""
+    from mmtui.exitcodes import ExitCode, MmtuiError
+    from mmtui.gitops.repository import (
+        aws_identity_for_git,
+        commit_and_push,
+        open_clone,
+        plan_change,
+        target_git_identity,
+    )
+    from mmtui.target.clients import ClientFactory
+    from mmtui.target.spec import TargetFlags, resolve_target
+
+    Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"]).write_text(
+        "[someone-else]\naws_access_key_id = AKIASOMEONEELSE00001\n"
+        "aws_secret_access_key = someone-elses-secret\n"
+    )
+    monkeypatch.setenv("AWS_PROFILE", "someone-else")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASOMEONEELSE00000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x" * 40)
+    for name in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.setenv(name, "mmtui test")
+    for name in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(name, "test@example.com")
+    name, url = core(sandbox)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    with pytest.raises(MmtuiError) as refused:
+        open_clone(workspace, name, url)  # as the environment: refused
+    assert refused.value.exit_code == ExitCode.AWS_ERROR
+
+    spec = resolve_target(TargetFlags(endpoint_url=sandbox.url), env={})
+    factory = ClientFactory(spec, endpoint_url=sandbox.url, credentials=sandbox.credentials())
+    with aws_identity_for_git(target_git_identity(factory, REGION)):
+        repo = open_clone(workspace, name, url)
+        commit = commit_and_push(plan_change(repo, "NOTES.md", "by mmtui\n"), "A note")
+    assert git_store.head(sandbox, name, "master") == commit
+    helper = codecommit_git(
+        "config", "--local", "credential.helper", cwd=workspace / name, aws=None
+    )
+    assert "codecommit credential-helper" in helper.stdout
