@@ -231,6 +231,14 @@ def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
 
 
+@pytest.fixture
+def sandbox_credentials(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> None:
+    """The sandbox's own keys in the environment, as `source sandbox.env` leaves them."""
+    access_key, secret = sandbox.credentials()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+
+
 _AWS_NAMES = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",

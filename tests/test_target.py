@@ -181,7 +181,7 @@ def test_the_client_that_assumes_a_role_reads_the_shared_data_too(
 
 
 def test_clients_send_mmtui_user_agent_and_use_standard_retries(
-    aws_endpoint: Endpoint, dummy_credentials: None
+    aws_endpoint: Endpoint, sandbox_credentials: None
 ) -> None:
     factory = ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url)
     client = factory.client("sts")
@@ -199,14 +199,14 @@ def test_clients_send_mmtui_user_agent_and_use_standard_retries(
     assert client.meta.region_name == "us-west-2"
 
 
-def test_identity_over_http(aws_endpoint: Endpoint, dummy_credentials: None) -> None:
+def test_identity_over_http(aws_endpoint: Endpoint, sandbox_credentials: None) -> None:
     identity = fetch_identity(ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url))
     assert identity.account_id == "123456789012"
     assert identity.arn.startswith("arn:aws:sts::123456789012:")
 
 
 def test_target_command_shows_identity_and_regions(
-    aws_endpoint: Endpoint, dummy_credentials: None
+    aws_endpoint: Endpoint, sandbox_credentials: None
 ) -> None:
     result = invoke("target", "--endpoint-url", aws_endpoint.url, "--secondary-region", "eu-west-1")
     assert result.code == 0, result.stderr

@@ -45,7 +45,13 @@ def target_git_identity(factory: Any, region: str) -> Callable[[], dict[str, str
     `git_environment()` (see `_remote_git`)."""
 
     def variables() -> dict[str, str | None]:
-        credentials = factory.session().get_credentials()
+        # A role's shared credentials directly (a session would also read the caller's
+        # AWS_PROFILE, which is not the target's business).
+        credentials = (
+            factory.role_credentials()
+            if factory.spec.role is not None
+            else factory.session().get_credentials()
+        )
         if credentials is None:
             raise MmtuiError(
                 "git needs AWS credentials to reach CodeCommit, and the target has none",

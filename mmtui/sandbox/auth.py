@@ -14,7 +14,8 @@ The canonical request follows the SigV4 rules botocore signs with (botocore/auth
 `SigV4Auth.canonical_request`): the path is normalised and encoded again except for S3
 (`S3SigV4Auth._normalize_url_path`), the payload hash is `X-Amz-Content-SHA256` when the
 request sends one (S3 always does: the body's hash, `UNSIGNED-PAYLOAD` or a `STREAMING-*`
-value), and the string to sign and the signature come from botocore's own `SigV4Auth`.
+value); the string to sign and the signature are `SigV4Auth`'s (a test checks them against
+botocore's signer).
 """
 
 from __future__ import annotations
@@ -164,15 +165,22 @@ def canonical_request(
 
 
 def signature(secret: str, timestamp: str, region: str, service: str, canonical: str) -> str:
-    """The SigV4 signature of a canonical request, by botocore's own signer."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
+    """The SigV4 signature of a canonical request: botocore's `SigV4Auth.string_to_sign` and
+    `signature`, written out (git's password is tried against every region: no objects per
+    try), with the signing key cached."""
+    scope = f"{timestamp[:8]}/{region}/{service}/aws4_request"
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    string_to_sign = f"{ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
+    key = _signing_key(secret, timestamp[:8], region, service)
+    return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
-    signer = SigV4Auth(Credentials("unused", secret), service, region)
-    request = AWSRequest()
-    request.context["timestamp"] = timestamp
-    return str(signer.signature(signer.string_to_sign(request, canonical), request))
+
+@lru_cache(maxsize=512)
+def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    return key
 
 
 @dataclass(frozen=True)
@@ -304,7 +312,11 @@ def verify(
         payload_hash = "UNSIGNED-PAYLOAD"  # botocore's S3SigV4QueryAuth
     elif declared is not None:
         payload_hash = declared
-        if re.fullmatch(r"[0-9a-f]{64}", declared) and declared != _sha256(body):
+        # Only S3 takes a payload it cannot hash (UNSIGNED-PAYLOAD, STREAMING-*): any other
+        # service signs the body itself.
+        hashed = re.fullmatch(r"[0-9a-f]{64}", declared) is not None
+        s3 = parsed.service in _S3_SIGNING_NAMES
+        if (hashed or not s3) and declared != _sha256(body):
             return Refused(
                 Failure.BODY_MISMATCH,
                 "The provided 'x-amz-content-sha256' header does not match what was computed.",

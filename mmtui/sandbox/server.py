@@ -503,7 +503,7 @@ class Sandbox:
         else:
             self.state_dir = self.options.state_dir.expanduser().resolve()
         try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            self.state_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
             probe = self.state_dir / ".write-test"
             probe.write_bytes(b"")
             probe.unlink()
@@ -615,10 +615,8 @@ def _load_or_make_keys(path: Path) -> tuple[str, str]:
         access_key, secret = str(saved["aws_access_key_id"]), str(saved["aws_secret_access_key"])
         if access_key and secret:
             return access_key, secret
-    except FileNotFoundError:
-        pass
     except (OSError, ValueError, KeyError, TypeError):
-        pass  # unreadable: a new key (sandbox.env is rewritten with it)
+        pass  # none yet, or unreadable: a new key (sandbox.env is rewritten with it)
     access_key = "AKIA" + "".join(secrets.choice(_KEY_ID_ALPHABET) for _ in range(16))
     secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
     payload = {"aws_access_key_id": access_key, "aws_secret_access_key": secret}

@@ -459,3 +459,41 @@ def test_mmtuis_own_git_signs_as_the_target_whatever_the_environment_says(
         "config", "--local", "credential.helper", cwd=workspace / name, aws=None
     )
     assert "codecommit credential-helper" in helper.stdout
+
+
+def test_the_signature_is_botocores_and_the_git_password_awsclis() -> None:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from mmtui.sandbox.auth import codecommit_password, signature
+
+    canonical = "GET\n/\n\nhost:127.0.0.1:5000\n\nhost\n" + "e3b0" * 16
+    signer = SigV4Auth(Credentials("AKIAEXAMPLE", "secret/key+1"), "dynamodb", "eu-west-1")
+    request = AWSRequest()
+    request.context["timestamp"] = "20261204T101500Z"
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    assert signature("secret/key+1", "20261204T101500Z", "eu-west-1", "dynamodb", canonical) == (
+        expected
+    )
+    helper = subprocess.run(
+        [sys.executable, "-P", "-m", "awscli", "codecommit", "credential-helper"]
+        + ["--ignore-host-check", "get"],
+        input="protocol=http\nhost=127.0.0.1:5000\npath=v1/repos/some-repo\n\n",
+        env={
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "secret/key+1",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    answer = dict(line.split("=", 1) for line in helper.stdout.splitlines())
+    stamp = answer["password"].split("Z", 1)[0]
+    moment = datetime.datetime.strptime(stamp, "%Y%m%dT%H%M%S").replace(tzinfo=datetime.UTC)
+    assert answer["username"] == "AKIAEXAMPLE"
+    assert answer["password"] == codecommit_password(
+        "secret/key+1", "127.0.0.1:5000", "/v1/repos/some-repo", "eu-west-1", moment
+    )
