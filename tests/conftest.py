@@ -226,8 +226,83 @@ def aws_endpoint(sandbox: Sandbox) -> Endpoint:
 
 @pytest.fixture
 def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    """Keys no endpoint knows (for tests that never reach one)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIANOTAREALKEY00000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
+
+
+@pytest.fixture
+def sandbox_credentials(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> None:
+    """The sandbox's own keys in the environment, as `source sandbox.env` leaves them."""
+    access_key, secret = sandbox.credentials()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+
+
+_AWS_NAMES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+)
+
+
+def aws_keys(source: Sandbox | dict[str, str]) -> dict[str, str]:
+    """The AWS_* variables to act with: a sandbox's own keys (its default account, as
+    sandbox.env exports them), or those of an env dict (a sandbox.env, `assume_role`'s
+    answer), with the primary region when it names none."""
+    if isinstance(source, Sandbox):
+        access_key, secret = source.credentials()
+        return {
+            "AWS_ACCESS_KEY_ID": access_key,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_DEFAULT_REGION": source.options.primary_region,
+        }
+    return {"AWS_DEFAULT_REGION": "us-west-2"} | {
+        name: source[name] for name in _AWS_NAMES if name in source
+    }
+
+
+def codecommit_git(
+    *args: str,
+    aws: Sandbox | dict[str, str] | None,
+    cwd: Path | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """The real git, isolated from the developer's configuration (and never prompting), that
+    authenticates to CodeCommit (the sandbox's git server) as the workshop's attendee does:
+    through `aws codecommit credential-helper`, given on the command line, signing with the
+    credentials of `aws` (None: no credentials at all)."""
+    from mmtui.gitops.codecommit import credential_options
+    from mmtui.sandbox.git_store import git_env
+
+    variables = {
+        key: value for key, value in git_env().items() if not key.startswith(("AWS_", "MMTUI_"))
+    }
+    variables.update(
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=os.environ.get("AWS_CONFIG_FILE", os.devnull),
+        AWS_SHARED_CREDENTIALS_FILE=os.environ.get("AWS_SHARED_CREDENTIALS_FILE", os.devnull),
+        GIT_AUTHOR_NAME="mmtui test",
+        GIT_AUTHOR_EMAIL="test@example.com",
+        GIT_COMMITTER_NAME="mmtui test",
+        GIT_COMMITTER_EMAIL="test@example.com",
+    )
+    if aws is not None:
+        variables.update(aws_keys(aws))
+    variables.update(env or {})
+    result = subprocess.run(
+        ["git", *credential_options(), *args],
+        cwd=cwd,
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check:
+        assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result
 
 
 @dataclass(frozen=True)

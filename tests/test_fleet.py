@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,7 @@ import pytest
 
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.fleet.targets import load_targets
-from mmtui.sandbox.server import ACCESS_KEY, SECRET_KEY, Sandbox
+from mmtui.sandbox.server import Sandbox
 from tests.conftest import AttendeeSandbox, invoke
 
 ACCOUNT = "123456789012"  # the sandbox's account
@@ -40,11 +41,18 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
-def room(tmp_path: Path, url: str, attendees: str, name: str = "room.yaml") -> Path:
-    """A YAML targets file whose attendees default to the endpoint `url` with its keys."""
+def room(
+    tmp_path: Path,
+    url: str,
+    attendees: str,
+    name: str = "room.yaml",
+    keys: tuple[str, str] = ("AKIANOTAREALKEY00000", "not-a-real-secret"),
+) -> Path:
+    """A YAML targets file whose attendees default to the endpoint `url` with `keys` (the
+    sandbox's: `sandbox.credentials()`)."""
     head = (
-        f"defaults:\n  endpoint_url: {url}\n  access_key_id: {ACCESS_KEY}\n"
-        f"  secret_access_key: {SECRET_KEY}\nattendees:\n"
+        f"defaults:\n  endpoint_url: {url}\n  access_key_id: {keys[0]}\n"
+        f"  secret_access_key: {keys[1]}\nattendees:\n"
     )
     return write(tmp_path, name, head + attendees)
 
@@ -310,6 +318,7 @@ def test_check_a_room_where_some_targets_fail(
     access_key_id: ""
     secret_access_key: ""
 """,
+        keys=sandbox.credentials(),
     )
     code, document, stderr = fleet("check", "--targets", str(path))
     assert code == ExitCode.CREDENTIALS, stderr
@@ -378,6 +387,7 @@ def test_table_and_csv(sandbox: Sandbox, tmp_path: Path) -> None:
         sandbox.url,
         f'  - name: ann\n    account_id: "{ACCOUNT}"\n'
         f"  - name: cy\n    endpoint_url: http://127.0.0.1:{closed_port()}\n",
+        keys=sandbox.credentials(),
     )
     table = invoke("fleet", "check", "--targets", str(path), "--step", "2")
     assert table.code == ExitCode.AWS_ERROR
@@ -481,6 +491,7 @@ def test_solve_through_1_then_reset_guarded_by_account_id(sandbox: Sandbox, tmp_
         sandbox.url,
         f'  - name: ann\n    account_id: "{ACCOUNT}"\n  - name: bo\n',
         "solve.yaml",
+        keys=sandbox.credentials(),
     )
     code, document, stderr = fleet("solve", "--targets", str(solve_room), "--through", "1")
     assert code == ExitCode.OK, stderr
@@ -499,6 +510,7 @@ def test_solve_through_1_then_reset_guarded_by_account_id(sandbox: Sandbox, tmp_
         '  - name: mal\n    account_id: "999999999999"\n'
         "  - name: bo\n",
         "reset.yaml",
+        keys=sandbox.credentials(),
     )
     secondary = sandbox.client("cloudformation", "us-east-1")
 
@@ -542,7 +554,12 @@ def test_solve_through_1_then_reset_guarded_by_account_id(sandbox: Sandbox, tmp_
 def test_reset_without_confirmation_changes_nothing_and_exits_2(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    path = room(tmp_path, sandbox.url, f'  - name: ann\n    account_id: "{ACCOUNT}"\n')
+    path = room(
+        tmp_path,
+        sandbox.url,
+        f'  - name: ann\n    account_id: "{ACCOUNT}"\n',
+        keys=sandbox.credentials(),
+    )
     result = invoke("fleet", "reset", "--targets", str(path))
     assert result.code == ExitCode.USAGE
     assert result.stdout.splitlines()[:2] == ["plan:", f"  ann ({ACCOUNT}): nothing to reset"]
@@ -566,7 +583,7 @@ def test_role_credentials_are_shared_and_refreshed_before_they_expire(
         "us-east-1",
         endpoint_url=attendees.url,
         role=AssumeRole(record.role_arn, attendees.external_id, "mmtui-t"),
-        credentials=(ACCESS_KEY, SECRET_KEY),
+        credentials=attendees.sandbox.credentials(),
     )
     factory = ClientFactory(spec, endpoint_url=attendees.url)
     who = factory.client("sts").get_caller_identity()
@@ -629,7 +646,7 @@ def test_git_acts_as_the_target_never_as_the_instructor(
         "us-east-1",
         endpoint_url=attendees.url,
         role=AssumeRole(attendees.accounts[0].role_arn, attendees.external_id),
-        credentials=(ACCESS_KEY, SECRET_KEY),
+        credentials=attendees.sandbox.credentials(),
     )
     factory = ClientFactory(spec, endpoint_url=attendees.url)
     frozen = factory.role_credentials().get_frozen_credentials()
@@ -642,10 +659,18 @@ def test_git_acts_as_the_target_never_as_the_instructor(
     assert "AWS_PROFILE" not in env
     assert git_environment()["AWS_ACCESS_KEY_ID"] == "AKIAINSTRUCTOR"  # outside: as it was
 
+    # A profile target (`--profile ann`): git gets the profile's own keys, and no
+    # AWS_PROFILE that would make the credential helper skip them.
+    Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"]).write_text(
+        "[ann]\naws_access_key_id = AKIAANNSOWNKEY000000\naws_secret_access_key = ann-secret\n"
+    )
     profiled = ClientFactory(TargetSpec("aws", "us-west-2", "us-east-1", profile="ann"))
     with aws_identity_for_git(git_identity(profiled)):
         env = git_environment()
-    assert env["AWS_PROFILE"] == "ann" and "AWS_ACCESS_KEY_ID" not in env
+    assert env["AWS_ACCESS_KEY_ID"] == "AKIAANNSOWNKEY000000"
+    assert env["AWS_SECRET_ACCESS_KEY"] == "ann-secret"
+    assert env["AWS_DEFAULT_REGION"] == "us-west-2"
+    assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
 
 
 def test_a_targets_file_error_is_not_a_target_error(tmp_path: Path) -> None:
@@ -667,7 +692,12 @@ def test_step_4_commits_from_a_workspace_of_each_attendee(sandbox: Sandbox, tmp_
 
     tables = next(e for e in sandbox.extensions if e.name == "dynamodb_global")
     tables.replica_create_seconds = 0.3  # type: ignore[attr-defined]
-    path = room(tmp_path, sandbox.url, f'  - name: Ann Lee\n    account_id: "{ACCOUNT}"\n')
+    path = room(
+        tmp_path,
+        sandbox.url,
+        f'  - name: Ann Lee\n    account_id: "{ACCOUNT}"\n',
+        keys=sandbox.credentials(),
+    )
     code, document, stderr = fleet("solve", "--targets", str(path), "--through", "4")
     assert code == ExitCode.OK, stderr
     (ann,) = document["targets"]

@@ -90,6 +90,7 @@ def test_the_whole_lab_by_hand(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     for name in (
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
         "MMTUI_RESOLVE",
         "MMTUI_RESOLVE_FILE",
     ):

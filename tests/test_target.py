@@ -158,12 +158,11 @@ def test_the_client_that_assumes_a_role_reads_the_shared_data_too(
     attendee_accounts: Callable[[int], AttendeeSandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fleet assumes a role per attendee: its STS client is made like every other client."""
-    from mmtui.sandbox.server import ACCESS_KEY, SECRET_KEY
     from mmtui.target.spec import AssumeRole
 
     room = attendee_accounts(1)
     record = room.accounts[0]
-    keys = (ACCESS_KEY, SECRET_KEY)
+    keys = room.sandbox.credentials()
     # The shared loader made, and the sandbox's STS having answered once (it lives in this
     # process, with a loader of its own).
     ClientFactory(_spec(Endpoint(room.url)), room.url, keys).client("sts").get_caller_identity()
@@ -182,7 +181,7 @@ def test_the_client_that_assumes_a_role_reads_the_shared_data_too(
 
 
 def test_clients_send_mmtui_user_agent_and_use_standard_retries(
-    aws_endpoint: Endpoint, dummy_credentials: None
+    aws_endpoint: Endpoint, sandbox_credentials: None
 ) -> None:
     factory = ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url)
     client = factory.client("sts")
@@ -200,14 +199,14 @@ def test_clients_send_mmtui_user_agent_and_use_standard_retries(
     assert client.meta.region_name == "us-west-2"
 
 
-def test_identity_over_http(aws_endpoint: Endpoint, dummy_credentials: None) -> None:
+def test_identity_over_http(aws_endpoint: Endpoint, sandbox_credentials: None) -> None:
     identity = fetch_identity(ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url))
     assert identity.account_id == "123456789012"
     assert identity.arn.startswith("arn:aws:sts::123456789012:")
 
 
 def test_target_command_shows_identity_and_regions(
-    aws_endpoint: Endpoint, dummy_credentials: None
+    aws_endpoint: Endpoint, sandbox_credentials: None
 ) -> None:
     result = invoke("target", "--endpoint-url", aws_endpoint.url, "--secondary-region", "eu-west-1")
     assert result.code == 0, result.stderr

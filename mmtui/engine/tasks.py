@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from mmtui.engine.context import CheckContext
@@ -100,6 +100,7 @@ def step_actions(context: TaskContext, step: Step, kind: str) -> list[Action]:
     """The actions of a step's solve or reset task now (empty: the step has no such task)."""
     from mmtui.engine.registry import TASKS, load_catalogues
     from mmtui.exitcodes import MmtuiError
+    from mmtui.gitops.repository import aws_identity_for_git, target_git_identity
 
     load_catalogues()
     name = getattr(step.automated, kind)
@@ -108,5 +109,22 @@ def step_actions(context: TaskContext, step: Step, kind: str) -> list[Action]:
     task = TASKS.get(name).run
     if task is None:
         raise MmtuiError(f"the {kind} of {step.id} is not built yet")
-    found: list[Action] = task(context)
-    return found
+    # git (step 4's clones and pushes) signs as the target, never as whatever the user's
+    # environment names: while the task plans (it may clone) and while each action runs, on
+    # whichever thread runs it.
+    identity = target_git_identity(context.checks.connection.factory, context.primary_region)
+    with aws_identity_for_git(identity):
+        found: list[Action] = task(context)
+    return [replace(action, run=_as_target(identity, action.run)) for action in found]
+
+
+def _as_target(
+    identity: Callable[[], dict[str, str | None]], run: Callable[[], str]
+) -> Callable[[], str]:
+    from mmtui.gitops.repository import aws_identity_for_git
+
+    def run_as_target() -> str:
+        with aws_identity_for_git(identity):
+            return run()
+
+    return run_as_target

@@ -368,29 +368,10 @@ def as_mmtui_error(exc: BaseException, doing: str) -> MmtuiError:
 
 
 def git_identity(factory: Any) -> Callable[[], dict[str, str | None]]:
-    """The AWS_* variables git's CodeCommit credential helper should sign with for this target:
-    the role's current credentials, or the target's profile; never the instructor's own."""
-    spec = factory.spec
-    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+    """The AWS_* variables git's CodeCommit credential helper should sign with for this target
+    (its own credentials: the role's, current; never the instructor's own): the same as every
+    target's (gitops.repository.target_git_identity), the repositories being in the primary
+    region."""
+    from mmtui.gitops.repository import target_git_identity
 
-    def variables() -> dict[str, str | None]:
-        found: dict[str, str | None] = dict.fromkeys(keys)
-        if spec.role is not None:
-            frozen = factory.role_credentials().get_frozen_credentials()
-            found.update(
-                AWS_ACCESS_KEY_ID=frozen.access_key,
-                AWS_SECRET_ACCESS_KEY=frozen.secret_key,
-                AWS_SESSION_TOKEN=frozen.token,
-            )
-        elif factory.credentials is not None:
-            found.update(
-                AWS_ACCESS_KEY_ID=factory.credentials[0],
-                AWS_SECRET_ACCESS_KEY=factory.credentials[1],
-            )
-        elif spec.profile is not None:
-            found["AWS_PROFILE"] = spec.profile
-        else:
-            return {}  # the standard chain: the environment as it is
-        return found
-
-    return variables
+    return target_git_identity(factory, factory.spec.primary_region)

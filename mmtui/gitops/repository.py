@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.gitops.codecommit import credential_options, helper_command
 from mmtui.sandbox.persistence import write_atomically
 
 BRANCH = "master"
@@ -27,11 +28,48 @@ TRAILER = "Made-by: mmtui"
 AWS_IDENTITY: ContextVar[Callable[[], dict[str, str | None]] | None] = ContextVar(
     "mmtui_git_aws_identity", default=None
 )
-"""Who git acts as on AWS in this thread, when it is not the user's own environment (a fleet
-target reached through a role or a profile): a callable giving AWS_* variables to set (None
-removes one), asked at each git command so refreshed role credentials are used. CodeCommit's
-credential helper signs with these, so a push goes to the attendee's account, never to the
-account the instructor's environment happens to name."""
+"""Who git acts as on AWS in this thread: a callable giving AWS_* variables to set (None
+removes one), asked at each git command so refreshed role credentials are used. The engine
+sets it to the target's own credentials around a step's tasks (`target_git_identity`);
+CodeCommit's credential helper signs with these, so a push goes to the target's account,
+never to the account the user's environment or default profile happens to name."""
+
+
+def target_git_identity(factory: Any, region: str) -> Callable[[], dict[str, str | None]]:
+    """The AWS_* variables git's credential helper signs with for a target, whatever its kind
+    (sandbox keys, a profile, a fleet's role): the credentials of the target's own session,
+    frozen at each git command (a role's are refreshed before they expire), and `region`, the
+    repository's. AWS_PROFILE goes: with it set, the CLI would skip the keys given here.
+
+    A git command that talks to a remote runs as `git <credential_options()> <command>` in
+    `git_environment()` (see `_remote_git`)."""
+
+    def variables() -> dict[str, str | None]:
+        # A role's shared credentials directly (a session would also read the caller's
+        # AWS_PROFILE, which is not the target's business).
+        credentials = (
+            factory.role_credentials()
+            if factory.spec.role is not None
+            else factory.session().get_credentials()
+        )
+        if credentials is None:
+            raise MmtuiError(
+                "git needs AWS credentials to reach CodeCommit, and the target has none",
+                ExitCode.CREDENTIALS,
+            )
+        frozen = credentials.get_frozen_credentials()
+        return {
+            "AWS_ACCESS_KEY_ID": frozen.access_key,
+            "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+            "AWS_SESSION_TOKEN": frozen.token,
+            "AWS_SECURITY_TOKEN": None,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+            "AWS_PROFILE": None,
+            "AWS_DEFAULT_PROFILE": None,
+        }
+
+    return variables
 
 
 @contextmanager
@@ -56,6 +94,26 @@ def git_environment() -> dict[str, str]:
     return env
 
 
+def _remote_git(cwd: Path | None, *args: str) -> None:
+    """A git command that talks to the remote (clone, fetch, push), authenticated through the
+    AWS CLI's credential helper given on the command line, as the target (AWS_IDENTITY).
+
+    Run without GitPython, which can add environment variables but not remove them (the
+    user's AWS_PROFILE must go). Failures raise GitPython's GitCommandError like its calls."""
+    import subprocess
+
+    import git
+
+    command = ["git", *credential_options(), *args]
+    completed = subprocess.run(
+        command, cwd=cwd, env=git_environment(), capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise git.GitCommandError(
+            ["git", *args], completed.returncode, completed.stderr, completed.stdout
+        )
+
+
 def open_clone(workspace: Path, name: str, clone_url: str | None) -> Any:
     """The attendee's clone `<workspace>/<name>`, cloned from `clone_url` when missing."""
     import git
@@ -66,16 +124,17 @@ def open_clone(workspace: Path, name: str, clone_url: str | None) -> Any:
     if clone_url is None:
         raise MmtuiError(f"there is no clone of {name} in {workspace}, and no clone URL")
     try:
-        repo = git.Repo.clone_from(clone_url, path, branch=BRANCH, env=git_environment())
+        _remote_git(None, "clone", "--quiet", "--branch", BRANCH, clone_url, str(path))
     except git.GitCommandError as exc:
         raise MmtuiError(
             f"git clone {clone_url} failed: {_stderr(exc)}", ExitCode.AWS_ERROR
         ) from None
-    if clone_url.startswith("https://git-codecommit."):
-        # Real CodeCommit over HTTPS authenticates through the AWS CLI's credential helper.
-        with repo.config_writer() as config:
-            config.set_value("credential", "helper", "!aws codecommit credential-helper $@")
-            config.set_value("credential", "UseHttpPath", "true")
+    repo = git.Repo(path)
+    # CodeCommit over HTTPS authenticates through the AWS CLI's credential helper: the clone
+    # keeps it, as Lab 0 leaves the attendee's clones, for their own `git push`.
+    with repo.config_writer() as config:
+        config.set_value("credential", "helper", helper_command())
+        config.set_value("credential", "UseHttpPath", "true")
     return repo
 
 
@@ -173,13 +232,13 @@ def _push(repo: Any, env: dict[str, str]) -> None:
     import git
 
     try:
-        repo.git.push("origin", f"{BRANCH}:{BRANCH}", env=env)
+        _remote_git(Path(repo.working_dir), "push", "origin", f"{BRANCH}:{BRANCH}")
         return
     except git.GitCommandError as exc:
         if "rejected" not in _stderr(exc) and "fetch first" not in _stderr(exc):
             raise MmtuiError(f"git push failed: {_stderr(exc)}", ExitCode.AWS_ERROR) from None
     try:
-        repo.git.fetch("origin", env=env)
+        _remote_git(Path(repo.working_dir), "fetch", "origin")
         repo.git.rebase("--autostash", f"origin/{BRANCH}", env=env)
     except git.GitCommandError as exc:
         repo.git.rebase("--abort", env=env)
@@ -189,7 +248,7 @@ def _push(repo: Any, env: dict[str, str]) -> None:
             ExitCode.USAGE,
         ) from None
     try:
-        repo.git.push("origin", f"{BRANCH}:{BRANCH}", env=env)
+        _remote_git(Path(repo.working_dir), "push", "origin", f"{BRANCH}:{BRANCH}")
     except git.GitCommandError as exc:
         raise MmtuiError(f"git push failed: {_stderr(exc)}", ExitCode.AWS_ERROR) from None
 

@@ -5,6 +5,10 @@ adjust moto's answer (a field moto leaves out). An operation nobody implements c
 an AWS error naming it, never as moto's HTML error page. One lock serialises requests and the
 background work that edits moto's state (replication, snapshots): moto's models are plain
 Python objects with no locking of their own.
+
+Before anything else, a request must be addressed to loopback (auth.host_allowed) and, unless
+an extension serves it raw (git, which checks its own credentials), carry a valid AWS
+signature (auth.verify): an unsigned or badly signed request never reaches moto.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from mmtui.sandbox.protocol import AwsRequest, AwsResponse, not_available
+from mmtui.sandbox import auth
+from mmtui.sandbox.protocol import AwsRequest, AwsResponse, aws_error, not_available
 
 StartResponse = Callable[..., Any]
 
@@ -64,13 +69,33 @@ class SandboxApp:
         extensions: Sequence[Extension],
         lock: threading.RLock,
         on_change: Callable[[], None] = lambda: None,
+        *,
+        keys: Callable[[str], auth.Principal | None],
+        port: Callable[[], int],
     ) -> None:
         self.moto = quiet_moto_dispatcher()
         self.extensions = list(extensions)
         self.lock = lock
         self.on_change = on_change
+        self.keys = keys
+        """Access key → who it is (None: unknown); takes the sandbox lock itself."""
+        self.port = port
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not auth.host_allowed(environ.get("HTTP_HOST"), self.port()):
+            # Another host name: a web page's request through DNS rebinding, or a proxy.
+            # Refused before anything reads it.
+            message = (
+                b"the mmtui sandbox only answers requests addressed to 127.0.0.1, localhost "
+                b"or [::1]\n"
+            )
+            start_response(
+                "403 Forbidden",
+                [("Content-Type", "text/plain"), ("Content-Length", str(len(message)))],
+            )
+            return [message]
+        # moto would act in whatever account this header names: never a caller's choice.
+        environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)
         for extension in self.extensions:
             serve_raw = getattr(extension, "serve_raw", None)
             if serve_raw is not None:
@@ -80,10 +105,17 @@ class SandboxApp:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         request = AwsRequest.from_environ(environ, body)
+        verdict = auth.verify(environ, body, self.keys)
+        if isinstance(verdict, auth.Refused):
+            return self._send(start_response, refused(request, verdict))
         with self.lock:
             response = self.handle(request, environ)
         if request.may_write:
             self.on_change()  # may have changed state: the next autosave writes it
+        return self._send(start_response, response)
+
+    @staticmethod
+    def _send(start_response: StartResponse, response: AwsResponse) -> Iterable[bytes]:
         start_response(
             f"{response.status} {_REASONS.get(response.status, 'Status')}",
             [*response.headers.items(), ("Content-Length", str(len(response.body)))],
@@ -134,6 +166,18 @@ class SandboxApp:
             # moto's answer for a route it lacks or an operation it does not implement.
             return not_available(request)
         return response
+
+
+def refused(request: AwsRequest, verdict: auth.Refused) -> AwsResponse:
+    """The error AWS answers a refused request with, in the wire format of its service (known
+    from the credential scope when the request has one, else guessed from its shape)."""
+    protocol = auth.protocol_of(request.service)
+    if not protocol:
+        shape = request.protocol
+        protocol = ("json" if request.target else "rest-json") if shape == "json" else shape
+    status, code, message = auth.refusal(verdict, protocol)
+    wire = {"json": "json", "rest-json": "json", "query": "query", "ec2": "ec2"}
+    return aws_error(request, status, code, message, protocol=wire.get(protocol, "rest-xml"))
 
 
 def _is_html(response: AwsResponse) -> bool:

@@ -205,9 +205,13 @@ class AwsResponse:
         return json.loads(self.body) if self.body else {}
 
 
-def aws_error(request: AwsRequest, status: int, code: str, message: str) -> AwsResponse:
-    """An error botocore parses into ClientError(code, message) for the request's protocol."""
-    if request.protocol == "json":
+def aws_error(
+    request: AwsRequest, status: int, code: str, message: str, protocol: str | None = None
+) -> AwsResponse:
+    """An error botocore parses into ClientError(code, message) for the request's protocol
+    (or `protocol`: "json", "query", "ec2" or "rest-xml")."""
+    protocol = protocol or request.protocol
+    if protocol == "json":
         # rest-json services (X-Ray) read the code from this header; JSON 1.0/1.1 from __type.
         return AwsResponse(
             status,
@@ -215,7 +219,12 @@ def aws_error(request: AwsRequest, status: int, code: str, message: str) -> AwsR
             {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code},
         )
     text = escape(message)
-    if request.protocol == "query":
+    if protocol == "ec2":
+        body = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{text}</Message></Error>"
+            "</Errors><RequestID>mmtui-sandbox</RequestID></Response>"
+        )
+    elif protocol == "query":
         body = (
             "<ErrorResponse><Error><Type>Sender</Type>"
             f"<Code>{code}</Code><Message>{text}</Message></Error>"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.gitops.codecommit import config_section
 from mmtui.sandbox.git_store import (
     DEFAULT_BRANCH,
     GitError,
@@ -103,12 +104,14 @@ def seed_repositories(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> dict[
             repositoryName=names[key],
             repositoryDescription=f"The Mythical Mysfits {label} service",
         )["repositoryMetadata"]
+        url = str(metadata["cloneUrlHttp"])
         try:
             push_initial_commit(
                 sandbox.workspace / names[key] if account == DEFAULT_ACCOUNT else None,
-                str(metadata["cloneUrlHttp"]),
+                url,
                 service_files(key, outputs[output]),
                 message,
+                git_credentials(sandbox, account, url),
             )
         except GitError as exc:
             raise MmtuiError(
@@ -118,10 +121,37 @@ def seed_repositories(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> dict[
     return names
 
 
+def git_credentials(sandbox: Sandbox, account: str, url: str) -> dict[str, str]:
+    """Environment that makes git send the Basic credentials `aws codecommit credential-helper`
+    would make for `url` with the sandbox's own key in `account`, computed here rather than by
+    starting the CLI (seeding runs at every fresh start). Passed as GIT_CONFIG_* variables, not
+    arguments: other users of the machine can read a process's arguments, not its environment.
+    The password is good for 15 minutes, for this repository only."""
+    import base64
+    from urllib.parse import urlsplit
+
+    from mmtui.sandbox.auth import codecommit_password
+
+    access_key, secret = sandbox.credentials(account)
+    parts = urlsplit(url)
+    password = codecommit_password(secret, parts.netloc, parts.path, sandbox.options.primary_region)
+    basic = base64.b64encode(f"{access_key}:{password}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.extraHeader",
+        "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+    }
+
+
 def push_initial_commit(
-    clone: Path | None, url: str, files: dict[str, bytes], message: str
+    clone: Path | None,
+    url: str,
+    files: dict[str, bytes],
+    message: str,
+    credentials: dict[str, str],
 ) -> None:
-    """Make `clone` a clone of `url` holding one commit of `files` on master, and push it.
+    """Make `clone` a clone of `url` holding one commit of `files` on master, and push it with
+    git's `credentials` (`git_credentials`).
 
     A folder the attendee already has there (kept across `--fresh`) is theirs: the commit is
     made and pushed from a scratch folder instead, and theirs is left untouched. With no
@@ -129,16 +159,18 @@ def push_initial_commit(
     """
     if clone is None or clone.exists():
         with tempfile.TemporaryDirectory(prefix="mmtui-seed-") as scratch:
-            _commit_and_push(Path(scratch) / "clone", url, files, message)
+            _commit_and_push(Path(scratch) / "clone", url, files, message, credentials)
         return
     try:
-        _commit_and_push(clone, url, files, message)
+        _commit_and_push(clone, url, files, message, credentials)
     except BaseException:
         shutil.rmtree(clone, ignore_errors=True)  # no half-made clone to trip over next time
         raise
 
 
-def _commit_and_push(folder: Path, url: str, files: dict[str, bytes], message: str) -> None:
+def _commit_and_push(
+    folder: Path, url: str, files: dict[str, bytes], message: str, credentials: dict[str, str]
+) -> None:
     env = git_env(
         GIT_AUTHOR_NAME=AUTHOR_NAME,
         GIT_AUTHOR_EMAIL=AUTHOR_EMAIL,
@@ -155,19 +187,21 @@ def _commit_and_push(folder: Path, url: str, files: dict[str, bytes], message: s
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
     # The attendee commits from this clone later: it carries its own identity, so their
-    # commits never depend on (or reveal) a global git configuration. Written in one go
-    # rather than with six `git config` runs (seeding is part of every fresh start).
+    # commits never depend on (or reveal) a global git configuration, and authenticates as
+    # Lab 0 leaves Cloud9's clones, through the AWS CLI's credential helper (with the keys of
+    # the shell that sourced sandbox.env). Written in one go rather than with eight `git
+    # config` runs (seeding is part of every fresh start).
     with open(folder / ".git" / "config", "a", encoding="utf-8") as config:
         config.write(
             f"[user]\n\tname = {AUTHOR_NAME}\n\temail = {AUTHOR_EMAIL}\n"
             f'[remote "origin"]\n\turl = {url}\n'
             "\tfetch = +refs/heads/*:refs/remotes/origin/*\n"
             f'[branch "{DEFAULT_BRANCH}"]\n\tremote = origin\n'
-            f"\tmerge = refs/heads/{DEFAULT_BRANCH}\n"
+            f"\tmerge = refs/heads/{DEFAULT_BRANCH}\n" + config_section()
         )
     run_git("add", "--all", cwd=folder, env=env)
     run_git("commit", "--quiet", "--no-verify", "--message", message, cwd=folder, env=env)
-    run_git("push", "--quiet", "origin", DEFAULT_BRANCH, cwd=folder, env=env)
+    run_git("push", "--quiet", "origin", DEFAULT_BRANCH, cwd=folder, env={**env, **credentials})
 
 
 def write_initial_commit(git_dir: Path, files: dict[str, bytes], message: str) -> str:

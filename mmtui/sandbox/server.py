@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hmac
 import json
 import logging
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -23,11 +25,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.sandbox.app import Extension, SandboxApp
+from mmtui.sandbox.auth import Principal
 from mmtui.sandbox.extensions.accounts import (
     ADMINISTRATOR_ACCESS,
     DEFAULT_ROLE_NAME,
     AccountRecord,
     Accounts,
+    moto_principal,
     trust_policy,
     valid_account_id,
     valid_role_name,
@@ -51,9 +55,13 @@ STATE_FILE = "state.pickle"
 ENV_FILE = "sandbox.env"
 LOCK_FILE = "sandbox.lock"
 PORT_FILE = "port"
+KEY_FILE = "credentials.json"
+"""The default account's access key: made with the state folder, kept in it (0600)."""
 AUTOSAVE_SECONDS = 2.0
-ACCESS_KEY = "testing"
-SECRET_KEY = "testing"
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+_KEY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"
 
 
 def silence_emulator_logs() -> None:
@@ -109,6 +117,8 @@ class Sandbox:
     """One add_accounts at a time (they share the template)."""
     _account_image: AccountImage | None = None
     """The template attendee accounts are copied from (made on first use, in memory only)."""
+    _keys: tuple[str, str] = ("", "")
+    """The default account's access key id and secret (KEY_FILE)."""
     state_dir: Path = field(default=Path("."))
 
     # ----------------------------------------------------------------- lifecycle
@@ -323,13 +333,22 @@ class Sandbox:
     def credentials(self, account: str = DEFAULT_ACCOUNT) -> tuple[str, str]:
         """The sandbox's own keys in `account` (sandbox.env's for the default account)."""
         if account == DEFAULT_ACCOUNT:
-            return ACCESS_KEY, SECRET_KEY
+            return self._keys
         # No lock: a dictionary lookup is atomic, and the site's threads ask while a request
         # may hold the lock.
         record = self.extension(Accounts).get(account)
         if record is None:
             raise MmtuiError(f"the sandbox has no account {account}", ExitCode.USAGE)
         return record.access_key, record.secret_key
+
+    def find_key(self, access_key: str) -> Principal | None:
+        """Who an access key is, with its secret (and session token for temporary
+        credentials), if the sandbox knows it: the default account's key, or a key in moto's
+        IAM of any account (attendee accounts' own keys, AssumeRole's temporary ones)."""
+        if access_key and hmac.compare_digest(access_key, self._keys[0]):
+            return Principal(self._keys[0], self._keys[1], DEFAULT_ACCOUNT)
+        with self.lock:  # moto's dictionaries are not thread-safe
+            return moto_principal(access_key)
 
     def extension(self, kind: type[E]) -> E:
         """The sandbox's extension of that class."""
@@ -346,8 +365,8 @@ class Sandbox:
         """What `sandbox.env` exports: enough for `aws`, `git` and mmtui to use the sandbox."""
         return {
             "AWS_ENDPOINT_URL": self.url,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_ACCESS_KEY_ID": self._keys[0],
+            "AWS_SECRET_ACCESS_KEY": self._keys[1],
             "AWS_DEFAULT_REGION": self.options.primary_region,
             "MMTUI_WORKSPACE": str(self.workspace),
             "MMTUI_RESOLVE": ",".join(f"{dns}={url}" for dns, url in self.resolve_map().items()),
@@ -414,7 +433,7 @@ class Sandbox:
             data = dump_state(self._extension_state())
             self._dirty.clear()
         if not self._temporary:
-            write_atomically(self.state_dir / STATE_FILE, data)
+            write_atomically(self.state_dir / STATE_FILE, data, PRIVATE_FILE)
 
     def snapshot(self) -> bytes:
         """The whole state in memory (tests reset to it between cases)."""
@@ -484,7 +503,7 @@ class Sandbox:
         else:
             self.state_dir = self.options.state_dir.expanduser().resolve()
         try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            self.state_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
             probe = self.state_dir / ".write-test"
             probe.write_bytes(b"")
             probe.unlink()
@@ -503,6 +522,23 @@ class Sandbox:
                 ExitCode.USAGE,
             ) from None
         self._lock_handle = handle
+        try:
+            self._make_private()
+            self._keys = _load_or_make_keys(self.state_dir / KEY_FILE)
+        except OSError as exc:
+            handle.close()
+            raise MmtuiError(
+                f"--dir: cannot secure {self.state_dir}: {exc.strerror or exc}", ExitCode.USAGE
+            ) from None
+
+    def _make_private(self) -> None:
+        """The state folder is its owner's alone: 0700, and the files that hold keys or state
+        0600, whatever the umask was when they were made (folders of earlier versions too)."""
+        os.chmod(self.state_dir, PRIVATE_DIR)
+        for name in (STATE_FILE, ENV_FILE, KEY_FILE, PORT_FILE, LOCK_FILE):
+            path = self.state_dir / name
+            if path.is_file() and not path.is_symlink():
+                os.chmod(path, PRIVATE_FILE)
 
     def _serve(self) -> None:
         from werkzeug.serving import WSGIRequestHandler, make_server
@@ -511,7 +547,13 @@ class Sandbox:
             def log(self, *_: Any, **__: Any) -> None:
                 """Nothing reaches the terminal."""
 
-        app = SandboxApp(self.extensions, self.lock, on_change=self.mark_dirty)
+        app = SandboxApp(
+            self.extensions,
+            self.lock,
+            on_change=self.mark_dirty,
+            keys=self.find_key,
+            port=lambda: self.port,
+        )
         # Bind the socket ourselves: werkzeug prints and calls sys.exit when a port is taken.
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -549,7 +591,7 @@ class Sandbox:
         finally:
             listener.close()  # werkzeug keeps its own duplicate of the descriptor
         self._server.daemon_threads = True
-        write_atomically(self.state_dir / PORT_FILE, f"{self.port}\n".encode())
+        write_atomically(self.state_dir / PORT_FILE, f"{self.port}\n".encode(), PRIVATE_FILE)
         self._start_thread("mmtui-sandbox-http", self._server.serve_forever)
 
     def _start_thread(self, name: str, target: Callable[[], None]) -> None:
@@ -560,7 +602,26 @@ class Sandbox:
     def _write_env(self) -> None:
         lines = ["# Written by `mmtui sandbox`: source it to use the sandbox from this shell."]
         lines += [f"export {key}={_shell_quote(value)}" for key, value in self.env().items()]
-        write_atomically(self.state_dir / ENV_FILE, ("\n".join(lines) + "\n").encode())
+        write_atomically(
+            self.state_dir / ENV_FILE, ("\n".join(lines) + "\n").encode(), PRIVATE_FILE
+        )
+
+
+def _load_or_make_keys(path: Path) -> tuple[str, str]:
+    """The default account's key from KEY_FILE, made (random, as AWS makes them: a 20
+    character `AKIA` id and a 40 character secret) when the file is not there yet."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        access_key, secret = str(saved["aws_access_key_id"]), str(saved["aws_secret_access_key"])
+        if access_key and secret:
+            return access_key, secret
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # none yet, or unreadable: a new key (sandbox.env is rewritten with it)
+    access_key = "AKIA" + "".join(secrets.choice(_KEY_ID_ALPHABET) for _ in range(16))
+    secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+    payload = {"aws_access_key_id": access_key, "aws_secret_access_key": secret}
+    write_atomically(path, (json.dumps(payload, indent=2) + "\n").encode(), PRIVATE_FILE)
+    return access_key, secret
 
 
 def _saved_port(state_dir: Path) -> int:

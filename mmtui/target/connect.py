@@ -113,7 +113,7 @@ def connect(spec: TargetSpec) -> Iterator[Connection]:
                 workspace=spec.workspace or Path(env["MMTUI_WORKSPACE"]),
             )
             return
-    from mmtui.sandbox.server import ACCESS_KEY, SECRET_KEY, Sandbox, SandboxOptions
+    from mmtui.sandbox.server import Sandbox, SandboxOptions
 
     options = SandboxOptions(
         state_dir=spec.sandbox_dir,
@@ -123,7 +123,7 @@ def connect(spec: TargetSpec) -> Iterator[Connection]:
     with Sandbox(options) as sandbox:
         yield Connection(
             spec,
-            ClientFactory(spec, endpoint_url=sandbox.url, credentials=(ACCESS_KEY, SECRET_KEY)),
+            ClientFactory(spec, endpoint_url=sandbox.url, credentials=sandbox.credentials()),
             resolver=sandbox.resolve_map,
             workspace=spec.workspace or sandbox.workspace,
             sandbox=sandbox,

@@ -34,7 +34,7 @@ def context(sandbox: Sandbox) -> CheckContext:
     from mmtui.target.clients import ClientFactory
 
     spec = resolve_target(TargetFlags(endpoint_url=sandbox.url), env={})
-    factory = ClientFactory(spec, endpoint_url=sandbox.url, credentials=("testing", "testing"))
+    factory = ClientFactory(spec, endpoint_url=sandbox.url, credentials=sandbox.credentials())
     connection = Connection(spec, factory, resolver=sandbox.resolve_map)
     return CheckContext(connection, load_guided_lab("3"))
 

@@ -172,7 +172,7 @@ def test_an_aws_error_stays_on_its_part(
     sandbox: Sandbox, service: str, region: str, where: str
 ) -> None:
     ctx = context(sandbox)
-    factory = RefusingFactory(ctx.connection.factory.spec, sandbox.url, ("testing", "testing"))
+    factory = RefusingFactory(ctx.connection.factory.spec, sandbox.url, sandbox.credentials())
     factory.refuse = (service, region)
     ctx.connection.factory = factory
     inventory = take_inventory(ctx)

@@ -12,9 +12,10 @@ from tests.conftest import invoke
 
 
 @pytest.fixture
-def creds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+def creds(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> None:
+    access_key, secret = sandbox.credentials()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
 
 
 def test_refuses_when_the_table_is_not_global(sandbox: Sandbox, creds: None) -> None:

@@ -28,7 +28,13 @@ from mmtui.sandbox import git_store
 from mmtui.sandbox.protocol import TEMPLATE_ACCOUNT
 from mmtui.sandbox.repositories import nested_stack_name
 from mmtui.sandbox.server import ENV_FILE, STATE_FILE
-from tests.conftest import ATTENDEE_EXTERNAL_ID, AttendeeSandbox, assume_role, invoke
+from tests.conftest import (
+    ATTENDEE_EXTERNAL_ID,
+    AttendeeSandbox,
+    assume_role,
+    codecommit_git,
+    invoke,
+)
 
 PRIMARY = "us-west-2"
 SECONDARY = "us-east-1"
@@ -205,7 +211,7 @@ def test_each_account_has_its_own_labs_0_to_2_baseline(
             ]
             assert url == f"{room.url}/accounts/{account}/v1/repos/{repo}"
             clone = tmp_path / account / repo
-            git("clone", "--quiet", url, str(clone))
+            codecommit_git("clone", "--quiet", url, str(clone), aws=room.credentials(account))
             assert git("rev-parse", "HEAD", cwd=clone).strip() == head["commitId"]
             buildspec = (clone / "buildspec_prod.yml").read_text()
             assert f"{account}.dkr.ecr.{PRIMARY}.amazonaws.com/" in buildspec
@@ -289,7 +295,7 @@ def test_a_fast_initial_commit_is_the_commit_a_real_seed_pushes(tmp_path: Path) 
         pushed, written = tmp_path / f"{key}-pushed.git", tmp_path / f"{key}-written.git"
         for bare in (pushed, written):
             git("init", "--quiet", "--bare", str(bare))
-        push_initial_commit(None, str(pushed), files, message)
+        push_initial_commit(None, str(pushed), files, message, {})
         commit = write_initial_commit(written, files, message)
         assert git("--git-dir", str(pushed), "rev-parse", "refs/heads/master").strip() == commit
 
@@ -345,12 +351,13 @@ def test_a_push_runs_that_accounts_pipeline_only(
         "cloneUrlHttp"
     ]
     clone = tmp_path / "core"
-    git("clone", "--quiet", url, str(clone))
+    attendee = room.credentials(room.ids[0])
+    codecommit_git("clone", "--quiet", url, str(clone), aws=attendee)
     (clone / "service" / "note.txt").write_text("a change\n")
     git("add", "--all", cwd=clone)
     identity = ("-c", "user.name=attendee", "-c", "user.email=attendee@example.com")
     git(*identity, "commit", "--quiet", "-m", "A change", cwd=clone)
-    git("push", "--quiet", "origin", "master", cwd=clone)
+    codecommit_git("push", "--quiet", "origin", "master", cwd=clone, aws=attendee)
     commit = git("rev-parse", "HEAD", cwd=clone).strip()
 
     pipeline = "CorePipeline-" + core.removeprefix("core-service-")
@@ -440,11 +447,9 @@ def test_accounts_survive_a_restart(attendee_accounts: Attendees, tmp_path: Path
         assert url != sandbox.url
         for record in room.accounts[:2]:
             account = record.account_id
+            assumed = assume_role(url, env, record.role_arn)
             session = boto3.session.Session(
-                **{
-                    name.lower(): value
-                    for name, value in assume_role(url, env, record.role_arn).items()
-                },
+                **{name.lower(): value for name, value in assumed.items()},
                 region_name=PRIMARY,
             )
             client = functools.partial(session.client, endpoint_url=url)
@@ -455,7 +460,7 @@ def test_accounts_survive_a_restart(attendee_accounts: Attendees, tmp_path: Path
                 "repositoryMetadata"
             ]["cloneUrlHttp"]
             assert clone_url.startswith(f"{url}/accounts/{account}/")
-            git("clone", "--quiet", clone_url, str(tmp_path / account))
+            codecommit_git("clone", "--quiet", clone_url, str(tmp_path / account), aws=assumed)
             dns = _balancer_dns(client)
             site_url = dict(pair.split("=", 1) for pair in env["MMTUI_RESOLVE"].split(","))[dns]
             with urllib.request.urlopen(site_url + "/mysfits", timeout=30) as answer:  # noqa: S310

@@ -26,36 +26,22 @@ from mmtui.sandbox.primary_app import stack_outputs
 from mmtui.sandbox.repositories import repository_names, seed_repositories
 from mmtui.sandbox.server import PORT_FILE, Sandbox, SandboxOptions
 from mmtui.sandbox.workshop import PRIMARY_STACK
+from tests.conftest import codecommit_git
 from tests.sandbox.test_sandbox_command import _stop, running_sandbox
 
 ZERO = "0" * 40
 NAME = re.compile(r"^(core|like)-service-mm-multi-region-MythicalCiCdStack-[A-Z0-9]{13}$")
 
-# The developer's git configuration and identity must never reach these commands, and git
-# must never wait for a password.
-_GIT_ENV = {
-    **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "mmtui test",
-    "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "mmtui test",
-    "GIT_COMMITTER_EMAIL": "test@example.com",
-    "no_proxy": "127.0.0.1,localhost",
-    "NO_PROXY": "127.0.0.1,localhost",
-}
-
 
 def git(
-    *args: str, cwd: Path | None = None, check: bool = True
+    *args: str,
+    cwd: Path | None = None,
+    check: bool = True,
+    aws: Sandbox | dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, env=_GIT_ENV, capture_output=True, text=True, timeout=60
-    )
-    if check:
-        assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result
+    """The real git, isolated from the developer's configuration, authenticating (when it
+    talks to the server) with the credentials of `aws` through the credential helper."""
+    return codecommit_git(*args, aws=aws, cwd=cwd, check=check)
 
 
 class Pushes:
@@ -118,7 +104,7 @@ def test_clone_url_from_get_repository_works_with_git_clone(
 ) -> None:
     url = clone_url(sandbox, names["core"])
     assert url == f"{sandbox.url}/v1/repos/{names['core']}"
-    git("clone", "--quiet", url, str(tmp_path / "core"))
+    git("clone", "--quiet", url, str(tmp_path / "core"), aws=sandbox)
     files = sorted(
         str(p.relative_to(tmp_path / "core"))
         for p in (tmp_path / "core").rglob("*")
@@ -163,21 +149,21 @@ def test_create_push_and_delete_a_repository(
     url = created["cloneUrlHttp"]
     assert url == f"{sandbox.url}/v1/repos/scratch"
     clone = tmp_path / "scratch"
-    git("clone", "--quiet", url, str(clone))  # empty, but a repository
+    git("clone", "--quiet", url, str(clone), aws=sandbox)  # empty, but a repository
     sha = commit_change(clone, "README", "hello\n", "first")
-    git("push", "--quiet", "origin", "HEAD:master", cwd=clone)
+    git("push", "--quiet", "origin", "HEAD:master", cwd=clone, aws=sandbox)
     assert pushes.wait_for(1) == [("scratch", "master", ZERO, sha)]
     assert git_store.head(sandbox, "scratch", "master") == sha
 
     codecommit.delete_repository(repositoryName="scratch")
     assert not git_store.bare_path(sandbox, "scratch").exists()
-    gone = git("ls-remote", url, check=False)
+    gone = git("ls-remote", url, check=False, aws=sandbox)
     assert gone.returncode != 0 and "not found" in gone.stderr
 
     # A new repository of the same name starts empty.
     codecommit.create_repository(repositoryName="scratch")
     assert git_store.head(sandbox, "scratch", "master") is None
-    assert git("ls-remote", url).stdout == ""
+    assert git("ls-remote", url, aws=sandbox).stdout == ""
 
 
 def test_repository_names_the_sandbox_cannot_serve_are_refused(sandbox: Sandbox) -> None:
@@ -282,11 +268,11 @@ def test_push_to_master_updates_the_server_and_tells_the_listeners(
     old = git_store.head(sandbox, repo, "master")
     assert old is not None
     clone = tmp_path / "core"
-    git("clone", "--quiet", clone_url(sandbox, repo), str(clone))
+    git("clone", "--quiet", clone_url(sandbox, repo), str(clone), aws=sandbox)
     new = commit_change(
         clone, "buildspec_prod.yml", "version: 0.2\n", "Updating core buildspec for multi-region"
     )
-    git("push", "--quiet", "origin", "master", cwd=clone)
+    git("push", "--quiet", "origin", "master", cwd=clone, aws=sandbox)
 
     assert pushes.wait_for(1) == [(repo, "master", old, new)]
     assert git_store.head(sandbox, repo, "master") == new
@@ -313,15 +299,15 @@ def test_push_to_another_branch_reports_that_branch(
     repo = names["like"]
     master = git_store.head(sandbox, repo, "master")
     clone = tmp_path / "like"
-    git("clone", "--quiet", clone_url(sandbox, repo), str(clone))
+    git("clone", "--quiet", clone_url(sandbox, repo), str(clone), aws=sandbox)
     git("checkout", "--quiet", "-b", "feature", cwd=clone)
     sha = commit_change(clone, "notes.txt", "try\n", "a feature")
-    git("push", "--quiet", "origin", "feature", cwd=clone)
+    git("push", "--quiet", "origin", "feature", cwd=clone, aws=sandbox)
     assert pushes.wait_for(1) == [(repo, "feature", ZERO, sha)]
     assert git_store.head(sandbox, repo, "feature") == sha
     assert git_store.head(sandbox, repo, "master") == master
 
-    git("push", "--quiet", "origin", "--delete", "feature", cwd=clone)
+    git("push", "--quiet", "origin", "--delete", "feature", cwd=clone, aws=sandbox)
     assert pushes.wait_for(2)[1] == (repo, "feature", sha, ZERO)
 
 
@@ -330,11 +316,11 @@ def test_a_large_push_is_sent_chunked_and_still_lands(
 ) -> None:
     repo = names["like"]
     clone = tmp_path / "like"
-    git("clone", "--quiet", clone_url(sandbox, repo), str(clone))
+    git("clone", "--quiet", clone_url(sandbox, repo), str(clone), aws=sandbox)
     (clone / "blob.bin").write_bytes(os.urandom(1_500_000))  # over git's 1 MiB post buffer
     git("add", "blob.bin", cwd=clone)
     git("commit", "--quiet", "-m", "big", cwd=clone)
-    git("push", "--quiet", "origin", "master", cwd=clone)
+    git("push", "--quiet", "origin", "master", cwd=clone, aws=sandbox)
     new = git("rev-parse", "HEAD", cwd=clone).stdout.strip()
     assert pushes.wait_for(1)[0][3] == new
     assert git_store.head(sandbox, repo, "master") == new
@@ -344,13 +330,23 @@ def test_pushing_to_an_unknown_repository_fails_cleanly(
     sandbox: Sandbox, names: dict[str, str], tmp_path: Path, pushes: Pushes, capfd: Any
 ) -> None:
     clone = tmp_path / "like"
-    git("clone", "--quiet", clone_url(sandbox, names["like"]), str(clone))
-    for url in (f"{sandbox.url}/v1/repos/no-such-repo", f"{sandbox.url}/v1/repos/.."):
-        pushed = git("push", url, "master", cwd=clone, check=False)
+    git("clone", "--quiet", clone_url(sandbox, names["like"]), str(clone), aws=sandbox)
+    # `..` is resolved before it reaches the server: an unsigned request to `/v1/`, refused.
+    for url, why in (
+        (f"{sandbox.url}/v1/repos/no-such-repo", "not found"),
+        (f"{sandbox.url}/v1/repos/..", "error: 403"),
+    ):
+        pushed = git("push", url, "master", cwd=clone, check=False, aws=sandbox)
         assert pushed.returncode != 0
-        assert "not found" in pushed.stderr
+        assert why in pushed.stderr
         assert "Username" not in pushed.stderr  # never asks for credentials
-    cloned = git("clone", f"{sandbox.url}/v1/repos/no-such-repo", str(tmp_path / "x"), check=False)
+    cloned = git(
+        "clone",
+        f"{sandbox.url}/v1/repos/no-such-repo",
+        str(tmp_path / "x"),
+        check=False,
+        aws=sandbox,
+    )
     assert cloned.returncode != 0 and "not found" in cloned.stderr
     assert pushes.heard == []
     printed = capfd.readouterr()
@@ -366,9 +362,9 @@ def test_restoring_a_snapshot_resets_the_repositories(
     repo = names["core"]
     baseline_refs = git_store.refs(sandbox, repo)
     clone = tmp_path / "core"
-    git("clone", "--quiet", clone_url(sandbox, repo), str(clone))
+    git("clone", "--quiet", clone_url(sandbox, repo), str(clone), aws=sandbox)
     commit_change(clone, "x.txt", "x\n", "change")
-    git("push", "--quiet", "origin", "master", "master:topic", cwd=clone)
+    git("push", "--quiet", "origin", "master", "master:topic", cwd=clone, aws=sandbox)
     codecommit = sandbox.client("codecommit")
     codecommit.create_repository(repositoryName="made-in-a-test")
     codecommit.delete_repository(repositoryName=names["like"])
@@ -383,7 +379,10 @@ def test_restoring_a_snapshot_resets_the_repositories(
     )
     assert git_store.repositories(sandbox) == sorted(names.values())
     # The deleted repository is back with its history (its objects never left the disk).
-    assert git("ls-remote", clone_url(sandbox, names["like"])).stdout.count("refs/heads/") == 1
+    assert (
+        git("ls-remote", clone_url(sandbox, names["like"]), aws=sandbox).stdout.count("refs/heads/")
+        == 1
+    )
     assert git_store.head(sandbox, names["like"], "master") is not None
 
 
@@ -440,9 +439,9 @@ def test_repositories_survive_a_restart_and_clones_follow_a_moved_port(tmp_path:
         url = git("remote", "get-url", "origin", cwd=core).stdout.strip()
         assert url == f"{endpoint}/v1/repos/{core.name}"
         clone = tmp_path / "clone"
-        git("clone", "--quiet", url, str(clone))
+        git("clone", "--quiet", url, str(clone), aws=env)
         pushed = commit_change(clone, "after.txt", "kept\n", "kept across restarts")
-        git("push", "--quiet", "origin", "master", cwd=clone)
+        git("push", "--quiet", "origin", "master", cwd=clone, aws=env)
         assert _stop(first)[0::2] == (0, "")
 
     # Its port is taken now: the sandbox takes another and repoints the workspace clone.
@@ -458,7 +457,7 @@ def test_repositories_survive_a_restart_and_clones_follow_a_moved_port(tmp_path:
             assert git("remote", "get-url", "origin", cwd=core).stdout.strip() == (
                 f"{moved}/v1/repos/{core.name}"
             )
-            git("fetch", "--quiet", "origin", cwd=core)
+            git("fetch", "--quiet", "origin", cwd=core, aws=second.env(state))
             assert git("rev-parse", "origin/master", cwd=core).stdout.strip() == pushed
             assert git("log", "-1", "--format=%s", "origin/master", cwd=core).stdout == (
                 "kept across restarts\n"

@@ -29,8 +29,9 @@ from mmtui.sandbox.pipelines.build import BuildHooks, BuildRequest, BuildRun
 from mmtui.sandbox.pipelines.engine import find
 from mmtui.sandbox.primary_app import stack_outputs
 from mmtui.sandbox.repositories import repository_names
-from mmtui.sandbox.server import ACCESS_KEY, SECRET_KEY, Sandbox
+from mmtui.sandbox.server import Sandbox
 from mmtui.sandbox.workshop import CAPABILITIES, PRIMARY_STACK, SECONDARY_STACK, template_body
+from tests.conftest import codecommit_git
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 DOCKER = Path(__file__).resolve().parents[2] / "mmtui" / "sandbox" / "pipelines" / "docker.py"
@@ -72,13 +73,13 @@ def push(sandbox: Sandbox, repo: str, files: dict[str, str], message: str) -> st
     """Commit files in the workspace clone and `git push` them; returns the commit."""
     clone = sandbox.workspace / repo
     # The sandbox was reset to the baseline: start from what the server has now.
-    git("fetch", "--quiet", "origin", cwd=clone)
+    codecommit_git("fetch", "--quiet", "origin", cwd=clone, aws=sandbox)
     git("reset", "--quiet", "--hard", "origin/master", cwd=clone)
     for path, text in files.items():
         (clone / path).write_text(text)
     git("add", "--all", cwd=clone)
     git("commit", "--quiet", "--no-verify", "-m", message, cwd=clone)
-    git("push", "--quiet", "origin", "master", cwd=clone)
+    codecommit_git("push", "--quiet", "origin", "master", cwd=clone, aws=sandbox)
     return git("rev-parse", "HEAD", cwd=clone)
 
 
@@ -441,7 +442,7 @@ def test_buildspec_without_the_secondary_push_fails_in_the_cross_region_deploy(
 def test_shell_error_fails_the_build_with_the_error_in_the_log(sandbox: Sandbox) -> None:
     n = names(sandbox)
     clone = sandbox.workspace / n["like"]
-    git("fetch", "--quiet", "origin", cwd=clone)
+    codecommit_git("fetch", "--quiet", "origin", cwd=clone, aws=sandbox)
     git("reset", "--quiet", "--hard", "origin/master", cwd=clone)
     original = (clone / "buildspec_prod.yml").read_text()
     broken = original.replace(
@@ -597,7 +598,7 @@ def gated_push(sandbox: Sandbox, gate: Path, message: str) -> tuple[str, str]:
     once the build waits there."""
     n = names(sandbox)
     clone = sandbox.workspace / n["like"]
-    git("fetch", "--quiet", "origin", cwd=clone)
+    codecommit_git("fetch", "--quiet", "origin", cwd=clone, aws=sandbox)
     git("reset", "--quiet", "--hard", "origin/master", cwd=clone)
     buildspec = (
         (clone / "buildspec_prod.yml")
@@ -697,8 +698,8 @@ def docker(
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "MMTUI_DOCKER_ENDPOINT": sandbox.url,
-        "MMTUI_DOCKER_ACCESS_KEY": ACCESS_KEY,
-        "MMTUI_DOCKER_SECRET_KEY": SECRET_KEY,
+        "MMTUI_DOCKER_ACCESS_KEY": sandbox.credentials()[0],
+        "MMTUI_DOCKER_SECRET_KEY": sandbox.credentials()[1],
         "MMTUI_DOCKER_ROOT": str(tmp_path / "images"),
     }
     return subprocess.run(

@@ -22,6 +22,13 @@ moto internals relied on (moto is pinned to 5.2.1): `IAMBackend.create_temp_acce
 `get_roles()`, and a role's `assume_role_policy_document` as given (moto/iam/models.py);
 `STSBackend.get_caller_identity()` for who calls (moto/sts/models.py); `iam_backends` being a
 dict of accounts, so that asking whether an account exists does not create it.
+
+To authenticate requests (`moto_principal`), it reads the keys moto made: each IAM backend's
+`access_keys` dict (key id → `AccessKey` with `secret_access_key`, `status` and, for a key
+AssumeRole made, `role_arn`), and for those the `AssumedRole` in `STSBackend.assumed_roles`
+of the role's account (`get_assumed_role_from_access_key()`: `session_token`, `expiration` as
+a naive UTC datetime). GetSessionToken and GetFederationToken keep nothing in moto, so their
+credentials are not accepted.
 """
 
 from __future__ import annotations
@@ -29,10 +36,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import sys
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 from urllib.parse import unquote
 
+from mmtui.sandbox.auth import Principal
 from mmtui.sandbox.protocol import (
     DEFAULT_ACCOUNT,
     TEMPLATE_ACCOUNT,
@@ -270,3 +280,43 @@ def valid_account_id(account: str) -> bool:
 
 def valid_role_name(name: str) -> bool:
     return bool(_ROLE_NAME.match(name))
+
+
+def moto_principal(access_key: str) -> Principal | None:
+    """The account, secret and (for AssumeRole's keys) session token of a key moto's IAM
+    holds, in any account; None for a key it does not hold or an inactive one. Call with the
+    sandbox lock held."""
+    if not access_key or "moto.iam.models" not in sys.modules:
+        return None
+    from moto.iam.models import iam_backends
+
+    for account, partitions in list(iam_backends.items()):
+        # dict.items: the partitions made so far (indexing one would make it).
+        for partition, backend in list(dict.items(partitions)):
+            key = backend.access_keys.get(access_key)
+            if key is None or key.status != "Active":
+                continue
+            if not key.role_arn:
+                return Principal(access_key, str(key.secret_access_key), str(account))
+            assumed = _assumed_role(str(account), str(partition), access_key)
+            if assumed is None:
+                return None
+            return Principal(
+                access_key,
+                str(assumed.secret_access_key),
+                str(account),
+                session_token=str(assumed.session_token),
+                expiration=assumed.expiration.replace(tzinfo=UTC),
+            )
+    return None
+
+
+def _assumed_role(account: str, partition: str, access_key: str) -> Any:
+    if "moto.sts.models" not in sys.modules:
+        return None
+    from moto.sts.models import sts_backends
+
+    if not dict.__contains__(sts_backends, account):
+        return None
+    backend = dict.get(sts_backends[account], partition)
+    return None if backend is None else backend.get_assumed_role_from_access_key(access_key)

@@ -4,14 +4,18 @@ moto keeps CodeCommit repositories as metadata whose clone URLs point at real AW
 4 edits the services' buildspecs in their clones and pushes them, and that push is what starts
 the pipelines. Here every CodeCommit repository gets a bare repository in the state folder
 (git_store.py), served by `git http-backend` (git's own CGI server) at
-`<sandbox>/v1/repos/<name>`, the path CodeCommit uses; the API answers carry that URL. `git
-clone` and `git push` then work with no credentials and no helper. Repository names are per
-account, as on AWS; CodeCommit tells accounts apart by the caller's credentials, which git does
-not send here, so an attendee account's repositories are served under
-`<sandbox>/accounts/<account>/v1/repos/<name>` (the default account's keep the short URL).
+`<sandbox>/v1/repos/<name>`, the path CodeCommit uses; the API answers carry that URL.
+Repository names are per account, as on AWS; an attendee account's repositories are served
+under `<sandbox>/accounts/<account>/v1/repos/<name>` (the default account's keep the short URL).
 
-git requests are not AWS calls: they arrive unsigned, are recognised by their path, and are
-served before the request body is read and without the sandbox lock (a push may take a while,
+git authenticates as with CodeCommit over HTTPS: HTTP Basic credentials made by `aws codecommit
+credential-helper` (the access key id, `%` and the session token if any, as username; a SigV4
+signature of the repository's path as password, auth.verify_git). No credentials: 401 with a
+Basic challenge, so that git asks its credential helper; credentials that do not verify, or
+that belong to another account than the repository's: 403.
+
+git requests are not AWS calls: they are recognised by their path and served without the
+sandbox lock (a push may take a while,
 and the pipeline runner needs the lock meanwhile). Pushes to one repository are served one at a
 time, so comparing its refs before and after tells exactly which branches a push changed;
 `sandbox.account_push_listeners` (every account) and `sandbox.push_listeners` (the default
@@ -24,6 +28,7 @@ sandbox); Lab 3 only has repositories in the primary region.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import re
 import threading
@@ -46,6 +51,7 @@ _GIT_PATH = re.compile(
 _CGI_HEADERS = ("content-type", "cache-control", "expires", "pragma", "last-modified")
 _CGI_REQUEST_HEADERS = ("HTTP_GIT_PROTOCOL", "HTTP_CONTENT_ENCODING", "HTTP_USER_AGENT")
 _MAX_ERRORS = 50
+REALM = "mmtui sandbox CodeCommit"
 REMOTE_USER = "workshop-user"
 """Who git http-backend believes pushes (it refuses anonymous pushes otherwise)."""
 
@@ -276,7 +282,15 @@ class GitRepositories:
         repo, rest = match["repo"], match["rest"] or "/"
         account = match["account"] or DEFAULT_ACCOUNT
         body = _read_body(environ)
-        if not git_store.valid_name(repo) or ".." in rest or not self._ensure(account, repo):
+        if not git_store.valid_name(repo) or ".." in rest:
+            # No repository can have that name: nothing to protect.
+            return _plain(start_response, 404, f"repository {repo} not found in the sandbox\n")
+        path = str(environ.get("PATH_INFO", ""))
+        repo_path = path[: len(path) - len(match["rest"] or "")].rstrip("/")
+        denied = self._authenticate(environ, account, repo_path, start_response)
+        if denied is not None:
+            return denied
+        if not self._ensure(account, repo):
             return _plain(start_response, 404, f"repository {repo} not found in the sandbox\n")
         if rest == "/" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             # Someone opened the clone URL in a browser.
@@ -297,6 +311,53 @@ class GitRepositories:
             self.sandbox.mark_dirty()  # the refs are part of the saved state
         response = _respond(start_response, status, headers, payload)
         return _AfterResponse(response, lambda: self._notify(account, repo, changes))
+
+    def _authenticate(
+        self,
+        environ: dict[str, Any],
+        account: str,
+        repo_path: str,
+        start_response: Callable[..., Any],
+    ) -> Iterable[bytes] | None:
+        """None when the request's Basic credentials are the repository account's, else the
+        refusal (401 asks git to fetch credentials from its helper; 403 refuses them)."""
+        from mmtui.sandbox.auth import verify_git
+
+        header = str(environ.get("HTTP_AUTHORIZATION", ""))
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic" or not encoded.strip():
+            text = b"authentication required: use `aws codecommit credential-helper`\n"
+            start_response(
+                "401 Unauthorized",
+                [
+                    ("WWW-Authenticate", f'Basic realm="{REALM}"'),
+                    ("Content-Type", "text/plain"),
+                    ("Content-Length", str(len(text))),
+                ],
+            )
+            return [text]
+        try:
+            username, _, password = (
+                base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+            )
+        except (ValueError, UnicodeDecodeError):
+            username, password = "", ""
+        principal = verify_git(
+            username,
+            password,
+            str(environ.get("HTTP_HOST", "")),
+            repo_path,
+            self.sandbox.find_key,
+        )
+        if principal is None:
+            return _plain(start_response, 403, "the credentials given do not verify\n")
+        if principal.account != account:
+            return _plain(
+                start_response,
+                403,
+                f"the credentials are of account {principal.account}, not of the repository's\n",
+            )
+        return None
 
     def _ensure(self, account: str, repo: str) -> bool:
         """Whether CodeCommit has the repository, creating its bare repository if the disk does
@@ -430,9 +491,12 @@ class GitRepositories:
 
     def on_start(self) -> None:
         """Point the workspace clones at this run's URL if an earlier run had another port (the
-        workspace is the default account's)."""
+        workspace is the default account's), and give them the credential helper if a version
+        of mmtui before authentication made them (or its Python moved)."""
         for repo in git_store.repositories(self.sandbox):
-            _fix_origin(self.sandbox.workspace / repo, repo, self.clone_url(repo))
+            clone = self.sandbox.workspace / repo
+            _fix_origin(clone, repo, self.clone_url(repo))
+            _fix_helper(clone)
 
 
 @dataclass
@@ -594,3 +658,25 @@ def _fix_origin(clone: Path, repo: str, url: str) -> None:
     ):
         with contextlib.suppress(GitError):
             git_store.run_git("config", "--file", str(config), "remote.origin.url", url)
+
+
+def _fix_helper(clone: Path) -> None:
+    """Make the clone's credential helper mmtui's current one, unless the attendee chose their
+    own (a helper line mmtui did not write is theirs)."""
+    from mmtui.gitops.codecommit import HELPER_MARK, helper_command
+
+    config = clone / ".git" / "config"
+    if not config.is_file():
+        return
+    found = git_store.run_git(
+        "config", "--file", str(config), "--get-all", "credential.helper", check=False
+    )
+    helpers = found.stdout.decode().splitlines()
+    wanted = helper_command()
+    if helpers == [wanted] or any(HELPER_MARK not in line for line in helpers):
+        return
+    with contextlib.suppress(GitError):
+        git_store.run_git(
+            "config", "--file", str(config), "--replace-all", "credential.helper", wanted
+        )
+        git_store.run_git("config", "--file", str(config), "credential.UseHttpPath", "true")
