@@ -50,6 +50,7 @@ then are accepted) and complete at once, as Lab 0's stack is by the time Lab 3 s
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
@@ -144,7 +145,9 @@ class CloudFormationFixes:
         except ValueError:
             value = -1.0
         if not math.isfinite(value) or value < 0:
-            self._notes.append(f"{variable}={raw!r} is not a number of seconds (0 or more); using 0")
+            self._notes.append(
+                f"{variable}={raw!r} is not a number of seconds (0 or more); using 0"
+            )
             return 0.0
         return value
 
@@ -203,7 +206,8 @@ def advance(now: float) -> None:
     # dict.values: moto's backend dictionaries create accounts and regions on lookup, not here.
     for account in dict.values(cloudformation_backends):
         for backend in dict.values(account):
-            for stack in list(backend.stacks.values()):
+            stacks: list[Any] = list(backend.stacks.values())
+            for stack in stacks:
                 due = getattr(stack, "_mmtui_due", None)
                 if due is None or due > now:
                     continue
@@ -736,11 +740,12 @@ def _patch_custom_resources() -> None:
         Create and Update; its deletions are this module's deleters. Its function must exist,
         as on AWS (the service token is looked up).
         """
-        from moto.awslambda import lambda_backends
+        from moto.awslambda.models import lambda_backends
 
         token = str((cloudformation_json.get("Properties") or {}).get("ServiceToken", ""))
         lambda_backends[account_id][region].get_function(token)
-        resource = custom_model.CustomModel(
+        model: Any = custom_model.CustomModel  # abstract to the type checker only
+        resource = model(
             region, str(uuid.uuid4()), str(kw.get("LogicalId", resource_name)), resource_name
         )
         resource.set_data({})
@@ -1368,9 +1373,7 @@ def _update_stack(
         _stack_event(
             self,
             "UPDATE_ROLLBACK_IN_PROGRESS",
-            f"The following resource(s) failed to {verb}: [{failed}]. "
-            if failed
-            else _reason(exc),
+            f"The following resource(s) failed to {verb}: [{failed}]. " if failed else _reason(exc),
         )
         self.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
         _stack_event(self, self.status)
@@ -1446,10 +1449,8 @@ def _update_resources(
         except Exception as exc:
             _event(stack, name, physical, resource_type, "UPDATE_FAILED", _reason(exc))
             _mark_reported(exc, name)
-            try:
+            with contextlib.suppress(AttributeError):  # a type without __dict__: still reported
                 exc._mmtui_update = True  # type: ignore[attr-defined]
-            except AttributeError:
-                pass
             raise
         if updated is not None:  # None: moto cannot update this type; the resource stays
             resources_map._parsed_resources[name] = updated

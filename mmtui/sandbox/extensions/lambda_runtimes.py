@@ -13,7 +13,9 @@ primary stack as created back then, with `created_on` (an explicit allowance, sc
 calls made inside it), never by a lenient default.
 
 The dates are those of AWS's deprecation schedule (the "Block function create" column of the
-Lambda runtime deprecation policy, as cfn-lint's runtime lifecycle data also records them).
+Lambda runtime deprecation policy), as recorded by the runtime lifecycle data of cfn-lint 1.58
+(installed with the test dependencies; its rule E2531 reports the same dates). Dates still to
+come take effect on their day; runtimes that were never blocked are not listed.
 The wording of the refusal is the one AWS returns since 2025 (reported verbatim in public
 issues about CloudFormation stacks failing on python3.7).
 """
@@ -29,31 +31,42 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 CREATION_BLOCKED: dict[str, date] = {
-    "nodejs": date(2016, 10, 31),
-    "nodejs4.3": date(2020, 3, 5),
-    "nodejs4.3-edge": date(2019, 4, 30),
-    "nodejs6.10": date(2019, 8, 12),
-    "nodejs8.10": date(2020, 3, 6),
+    "nodejs": date(2016, 9, 30),
+    "nodejs4.3-edge": date(2019, 3, 31),
+    "nodejs4.3": date(2020, 2, 3),
+    "nodejs6.10": date(2019, 7, 12),
+    "nodejs8.10": date(2020, 2, 4),
     "nodejs10.x": date(2021, 7, 30),
     "nodejs12.x": date(2023, 3, 31),
-    "nodejs14.x": date(2024, 7, 9),
-    "nodejs16.x": date(2025, 2, 28),
-    "nodejs18.x": date(2025, 9, 1),
+    "nodejs14.x": date(2024, 1, 9),
+    "nodejs16.x": date(2027, 2, 1),
+    "nodejs18.x": date(2027, 2, 1),
+    "nodejs20.x": date(2027, 2, 1),
+    "nodejs22.x": date(2027, 6, 1),
     "python2.7": date(2021, 7, 15),
     "python3.6": date(2022, 7, 18),
     "python3.7": date(2024, 1, 9),
-    "python3.8": date(2025, 2, 28),
+    "python3.8": date(2027, 2, 1),
+    "python3.9": date(2027, 2, 1),
+    "python3.10": date(2027, 2, 1),
+    "python3.11": date(2027, 7, 31),
     "ruby2.5": date(2021, 7, 30),
     "ruby2.7": date(2024, 1, 9),
+    "ruby3.2": date(2027, 2, 1),
+    "ruby3.3": date(2027, 4, 30),
     "java8": date(2024, 2, 8),
+    "java8.al2": date(2027, 7, 31),
+    "java11": date(2027, 7, 31),
+    "java17": date(2027, 7, 31),
     "go1.x": date(2024, 2, 8),
     "provided": date(2024, 2, 8),
-    "dotnetcore1.0": date(2019, 7, 30),
-    "dotnetcore2.0": date(2019, 5, 30),
+    "provided.al2": date(2027, 2, 1),
+    "dotnetcore1.0": date(2019, 6, 30),
+    "dotnetcore2.0": date(2019, 4, 30),
     "dotnetcore2.1": date(2022, 1, 5),
     "dotnetcore3.1": date(2023, 4, 3),
-    "dotnet6": date(2025, 2, 28),
-    "dotnet7": date(2024, 5, 14),
+    "dotnet6": date(2027, 2, 1),
+    "dotnet8": date(2027, 2, 1),
 }
 """Runtime → the first day Lambda refused to create a function on it."""
 
@@ -143,7 +156,9 @@ def _patch_cloudformation() -> None:
         **kw: Any,
     ) -> Any:
         try:
-            return original_create(cls, resource_name, cloudformation_json, account_id, region, **kw)
+            return original_create(
+                cls, resource_name, cloudformation_json, account_id, region, **kw
+            )
         except InvalidParameterValueException as exc:
             raise ResourceHandlerError(handler_message(exc.message)) from exc
 
