@@ -124,6 +124,16 @@ def _deploy(ctx: TaskContext) -> str:
     described = cloudformation.describe_change_set(ChangeSetName=change_set_id)
     if described["Status"] == "FAILED":
         if "didn't contain changes" in described.get("StatusReason", ""):
+            if current is not None and current["StackStatus"] not in DEPLOYED:
+                # UPDATE_ROLLBACK_COMPLETE: the stack runs this very template, but its last
+                # update failed; CloudFormation has nothing to redo, so it stays that way.
+                reason = failure_reason(cloudformation, name) or "no reason in its events"
+                raise MmtuiError(
+                    f"{name} already runs the template step 1 deploys, but its last update "
+                    f"failed and was rolled back ({reason}); there is nothing to update. "
+                    "Reset step 1 and solve it again to build the stack afresh.",
+                    ExitCode.AWS_ERROR,
+                )
             return "; ".join(done)
         raise MmtuiError(
             f"the change set of {name} failed: {described.get('StatusReason')}",
