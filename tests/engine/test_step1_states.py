@@ -254,3 +254,45 @@ def test_an_update_that_rolls_back_is_reported_as_a_failure(
     assert "it is UPDATE_ROLLBACK_COMPLETE" in solved.stderr
     assert "SecondaryCleanDeletionCustomResource (Custom::CleanDelete)" in solved.stderr
     assert status(sandbox) == "UPDATE_ROLLBACK_COMPLETE"
+
+
+def test_reset_stops_at_a_failed_deletion_with_its_reason(
+    sandbox: Sandbox, target: list[str]
+) -> None:
+    assert solve(target).code == 0
+    # A subnet made outside the stack keeps its VPC alive, as on AWS: the deletion fails.
+    ec2 = sandbox.client("ec2", SECONDARY)
+    (vpc,) = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v["IsDefault"]]
+    ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.200.0/24")
+    reset = invoke("reset", *target, "--step", "1", "--yes")
+    assert reset.code == 4, reset.stdout + reset.stderr
+    assert "it is DELETE_FAILED" in reset.stderr
+    assert "VPC (AWS::EC2::VPC)" in reset.stderr
+    assert status(sandbox) == "DELETE_FAILED"
+
+
+def test_raising_runtimes_edits_only_the_runtimes() -> None:
+    from mmtui.labs.lab3.runtimes import raise_runtimes
+
+    yaml_body = (
+        "Resources:\n"
+        "  Old:\n"
+        "    Properties:\n"
+        "      Runtime: python3.7\n"
+        "      Code: {ZipFile: 'print(\"Runtime: python3.7\")'}\n"
+        "  Quoted:\n"
+        "    Properties: {Runtime: 'nodejs12.x', Handler: x}\n"
+        "  Current:\n"
+        "    Properties:\n"
+        "      Runtime: python3.12\n"
+    )
+    raised, changes = raise_runtimes(yaml_body)
+    assert raised == (
+        yaml_body.replace("Runtime: python3.7\n", "Runtime: python3.12\n").replace(
+            "'nodejs12.x'", "'nodejs24.x'"
+        )
+    )
+    assert [c.describe() for c in changes] == ["python3.7 → python3.12", "nodejs12.x → nodejs24.x"]
+    json_body = '{"Resources": {"F": {"Properties": {"Runtime": "go1.x", "Handler": "h"}}}}'
+    assert raise_runtimes(json_body)[0] == json_body.replace("go1.x", "provided.al2023")
+    assert raise_runtimes(template_body())[1][0].count == 1

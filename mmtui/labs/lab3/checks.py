@@ -80,7 +80,7 @@ def _needs_secondary_stack(check: Checker, what: str) -> CheckResult | None:
             "its outputs appear when it is complete.",
             command,
         )
-    if status in _NO_OUTPUTS or status.startswith("DELETE_") and status != "DELETE_FAILED":
+    if status in _NO_OUTPUTS or (status.startswith("DELETE_") and status != "DELETE_FAILED"):
         return check.failed(
             what,
             status,

@@ -68,7 +68,8 @@ def _deploy(ctx: TaskContext) -> str:
     current = _stack(ctx, "secondary")
     if current is not None and in_progress(current["StackStatus"]):
         ctx.log(f"{region}: {name} is {current['StackStatus']}; waiting for it to finish first")
-        current = _settled(ctx, cloudformation, name)
+        # To the very end, rollbacks too: only a settled stack can be deleted or updated.
+        current = _settled(ctx, cloudformation, name, until_settled=True)
         if current is None:
             done.append(f"waited for the deletion of {name} to finish")
         elif current["StackStatus"] in DEPLOYED:
@@ -169,10 +170,16 @@ def _secondary_template(ctx: TaskContext) -> str:
 
 
 def _settled(
-    ctx: TaskContext, cloudformation: Any, name: str, *, stream: bool = False
+    ctx: TaskContext,
+    cloudformation: Any,
+    name: str,
+    *,
+    stream: bool = False,
+    until_settled: bool = False,
 ) -> dict[str, Any] | None:
-    """Wait until no operation runs on the stack, or its outcome is a failure (no need to
-    watch a rollback to its end to know); returns the stack then, None if it is gone."""
+    """Wait until no operation runs on the stack, or (unless `until_settled`) its outcome is
+    a failure: no need to watch a rollback to its end to report it. Returns the stack then,
+    None if it is gone."""
     from botocore.exceptions import ClientError
 
     seen: set[str] = set()
@@ -201,7 +208,7 @@ def _settled(
         if status == "DELETE_COMPLETE":
             last = None
             return True
-        return not in_progress(status) or failed(status)
+        return not in_progress(status) or (failed(status) and not until_settled)
 
     ctx.wait(f"{name} to finish", finished)
     return last
