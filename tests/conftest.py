@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from mmtui.content.render import render
 from mmtui.sandbox.extensions.accounts import AccountRecord
 from mmtui.sandbox.server import Sandbox, SandboxOptions
 
@@ -64,7 +65,13 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
     sandbox.stop()
 
 
-TUNABLES = ("replica_create_seconds", "replica_delete_seconds", "replication_lag")
+TUNABLES = (
+    "replica_create_seconds",
+    "replica_delete_seconds",
+    "replication_lag",
+    "stack_create_seconds",
+    "stack_delete_seconds",
+)
 
 
 def _restore(sandbox: Sandbox, snapshot: bytes) -> None:
@@ -364,27 +371,60 @@ def aws_cli(sandbox: Sandbox, *args: str, cwd: Path | None = None) -> str:
     return result.stdout
 
 
+def secondary_template() -> str:
+    """The sandbox's workshop template as step 1 deploys it in the secondary region: with
+    the Lambda runtimes AWS no longer accepts for new functions raised (mmtui's table)."""
+    from mmtui.labs.lab3.runtimes import raise_runtimes
+    from mmtui.sandbox.workshop import template_body
+
+    return raise_runtimes(template_body())[0]
+
+
+def step1_by_hand_script(
+    *, is_secondary: bool = True, region: str = "us-east-1", after_rollback: bool = False
+) -> str:
+    """Lab 3 step 1's "Do it by hand" commands, rendered with the lab's default names, as one
+    shell script. The delete commands are for a stack an earlier attempt left rolled back:
+    included only with `after_rollback`. A test that makes the attendee's slips deploys to
+    another region, or leaves out the IsSecondary override."""
+    from mmtui.content.loader import load_lab
+
+    content = load_lab(LAB3)
+    names = content.names({"secondary_region": region})
+    lines = ["set -e"]
+    for action in content.step("infrastructure").manual.actions:
+        if action.title.startswith("If an earlier attempt") and not after_rollback:
+            continue
+        for command in action.commands:
+            line = render(command, names)
+            if not is_secondary:
+                line = line.replace(" --parameter-overrides IsSecondary=true", "")
+            lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def run_by_hand(sandbox: Sandbox, script: str) -> subprocess.CompletedProcess[str]:
+    """A shell script as the attendee runs it in a terminal where sandbox.env was sourced,
+    with the `aws` CLI installed next to this interpreter."""
+    bin_dir = str(Path(sys.executable).parent)
+    return subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            **sandbox.env(),
+            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        },
+        timeout=300,
+    )
+
+
 def deploy_secondary_by_hand(
     sandbox: Sandbox, *, is_secondary: bool = True, region: str = "us-east-1"
 ) -> None:
-    """Lab 3 step 1's command, verbatim, from the workshop folder of the workspace (in another
-    region when a test makes the attendee's slip of deploying it to the wrong one)."""
-    from mmtui.sandbox.workshop import workshop_folder
-
-    overrides = ["--parameter-overrides", "IsSecondary=true"] if is_secondary else []
-    aws_cli(
-        sandbox,
-        "cloudformation",
-        "deploy",
-        "--stack-name",
-        "mm-secondary-region",
-        "--template-file",
-        "cfn/core.yml",
-        "--capabilities",
-        "CAPABILITY_NAMED_IAM",
-        "CAPABILITY_AUTO_EXPAND",
-        *overrides,
-        "--region",
-        region,
-        cwd=workshop_folder(sandbox),
-    )
+    """Lab 3 step 1 as its "Do it by hand" says, command by command, from the workshop folder
+    of the workspace (in another region when a test makes the attendee's slip of deploying it
+    to the wrong one)."""
+    done = run_by_hand(sandbox, step1_by_hand_script(is_secondary=is_secondary, region=region))
+    assert done.returncode == 0, done.stdout + done.stderr

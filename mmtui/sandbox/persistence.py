@@ -9,6 +9,7 @@ from another moto version is refused rather than half-loaded (moto is pinned for
 
 from __future__ import annotations
 
+import collections
 import copyreg
 import importlib
 import io
@@ -16,6 +17,7 @@ import os
 import pickle
 import sys
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,22 @@ def _lock_reducers() -> dict[type, Any]:
     table: dict[type, Any] = dict(copyreg.dispatch_table)
     table[type(threading.Lock())] = lambda _lock: (threading.Lock, ())
     table[type(threading.RLock())] = lambda _lock: (threading.RLock, ())
+    # moto's Lambda indexes its functions by ARN in a WeakValueDictionary (the functions
+    # themselves are held elsewhere in the same pickle, so the index refills as it loads).
+    table[weakref.WeakValueDictionary] = lambda index: (weakref.WeakValueDictionary, (dict(index),))
+    table[collections.defaultdict] = _reduce_defaultdict
     return table
+
+
+def _reduce_defaultdict(value: collections.defaultdict[Any, Any]) -> tuple[Any, ...]:
+    """A defaultdict whose factory is a lambda (moto's Lambda: `lambda: {}`) is saved with
+    the builtin type that lambda makes, which pickles; others as pickle would save them."""
+    factory = value.default_factory
+    if getattr(factory, "__name__", "") == "<lambda>" and factory is not None:
+        made = factory()
+        if type(made) in (dict, list, set) and not made:
+            factory = type(made)
+    return (collections.defaultdict, (factory,), None, None, iter(value.items()))
 
 
 class _StatePickler(pickle.Pickler):

@@ -8,6 +8,7 @@ launched in Lab 0 from the same template.
 
 from __future__ import annotations
 
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,10 @@ SECONDARY_STACK = "mm-secondary-region"
 WORKSHOP_FOLDER = "aws-multi-region-bc-dr-workshop"
 TEMPLATE = Path("cfn") / "core.yml"
 CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+LAB0_DAY = date(2023, 6, 1)
+"""When the seeded Lab 0 stack counts as created: Lambda still accepted the template's
+python3.7 clean-up function then (creation was blocked on 2024-01-09), and that function
+keeps existing, as it does in the accounts of attendees who ran Lab 0 back then."""
 
 
 def template_body() -> str:
@@ -51,8 +56,11 @@ def install_workspace(sandbox: Sandbox) -> Path:
 
 def deploy_primary_stack(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> str:
     """Create the Lab 0 stack in the primary region (IsSecondary=false); returns its ID."""
+    from mmtui.sandbox.extensions.cloudformation import created_earlier
+
     region = sandbox.options.primary_region
     cloudformation = sandbox.client("cloudformation", region, account)
+    created_earlier(account, region, PRIMARY_STACK, LAB0_DAY)
     stack_id = str(
         cloudformation.create_stack(
             StackName=PRIMARY_STACK,
@@ -61,7 +69,7 @@ def deploy_primary_stack(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> st
             Capabilities=CAPABILITIES,
         )["StackId"]
     )
-    # The sandbox creates stacks synchronously: the stack is complete, or it rolled back.
+    # A backdated stack is created at once: it is complete, or it rolled back.
     stack = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
     if stack["StackStatus"] != "CREATE_COMPLETE":
         events = cloudformation.describe_stack_events(StackName=stack_id)["StackEvents"]

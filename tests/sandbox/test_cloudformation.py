@@ -9,6 +9,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,14 +20,22 @@ from botocore.exceptions import ClientError
 from mmtui.sandbox import workshop
 from mmtui.sandbox.extensions import cloudformation as fixes
 from mmtui.sandbox.server import Sandbox
-from tests.conftest import REPO
+from tests.conftest import REPO, run_by_hand, secondary_template, step1_by_hand_script
 
 TEMPLATE = REPO / "mmtui" / "sandbox" / "assets" / "workshop" / "cfn" / "core.yml"
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
-STEP1 = (
+WORKSHOP_STEP1 = (
     "aws cloudformation deploy --stack-name mm-secondary-region --template-file cfn/core.yml "
     "--capabilities CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND "
     "--parameter-overrides IsSecondary=true --region us-east-1"
+)
+"""The workshop's own step 1 command, with the template as the workshop ships it."""
+STEP1 = WORKSHOP_STEP1.replace("cfn/core.yml", "cfn/core-secondary.yml")
+"""The same with the copy whose Lambda runtime is raised (what the lab's by-hand path saves)."""
+RUNTIME_REFUSED = (
+    "The runtime parameter of python3.7 is no longer supported for creating or updating AWS "
+    "Lambda functions. We recommend you use a supported runtime while creating or updating "
+    "functions."
 )
 NO_CHANGES = (
     "The submitted information didn't contain changes. Submit different information to create "
@@ -107,11 +116,33 @@ def exports(sandbox: Sandbox, region: str) -> dict[str, str]:
 def create_secondary(sandbox: Sandbox, stack: str = workshop.SECONDARY_STACK) -> dict[str, str]:
     aws(sandbox, "cloudformation", SECONDARY).create_stack(
         StackName=stack,
-        TemplateBody=workshop.template_body(),
+        TemplateBody=secondary_template(),
         Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "true"}],
         Capabilities=workshop.CAPABILITIES,
     )
     return outputs(sandbox, stack, SECONDARY)
+
+
+def save_secondary_template(sandbox: Sandbox) -> None:
+    """The by-hand path's template copy, as its get-template | sed command saves it."""
+    target = workshop.workshop_folder(sandbox) / "cfn" / "core-secondary.yml"
+    target.write_text(secondary_template(), encoding="utf-8")
+
+
+def extension(sandbox: Sandbox) -> Any:
+    return next(e for e in sandbox.extensions if e.name == "cloudformation")
+
+
+def wait_for_status(sandbox: Sandbox, stack: str, region: str, wanted: str) -> dict[str, Any]:
+    """Poll the stack until it shows `wanted` (bounded: 30 s)."""
+    cloudformation = aws(sandbox, "cloudformation", region)
+    deadline = time.monotonic() + 30
+    while True:
+        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+        if described["StackStatus"] == wanted or time.monotonic() > deadline:
+            assert described["StackStatus"] == wanted
+            return dict(described)
+        time.sleep(0.1)
 
 
 def tool(name: str) -> str:
@@ -149,14 +180,21 @@ def resource_events(sandbox: Sandbox, stack: str, region: str) -> list[tuple[str
 # ------------------------------------------------------------------------------ the template
 
 
-def test_template_passes_cfn_lint() -> None:
+def test_template_passes_cfn_lint_but_for_the_workshops_runtime() -> None:
     linted = subprocess.run(
-        [tool("cfn-lint"), str(TEMPLATE)],
+        [tool("cfn-lint"), str(TEMPLATE)], capture_output=True, text=True, timeout=120
+    )
+    # Only the workshop's deliberate python3.7 (E2531: deprecated, creation disabled).
+    findings = [line for line in linted.stdout.splitlines() if re.match(r"[EW]\d{4} ", line)]
+    assert len(findings) == 1 and findings[0].startswith("E2531 "), linted.stdout
+    assert "'python3.7'" in findings[0]
+    clean = subprocess.run(
+        [tool("cfn-lint"), "--ignore-checks", "E2531", "--", str(TEMPLATE)],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert linted.returncode == 0, linted.stdout + linted.stderr
+    assert clean.returncode == 0, clean.stdout + clean.stderr
     # The CLI sends the template inline only up to 51,200 bytes; beyond, it wants an S3 bucket.
     assert TEMPLATE.stat().st_size < 51_200
 
@@ -227,9 +265,13 @@ def test_install_workspace_never_overwrites_the_attendees_file(tmp_path: Path) -
 # ------------------------------------------------------------------------------ step 1
 
 
-def test_step1_command_creates_the_secondary_stack(sandbox: Sandbox) -> None:
-    deployed = aws_cli(sandbox, STEP1)
+def test_step1_by_hand_creates_the_secondary_stack(sandbox: Sandbox) -> None:
+    deployed = run_by_hand(sandbox, step1_by_hand_script())
     assert deployed.returncode == 0, deployed.stderr
+    # The copy it deployed is the primary's template with the runtime raised, nothing else.
+    copy = workshop.workshop_folder(sandbox) / "cfn" / "core-secondary.yml"
+    assert copy.read_text(encoding="utf-8").strip() == secondary_template().strip()
+    assert "Runtime: python3.12" in deployed.stdout
     assert "Waiting for changeset to be created.." in deployed.stdout
     assert "Successfully created/updated stack - mm-secondary-region" in deployed.stdout
 
@@ -307,6 +349,7 @@ def test_step1_command_creates_the_secondary_stack(sandbox: Sandbox) -> None:
 def test_step1_redeploy_without_changes(sandbox: Sandbox) -> None:
     cloudformation = aws(sandbox, "cloudformation", SECONDARY)
     create_secondary(sandbox)
+    save_secondary_template(sandbox)
     before = cloudformation.describe_stacks(StackName="mm-secondary-region")["Stacks"][0]
 
     tolerated = aws_cli(sandbox, STEP1, "--no-fail-on-empty-changeset")
@@ -329,7 +372,7 @@ def test_step1_redeploy_without_changes(sandbox: Sandbox) -> None:
 
 def test_change_sets_keep_outputs_and_exports(sandbox: Sandbox) -> None:
     cloudformation = aws(sandbox, "cloudformation", SECONDARY)
-    body = workshop.template_body()
+    body = secondary_template()
     created = cloudformation.create_change_set(
         StackName="cs-stack",
         ChangeSetName="create",
@@ -397,7 +440,8 @@ def test_stack_events_list_every_resource_in_dependency_order(sandbox: Sandbox) 
         StackName="mm-secondary-region"
     )["StackResources"]
     logical_ids = {r["LogicalResourceId"] for r in resources}
-    assert len(logical_ids) == 40  # the workshop's 43, less the custom resource pieces
+    assert len(logical_ids) == 43  # the workshop's secondary has 43
+    assert {"CleanDeletionLambdaFunction", "SecondaryCleanDeletionCustomResource"} <= logical_ids
     for logical_id in logical_ids:
         started = events.index((logical_id, "CREATE_IN_PROGRESS"))
         assert events.index((logical_id, "CREATE_COMPLETE")) > started
@@ -555,6 +599,7 @@ def test_delete_stack_removes_everything_it_made(sandbox: Sandbox) -> None:
     assert aws(sandbox, "logs", SECONDARY).describe_log_groups()["logGroups"] == []
     roles = {r["RoleName"] for r in aws(sandbox, "iam", SECONDARY).list_roles()["Roles"]}
     assert not any(role.startswith("mm-secondary-region-") for role in roles)
+    assert aws(sandbox, "lambda", SECONDARY).list_functions()["Functions"] == []
     # The primary stack, in its own region, is untouched.
     assert outputs(sandbox, workshop.PRIMARY_STACK, PRIMARY)["CurrentRegion"] == PRIMARY
 
@@ -592,3 +637,234 @@ def test_fixes_install_once() -> None:
     fixes.install()
     fixes.CloudFormationFixes()
     assert parsing.clean_json is clean_json
+
+
+# ------------------------------------------------------------------------------ Lambda runtimes
+
+
+def test_the_workshop_command_rolls_back_on_the_deprecated_runtime(sandbox: Sandbox) -> None:
+    """Step 1 exactly as the workshop has it fails on AWS today; so it does here."""
+    cloudformation = aws(sandbox, "cloudformation", SECONDARY)
+    failed = aws_cli(sandbox, WORKSHOP_STEP1)
+    assert failed.returncode == 255
+    assert "Failed to create/update the stack" in failed.stderr
+    stack = cloudformation.describe_stacks(StackName="mm-secondary-region")["Stacks"][0]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert "Outputs" not in stack
+    events = cloudformation.describe_stack_events(StackName="mm-secondary-region")["StackEvents"]
+    cause = next(
+        e
+        for e in events
+        if e["ResourceStatus"] == "CREATE_FAILED"
+        and e["ResourceStatusReason"] != "Resource creation cancelled"
+    )
+    assert cause["LogicalResourceId"] == "CleanDeletionLambdaFunction"
+    assert cause["ResourceType"] == "AWS::Lambda::Function"
+    assert re.fullmatch(
+        rf'Resource handler returned message: "{re.escape(RUNTIME_REFUSED)} \(Service: Lambda, '
+        r"Status Code: 400, Request ID: [0-9a-f-]{36}\)\" \(RequestToken: [0-9a-f-]{36}, "
+        r"HandlerErrorCode: InvalidRequest\)",
+        cause["ResourceStatusReason"],
+    )
+    rollback = next(e for e in events if e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS")
+    assert rollback["ResourceStatusReason"] == (
+        "The following resource(s) failed to create: [CleanDeletionLambdaFunction]. "
+        "Rollback requested by user."
+    )
+    assert events[0]["ResourceStatus"] == "ROLLBACK_COMPLETE"
+    # Everything it had made is gone again.
+    assert non_default_vpcs(sandbox, SECONDARY) == []
+    assert aws(sandbox, "ecr", SECONDARY).describe_repositories()["repositories"] == []
+
+    # The same command again: a rolled-back stack cannot be updated.
+    again = aws_cli(sandbox, WORKSHOP_STEP1)
+    assert again.returncode == 255
+    assert (
+        f"Stack:{stack['StackId']} is in ROLLBACK_COMPLETE state and can not be updated."
+        in again.stderr
+    )
+    # The lab's way out: delete it, then deploy the copy with the runtime raised.
+    recovered = run_by_hand(sandbox, step1_by_hand_script(after_rollback=True))
+    assert recovered.returncode == 0, recovered.stderr
+    stack = cloudformation.describe_stacks(StackName="mm-secondary-region")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    function = aws(sandbox, "lambda", SECONDARY).list_functions()["Functions"][0]
+    assert function["Runtime"] == "python3.12"
+
+
+@pytest.mark.parametrize("runtime", ["python3.7", "python3.6", "nodejs12.x", "go1.x"])
+def test_create_function_refuses_blocked_runtimes(sandbox: Sandbox, runtime: str) -> None:
+    client = aws(sandbox, "lambda", SECONDARY)
+    role = aws(sandbox, "iam", SECONDARY).create_role(
+        RoleName="function-role",
+        AssumeRolePolicyDocument=(
+            '{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", '
+            '"Principal": {"Service": "lambda.amazonaws.com"}}]}'
+        ),
+    )["Role"]["Arn"]
+    with pytest.raises(ClientError) as refused:
+        client.create_function(
+            FunctionName="old",
+            Runtime=runtime,
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": b"PK"},
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert refused.value.response["Error"]["Message"] == RUNTIME_REFUSED.replace(
+        "python3.7", runtime
+    )
+    client.create_function(
+        FunctionName="new",
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": b"PK"},
+    )
+    assert [f["FunctionName"] for f in client.list_functions()["Functions"]] == ["new"]
+
+
+def test_the_primary_stack_was_created_when_python37_was_accepted(sandbox: Sandbox) -> None:
+    cloudformation = aws(sandbox, "cloudformation", PRIMARY)
+    resources = {
+        r["LogicalResourceId"]: r
+        for r in cloudformation.describe_stack_resources(StackName=workshop.PRIMARY_STACK)[
+            "StackResources"
+        ]
+    }
+    assert resources["CleanDeletionLambdaFunction"]["ResourceStatus"] == "CREATE_COMPLETE"
+    assert resources["CleanDeletionCustomResource"]["ResourceType"] == "Custom::CleanDelete"
+    assert "SecondaryCleanDeletionCustomResource" not in resources
+    name = resources["CleanDeletionLambdaFunction"]["PhysicalResourceId"]
+    function = aws(sandbox, "lambda", PRIMARY).get_function(FunctionName=name)["Configuration"]
+    assert function["Runtime"] == "python3.7"
+    # The template it runs is the workshop's, unchanged.
+    template = cloudformation.get_template(StackName=workshop.PRIMARY_STACK)["TemplateBody"]
+    assert template == workshop.template_body()
+
+
+def test_an_update_adding_a_function_on_a_blocked_runtime_rolls_back(sandbox: Sandbox) -> None:
+    cloudformation = aws(sandbox, "cloudformation", SECONDARY)
+    cloudformation.create_stack(StackName="held", TemplateBody=LONE_VPC)
+    with_function = (
+        LONE_VPC
+        + """  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {Statement: [{Effect: Allow, Action: 'sts:AssumeRole',
+        Principal: {Service: lambda.amazonaws.com}}]}
+  Old:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: nodejs12.x
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Code: {ZipFile: 'exports.handler = async () => 1;'}
+"""
+    )
+    cloudformation.update_stack(StackName="held", TemplateBody=with_function)
+    stack = cloudformation.describe_stacks(StackName="held")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    events = resource_events(sandbox, "held", SECONDARY)
+    assert ("Old", "CREATE_FAILED") in events
+    assert events[-3:] == [
+        ("held", "UPDATE_ROLLBACK_IN_PROGRESS"),
+        ("held", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"),
+        ("held", "UPDATE_ROLLBACK_COMPLETE"),
+    ]
+    described = cloudformation.describe_stack_events(StackName="held")["StackEvents"]
+    rollback = next(e for e in described if e["ResourceStatus"] == "UPDATE_ROLLBACK_IN_PROGRESS")
+    assert rollback["ResourceStatusReason"] == "The following resource(s) failed to create: [Old]. "
+
+
+# ------------------------------------------------------------------------------ states and timing
+
+
+def test_update_change_sets_are_refused_unless_the_stack_is_settled(sandbox: Sandbox) -> None:
+    cloudformation = aws(sandbox, "cloudformation", SECONDARY)
+
+    def update(stack: str) -> str:
+        with pytest.raises(ClientError) as refused:
+            cloudformation.create_change_set(
+                StackName=stack,
+                ChangeSetName="again",
+                ChangeSetType="UPDATE",
+                TemplateBody=LONE_VPC,
+            )
+        assert refused.value.response["Error"]["Code"] == "ValidationError"
+        return str(refused.value.response["Error"]["Message"])
+
+    # A CREATE change set not executed: the stack is under review, it was never created.
+    cloudformation.create_change_set(
+        StackName="review", ChangeSetName="first", ChangeSetType="CREATE", TemplateBody=LONE_VPC
+    )
+    review = cloudformation.describe_stacks(StackName="review")["Stacks"][0]
+    assert review["StackStatus"] == "REVIEW_IN_PROGRESS"
+    assert update("review") == "Stack [review] does not exist"
+
+    # A creation in progress: busy.
+    extension(sandbox).stack_create_seconds = 30
+    created = cloudformation.create_stack(StackName="busy", TemplateBody=LONE_VPC)["StackId"]
+    assert (
+        update("busy") == f"Stack:{created} is in CREATE_IN_PROGRESS state and can not be updated."
+    )
+    # A CREATE change set for the stack under review is what AWS accepts (and it then waits).
+    cloudformation.create_change_set(
+        StackName="review", ChangeSetName="second", ChangeSetType="CREATE", TemplateBody=LONE_VPC
+    )
+    cloudformation.execute_change_set(ChangeSetName="second", StackName="review")
+    assert (
+        cloudformation.describe_stacks(StackName="review")["Stacks"][0]["StackStatus"]
+        == "CREATE_IN_PROGRESS"
+    )
+
+
+def test_stack_creation_and_deletion_take_the_time_asked(sandbox: Sandbox) -> None:
+    extension(sandbox).stack_create_seconds = 0.5
+    extension(sandbox).stack_delete_seconds = 0.5
+    cloudformation = aws(sandbox, "cloudformation", SECONDARY)
+    cloudformation.create_stack(
+        StackName="mm-secondary-region",
+        TemplateBody=secondary_template(),
+        Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "true"}],
+        Capabilities=workshop.CAPABILITIES,
+    )
+    creating = cloudformation.describe_stacks(StackName="mm-secondary-region")["Stacks"][0]
+    # Nothing is made yet, and a stack being created has no outputs.
+    assert creating["StackStatus"] == "CREATE_IN_PROGRESS"
+    assert "Outputs" not in creating
+    assert non_default_vpcs(sandbox, SECONDARY) == []
+    assert (
+        cloudformation.describe_stack_resources(StackName="mm-secondary-region")["StackResources"]
+        == []
+    )
+    done = wait_for_status(sandbox, "mm-secondary-region", SECONDARY, "CREATE_COMPLETE")
+    assert {o["OutputKey"] for o in done["Outputs"]} == SECONDARY_OUTPUTS
+    assert len(non_default_vpcs(sandbox, SECONDARY)) == 1
+
+    cloudformation.delete_stack(StackName="mm-secondary-region")
+    deleting = cloudformation.describe_stacks(StackName="mm-secondary-region")["Stacks"][0]
+    assert deleting["StackStatus"] == "DELETE_IN_PROGRESS"
+    deadline = time.monotonic() + 30
+    while cloudformation.list_stacks(StackStatusFilter=["DELETE_IN_PROGRESS"])["StackSummaries"]:
+        assert time.monotonic() < deadline, "the deletion never finished"
+        time.sleep(0.1)
+    assert non_default_vpcs(sandbox, SECONDARY) == []
+
+
+def test_the_stack_timings_are_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    saved = (fixes._TIMINGS.create, fixes._TIMINGS.delete)
+    try:
+        monkeypatch.setenv(fixes.CREATE_VARIABLE, "7")
+        monkeypatch.setenv(fixes.DELETE_VARIABLE, "soon")
+        notes: list[str] = []
+        configured = fixes.CloudFormationFixes(SimpleNamespace(notes=notes))  # type: ignore[arg-type]
+        assert (configured.stack_create_seconds, configured.stack_delete_seconds) == (7.0, 0.0)
+        assert notes == [
+            "MMTUI_SANDBOX_STACK_DELETE_SECONDS='soon' is not a number of seconds (0 or more); "
+            "using 0"
+        ]
+    finally:
+        fixes._TIMINGS.create, fixes._TIMINGS.delete = saved

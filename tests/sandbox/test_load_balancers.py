@@ -12,8 +12,9 @@ import pytest
 
 from mmtui.sandbox.primary_app import stack_outputs
 from mmtui.sandbox.server import Sandbox
-from mmtui.sandbox.workshop import CAPABILITIES, template_body
+from mmtui.sandbox.workshop import CAPABILITIES
 from mmtui.target.connect import parse_resolve, read_env_file
+from tests.conftest import secondary_template
 
 GRETTA = "da5303ae-5aba-495c-b5d6-eb5c4a66b941"
 CONTAINERS = {"Core": "service", "Like": "like-service"}
@@ -114,7 +115,7 @@ def _create_secondary(sandbox: Sandbox) -> dict[str, str]:
     cloudformation = sandbox.client("cloudformation", "us-east-1")
     cloudformation.create_stack(
         StackName="mm-secondary-region",
-        TemplateBody=template_body(),
+        TemplateBody=secondary_template(),
         Capabilities=CAPABILITIES,
         Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "true"}],
     )

@@ -30,8 +30,8 @@ from mmtui.sandbox.pipelines.engine import find
 from mmtui.sandbox.primary_app import stack_outputs
 from mmtui.sandbox.repositories import repository_names
 from mmtui.sandbox.server import Sandbox
-from mmtui.sandbox.workshop import CAPABILITIES, PRIMARY_STACK, SECONDARY_STACK, template_body
-from tests.conftest import codecommit_git
+from mmtui.sandbox.workshop import CAPABILITIES, PRIMARY_STACK, SECONDARY_STACK
+from tests.conftest import codecommit_git, secondary_template
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 DOCKER = Path(__file__).resolve().parents[2] / "mmtui" / "sandbox" / "pipelines" / "docker.py"
@@ -143,7 +143,7 @@ def create_secondary(sandbox: Sandbox) -> dict[str, str]:
     """Lab 3 step 1 (the secondary stack) and step 2 (the table's replica there)."""
     sandbox.client("cloudformation", SECONDARY).create_stack(
         StackName=SECONDARY_STACK,
-        TemplateBody=template_body(),
+        TemplateBody=secondary_template(),
         Capabilities=CAPABILITIES,
         Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "true"}],
     )

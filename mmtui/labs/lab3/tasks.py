@@ -15,12 +15,13 @@ from mmtui.engine.registry import TASKS
 from mmtui.engine.tasks import Action, TaskContext
 from mmtui.labs.lab3.checks import XRAY_GROUPS, _normalise
 from mmtui.labs.lab3.facts import service_pipelines, stack_missing
+from mmtui.labs.lab3.runtimes import raise_runtimes
+from mmtui.labs.lab3.stack_events import DEPLOYED, failed, failure_reason, in_progress
 
 if TYPE_CHECKING:
     from mmtui.gitops.repository import FileChange
 
 CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
 
 
 def _stack(ctx: TaskContext, which: str) -> dict[str, Any] | None:
@@ -48,70 +49,182 @@ def _outputs(stack: dict[str, Any] | None) -> dict[str, str]:
 @TASKS.implement("infrastructure.solve")
 def solve_infrastructure(ctx: TaskContext) -> list[Action]:
     name, region = ctx.param("secondary_stack"), ctx.secondary_region
+    return [Action(region, f"stack {name}", "deploy (IsSecondary=true)", partial(_deploy, ctx))]
 
-    def deploy() -> str:
-        from mmtui.exitcodes import ExitCode, MmtuiError
 
-        current = _stack(ctx, "secondary")
-        parameters = {
-            p["ParameterKey"]: p.get("ParameterValue")
-            for p in (current or {}).get("Parameters", [])
-        }
-        if (
-            current
-            and current["StackStatus"] in COMPLETE
-            and parameters.get("IsSecondary") == "true"
-        ):
-            return ""
-        # The primary stack's own template: the secondary is built from exactly the same code.
-        template = ctx.client("cloudformation", ctx.primary_region).get_template(
-            StackName=ctx.param("primary_stack")
-        )["TemplateBody"]
-        body = template if isinstance(template, str) else json.dumps(template)
-        cloudformation = ctx.client("cloudformation", region)
-        change_set = cloudformation.create_change_set(
-            StackName=name,
-            ChangeSetName=f"mmtui-{int(time.time())}",
-            ChangeSetType="UPDATE" if current else "CREATE",
-            TemplateBody=body,
-            Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "true"}],
-            Capabilities=CAPABILITIES,
+def _deploy(ctx: TaskContext) -> str:
+    """Bring the secondary stack to a deployed IsSecondary=true, from whatever state it is in.
+
+    The action follows the stack's state, as CloudFormation allows: an operation in progress
+    is waited for; a stack that rolled back (it cannot be updated) is deleted and created
+    again; a stack under review (a CREATE change set never executed) gets a new CREATE change
+    set; only a settled, complete stack is updated.
+    """
+    from mmtui.exitcodes import ExitCode, MmtuiError
+
+    name, region = ctx.param("secondary_stack"), ctx.secondary_region
+    cloudformation = ctx.client("cloudformation", region)
+    done: list[str] = []
+    current = _stack(ctx, "secondary")
+    if current is not None and in_progress(current["StackStatus"]):
+        ctx.log(f"{region}: {name} is {current['StackStatus']}; waiting for it to finish first")
+        # To the very end, rollbacks too: only a settled stack can be deleted or updated.
+        current = _settled(ctx, cloudformation, name, until_settled=True)
+        if current is None:
+            done.append(f"waited for the deletion of {name} to finish")
+        elif current["StackStatus"] in DEPLOYED:
+            done.append(f"waited for {name} to finish ({current['StackStatus']})")
+    if current is not None and current["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
+        reason = failure_reason(cloudformation, name) or "no reason in its events"
+        ctx.log(
+            f"{region}: {name} is {current['StackStatus']} (it failed to create: {reason}); "
+            "a stack that rolled back cannot be updated, so it is deleted and created again"
         )
-        change_set_id = change_set["Id"]
-
-        def created() -> bool:
-            status = cloudformation.describe_change_set(ChangeSetName=change_set_id)
-            return status["Status"] in ("CREATE_COMPLETE", "FAILED")
-
-        ctx.wait(f"the change set of {name}", created)
-        described = cloudformation.describe_change_set(ChangeSetName=change_set_id)
-        if described["Status"] == "FAILED":
-            if "didn't contain changes" in described.get("StatusReason", ""):
-                return ""
-            raise MmtuiError(
-                f"the change set of {name} failed: {described.get('StatusReason')}",
-                ExitCode.AWS_ERROR,
+        _delete_stack(ctx, cloudformation, name)
+        done.append(f"deleted the rolled-back {name}")
+        current = None
+    if current is not None and current["StackStatus"] == "DELETE_FAILED":
+        reason = failure_reason(cloudformation, name) or "no reason in its events"
+        raise MmtuiError(
+            f"{name} is DELETE_FAILED ({reason}); delete what blocks it, then reset step 1",
+            ExitCode.AWS_ERROR,
+        )
+    parameters = {
+        p["ParameterKey"]: p.get("ParameterValue") for p in (current or {}).get("Parameters", [])
+    }
+    if (
+        current is not None
+        and current["StackStatus"] in DEPLOYED
+        and parameters.get("IsSecondary") == "true"
+    ):
+        return "; ".join(done)
+    if current is None or current["StackStatus"] == "REVIEW_IN_PROGRESS":
+        change_set_type = "CREATE"
+        if current is not None:
+            ctx.log(
+                f"{region}: {name} is REVIEW_IN_PROGRESS (created by a change set that was "
+                "never executed); creating it with a new CREATE change set"
             )
-        cloudformation.execute_change_set(ChangeSetName=change_set_id)
-        seen: set[str] = set()
+    else:
+        change_set_type = "UPDATE"  # a settled stack (UPDATABLE)
+    body = _secondary_template(ctx)
+    change_set_id = cloudformation.create_change_set(
+        StackName=name,
+        ChangeSetName=f"mmtui-{int(time.time())}",
+        ChangeSetType=change_set_type,
+        TemplateBody=body,
+        Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "true"}],
+        Capabilities=CAPABILITIES,
+    )["Id"]
 
-        def finished() -> bool:
+    def created() -> bool:
+        status = cloudformation.describe_change_set(ChangeSetName=change_set_id)
+        return status["Status"] in ("CREATE_COMPLETE", "FAILED")
+
+    ctx.wait(f"the change set of {name}", created)
+    described = cloudformation.describe_change_set(ChangeSetName=change_set_id)
+    if described["Status"] == "FAILED":
+        if "didn't contain changes" in described.get("StatusReason", ""):
+            if current is not None and current["StackStatus"] not in DEPLOYED:
+                # UPDATE_ROLLBACK_COMPLETE: the stack runs this very template, but its last
+                # update failed; CloudFormation has nothing to redo, so it stays that way.
+                reason = failure_reason(cloudformation, name) or "no reason in its events"
+                raise MmtuiError(
+                    f"{name} already runs the template step 1 deploys, but its last update "
+                    f"failed and was rolled back ({reason}); there is nothing to update. "
+                    "Reset step 1 and solve it again to build the stack afresh.",
+                    ExitCode.AWS_ERROR,
+                )
+            return "; ".join(done)
+        raise MmtuiError(
+            f"the change set of {name} failed: {described.get('StatusReason')}",
+            ExitCode.AWS_ERROR,
+        )
+    cloudformation.execute_change_set(ChangeSetName=change_set_id)
+    stack = _settled(ctx, cloudformation, name, stream=True)
+    status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+    if status not in DEPLOYED:
+        reason = failure_reason(cloudformation, name) or (stack or {}).get(
+            "StackStatusReason", "no reason in its events"
+        )
+        raise MmtuiError(f"deploying {name} failed, it is {status}: {reason}", ExitCode.AWS_ERROR)
+    done.append(f"deployed {name} with IsSecondary=true")
+    return "; ".join(done)
+
+
+def _secondary_template(ctx: TaskContext) -> str:
+    """The primary stack's own template (the secondary is built from exactly the same code),
+    with the Lambda runtimes AWS no longer accepts for new functions raised."""
+    template = ctx.client("cloudformation", ctx.primary_region).get_template(
+        StackName=ctx.param("primary_stack")
+    )["TemplateBody"]
+    body = template if isinstance(template, str) else json.dumps(template)
+    raised_body, raised = raise_runtimes(body)
+    if raised:
+        ctx.log(
+            f"the template of {ctx.param('primary_stack')} declares Lambda runtimes that AWS "
+            f"no longer accepts for new functions; deploying it with "
+            f"{', '.join(r.describe() for r in raised)}"
+        )
+    return raised_body
+
+
+def _settled(
+    ctx: TaskContext,
+    cloudformation: Any,
+    name: str,
+    *,
+    stream: bool = False,
+    until_settled: bool = False,
+) -> dict[str, Any] | None:
+    """Wait until no operation runs on the stack, or (unless `until_settled`) its outcome is
+    a failure: no need to watch a rollback to its end to report it. Returns the stack then,
+    None if it is gone."""
+    from botocore.exceptions import ClientError
+
+    seen: set[str] = set()
+    last: dict[str, Any] | None = None
+
+    def finished() -> bool:
+        nonlocal last
+        if stream:
             for event in reversed(
                 cloudformation.describe_stack_events(StackName=name)["StackEvents"]
             ):
                 if event["EventId"] not in seen:
                     seen.add(event["EventId"])
-                    ctx.log(f"{region}: {event['LogicalResourceId']} {event['ResourceStatus']}")
-            status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
-            return not status.endswith("_IN_PROGRESS")
+                    ctx.log(
+                        f"{ctx.secondary_region}: {event['LogicalResourceId']} "
+                        f"{event['ResourceStatus']}"
+                    )
+        try:
+            last = dict(cloudformation.describe_stacks(StackName=name)["Stacks"][0])
+        except ClientError as exc:
+            if stack_missing(exc):
+                last = None
+                return True
+            raise
+        status = str(last["StackStatus"])
+        if status == "DELETE_COMPLETE":
+            last = None
+            return True
+        return not in_progress(status) or (failed(status) and not until_settled)
 
-        ctx.wait(f"{name} to be deployed", finished)
-        status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
-        if status not in COMPLETE:
-            raise MmtuiError(f"{name} ended {status}", ExitCode.AWS_ERROR)
-        return f"deployed {name} with IsSecondary=true"
+    ctx.wait(f"{name} to finish", finished)
+    return last
 
-    return [Action(region, f"stack {name}", "deploy (IsSecondary=true)", deploy)]
+
+def _delete_stack(ctx: TaskContext, cloudformation: Any, name: str) -> None:
+    """Delete a stack and wait until it is gone; DELETE_FAILED ends the wait with its reason."""
+    from mmtui.exitcodes import ExitCode, MmtuiError
+
+    cloudformation.delete_stack(StackName=name)
+    left = _settled(ctx, cloudformation, name)
+    if left is not None:
+        reason = failure_reason(cloudformation, name) or "no reason in its events"
+        raise MmtuiError(
+            f"deleting {name} failed, it is {left['StackStatus']}: {reason}", ExitCode.AWS_ERROR
+        )
 
 
 @TASKS.implement("infrastructure.reset")
@@ -135,21 +248,8 @@ def reset_infrastructure(ctx: TaskContext) -> list[Action]:
             )
 
     def delete() -> str:
-        from botocore.exceptions import ClientError
-
         cloudformation = ctx.client("cloudformation", region)
-        cloudformation.delete_stack(StackName=name)
-
-        def gone() -> bool:
-            try:
-                status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
-            except ClientError as exc:
-                if stack_missing(exc):
-                    return True
-                raise
-            return bool(status == "DELETE_COMPLETE")
-
-        ctx.wait(f"{name} to be deleted", gone)
+        _delete_stack(ctx, cloudformation, name)
         return f"deleted {name}"
 
     actions.append(Action(region, f"stack {name}", "delete", delete))

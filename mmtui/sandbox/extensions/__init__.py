@@ -24,7 +24,7 @@ def default_extensions(sandbox: Sandbox) -> list[Extension]:
         # Before the others: an AssumeRole it refuses reaches nothing else.
         Accounts(),
         XRayGroups(),
-        CloudFormationFixes(),
+        CloudFormationFixes(sandbox),
         DynamoDBGlobalTables(sandbox),
         LoadBalancers(sandbox),
         Pipelines(sandbox),

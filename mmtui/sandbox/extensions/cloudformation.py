@@ -31,22 +31,46 @@ What changes, and which moto internals carry it:
   first, with events, and a stack that cannot be deleted stays as DELETE_FAILED instead of
   vanishing and leaking its resources.
 
-Creation stays synchronous (a stack is complete when CreateStack/ExecuteChangeSet returns):
-the CLI's waiters then finish on their first poll instead of sleeping 30 s.
+* Lambda (lambda_runtimes.py): a function on a runtime whose creation AWS blocks fails its
+  resource with Lambda's refusal, so the workshop's python3.7 clean-up function rolls a new
+  stack back, as on AWS. Custom resources answer SUCCESS at once without running their
+  function's code (the workshop's CleanDelete answers SUCCESS on Create and Update; its
+  deletions are done by this module's deleters), but their function must exist.
+* Change sets: an UPDATE change set is refused for a stack under review (never created),
+  rolled back, failed or busy (any *_IN_PROGRESS), with AWS's ValidationError messages.
+
+Creation and deletion are synchronous by default (a stack is complete when
+CreateStack/ExecuteChangeSet returns: the CLI's waiters finish on their first poll). With
+`stack_create_seconds` / `stack_delete_seconds` (environment: MMTUI_SANDBOX_STACK_CREATE_SECONDS,
+MMTUI_SANDBOX_STACK_DELETE_SECONDS) a stack stays CREATE_IN_PROGRESS (no resources, no outputs
+yet) or DELETE_IN_PROGRESS for that long; the work is done on the first request after it.
+A stack created with `created_earlier` is backdated: made as on that day (runtimes accepted
+then are accepted) and complete at once, as Lab 0's stack is by the time Lab 3 starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
+import math
+import os
 import re
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from contextvars import ContextVar
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
+from mmtui.sandbox.extensions import lambda_runtimes
 from mmtui.sandbox.protocol import AwsRequest, AwsResponse
+
+if TYPE_CHECKING:
+    from mmtui.sandbox.server import Sandbox
 
 STACK = "AWS::CloudFormation::Stack"
 NO_CHANGES = (
@@ -54,8 +78,27 @@ NO_CHANGES = (
     "a change set."
 )
 
+CREATE_VARIABLE = "MMTUI_SANDBOX_STACK_CREATE_SECONDS"
+DELETE_VARIABLE = "MMTUI_SANDBOX_STACK_DELETE_SECONDS"
+UNSTABLE_FOR_UPDATE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
+"""Settled states from which a stack cannot be updated (only deleted)."""
+
 _install_lock = threading.Lock()
 _installed = False
+
+
+class _Timings:
+    """How long stacks take (seconds); one per process, as moto's state is."""
+
+    create = 0.0
+    delete = 0.0
+
+
+_TIMINGS = _Timings()
+
+# (account, region, stack name) → the day a stack about to be created was made on (seeding).
+_BACKDATED: dict[tuple[str, str, str], date] = {}
+_backdated_lock = threading.Lock()
 
 # The resources being created right now, as (stack id, logical id): a resource creates the
 # resources it refers to first, and a reference cycle must not recurse forever.
@@ -63,14 +106,55 @@ _CREATING: ContextVar[frozenset[tuple[str, str]]] = ContextVar("mmtui_cfn_creati
 
 
 class CloudFormationFixes:
-    """The sandbox extension: installing the fixes is all it does; requests pass through."""
+    """The sandbox extension: installs the fixes, and finishes stack operations that were
+    given time (`stack_create_seconds`, `stack_delete_seconds`) once that time is up."""
 
     name = "cloudformation"
 
-    def __init__(self) -> None:
+    def __init__(self, sandbox: Sandbox | None = None) -> None:
         install()
+        self._notes: list[str] = sandbox.notes if sandbox is not None else []
+        self.stack_create_seconds = self._seconds(CREATE_VARIABLE)
+        self.stack_delete_seconds = self._seconds(DELETE_VARIABLE)
+
+    # The timings live in the module (the patched moto methods read them); the properties let
+    # tests and the sandbox's options tune them on the extension like the other extensions'.
+    @property
+    def stack_create_seconds(self) -> float:
+        return _TIMINGS.create
+
+    @stack_create_seconds.setter
+    def stack_create_seconds(self, value: float) -> None:
+        _TIMINGS.create = float(value)
+
+    @property
+    def stack_delete_seconds(self) -> float:
+        return _TIMINGS.delete
+
+    @stack_delete_seconds.setter
+    def stack_delete_seconds(self, value: float) -> None:
+        _TIMINGS.delete = float(value)
+
+    def _seconds(self, variable: str) -> float:
+        """The one place the stack timings are read: a number of seconds, 0 (instant) or more."""
+        raw = os.environ.get(variable, "").strip()
+        if not raw:
+            return 0.0
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not math.isfinite(value) or value < 0:
+            self._notes.append(
+                f"{variable}={raw!r} is not a number of seconds (0 or more); using 0"
+            )
+            return 0.0
+        return value
 
     def before(self, request: AwsRequest) -> AwsResponse | None:
+        # Any request may be the first one after a stack's time is up (a check reading ECS
+        # sees what the finished stack made).
+        advance(time.time())
         return None
 
     def after(self, request: AwsRequest, response: AwsResponse) -> AwsResponse:
@@ -97,7 +181,42 @@ def install() -> None:
         _patch_outputs()
         _patch_resource_properties()
         _patch_lifecycle()
+        _patch_custom_resources()
+        lambda_runtimes.install()
         _installed = True
+
+
+def created_earlier(account: str, region: str, stack_name: str, day: date) -> None:
+    """The next stack `stack_name` created in that account and region is made as on `day`
+    (seeding what Lab 0 created then: its Lambda runtime was accepted at the time) and is
+    complete at once. An explicit allowance for one creation, never a default."""
+    with _backdated_lock:
+        _BACKDATED[(account, region, stack_name)] = day
+
+
+def _take_backdating(stack: Any) -> date | None:
+    with _backdated_lock:
+        return _BACKDATED.pop((stack.account_id, stack.region_name, stack.name), None)
+
+
+def advance(now: float) -> None:
+    """Finish the stack operations whose time is up (called under the sandbox's lock)."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    # dict.values: moto's backend dictionaries create accounts and regions on lookup, not here.
+    for account in dict.values(cloudformation_backends):
+        for backend in dict.values(account):
+            stacks: list[Any] = list(backend.stacks.values())
+            for stack in stacks:
+                due = getattr(stack, "_mmtui_due", None)
+                if due is None or due > now:
+                    continue
+                pending = stack._mmtui_pending
+                stack._mmtui_due = stack._mmtui_pending = None
+                if pending == "create":
+                    _finish_create(backend, stack)
+                elif pending == "delete":
+                    _finish_delete(backend, stack)
 
 
 # =========================================================================== template reading
@@ -163,6 +282,10 @@ def _patch_outputs() -> None:
     _patch(parsing.OutputMap, "exports", property(exports))
 
     def outputs(self: Any) -> list[dict[str, Any]] | None:
+        if getattr(self, "_mmtui_pending", None) == "create" or self.status in _NO_OUTPUTS:
+            # Nothing was made (yet, or any more): AWS shows no outputs, and evaluating them
+            # would make moto create the resources they refer to.
+            return None
         template_outputs = self.template_dict.get("Outputs") or {}
         shown = []
         for key in template_outputs:
@@ -200,6 +323,11 @@ def _patch_outputs() -> None:
             self._template["Outputs"] = template_outputs
 
     _patch(parsing.ResourceMap, "validate_outputs", validate_outputs)
+
+
+_NO_OUTPUTS = frozenset(
+    {"REVIEW_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED"}
+)
 
 
 def _output_text(value: Any) -> str:
@@ -590,6 +718,42 @@ def _patch_lifecycle() -> None:
     _patch(responses.CloudFormationResponse, "list_stack_resources", list_stack_resources)
 
 
+# --------------------------------------------------------------------------- custom resources
+
+
+def _patch_custom_resources() -> None:
+    from moto.cloudformation import custom_model
+
+    def create(
+        cls: Any,
+        /,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region: str,
+        **kw: Any,
+    ) -> Any:
+        """A Lambda-backed custom resource, answered SUCCESS without running the function.
+
+        moto invokes the function in a container and waits for its answer, which never comes
+        in the sandbox. The workshop's only custom resource (CleanDelete) answers SUCCESS on
+        Create and Update; its deletions are this module's deleters. Its function must exist,
+        as on AWS (the service token is looked up).
+        """
+        from moto.awslambda.models import lambda_backends
+
+        token = str((cloudformation_json.get("Properties") or {}).get("ServiceToken", ""))
+        lambda_backends[account_id][region].get_function(token)
+        model: Any = custom_model.CustomModel  # abstract to the type checker only
+        resource = model(
+            region, str(uuid.uuid4()), str(kw.get("LogicalId", resource_name)), resource_name
+        )
+        resource.set_data({})
+        return resource
+
+    _patch(custom_model.CustomModel, "create_from_cloudformation_json", classmethod(create))
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -892,25 +1056,38 @@ def _publish_exports(backend: Any, stack: Any) -> None:
 
 
 def _run_create(backend: Any, stack: Any) -> None:
-    """Create a stack's resources; a failure rolls back what was made (ROLLBACK_COMPLETE)."""
+    """Start creating a stack: at once, or after `stack_create_seconds` (CREATE_IN_PROGRESS
+    meanwhile, with no resources and no outputs yet)."""
     _stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
     stack.status = "CREATE_IN_PROGRESS"
-    try:
-        ready = stack.resource_map.create(stack.template_dict)
-    except Exception as exc:  # noqa: BLE001  (any resource failure: AWS rolls back, not 500)
-        failed = getattr(exc, "_mmtui_failed", None)
-        _stack_event(
-            stack,
-            "ROLLBACK_IN_PROGRESS",
-            f"The following resource(s) failed to create: [{failed or ''}]. "
-            "Rollback requested by user."
-            if failed
-            else f"Stack creation failed: {_reason(exc)}",
-        )
-        leftovers = _delete_resources(stack.resource_map)
-        stack.status = "ROLLBACK_FAILED" if leftovers else "ROLLBACK_COMPLETE"
-        _stack_event(stack, stack.status)
+    stack._mmtui_created_on = _take_backdating(stack)
+    if _TIMINGS.create > 0 and stack._mmtui_created_on is None:
+        stack._mmtui_pending = "create"
+        stack._mmtui_due = time.time() + _TIMINGS.create
         return
+    _finish_create(backend, stack)
+
+
+def _finish_create(backend: Any, stack: Any) -> None:
+    """Create a stack's resources; a failure rolls back what was made (ROLLBACK_COMPLETE)."""
+    day = getattr(stack, "_mmtui_created_on", None)
+    with lambda_runtimes.created_on(day) if day else nullcontext():
+        try:
+            ready = stack.resource_map.create(stack.template_dict)
+        except Exception as exc:  # noqa: BLE001  (any resource failure: AWS rolls back, not 500)
+            failed = getattr(exc, "_mmtui_failed", None)
+            _stack_event(
+                stack,
+                "ROLLBACK_IN_PROGRESS",
+                f"The following resource(s) failed to create: [{failed or ''}]. "
+                "Rollback requested by user."
+                if failed
+                else f"Stack creation failed: {_reason(exc)}",
+            )
+            leftovers = _delete_resources(stack.resource_map)
+            stack.status = "ROLLBACK_FAILED" if leftovers else "ROLLBACK_COMPLETE"
+            _stack_event(stack, stack.status)
+            return
     stack.description = stack.template_dict.get("Description")
     if ready:  # else a custom resource answers later (moto's verify_readiness completes it)
         stack.status = "CREATE_COMPLETE"
@@ -951,8 +1128,9 @@ def _create_change_set(
     stack = _find_stack(self, stack_name)
     if change_set_type == "UPDATE":
         if stack is None or stack.status == "REVIEW_IN_PROGRESS":
-            raise ValidationError(stack_name)
-        if stack.status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"):
+            # A stack under review was never created: for an update it does not exist.
+            raise ValidationError(stack_name, message=f"Stack [{stack_name}] does not exist")
+        if stack.status in UNSTABLE_FOR_UPDATE or stack.status.endswith("_IN_PROGRESS"):
             raise ValidationError(
                 stack.stack_id,
                 message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be "
@@ -1190,7 +1368,15 @@ def _update_stack(
         removed = _update_resources(self, resources_map, Stack.parse_template(template), parameters)
     except Exception as exc:  # noqa: BLE001  (a resource failed: the update rolls back)
         # moto cannot undo the changes already made; the stack reports what AWS would.
-        _stack_event(self, "UPDATE_ROLLBACK_IN_PROGRESS", _reason(exc))
+        failed = getattr(exc, "_mmtui_failed", None)
+        verb = "update" if getattr(exc, "_mmtui_update", False) else "create"
+        _stack_event(
+            self,
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            f"The following resource(s) failed to {verb}: [{failed}]. " if failed else _reason(exc),
+        )
+        self.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+        _stack_event(self, self.status)
         self.status = "UPDATE_ROLLBACK_COMPLETE"
         _stack_event(self, self.status)
         return
@@ -1262,6 +1448,9 @@ def _update_resources(
             )
         except Exception as exc:
             _event(stack, name, physical, resource_type, "UPDATE_FAILED", _reason(exc))
+            _mark_reported(exc, name)
+            with contextlib.suppress(AttributeError):  # a type without __dict__: still reported
+                exc._mmtui_update = True  # type: ignore[attr-defined]
             raise
         if updated is not None:  # None: moto cannot update this type; the resource stays
             resources_map._parsed_resources[name] = updated
@@ -1277,12 +1466,24 @@ def _update_resources(
 
 
 def _delete_stack(self: Any, name_or_stack_id: str) -> None:
-    """DeleteStack: remove the resources; on failure the stack stays, DELETE_FAILED (as AWS)."""
+    """DeleteStack: remove the resources (at once, or after `stack_delete_seconds`); on
+    failure the stack stays, DELETE_FAILED (as AWS)."""
     stack = _find_stack(self, name_or_stack_id)
     if stack is None:
         return  # deleting a stack that does not exist succeeds, as on AWS
+    if stack.status == "DELETE_IN_PROGRESS":
+        return  # already being deleted: AWS accepts the call and changes nothing
     _stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
     stack.status = "DELETE_IN_PROGRESS"
+    if _TIMINGS.delete > 0:
+        stack._mmtui_pending = "delete"
+        stack._mmtui_due = time.time() + _TIMINGS.delete
+        return
+    stack._mmtui_due = stack._mmtui_pending = None  # a creation still pending is cancelled
+    _finish_delete(self, stack)
+
+
+def _finish_delete(backend: Any, stack: Any) -> None:
     leftovers = _delete_resources(stack.resource_map)
     if leftovers:
         stack.status = "DELETE_FAILED"
@@ -1292,10 +1493,10 @@ def _delete_stack(self: Any, name_or_stack_id: str) -> None:
             f"The following resource(s) failed to delete: [{', '.join(leftovers)}]. ",
         )
         return
-    for name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
-        del self.exports[name]
-    del self.stacks[stack.stack_id]
-    self.deleted_stacks[stack.stack_id] = stack
+    for name in [n for n, e in backend.exports.items() if e.exporting_stack_id == stack.stack_id]:
+        del backend.exports[name]
+    del backend.stacks[stack.stack_id]
+    backend.deleted_stacks[stack.stack_id] = stack
     stack.status = "DELETE_COMPLETE"
     _stack_event(stack, "DELETE_COMPLETE")
 
