@@ -1089,6 +1089,23 @@ def _images_in_both_regions(check: Checker) -> CheckResult:
     )
 
 
+def _rollouts(check: Checker, cluster: str, names: list[str]) -> dict[str, tuple[str, str]]:
+    """Service → (rolloutState, reason) of its PRIMARY deployment; COMPLETED when ECS gives no
+    rollout state (a deployment controller other than ECS)."""
+    if not cluster or not names:
+        return {}
+    answer = check.ctx.client("ecs", check.ctx.secondary_region).describe_services(
+        cluster=cluster, services=names
+    )
+    found = {}
+    for service in answer.get("services", []):
+        primary = [d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"]
+        state = str(primary[0].get("rolloutState", "COMPLETED")) if primary else "COMPLETED"
+        reason = str(primary[0].get("rolloutStateReason", "")) if primary else ""
+        found[str(service["serviceName"])] = (state, reason or "see the service's events")
+    return found
+
+
 @CHECKS.implement("build_artifacts.deployed_to_secondary")
 def deployed_to_secondary(check: Checker) -> CheckResult:
     return _while_pipelines_run(check, _deployed_to_secondary(check))
@@ -1130,6 +1147,25 @@ def _deployed_to_secondary(check: Checker) -> CheckResult:
             expected,
             "; ".join(problems),
             f"The pipelines have not deployed to the secondary region yet: {'; '.join(problems)}.",
+            command,
+        )
+    rollouts = _rollouts(check, outputs.get("EcsClusterName", ""), list(secondary))
+    failed = [
+        f"{name}: {reason}" for name, (state, reason) in rollouts.items() if state == "FAILED"
+    ]
+    if failed:
+        return check.failed(
+            expected,
+            "rollout FAILED",
+            f"The deployment to the secondary failed: {'; '.join(failed)}.",
+            command,
+        )
+    rolling = [name for name, (state, _) in rollouts.items() if state == "IN_PROGRESS"]
+    if rolling:
+        return check.pending(
+            expected,
+            "rollout IN_PROGRESS",
+            f"{describe(rolling)} still rolling out the new build; wait for it to complete.",
             command,
         )
     return check.passed(

@@ -836,7 +836,8 @@ def reset_pipeline(ctx: TaskContext) -> list[Action]:
     if actions:
         for region in sorted(regions - {primary}):
             bucket = bucket_name(ctx, region)
-            if not _bucket_missing(ctx, bucket, region):
+            found = _bucket_state(ctx, bucket, region)
+            if found == "exists":
                 actions.append(
                     Action(
                         region,
@@ -845,17 +846,36 @@ def reset_pipeline(ctx: TaskContext) -> list[Action]:
                         partial(_delete_bucket, ctx, bucket, region),
                     )
                 )
+            elif found != "missing":
+                # 403: the name is taken by another account, or this identity may not look.
+                # Nothing is deleted, and the plan and the log say so.
+                message = (
+                    f"left the artifact bucket {bucket} alone: HeadBucket answered {found}, so "
+                    "mmtui cannot tell whether it exists or is yours; delete it yourself if it is"
+                )
+                actions.append(
+                    Action(
+                        region,
+                        f"bucket {bucket}",
+                        f"leave (cannot tell: HeadBucket {found})",
+                        partial(lambda text: text, message),
+                    )
+                )
     return actions
 
 
-def _bucket_missing(ctx: TaskContext, bucket: str, region: str) -> bool:
+def _bucket_state(ctx: TaskContext, bucket: str, region: str) -> str:
+    """ "exists", "missing" (404), or the error code that leaves it unknown (403...)."""
     from botocore.exceptions import ClientError
 
     try:
         ctx.client("s3", region).head_bucket(Bucket=bucket)
-        return False
-    except ClientError:
-        return True
+        return "exists"
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            return "missing"
+        return code or "an error"
 
 
 def _delete_bucket(ctx: TaskContext, bucket: str, region: str) -> str:
