@@ -324,3 +324,25 @@ def test_reset_takes_out_only_what_the_lab_adds(sandbox: Sandbox, target: list[s
     assert "My queue" not in said
     code, step = check_step(target, "5")
     assert step["dashboard.secondary_alb_widgets"]["status"] == "fail"
+
+
+def test_the_lab2_body_put_back_by_a_stack_update_is_explained(
+    sandbox: Sandbox, target: list[str]
+) -> None:
+    """On AWS the Lab 2 dashboard is a nested stack's resource: an update of the workshop
+    stack writes its Lab 2 body back. The check says that is the likely cause."""
+    deploy_secondary_by_hand(sandbox)
+    cloudwatch = sandbox.client("cloudwatch", PRIMARY)
+    name = "mm-multi-region_Dashboard"
+    lab2_body = cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"]
+    assert invoke("solve", *target, "--step", "5").code == 0
+    assert check_step(target, "5")[0] == 0
+    cloudwatch.put_dashboard(DashboardName=name, DashboardBody=lab2_body)
+    code, step = check_step(target, "5")
+    assert code == 1
+    message = step["dashboard.secondary_alb_widgets"]["message"]
+    assert message.startswith(
+        "No dashboard in us-west-2 graphs us-east-1 yet (mm-multi-region_Dashboard shows only "
+        "us-west-2). If you had extended mm-multi-region_Dashboard before: it belongs to the "
+        "workshop stack's nested dashboard stack"
+    )

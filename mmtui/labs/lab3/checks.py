@@ -15,7 +15,7 @@ from mmtui.engine.checks import Checker, describe
 from mmtui.engine.context import FACT_PROVIDERS
 from mmtui.engine.registry import CHECKS
 from mmtui.engine.results import CheckResult, Status
-from mmtui.labs.lab3.facts import Lab3Facts, xray_groups
+from mmtui.labs.lab3.facts import Lab3Facts
 from mmtui.labs.lab3.site import visit
 
 FACT_PROVIDERS["3"] = Lab3Facts
@@ -200,7 +200,7 @@ def _last_runs(
 
 def _xray_groups(check: Checker, region: str, lab: str) -> CheckResult:
     command = f"aws xray get-groups --region {region}"
-    groups = xray_groups(check.ctx.client("xray", region))
+    groups = facts(check).groups(region)
     expected = ", ".join(XRAY_GROUPS)
     problems = []
     for name, expression in XRAY_GROUPS.items():
@@ -862,8 +862,11 @@ def _lab2_restored(check: Checker, body: dict[str, Any] | None) -> str:
     """On AWS the Lab 2 dashboard belongs to the workshop stack's nested dashboard stack: an
     update of the primary stack puts the Lab 2 body back over the metrics added in step 5.
     When the dashboard is back to primary-only after step 5 was done, that is the likely
-    cause; said as a hint, since the check cannot see the stack's history."""
+    cause (said as a hint: the check cannot see the stack's history)."""
     if body is None or not any(m.namespace == "AWS/X-Ray" for m in _metrics(body, "")):
+        return ""
+    # Only worth saying once step 5 was under way: its X-Ray groups exist in the secondary.
+    if not set(XRAY_GROUPS) <= set(facts(check).groups(check.ctx.secondary_region)):
         return ""
     return (
         f" If you had extended {check.ctx.param('dashboard')} before: it belongs to the "

@@ -171,6 +171,11 @@ class Lab3Facts:
 
         return self.once(f"dashboard:{region}:{name}", fetch)
 
+    def groups(self, region: str) -> dict[str, str]:
+        """The region's X-Ray groups → their filters (every page), read once per round."""
+        client = self.ctx.client("xray", region)
+        return self.once(f"xray-groups:{region}", lambda: xray_groups(client))
+
     def dashboards(self, region: str) -> dict[str, dict[str, Any]]:
         """Every dashboard the account shows in `region`, by name, with its body (ListDashboards,
         every page, then GetDashboard for each; all reads). A dashboard deleted between the two

@@ -354,15 +354,12 @@ def is_lab_metric(
     dimensions = {str(pairs[i]): str(pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)}
     if namespace == "AWS/X-Ray":
         return dimensions.get("GroupName") in XRAY_GROUPS
-    if namespace == "AWS/ApplicationELB":
-        alb = outputs.get("LoadBalancerFullName")
-        return "LoadBalancer" in dimensions and dimensions["LoadBalancer"] == (
-            alb or dimensions["LoadBalancer"]
-        )
-    cluster = outputs.get("EcsClusterName")
-    return "ClusterName" in dimensions and dimensions["ClusterName"] == (
-        cluster or dimensions["ClusterName"]
+    key, own = (
+        ("LoadBalancer", outputs.get("LoadBalancerFullName"))
+        if namespace == "AWS/ApplicationELB"
+        else ("ClusterName", outputs.get("EcsClusterName"))
     )
+    return key in dimensions and (not own or dimensions[key] == own)
 
 
 def without_lab_metrics(
