@@ -164,14 +164,15 @@ def _services_running(check: Checker, cluster: str, names: list[str], command: s
 def pipelines_succeeded(check: Checker) -> CheckResult:
     pipelines = facts(check).pipelines()
     command = f"aws codepipeline list-pipelines --region {check.region}"
-    expected = "CorePipeline-… and LikePipeline-…, last run Succeeded"
+    stack = check.ctx.param("primary_stack")
+    expected = f"CorePipeline-{stack}-… and LikePipeline-{stack}-…, last run Succeeded"
     missing = [k for k in ("core", "like") if k not in pipelines]
     if missing:
         return check.failed(
             expected,
             f"found {describe(pipelines.values())}",
             "The service pipelines of Lab 0 are missing: "
-            f"{describe([k.title() + 'Pipeline-…' for k in missing])}.",
+            f"{describe([f'{k.title()}Pipeline-{stack}-…' for k in missing])}.",
             command,
         )
     return _last_runs(check, pipelines, expected, "release a change to run it again")
@@ -574,7 +575,7 @@ def _cross_region_stage(check: Checker, which: str) -> CheckResult:
         return check.failed(
             expected,
             "no pipeline",
-            f"There is no {title}Pipeline-… pipeline.",
+            f"There is no {title}Pipeline-{check.ctx.param('primary_stack')}-… pipeline.",
             f"aws codepipeline list-pipelines --region {check.region}",
         )
     command = (
