@@ -254,7 +254,8 @@ def test_a_round_fetches_what_checks_share_once(
     assert by_id["prereq.dashboard"].status == Status.PASS
     assert by_id["prereq.pipelines_succeeded"].status == Status.PASS
     # Four checks read the dashboard, two the pipelines' last runs, three the pipelines.
-    assert calls.count("GetDashboard") == 1
+    assert calls.count("GetDashboard") == 1  # the only dashboard, read once for all
+    assert calls.count("ListDashboards") == 1
     assert calls.count("ListPipelineExecutions") == 2  # one per pipeline
     assert calls.count("GetPipeline") <= 2
     assert calls.count("DescribeStacks") <= 2  # one per stack

@@ -83,7 +83,7 @@ def test_primary_site_serves_page_list_and_likes(sandbox: Sandbox, no_chaos: Non
     status, page = fetch(url + "/")
     assert status == 200
     assert "Current region: us-west-2" in page
-    assert "Gretta" in page
+    assert "fetch('/mysfits')" in page  # the browser loads the list, as on the Core service
     status, body = fetch(url + "/mysfits")
     mysfits = json.loads(body)["mysfits"]
     assert status == 200 and len(mysfits) == 12
@@ -93,6 +93,17 @@ def test_primary_site_serves_page_list_and_likes(sandbox: Sandbox, no_chaos: Non
     assert likes(sandbox, "us-west-2") == before + 1
     assert fetch(f"{url}/mysfits/{GRETTA}/like")[0] == 405
     assert fetch(url + "/nowhere")[0] == 404
+
+
+def test_the_page_answers_without_the_table_and_the_list_needs_it(sandbox: Sandbox) -> None:
+    """The Core service's `/` only names its region (the load balancer's health check hits
+    it), so it answers while the table cannot be read; `/mysfits` reads the table."""
+    sandbox.client("dynamodb", "us-west-2").delete_table(TableName="mm-ddbtable")
+    url = site(sandbox, "us-west-2")
+    status, page = fetch(url + "/")
+    assert status == 200
+    assert "Current region: us-west-2" in page
+    assert fetch(url + "/mysfits")[0] == 502
 
 
 def test_primary_like_service_runs_in_chaos_mode(sandbox: Sandbox) -> None:

@@ -7,6 +7,7 @@ at the same moment) keeps a whole-lab check to a handful of describe calls.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from mmtui.engine.context import CheckContext
 
 T = TypeVar("T")
+DASHBOARD_MISSING = ("ResourceNotFound", "ResourceNotFoundException")
+"""CloudWatch's codes for a dashboard that does not exist."""
 
 
 def stack_missing(exc: Exception) -> bool:
@@ -23,19 +26,40 @@ def stack_missing(exc: Exception) -> bool:
     return error.get("Code") == "ValidationError" and "does not exist" in error.get("Message", "")
 
 
-def service_pipelines(client: Any) -> dict[str, str]:
-    """{"core": name, "like": name} of the service pipelines a CodePipeline client lists."""
+def pipeline_pattern(kind: str, stack: str) -> re.Pattern[str]:
+    """The name the workshop's CI/CD nested stack gives a service pipeline of `stack`:
+    `CorePipeline-<stack>-MythicalCiCdStack-<suffix>` (cicd.yml names it after its own stack,
+    which CloudFormation names `<parent>-<logical id>-<suffix>`)."""
+    return re.compile(rf"^{kind}Pipeline-{re.escape(stack)}-MythicalCiCdStack-[A-Za-z0-9]+$")
+
+
+def service_pipelines(client: Any, stack: str) -> dict[str, str]:
+    """{"core": name, "like": name} of the service pipelines of the workshop stack `stack`.
+
+    Only that deployment's: an account may hold another workshop deployment (Lab 0 invites a
+    stack name of one's own in a shared account), whose pipelines must never be read, changed
+    or reset for this one, whatever their names sort as."""
     names = [
         p["name"]
         for page in client.get_paginator("list_pipelines").paginate()
         for p in page.get("pipelines", [])
     ]
     found: dict[str, str] = {}
-    for key, prefix in (("core", "CorePipeline-"), ("like", "LikePipeline-")):
-        matches = sorted(n for n in names if n.startswith(prefix))
+    for key, kind in (("core", "Core"), ("like", "Like")):
+        pattern = pipeline_pattern(kind, stack)
+        matches = sorted(n for n in names if pattern.match(n))
         if matches:
             found[key] = matches[0]
     return found
+
+
+def xray_groups(client: Any) -> dict[str, str]:
+    """Every X-Ray group of the client's region (all pages of GetGroups) → its filter."""
+    return {
+        g["GroupName"]: g.get("FilterExpression", "")
+        for page in client.get_paginator("get_groups").paginate()
+        for g in page.get("Groups", [])
+    }
 
 
 class Lab3Facts:
@@ -84,7 +108,8 @@ class Lab3Facts:
         """{"core": name, "like": name} of the service pipelines in the primary region."""
 
         client = self.ctx.client("codepipeline", self.ctx.primary_region)
-        return self.once("pipelines", lambda: service_pipelines(client))
+        stack = self.ctx.param("primary_stack")
+        return self.once("pipelines", lambda: service_pipelines(client, stack))
 
     def source_repository(self, which: str) -> str | None:
         """The CodeCommit repository the pipeline of `which` service builds from."""
@@ -135,13 +160,42 @@ class Lab3Facts:
                 body = client.get_dashboard(DashboardName=name)["DashboardBody"]
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code")
-                if code in ("ResourceNotFound", "ResourceNotFoundException"):
+                if code in DASHBOARD_MISSING:
                     return None
                 raise
-            found: dict[str, Any] = json.loads(body)
-            return found
+            try:
+                found = json.loads(body)
+            except ValueError:
+                return {}  # not JSON: CloudWatch would refuse it; nothing graphed
+            return found if isinstance(found, dict) else {}
 
         return self.once(f"dashboard:{region}:{name}", fetch)
+
+    def groups(self, region: str) -> dict[str, str]:
+        """The region's X-Ray groups → their filters (every page), read once per round."""
+        client = self.ctx.client("xray", region)
+        return self.once(f"xray-groups:{region}", lambda: xray_groups(client))
+
+    def dashboards(self, region: str) -> dict[str, dict[str, Any]]:
+        """Every dashboard the account shows in `region`, by name, with its body (ListDashboards,
+        every page, then GetDashboard for each; all reads). A dashboard deleted between the two
+        calls is left out."""
+        client = self.ctx.client("cloudwatch", region)
+
+        def fetch() -> dict[str, dict[str, Any]]:
+            names = [
+                entry["DashboardName"]
+                for page in client.get_paginator("list_dashboards").paginate()
+                for entry in page.get("DashboardEntries", [])
+            ]
+            found: dict[str, dict[str, Any]] = {}
+            for name in names:
+                body = self.dashboard(name, region)  # shared with checks that read one by name
+                if body is not None:
+                    found[name] = body
+            return found
+
+        return self.once(f"dashboards:{region}", fetch)
 
     def known(self) -> dict[str, str]:
         """Facts for rendering lab text, from what has been fetched so far (no new calls)."""

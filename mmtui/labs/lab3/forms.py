@@ -346,7 +346,7 @@ class CrossRegionStageForm(Form):
         of the chosen region (the lab's secondary by default)."""
         client = ctx.client("codepipeline", ctx.primary_region)
         pipelines = []
-        for kind, name in sorted(service_pipelines(client).items()):
+        for kind, name in sorted(service_pipelines(client, ctx.param("primary_stack")).items()):
             declaration = client.get_pipeline(name=name)["pipeline"]
             stages = tuple(declaration.get("stages", []))
             outputs = [

@@ -11,10 +11,11 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from mmtui.engine.checks import describe
 from mmtui.engine.registry import TASKS
 from mmtui.engine.tasks import Action, TaskContext
-from mmtui.labs.lab3.checks import XRAY_GROUPS, _normalise
-from mmtui.labs.lab3.facts import service_pipelines, stack_missing
+from mmtui.labs.lab3.checks import XRAY_GROUPS, _normalise, expand_rows
+from mmtui.labs.lab3.facts import DASHBOARD_MISSING, service_pipelines, stack_missing, xray_groups
 from mmtui.labs.lab3.runtimes import raise_runtimes
 from mmtui.labs.lab3.stack_events import DEPLOYED, failed, failure_reason, in_progress
 
@@ -400,29 +401,105 @@ def reset_data_tier(ctx: TaskContext) -> list[Action]:
 
 
 def _groups(ctx: TaskContext) -> dict[str, str]:
-    groups = ctx.client("xray", ctx.secondary_region).get_groups().get("Groups", [])
-    return {g["GroupName"]: g.get("FilterExpression", "") for g in groups}
+    return xray_groups(ctx.client("xray", ctx.secondary_region))
 
 
-def _dashboard_body(ctx: TaskContext) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(
-        ctx.client("cloudwatch", ctx.primary_region).get_dashboard(
+def _dashboard_body(ctx: TaskContext) -> dict[str, Any] | None:
+    """The lab dashboard's body, None when there is no such dashboard."""
+    from botocore.exceptions import ClientError
+
+    try:
+        text = ctx.client("cloudwatch", ctx.primary_region).get_dashboard(
             DashboardName=ctx.param("dashboard")
         )["DashboardBody"]
-    )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in DASHBOARD_MISSING:
+            return None
+        raise
+    body: dict[str, Any] = json.loads(text)
     return body
 
 
-def _is_secondary_widget(widget: dict[str, Any], region: str) -> bool:
-    """A widget the lab adds: every metric of it is read in the secondary region."""
-    properties = widget.get("properties", {})
-    rows = properties.get("metrics", [])
+# What step 5 adds, by content: these metrics of the secondary region. Any other metric (an
+# attendee's own SQS widget in the secondary region, the primary's lines) is not the lab's.
+LAB_METRICS = {
+    "AWS/ApplicationELB": (
+        "RequestCount",
+        "HTTPCode_Target_2XX_Count",
+        "HTTPCode_Target_4XX_Count",
+        "HTTPCode_Target_5XX_Count",
+    ),
+    "AWS/ECS": ("CPUUtilization", "MemoryUtilization"),
+    "AWS/X-Ray": ("ApproximateTraceCount",),
+}
 
-    def metric_region(row: list[Any]) -> Any:
-        options = row[-1] if row and isinstance(row[-1], dict) else {}
-        return options.get("region", properties.get("region"))
 
-    return bool(rows) and all(metric_region(row) == region for row in rows)
+def is_lab_metric(
+    values: list[Any],
+    options: dict[str, Any],
+    widget_region: str,
+    region: str,
+    outputs: dict[str, str],
+) -> bool:
+    """Whether an (expanded) metric row is one step 5 adds: the secondary load balancer's
+    requests and codes, the secondary services' CPU and memory, the X-Ray groups' metric, all
+    read in `region`. When the secondary stack's outputs are known, the load balancer and
+    cluster must be its own."""
+    if len(values) < 2 or str(options.get("region", widget_region)) != region:
+        return False
+    namespace, name = str(values[0]), str(values[1])
+    if name not in LAB_METRICS.get(namespace, ()):
+        return False
+    pairs = values[2:]
+    dimensions = {str(pairs[i]): str(pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)}
+    if namespace == "AWS/X-Ray":
+        return dimensions.get("GroupName") in XRAY_GROUPS
+    key, own = (
+        ("LoadBalancer", outputs.get("LoadBalancerFullName"))
+        if namespace == "AWS/ApplicationELB"
+        else ("ClusterName", outputs.get("EcsClusterName"))
+    )
+    return key in dimensions and (not own or dimensions[key] == own)
+
+
+def without_lab_metrics(
+    body: dict[str, Any], region: str, default_region: str, outputs: dict[str, str]
+) -> tuple[dict[str, Any], list[str], int]:
+    """The body with step 5's metrics taken out: a widget holding only those goes, a widget
+    that also holds others keeps them (written out in full, since a shorthand may have pointed
+    at a removed row). Returns the new body, the titles of the widgets removed and how many
+    metrics were taken out of kept widgets."""
+    kept: list[Any] = []
+    removed: list[str] = []
+    inside = 0
+    for widget in body.get("widgets", []):
+        properties = widget.get("properties", {}) if isinstance(widget, dict) else {}
+        rows = properties.get("metrics") if isinstance(properties, dict) else None
+        if not isinstance(rows, list) or not rows:
+            kept.append(widget)
+            continue
+        widget_region = str(properties.get("region", default_region))
+        expanded = list(expand_rows(rows))
+        lab = [is_lab_metric(v, o, widget_region, region, outputs) for v, o in expanded]
+        if not any(lab):
+            kept.append(widget)
+        elif all(lab) and len(expanded) == len(rows):
+            removed.append(str(properties.get("title") or "untitled widget"))
+        else:
+            # Rows that are not metrics (math expressions) are kept as they were.
+            others = [r for r in rows if not (isinstance(r, list) and _has_metric(r))]
+            remaining = [
+                [*values, options] if options else values
+                for (values, options), is_lab in zip(expanded, lab, strict=True)
+                if not is_lab
+            ]
+            inside += sum(lab)
+            kept.append({**widget, "properties": {**properties, "metrics": remaining + others}})
+    return {**body, "widgets": kept}, removed, inside
+
+
+def _has_metric(row: list[Any]) -> bool:
+    return bool(row[:-1] if row and isinstance(row[-1], dict) else row)
 
 
 def secondary_widgets(region: str, outputs: dict[str, str]) -> list[dict[str, Any]]:
@@ -569,8 +646,13 @@ def solve_dashboard(ctx: TaskContext) -> list[Action]:
                 ExitCode.CHECK_FAILED,
             )
         body = _dashboard_body(ctx)
-        kept = [w for w in body.get("widgets", []) if not _is_secondary_widget(w, region)]
-        wanted = {**body, "widgets": kept + secondary_widgets(region, outputs)}
+        if body is None:
+            raise MmtuiError(
+                f"there is no dashboard {name} in {ctx.primary_region} (Lab 2 makes it)",
+                ExitCode.CHECK_FAILED,
+            )
+        stripped, _, _ = without_lab_metrics(body, region, ctx.primary_region, outputs)
+        wanted = {**stripped, "widgets": stripped["widgets"] + secondary_widgets(region, outputs)}
         if wanted == body:
             return ""
         ctx.client("cloudwatch", ctx.primary_region).put_dashboard(
@@ -593,19 +675,36 @@ def reset_dashboard(ctx: TaskContext) -> list[Action]:
         for group in XRAY_GROUPS
         if group in existing
     ]
+    outputs = _outputs(_stack(ctx, "secondary"))
     body = _dashboard_body(ctx)
-    if any(_is_secondary_widget(w, region) for w in body.get("widgets", [])):
+    if (
+        body is not None
+        and without_lab_metrics(body, region, ctx.primary_region, outputs)[0] != body
+    ):
 
         def remove() -> str:
             current = _dashboard_body(ctx)
-            kept = [w for w in current.get("widgets", []) if not _is_secondary_widget(w, region)]
-            ctx.client("cloudwatch", ctx.primary_region).put_dashboard(
-                DashboardName=name, DashboardBody=json.dumps({**current, "widgets": kept})
+            if current is None:
+                return ""
+            wanted, widgets, inside = without_lab_metrics(
+                current, region, ctx.primary_region, outputs
             )
-            return f"removed {region}'s widgets from {name}"
+            if wanted == current:
+                return ""
+            ctx.client("cloudwatch", ctx.primary_region).put_dashboard(
+                DashboardName=name, DashboardBody=json.dumps(wanted)
+            )
+            parts = []
+            if widgets:
+                parts.append(f"the widgets {describe(widgets)}")
+            if inside:
+                parts.append(
+                    f"{inside} {region} metric{'s' if inside > 1 else ''} from other widgets"
+                )
+            return f"removed {' and '.join(parts)} from {name}"
 
         actions.append(
-            Action(ctx.primary_region, f"dashboard {name}", f"remove {region}'s widgets", remove)
+            Action(ctx.primary_region, f"dashboard {name}", f"remove {region}'s metrics", remove)
         )
     return actions
 
@@ -631,7 +730,9 @@ IMAGE_DEFINITIONS = "imagedefinitions_secondary.json"
 
 def _pipelines(ctx: TaskContext) -> dict[str, str]:
     """{"Core": name, "Like": name}: the service pipelines, keyed as the stack outputs are."""
-    found = service_pipelines(ctx.client("codepipeline", ctx.primary_region))
+    found = service_pipelines(
+        ctx.client("codepipeline", ctx.primary_region), ctx.param("primary_stack")
+    )
     return {kind.title(): name for kind, name in found.items()}
 
 
@@ -832,7 +933,8 @@ def reset_pipeline(ctx: TaskContext) -> list[Action]:
     if actions:
         for region in sorted(regions - {primary}):
             bucket = bucket_name(ctx, region)
-            if not _bucket_missing(ctx, bucket, region):
+            found = _bucket_state(ctx, bucket, region)
+            if found == "exists":
                 actions.append(
                     Action(
                         region,
@@ -841,17 +943,36 @@ def reset_pipeline(ctx: TaskContext) -> list[Action]:
                         partial(_delete_bucket, ctx, bucket, region),
                     )
                 )
+            elif found != "missing":
+                # 403: the name is taken by another account, or this identity may not look.
+                # Nothing is deleted, and the plan and the log say so.
+                message = (
+                    f"left the artifact bucket {bucket} alone: HeadBucket answered {found}, so "
+                    "mmtui cannot tell whether it exists or is yours; delete it yourself if it is"
+                )
+                actions.append(
+                    Action(
+                        region,
+                        f"bucket {bucket}",
+                        f"leave (cannot tell: HeadBucket {found})",
+                        partial(lambda text: text, message),
+                    )
+                )
     return actions
 
 
-def _bucket_missing(ctx: TaskContext, bucket: str, region: str) -> bool:
+def _bucket_state(ctx: TaskContext, bucket: str, region: str) -> str:
+    """ "exists", "missing" (404), or the error code that leaves it unknown (403...)."""
     from botocore.exceptions import ClientError
 
     try:
         ctx.client("s3", region).head_bucket(Bucket=bucket)
-        return False
-    except ClientError:
-        return True
+        return "exists"
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            return "missing"
+        return code or "an error"
 
 
 def _delete_bucket(ctx: TaskContext, bucket: str, region: str) -> str:

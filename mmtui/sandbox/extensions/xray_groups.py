@@ -7,6 +7,8 @@ the errors AWS gives, and the undeletable `Default` group every region has.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import secrets
 from typing import Any
@@ -22,6 +24,9 @@ _PATHS = {
 }
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 DEFAULT_GROUP = "Default"
+GROUPS_PAGE = 10
+"""Groups per GetGroups page. AWS documents that GetGroups pages (NextToken) but not its page
+size; this is a small page, so that a test with a few more groups sees a second page."""
 
 Groups = dict[str, dict[str, Any]]
 
@@ -116,7 +121,25 @@ class XRayGroups:
         return AwsResponse.json({"Group": group})
 
     def _list(self, request: AwsRequest, body: dict[str, Any], groups: Groups) -> AwsResponse:
-        return AwsResponse.json({"Groups": list(groups.values())})
+        # GetGroups answers a page at a time, with a NextToken while more follow (the API has
+        # no page-size parameter); a client reading only the first page misses the rest.
+        listed = list(groups.values())
+        token = body.get("NextToken")
+        start = 0
+        if token is not None:
+            try:
+                start = int(base64.urlsafe_b64decode(str(token).encode()).decode())
+            except (ValueError, binascii.Error):
+                return _invalid(request, "Invalid pagination token")
+            if not 0 <= start <= len(listed):
+                return _invalid(request, "Invalid pagination token")
+        page = listed[start : start + GROUPS_PAGE]
+        answer: dict[str, Any] = {"Groups": page}
+        if start + GROUPS_PAGE < len(listed):
+            answer["NextToken"] = base64.urlsafe_b64encode(
+                str(start + GROUPS_PAGE).encode()
+            ).decode()
+        return AwsResponse.json(answer)
 
     def _update(self, request: AwsRequest, body: dict[str, Any], groups: Groups) -> AwsResponse:
         group = self._find(body, groups)

@@ -29,6 +29,10 @@ from moto.core.utils import utcnow
 from moto.moto_api._internal import mock_random
 
 _PATCHED = "_mmtui_running_services"
+ROLLOUT_SECONDS = 0.0
+"""How long a new ECS deployment stays IN_PROGRESS before it completes (its old tasks keep
+serving meanwhile, as the ACTIVE deployment). 0 finishes it at once; on AWS a rollout takes
+minutes, and tests that prove the pending verdicts set this (and put it back)."""
 _SOURCE_WITHOUT_LOCATION = ("CODEPIPELINE", "NO_SOURCE")
 
 
@@ -139,6 +143,8 @@ def settle(backend: Any, service: Any) -> None:
     if not service.deployments:
         return
     deployment = service.deployments[0]
+    if deployment.get("rolloutState") == "IN_PROGRESS" and _still_rolling(deployment):
+        return
     changed = (
         deployment.get("rolloutState") != "COMPLETED"
         or deployment.get("runningCount") != desired
@@ -170,6 +176,13 @@ def settle(backend: Any, service: Any) -> None:
     del service.deployments[1:]
 
 
+def _still_rolling(deployment: dict[str, Any]) -> bool:
+    created = deployment.get("createdAt")
+    if not ROLLOUT_SECONDS or created is None:
+        return False
+    return bool((utcnow() - created).total_seconds() < ROLLOUT_SECONDS)
+
+
 def _new_deployment(service: Any) -> None:
     previous = service.deployments[0]
     now = utcnow()
@@ -185,7 +198,8 @@ def _new_deployment(service: Any) -> None:
             "pendingCount": int(service.desired_count or 0),
         }
     )
-    service.deployments = [deployment]
+    # The old deployment keeps its tasks (ACTIVE) until the new one completes.
+    service.deployments = [deployment, {**previous, "status": "ACTIVE"}]
     label = service.task_definition.rsplit("/", 1)[-1]
     service.events.insert(
         0,
