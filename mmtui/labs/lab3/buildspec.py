@@ -156,3 +156,20 @@ def missing_pieces(
     if "imagedefinitions_secondary.json" not in [str(f) for f in files]:
         pieces.append(Piece("artifact", "list imagedefinitions_secondary.json in artifacts.files"))
     return pieces
+
+
+def pushes_to_region(text: str, region: str) -> bool:
+    """The buildspec pushes an image to a registry of `region` (variables filled in): once
+    that region's repositories are deleted, its builds fail. Text that is not a buildspec
+    counts when it names such a registry at all, so a reset never leaves it in doubt."""
+    host = rf"\d{{12}}\.dkr\.ecr\.{re.escape(region)}\.amazonaws\.com(?:\.cn)?/"
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return re.search(host, text) is not None
+    if not isinstance(document, dict):
+        return re.search(host, text) is not None
+    env = document.get("env") or {}
+    variables = {str(k): str(v) for k, v in (env.get("variables") or {}).items()}
+    lines = expand(commands(document), variables)
+    return any(re.search(rf"docker\s+push\s+{host}", line) for line in lines)
