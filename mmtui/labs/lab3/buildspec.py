@@ -127,8 +127,10 @@ def missing_pieces(
         pieces.append(
             Piece(
                 "log in to the secondary registry",
-                f"log in to {host} (get-login-password --region "
-                f"{secondary_region} | docker login ...)",
+                f"log in to {host}: `$(aws ecr get-login --no-include-email --region "
+                f"{secondary_region})` on the workshop's build image (AWS CLI version 1), or "
+                f"`aws ecr get-login-password --region {secondary_region} | docker login ...` "
+                "on an image with version 2",
             )
         )
     if not any(re.search(rf"docker\s+push\s+{re.escape(secondary_uri)}:", line) for line in lines):
