@@ -90,7 +90,7 @@ def main(argv: list[str]) -> int:
     if len(words) == 2 and " ".join(words) in lacking:
         major = int(os.environ.get("MMTUI_AWS_CLI_MAJOR", "1"))
         return refuse(words[0], {w.split(" ", 1)[1] for w in lacking}, major)
-    from awscli.clidriver import main as aws
+    from awscli.clidriver import main as aws  # type: ignore[import-untyped]
 
     return int(aws() or 0)
 
