@@ -244,3 +244,21 @@ def test_reset_reverts_a_buildspec_finished_by_hand(sandbox: Sandbox, target: li
 
 def invoke_reset(target: list[str]) -> Result:
     return invoke("reset", *target, "--step", "4", "--yes")
+
+
+def test_step_4_before_step_3_is_finished_by_solving_it_again(
+    sandbox: Sandbox, target: list[str]
+) -> None:
+    """The newcomer's trap: step 4 solved before step 3 left the buildspecs done on the remote
+    and nothing deployed to the secondary; after step 3, solving step 4 again runs the
+    pipelines so the cross-region stage deploys, instead of "already done" while it is red."""
+    assert solve(target, "1").code == 0
+    assert solve(target, "4").code == 1  # pushed, deployed in the primary only: said so
+    assert solve(target, "3").code == 0
+    assert step_status(target, "4") == "fail"
+    again = solve(target, "4")
+    assert again.code == 0, again.stdout + again.stderr
+    assert "already done" not in again.stdout
+    assert "started CorePipeline-" in again.stderr and f"to {SECONDARY}" in again.stderr
+    assert step_status(target, "4") == "pass"
+    assert "already done, nothing changed" in solve(target, "4").stdout

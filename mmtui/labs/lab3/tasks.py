@@ -891,6 +891,80 @@ def _deploys_to(ctx: TaskContext, pipeline: str, region: str) -> bool:
     )
 
 
+def _run_status(ctx: TaskContext, pipeline: str, execution: str) -> str:
+    return str(
+        ctx.client("codepipeline", ctx.primary_region)
+        .get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=execution)[
+            "pipelineExecution"
+        ]
+        .get("status", "")
+    )
+
+
+def _deployed_everywhere(ctx: TaskContext, pipeline: str, head: str, runs: dict[str, str]) -> str:
+    """Whether the pipeline's stage in the secondary region last deployed `head`, the remote's
+    commit; if not, a run that does is started (or the one under way is noted in `runs`,
+    pipeline → execution, to follow). Returns what was done.
+
+    This finishes a step solved out of order: the buildspec pushed before step 3 added the
+    cross-region stage is done on the remote, yet nothing was ever deployed there."""
+    client = ctx.client("codepipeline", ctx.primary_region)
+    secondary = ctx.secondary_region
+    definition = client.get_pipeline(name=pipeline)["pipeline"]
+    stages = {
+        s["name"]
+        for s in definition["stages"]
+        if any((a.get("region") or ctx.primary_region) == secondary for a in s["actions"])
+    }
+    if not stages:
+        return ""  # no stage deploys there (step 3): a run would change nothing
+    latest = _latest_execution(ctx, pipeline) or {}
+    if latest.get("status") in RUNNING and any(
+        r.get("revisionId") == head for r in latest.get("sourceRevisions") or []
+    ):
+        runs[pipeline] = str(latest["pipelineExecutionId"])
+        return ""
+    state = client.get_pipeline_state(name=pipeline)
+    done = True
+    for stage in state.get("stageStates", []):
+        if stage["stageName"] not in stages:
+            continue
+        last = stage.get("latestExecution") or {}
+        revisions = (
+            client.get_pipeline_execution(
+                pipelineName=pipeline, pipelineExecutionId=last["pipelineExecutionId"]
+            )["pipelineExecution"].get("artifactRevisions", [])
+            if last.get("status") == "Succeeded"
+            else []
+        )
+        done = done and any(r.get("revisionId") == head for r in revisions)
+    if done:
+        return ""
+    runs[pipeline] = str(client.start_pipeline_execution(name=pipeline)["pipelineExecutionId"])
+    return f"started {pipeline} again: its last run did not deploy {head[:8]} to {secondary}"
+
+
+def _follow_runs(ctx: TaskContext, runs: dict[str, str]) -> None:
+    """Wait for runs known by their execution id (pipeline → execution); fail if one fails."""
+    from mmtui.exitcodes import ExitCode, MmtuiError
+
+    for pipeline, execution in runs.items():
+
+        def over(pipeline: str = pipeline, execution: str = execution) -> bool:
+            return _run_status(ctx, pipeline, execution) not in RUNNING
+
+        ctx.wait(
+            f"{pipeline} to build and deploy", over, partial(_stages, ctx, pipeline, execution)
+        )
+        status = _run_status(ctx, pipeline, execution)
+        if status != "Succeeded":
+            raise MmtuiError(
+                f"{pipeline} ended {status}; `aws codepipeline get-pipeline-state --name "
+                f"{pipeline}` shows why",
+                ExitCode.CHECK_FAILED,
+            )
+
+
 def _follow(ctx: TaskContext, pushed: dict[str, str], must_succeed: bool = True) -> None:
     """Wait for the run of each pipeline that builds the commit we pushed (pipeline → commit):
     not merely "a new run", which may be someone else's, or never come."""
@@ -983,10 +1057,11 @@ def _outcome(ctx: TaskContext, pipelines: list[str]) -> str:
 
 @TASKS.implement("build_artifacts.solve")
 def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
-    from mmtui.gitops.repository import commit_and_push
+    from mmtui.gitops.repository import commit_and_push, remote_head
 
     pipelines = _pipelines(ctx)
     pushed: dict[str, str] = {}
+    released: dict[str, str] = {}
     actions = []
     for kind, pipeline in sorted(pipelines.items()):
         repository = _source_repository(ctx, pipeline)
@@ -994,7 +1069,7 @@ def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
         def push(kind: str = kind, pipeline: str = pipeline, repository: str = repository) -> str:
             change = _buildspec_change(ctx, kind, repository)
             if not change.needed:
-                return ""
+                return _deployed_everywhere(ctx, pipeline, remote_head(change.repo), released)
             if not _deploys_to(ctx, pipeline, ctx.secondary_region):
                 ctx.log(
                     f"{pipeline} has no stage deploying to {ctx.secondary_region} (step 3 is "
@@ -1006,8 +1081,8 @@ def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
             commit = commit_and_push(
                 change, f"Updating {kind.lower()} buildspec for multi-region deploy"
             )
-            if not commit:
-                return ""  # the remote already had it: no push, so no run to wait for
+            if not commit:  # the remote already had it: no push, so no run of ours to wait for
+                return _deployed_everywhere(ctx, pipeline, remote_head(change.repo), released)
             pushed[pipeline] = commit
             return f"pushed {commit[:8]} to {repository} (master)"
 
@@ -1021,10 +1096,11 @@ def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
         )
 
     def follow() -> str:
-        if not pushed:
+        if not pushed and not released:
             return ""
         _follow(ctx, pushed)
-        return _outcome(ctx, sorted(pushed))
+        _follow_runs(ctx, released)
+        return _outcome(ctx, sorted({*pushed, *released}))
 
     actions.append(Action(ctx.primary_region, "the pipelines", "follow until deployed", follow))
     return actions
