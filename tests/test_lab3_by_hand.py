@@ -49,7 +49,7 @@ phases:
       - SECONDARY_{kind}_REPO_URI={secondary_uri}
       - PRIMARY_REGION=$AWS_DEFAULT_REGION
       - SECONDARY_REGION={SECONDARY}
-      - aws ecr get-login-password --region $PRIMARY_REGION | docker login --username AWS --password-stdin ${{PRIMARY_{kind}_REPO_URI%%/*}}
+      - $(aws ecr get-login --no-include-email --region $PRIMARY_REGION)
   build:
     commands:
       - docker build -t {image} .
@@ -199,9 +199,10 @@ def test_the_whole_lab_by_hand(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 
     # Step 4: finish both buildspecs, commit, push; the pipelines run.
     logins = {
-        "Core": "aws ecr get-login-password --region $SECONDARY_REGION | docker login "
-        "--username AWS --password-stdin ${SECONDARY_CORE_REPO_URI%%/*}",
-        "Like": "$(aws ecr get-login --no-include-email --region $SECONDARY_REGION)",
+        # The workshop's build image has AWS CLI version 1 (before get-login-password): both
+        # log in as the primary line does, spelled two ways.
+        "Core": "$(aws ecr get-login --no-include-email --region $SECONDARY_REGION)",
+        "Like": "$(aws ecr get-login --region us-east-1 --no-include-email)",
     }
     for kind, container in (("Core", "service"), ("Like", "like-service")):
         (clone,) = sandbox.workspace.glob(f"{kind.lower()}-service-*")

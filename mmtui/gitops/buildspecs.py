@@ -17,6 +17,7 @@ import yaml
 from mmtui.content.loader import templates_root
 from mmtui.content.render import ContentEnvironment
 from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.gitops.build_images import GET_LOGIN, GET_LOGIN_PASSWORD
 from mmtui.target.regions import known_regions
 
 SERVICES = {"core": "service", "like": "like-service"}
@@ -32,8 +33,12 @@ class BuildspecValues:
     primary_repo_uri: str
     secondary_repo_uri: str
     secondary_region: str
+    login: str = GET_LOGIN_PASSWORD
+    """How the build logs docker in to ECR (build_images.py): the style the image's CLI has."""
 
     def validate(self) -> None:
+        if self.login not in (GET_LOGIN, GET_LOGIN_PASSWORD):
+            raise MmtuiError(f"login: {self.login!r} is not an ECR login style", ExitCode.USAGE)
         for name in ("primary_repo_uri", "secondary_repo_uri"):
             value = getattr(self, name)
             if not _URI.fullmatch(value):
@@ -75,6 +80,7 @@ def render_buildspec(service: str, values: BuildspecValues) -> str:
             primary_repo_uri=values.primary_repo_uri,
             secondary_repo_uri=values.secondary_repo_uri,
             secondary_region=values.secondary_region,
+            login=values.login,
         )
     )
     yaml.safe_load(text)  # a template bug must never reach a repository

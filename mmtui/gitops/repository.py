@@ -7,8 +7,10 @@ branch, a merge or rebase in progress) is refused with the reason rather than "f
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -143,6 +145,99 @@ def _stderr(exc: Any) -> str:
     return " ".join(line.strip() for line in text.splitlines() if line.strip())[:500]
 
 
+REMOTE_BRANCH = f"origin/{BRANCH}"
+"""What the pipeline builds is the remote's branch; the clone's own `master` is only where
+mmtui prepares a commit. Every "done?" is answered from here, after a fetch."""
+
+
+def origin_url(repo: Any) -> str:
+    try:
+        return str(repo.remotes.origin.url)
+    except (AttributeError, ValueError):
+        return ""
+
+
+def fetch(repo: Any) -> None:
+    """Bring `origin/master` up to date; MmtuiError (exit 4) when the remote cannot be read."""
+    import git
+
+    try:
+        _remote_git(Path(repo.working_dir), "fetch", "origin")
+    except git.GitCommandError as exc:
+        raise MmtuiError(
+            f"git fetch from {origin_url(repo) or 'origin'} failed: {_stderr(exc)}",
+            ExitCode.AWS_ERROR,
+        ) from None
+    if _remote_head(repo) is None:
+        raise MmtuiError(
+            f"{origin_url(repo)} has no {BRANCH} branch; the pipeline builds {BRANCH}",
+            ExitCode.USAGE,
+        )
+
+
+def _remote_head(repo: Any) -> Any:
+    import git
+
+    try:
+        return repo.commit(REMOTE_BRANCH)
+    except (git.BadName, ValueError):
+        return None
+
+
+def remote_head(repo: Any) -> str:
+    """The commit `origin/master` points at (as of the last fetch)."""
+    head = _remote_head(repo)
+    return "" if head is None else str(head.hexsha)
+
+
+def _text_at(commit: Any, file: str) -> str:
+    try:
+        blob = commit.tree / file
+    except KeyError:
+        return ""
+    text: str = blob.data_stream.read().decode("utf-8", "replace")
+    return text
+
+
+def remote_text(repo: Any, file: str) -> str:
+    """`file` as the remote's master has it ("" when it has none), as of the last fetch."""
+    head = _remote_head(repo)
+    return "" if head is None else _text_at(head, file)
+
+
+def _normalised(url: str) -> str:
+    url = url.strip().rstrip("/")
+    url = re.sub(r"^(https?://)[^/@]+@", r"\1", url)  # credentials in the URL are not its identity
+    return url.removesuffix(".git")
+
+
+def same_remote(url: str, wanted: str, repository: str) -> bool:
+    """`url` reaches the repository whose clone URL is `wanted`: the same URL, or
+    git-remote-codecommit's `codecommit://NAME` / `codecommit::REGION://NAME` for it."""
+    if _normalised(url) == _normalised(wanted):
+        return True
+    grc = re.fullmatch(r"codecommit(?:::([a-z0-9-]+))?://(?:[^@/]+@)?([^/]+)", url.strip())
+    if grc is None or grc.group(2) != repository:
+        return False
+    region = re.search(r"git-codecommit\.([a-z0-9-]+)\.", wanted)
+    return grc.group(1) is None or region is None or grc.group(1) == region.group(1)
+
+
+def refuse_other_origin(repo: Any, repository: str, urls: list[str]) -> None:
+    """MmtuiError unless the clone's `origin` is `repository`, the pipeline's source (one of
+    its clone `urls`): a push anywhere else would never reach the pipeline."""
+    current = origin_url(repo)
+    if any(same_remote(current, url, repository) for url in urls if url):
+        return
+    raise MmtuiError(
+        f"the origin of {repo.working_dir} is {current or 'not set'}, but the pipeline builds "
+        f"from {repository} ({urls[0]}); point the clone at it "
+        f"(`git -C {repo.working_dir} remote set-url origin {urls[0]}`) or move the clone away "
+        "so mmtui clones it again",
+        ExitCode.USAGE,
+    )
+
+
 def refuse_unsafe(repo: Any, file: str) -> None:
     """MmtuiError naming why `repo` must not be touched now, if it must not."""
     git_dir = Path(repo.git_dir)
@@ -174,12 +269,8 @@ def refuse_unsafe(repo: Any, file: str) -> None:
 
 
 def committed_text(repo: Any, file: str) -> str:
-    try:
-        blob = repo.head.commit.tree / file
-    except KeyError:
-        return ""
-    text: str = blob.data_stream.read().decode("utf-8", "replace")
-    return text
+    """`file` as the clone's HEAD has it ("" when it has none)."""
+    return _text_at(repo.head.commit, file)
 
 
 @dataclass
@@ -187,6 +278,7 @@ class FileChange:
     repo: Any
     file: str
     current: str
+    """The file on the remote's master: what the pipeline builds now."""
     wanted: str
 
     @property
@@ -205,86 +297,116 @@ class FileChange:
 
 
 def plan_change(repo: Any, file: str, wanted: str) -> FileChange:
-    return FileChange(repo, file, committed_text(repo, file), wanted)
+    """What writing `wanted` would change on the remote (fetched first): the clone may be ahead
+    of it (a push that never happened) or behind it (someone else pushed), and neither is
+    what the pipeline builds."""
+    fetch(repo)
+    return FileChange(repo, file, remote_text(repo, file), wanted)
+
+
+def unpushed(repo: Any) -> list[Any]:
+    """Commits of the clone's HEAD that the remote's master lacks, newest first."""
+    return list(repo.iter_commits(f"{REMOTE_BRANCH}..HEAD"))
+
+
+def _refuse_foreign_commits(repo: Any) -> None:
+    """mmtui pushes its own commit only: the attendee's unpushed commits would be published
+    and deployed with it, unreviewed."""
+    theirs = [c for c in unpushed(repo) if TRAILER not in str(c.message)]
+    if not theirs:
+        return
+    listed = "; ".join(f"{c.hexsha[:8]} {str(c.summary)[:60]}" for c in theirs[:5])
+    more = f" and {len(theirs) - 5} more" if len(theirs) > 5 else ""
+    where = repo.working_dir
+    raise MmtuiError(
+        f"{BRANCH} in {where} has {len(theirs)} commit(s) not on the remote: {listed}{more}. "
+        "A push would publish them and the pipeline would deploy them, so mmtui stops: "
+        f"push them yourself if they are ready (`git -C {where} push origin {BRANCH}`), or "
+        f"keep them on a branch of their own (`git -C {where} branch my-work` then "
+        f"`git -C {where} reset --keep {REMOTE_BRANCH}`), then solve again",
+        ExitCode.USAGE,
+    )
+
+
+def _catch_up(repo: Any, env: dict[str, str]) -> None:
+    """Put the clone's master on top of the remote's (mmtui's own unpushed commits replayed
+    over it; a commit the remote already has the content of drops out)."""
+    import git
+
+    if repo.is_ancestor(remote_head(repo), repo.head.commit.hexsha):
+        return
+    try:
+        repo.git.rebase("--autostash", REMOTE_BRANCH, env=env)
+    except git.GitCommandError as exc:
+        with contextlib.suppress(git.GitCommandError):
+            repo.git.rebase("--abort", env=env)
+        raise MmtuiError(
+            "the remote moved and mmtui's commit does not apply on top of it "
+            f"({_stderr(exc)}); resolve it by hand: `git -C {repo.working_dir} pull --rebase` "
+            "then `git push`",
+            ExitCode.USAGE,
+        ) from None
 
 
 def commit_and_push(change: FileChange, message: str) -> str:
-    """Write the file, commit only it (other staged or unstaged work stays as it was), push.
+    """Make the remote's master hold `change.wanted`: catch up with the remote, commit only the
+    file (other staged or unstaged work stays as it was) unless mmtui's own unpushed commit
+    already holds it, and push.
 
-    A push rejected because the remote moved gets a fetch and a rebase of our one commit; a
-    conflict there is aborted and reported. Returns the pushed commit id.
+    Returns the commit the remote's master now points at, or "" when nothing was pushed
+    (the remote already had it): a caller waits for a pipeline run only after a real push.
     """
-
     repo = change.repo
     refuse_unsafe(repo, change.file)
-    path = Path(repo.working_dir) / change.file
-    write_atomically(path, change.wanted.encode("utf-8"))
     env = git_environment()
-    if change.file not in {item.path for item in repo.tree().traverse()}:
-        repo.git.add("--", change.file, env=env)
-    # `git commit -- FILE` commits that file's contents only, whatever else is staged.
-    repo.git.commit("-m", f"{message}\n\n{TRAILER}", "--", change.file, env=env)
+    fetch(repo)
+    now = remote_text(repo, change.file)
+    if now == change.wanted:
+        return ""
+    if now != change.current:
+        # The change was planned (and its diff shown) against another text: writing it now
+        # would silently undo whatever was pushed meanwhile.
+        raise MmtuiError(
+            f"{change.file} of {origin_url(repo)} changed since mmtui read it (master is now "
+            f"{remote_head(repo)[:8]}); nothing was pushed: look at the new text and solve again",
+            ExitCode.USAGE,
+        )
+    _refuse_foreign_commits(repo)
+    _catch_up(repo, env)
+    if committed_text(repo, change.file) != change.wanted:
+        path = Path(repo.working_dir) / change.file
+        write_atomically(path, change.wanted.encode("utf-8"))
+        if change.file not in {item.path for item in repo.tree().traverse()}:
+            repo.git.add("--", change.file, env=env)
+        # `git commit -- FILE` commits that file's contents only, whatever else is staged.
+        repo.git.commit("-m", f"{message}\n\n{TRAILER}", "--", change.file, env=env)
+    if repo.head.commit.hexsha == remote_head(repo):
+        return ""
     _push(repo, env)
     return str(repo.head.commit.hexsha)
 
 
 def _push(repo: Any, env: dict[str, str]) -> None:
+    """Push HEAD to the remote's master; when someone pushed meanwhile, catch up and retry once."""
     import git
 
     try:
-        _remote_git(Path(repo.working_dir), "push", "origin", f"{BRANCH}:{BRANCH}")
+        _remote_git(Path(repo.working_dir), "push", "origin", f"HEAD:{BRANCH}")
         return
     except git.GitCommandError as exc:
         if "rejected" not in _stderr(exc) and "fetch first" not in _stderr(exc):
             raise MmtuiError(f"git push failed: {_stderr(exc)}", ExitCode.AWS_ERROR) from None
+    fetch(repo)
+    _refuse_foreign_commits(repo)
+    _catch_up(repo, env)
     try:
-        _remote_git(Path(repo.working_dir), "fetch", "origin")
-        repo.git.rebase("--autostash", f"origin/{BRANCH}", env=env)
-    except git.GitCommandError as exc:
-        repo.git.rebase("--abort", env=env)
-        raise MmtuiError(
-            "the remote moved and our commit does not apply on top of it "
-            f"({_stderr(exc)}); resolve it by hand: `git pull --rebase` then `git push`",
-            ExitCode.USAGE,
-        ) from None
-    try:
-        _remote_git(Path(repo.working_dir), "push", "origin", f"{BRANCH}:{BRANCH}")
+        _remote_git(Path(repo.working_dir), "push", "origin", f"HEAD:{BRANCH}")
     except git.GitCommandError as exc:
         raise MmtuiError(f"git push failed: {_stderr(exc)}", ExitCode.AWS_ERROR) from None
 
 
-def our_commits(repo: Any, file: str) -> list[Any]:
-    """mmtui's commits of `file` on the current branch not yet reverted, newest first."""
-    reverted: set[str] = set()
-    ours = []
-    for commit in repo.iter_commits(BRANCH, paths=file):
-        message = str(commit.message)
-        for line in message.splitlines():
-            if line.startswith("This reverts commit "):
-                reverted.add(line.split()[-1].rstrip("."))
-        if (
-            TRAILER in message
-            and commit.hexsha not in reverted
-            and not message.startswith("Revert")
-        ):
-            ours.append(commit)
-    return ours
-
-
-def revert_ours(repo: Any, file: str) -> str:
-    """Put `file` back as it was before mmtui's commits, with a new commit, and push."""
-    commits = our_commits(repo, file)
-    if not commits:
-        return ""
-    refuse_unsafe(repo, file)
-    newest, oldest = commits[0], commits[-1]
-    if committed_text(repo, file) != (newest.tree / file).data_stream.read().decode():
-        raise MmtuiError(
-            f"{file} changed after mmtui's commit {newest.hexsha[:8]}; "
-            "mmtui will not overwrite that: revert it by hand",
-            ExitCode.USAGE,
-        )
-    before = (oldest.parents[0].tree / file).data_stream.read().decode() if oldest.parents else ""
-    change = FileChange(repo, file, committed_text(repo, file), before)
-    lines = "\n".join(f"This reverts commit {c.hexsha}." for c in commits)
-    return commit_and_push(change, f"Revert mmtui's change to {file}\n\n{lines}")
+def remote_versions(repo: Any, file: str) -> Iterator[tuple[str, str]]:
+    """(commit, text of `file`) for each commit of the remote's master that changed `file`,
+    newest first, along the first-parent line (what the branch itself went through)."""
+    for commit in repo.iter_commits(REMOTE_BRANCH, paths=file, first_parent=True):
+        yield str(commit.hexsha), _text_at(commit, file)

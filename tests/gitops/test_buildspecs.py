@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mmtui.exitcodes import MmtuiError
+from mmtui.gitops.build_images import GET_LOGIN, GET_LOGIN_PASSWORD, styles_used
 from mmtui.gitops.buildspecs import SERVICES, BuildspecValues, render_buildspec
 from mmtui.labs.lab3.buildspec import missing_pieces
 
@@ -27,14 +28,24 @@ def uri(account: str, region: str, name: str) -> str:
     regions=st.lists(st.sampled_from(REGIONS), min_size=2, max_size=2, unique=True),
     primary_name=names,
     secondary_name=names,
+    login=st.sampled_from([GET_LOGIN, GET_LOGIN_PASSWORD]),
 )
 def test_every_allowed_input_renders_a_complete_buildspec(
-    service: str, account: str, regions: list[str], primary_name: str, secondary_name: str
+    service: str,
+    account: str,
+    regions: list[str],
+    primary_name: str,
+    secondary_name: str,
+    login: str,
 ) -> None:
     values = BuildspecValues(
-        uri(account, regions[0], primary_name), uri(account, regions[1], secondary_name), regions[1]
+        uri(account, regions[0], primary_name),
+        uri(account, regions[1], secondary_name),
+        regions[1],
+        login,
     )
     text = render_buildspec(service, values)
+    assert styles_used(text) == {login}  # one login style, the one the image's CLI has
     document = yaml.safe_load(text)
     assert document["version"] == 0.2
     assert document["artifacts"]["files"] == [

@@ -10,7 +10,16 @@ import git
 import pytest
 
 from mmtui.exitcodes import MmtuiError
-from mmtui.gitops.repository import TRAILER, commit_and_push, plan_change, revert_ours
+from mmtui.gitops.repository import (
+    TRAILER,
+    FileChange,
+    commit_and_push,
+    plan_change,
+    refuse_other_origin,
+    remote_text,
+    remote_versions,
+    same_remote,
+)
 
 FILE = "buildspec_prod.yml"
 
@@ -100,37 +109,127 @@ def test_remote_moved_gets_fetch_and_rebase(clone: git.Repo, tmp_path: Path) -> 
     assert log.splitlines()[:2] == ["Updating", "elsewhere"]
 
 
-def test_conflict_after_the_remote_moved_is_reported_and_aborted(
+def test_a_remote_changed_since_the_plan_is_not_overwritten(
     clone: git.Repo, tmp_path: Path
 ) -> None:
+    change = plan_change(clone, FILE, "ours: 1\n")  # the diff the attendee was shown
     other = tmp_path / "other"
     run(tmp_path, "clone", clone.remotes.origin.url, str(other))
     (other / FILE).write_text("theirs: 1\n")
     run(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-am", "theirs")
     run(other, "push", "origin", "master")
-    with pytest.raises(MmtuiError, match="does not apply on top of it"):
-        commit_and_push(plan_change(clone, FILE, "ours: 1\n"), "Updating")
-    assert not (Path(clone.git_dir) / "rebase-merge").exists()
+    with pytest.raises(MmtuiError, match="changed since mmtui read it"):
+        commit_and_push(change, "Updating")
     assert remote_file(clone) == "theirs: 1\n"
 
 
-def test_revert_puts_the_file_back_with_a_new_commit(clone: git.Repo) -> None:
+def test_conflict_of_our_unpushed_commit_is_reported_and_aborted(
+    clone: git.Repo, tmp_path: Path
+) -> None:
+    """mmtui's commit whose push failed, and the remote's file changed since: the replay
+    conflicts; it is aborted and reported, nothing is lost."""
+    work = Path(clone.working_dir)
+    (work / FILE).write_text("ours: 1\n")
+    run(work, "commit", "-am", f"Updating\n\n{TRAILER}")
+    other = tmp_path / "other"
+    run(tmp_path, "clone", clone.remotes.origin.url, str(other))
+    (other / "app.py").write_text("print('moved')\n")
+    run(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-am", "moved")
+    (other / FILE).write_text("theirs: 1\n")
+    run(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-am", "theirs")
+    run(other, "push", "origin", "master")
+    change = plan_change(clone, FILE, "theirs: 2\n")
+    with pytest.raises(MmtuiError, match="does not apply on top of it"):
+        commit_and_push(change, "Updating")
+    assert not (Path(clone.git_dir) / "rebase-merge").exists()
+    assert remote_file(clone) == "theirs: 1\n"
+    assert (work / FILE).read_text() == "ours: 1\n"
+
+
+def test_going_back_is_a_new_commit_and_history_is_kept(clone: git.Repo) -> None:
     commit_and_push(plan_change(clone, FILE, "first\n"), "one")
     commit_and_push(plan_change(clone, FILE, "second\n"), "two")
+    versions = list(remote_versions(clone, FILE))
+    assert [text for _, text in versions] == ["second\n", "first\n", "version: 0.2\n"]
     commits_before = len(list(clone.iter_commits("master")))
-    revert_ours(clone, FILE)
+    original = versions[-1][1]
+    assert commit_and_push(FileChange(clone, FILE, "second\n", original), "Revert")
     assert remote_file(clone) == "version: 0.2\n"
     assert len(list(clone.iter_commits("master"))) == commits_before + 1  # history kept
-    assert revert_ours(clone, FILE) == ""  # nothing of ours left to revert
+    assert commit_and_push(FileChange(clone, FILE, original, original), "Revert") == ""
 
 
-def test_revert_refuses_when_the_file_changed_since(clone: git.Repo) -> None:
-    commit_and_push(plan_change(clone, FILE, "ours\n"), "one")
+def test_the_remote_decides_what_is_done_not_the_clone(clone: git.Repo) -> None:
+    """A commit whose push never happened leaves the clone ahead: the file is not done (the
+    pipeline builds the remote), and the next call pushes that commit (red team K2, K3b)."""
     work = Path(clone.working_dir)
-    (work / FILE).write_text("attendee edit\n")
-    run(work, "commit", "-am", "my own edit")
-    with pytest.raises(MmtuiError, match="changed after mmtui's commit"):
-        revert_ours(clone, FILE)
+    (work / FILE).write_text("finished\n")
+    run(work, "commit", "-am", f"Updating\n\n{TRAILER}")  # committed, push interrupted
+    change = plan_change(clone, FILE, "finished\n")
+    assert change.needed and change.current == "version: 0.2\n"
+    pushed = commit_and_push(change, "Updating")
+    assert pushed == clone.head.commit.hexsha
+    assert remote_file(clone) == "finished\n"
+    assert len(list(clone.iter_commits("master"))) == 2  # no second commit for the same text
+    assert not plan_change(clone, FILE, "finished\n").needed
+
+
+def test_a_push_that_changes_nothing_says_so(clone: git.Repo, tmp_path: Path) -> None:
+    """Someone else pushed the very text meanwhile: nothing is pushed, "" is returned, so no
+    caller waits for a pipeline run that will never start (red team R10)."""
+    change = plan_change(clone, FILE, "same\n")
+    other = tmp_path / "other"
+    run(tmp_path, "clone", clone.remotes.origin.url, str(other))
+    (other / FILE).write_text("same\n")
+    run(other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-am", "theirs")
+    run(other, "push", "origin", "master")
+    head = run(Path(clone.remotes.origin.url), "rev-parse", "master")
+    assert commit_and_push(change, "Updating") == ""
+    assert run(Path(clone.remotes.origin.url), "rev-parse", "master") == head
+
+
+def test_the_attendees_unpushed_commits_are_never_pushed_along(clone: git.Repo) -> None:
+    """Red team G5: a local commit of the attendee's is named in the refusal, not published."""
+    work = Path(clone.working_dir)
+    (work / "app.py").write_text("print('wip')\n")
+    run(work, "commit", "-am", "WIP not meant to be pushed")
+    with pytest.raises(MmtuiError, match=r"1 commit\(s\) not on the remote: [0-9a-f]{8} WIP not"):
+        commit_and_push(plan_change(clone, FILE, "new\n"), "x")
+    assert remote_file(clone) == "version: 0.2\n"
+    assert remote_text(clone, "app.py") == "print('hi')\n"
+    assert str(clone.head.commit.message).startswith("WIP")  # nothing committed on top
+
+
+def test_a_detached_head_is_refused_even_at_an_old_commit_of_mmtui(clone: git.Repo) -> None:
+    """Red team G3: HEAD detached at mmtui's earlier commit of the finished file, master
+    reverted since: the remote is not done, and the detached HEAD is refused."""
+    commit_and_push(plan_change(clone, FILE, "finished\n"), "one")
+    ours = clone.head.commit.hexsha
+    commit_and_push(plan_change(clone, FILE, "version: 0.2\n"), "revert")
+    clone.git.checkout("--detach", ours)
+    change = plan_change(clone, FILE, "finished\n")
+    assert change.needed
+    with pytest.raises(MmtuiError, match="detached HEAD"):
+        commit_and_push(change, "x")
+
+
+def test_origin_must_be_the_pipelines_repository(clone: git.Repo) -> None:
+    url = "https://git-codecommit.us-west-2.amazonaws.com/v1/repos/core-service-x"
+    assert same_remote(url + "/", url, "core-service-x")
+    assert same_remote(
+        "https://me:pw@git-codecommit.us-west-2.amazonaws.com/v1/repos/core-service-x",
+        url,
+        "core-service-x",
+    )
+    assert same_remote("codecommit::us-west-2://core-service-x", url, "core-service-x")
+    assert same_remote("codecommit://core-service-x", url, "core-service-x")
+    assert not same_remote("codecommit::us-east-1://core-service-x", url, "core-service-x")
+    assert not same_remote(url.replace("core-service-x", "elsewhere"), url, "core-service-x")
+    with pytest.raises(
+        MmtuiError,
+        match=r"origin of .* is .*remote\.git, but the pipeline builds from core-service-x",
+    ):
+        refuse_other_origin(clone, "core-service-x", [url])
 
 
 def test_a_missing_clone_is_cloned_from_its_url(clone: git.Repo, tmp_path: Path) -> None:

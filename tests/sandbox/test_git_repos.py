@@ -217,7 +217,7 @@ def test_starting_buildspecs_are_the_primary_only_ones(
         phases = spec["phases"]
         assert "PRIMARY_REGION=$AWS_DEFAULT_REGION" in phases["pre_build"]["commands"]
         assert any(
-            c.startswith("aws ecr get-login-password --region $PRIMARY_REGION | docker login")
+            c == "$(aws ecr get-login --no-include-email --region $PRIMARY_REGION)"
             for c in phases["pre_build"]["commands"]
         )
         assert (

@@ -193,12 +193,12 @@ def cross_region_stage(secondary: dict[str, str]) -> dict[str, Any]:
 
 
 def core_buildspec(primary_uri: str, secondary_uri: str, *, push_secondary: bool = True) -> str:
-    """The finished core buildspec of Lab 3 step 4. The primary logs in the CLI v1 way
-    (`$(aws ecr get-login ...)`), the secondary the CLI v2 way (`get-login-password |`)."""
+    """The finished core buildspec of Lab 3 step 4, logging in as the workshop's image's
+    AWS CLI (version 1, before get-login-password) can: `$(aws ecr get-login ...)`, the
+    secondary with `get-login` printing a `docker login -p` line."""
     secondary_push = (
         [
-            "      - aws ecr get-login-password --region $SECONDARY_REGION | docker login "
-            "--username AWS --password-stdin ${SECONDARY_CORE_REPO_URI%%/*}",
+            "      - $(aws ecr get-login --no-include-email --region $SECONDARY_REGION)",
             "      - docker push $SECONDARY_CORE_REPO_URI:$CODEBUILD_RESOLVED_SOURCE_VERSION",
         ]
         if push_secondary
@@ -381,7 +381,7 @@ def test_complete_buildspec_and_cross_region_deploy_reach_the_secondary(
     build_id = ran["CodeBuild"]["output"]["executionResult"]["externalExecutionId"]
     build, text, _ = build_log(sandbox, build_id)
     assert build["buildStatus"] == "SUCCEEDED"
-    # Both login styles worked: `$(aws ecr get-login ...)` and `get-login-password | docker`.
+    # Both `$(aws ecr get-login ...)` logins worked on the workshop's image.
     assert text.count("Login Succeeded") == 2
     assert "WARNING! Using --password via the CLI is insecure" in text
     execution = sandbox.client("codepipeline").get_pipeline_execution(
@@ -788,7 +788,9 @@ class _Phases(BuildHooks):
         self.phases = phases
 
 
-def _run_build(tmp_path: Path, spec: str) -> tuple[Any, list[dict[str, Any]], str]:
+def _run_build(
+    tmp_path: Path, spec: str, image: str = "aws/codebuild/docker:17.09.0"
+) -> tuple[Any, list[dict[str, Any]], str]:
     log = tmp_path / f"build-{len(list(tmp_path.glob('build-*.log')))}.log"
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as source:
@@ -796,7 +798,7 @@ def _run_build(tmp_path: Path, spec: str) -> tuple[Any, list[dict[str, Any]], st
     hooks = _Phases()
     request = BuildRequest(
         build_id="p:1",
-        project={"source": {"type": "CODEPIPELINE"}},
+        project={"source": {"type": "CODEPIPELINE"}, "environment": {"image": image}},
         region=PRIMARY,
         account="123456789012",
         source_zip=archive.getvalue(),
@@ -863,3 +865,64 @@ def test_one_shell_across_phases_and_codebuild_phase_rules(tmp_path: Path) -> No
         "no matching artifact paths found",
     )
     assert "Skipping invalid file path b.json" in log
+
+
+@pytest.mark.parametrize(
+    ("image", "command", "status"),
+    [
+        # The workshop's image: AWS CLI version 1 from before 1.17.10 (AWS documents
+        # get-login-password from 1.17.10): a command line it cannot parse, status 2.
+        ("aws/codebuild/docker:17.09.0", "aws ecr get-login-password --region us-west-2", 2),
+        # A current image: AWS CLI version 2, where get-login is gone; its usage error is 252.
+        (
+            "aws/codebuild/standard:7.0",
+            "$(aws ecr get-login --no-include-email --region us-west-2)",
+            252,
+        ),
+        ("aws/codebuild/standard:7.0", "aws --region us-west-2 ecr get-login", 252),
+    ],
+)
+def test_a_build_images_cli_refuses_the_login_it_lacks(
+    tmp_path: Path, image: str, command: str, status: int
+) -> None:
+    """Red team / audit B5: the sandbox's builds run the CLI of the project's image."""
+    outcome, _, log = _run_build(
+        tmp_path,
+        f"version: 0.2\nphases:\n  pre_build:\n    commands:\n      - {command}\n",
+        image,
+    )
+    assert (outcome.status, outcome.phase, outcome.code) == (
+        "FAILED",
+        "PRE_BUILD",
+        "COMMAND_EXECUTION_ERROR",
+    )
+    assert outcome.message == (
+        f"Error while executing command: {command}. Reason: exit status {status}"
+    )
+    assert "aws: error: argument operation: Invalid choice, valid choices are:" in log
+    assert "usage: aws [options] <command> <subcommand> [<subcommand> ...] [parameters]" in log
+
+
+def test_get_login_password_on_the_workshops_image_fails_the_build(sandbox: Sandbox) -> None:
+    """The portable-looking login fails on the workshop's CodeBuild image as it would on AWS:
+    the CLI's error in the log, docker given no password, the build and the pipeline failed."""
+    n = names(sandbox)
+    clone = sandbox.workspace / n["like"]
+    git("fetch", "--quiet", "origin", cwd=clone)
+    original = git("show", "origin/master:buildspec_prod.yml", cwd=clone) + "\n"
+    login = "$(aws ecr get-login --no-include-email --region $PRIMARY_REGION)"
+    assert login in original
+    modern = original.replace(
+        login,
+        "aws ecr get-login-password --region $PRIMARY_REGION | docker login --username AWS "
+        "--password-stdin ${PRIMARY_LIKE_REPO_URI%%/*}",
+    )
+    commit = push(sandbox, n["like"], {"buildspec_prod.yml": modern}, "Modern login")
+    summary = finished(sandbox, n["like_pipeline"], commit)
+    assert summary["status"] == "Failed"
+    state = sandbox.client("codepipeline").get_pipeline_state(name=n["like_pipeline"])
+    stages = {s["stageName"]: s for s in state["stageStates"]}
+    action = stages["Build_Docker_Container"]["actionStates"][0]["latestExecution"]
+    assert "Phase: PRE_BUILD, Code: COMMAND_EXECUTION_ERROR" in action["errorDetails"]["message"]
+    _, text, _ = build_log(sandbox, action["externalExecutionId"])
+    assert "aws: error: argument operation: Invalid choice, valid choices are:" in text

@@ -127,8 +127,10 @@ def missing_pieces(
         pieces.append(
             Piece(
                 "log in to the secondary registry",
-                f"log in to {host} (get-login-password --region "
-                f"{secondary_region} | docker login ...)",
+                f"log in to {host}: `$(aws ecr get-login --no-include-email --region "
+                f"{secondary_region})` on the workshop's build image (AWS CLI version 1), or "
+                f"`aws ecr get-login-password --region {secondary_region} | docker login ...` "
+                "on an image with version 2",
             )
         )
     if not any(re.search(rf"docker\s+push\s+{re.escape(secondary_uri)}:", line) for line in lines):
@@ -156,3 +158,20 @@ def missing_pieces(
     if "imagedefinitions_secondary.json" not in [str(f) for f in files]:
         pieces.append(Piece("artifact", "list imagedefinitions_secondary.json in artifacts.files"))
     return pieces
+
+
+def pushes_to_region(text: str, region: str) -> bool:
+    """The buildspec pushes an image to a registry of `region` (variables filled in): once
+    that region's repositories are deleted, its builds fail. Text that is not a buildspec
+    counts when it names such a registry at all, so a reset never leaves it in doubt."""
+    host = rf"\d{{12}}\.dkr\.ecr\.{re.escape(region)}\.amazonaws\.com(?:\.cn)?/"
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return re.search(host, text) is not None
+    if not isinstance(document, dict):
+        return re.search(host, text) is not None
+    env = document.get("env") or {}
+    variables = {str(k): str(v) for k, v in (env.get("variables") or {}).items()}
+    lines = expand(commands(document), variables)
+    return any(re.search(rf"docker\s+push\s+{host}", line) for line in lines)

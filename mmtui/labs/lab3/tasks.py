@@ -992,6 +992,7 @@ def _delete_bucket(ctx: TaskContext, bucket: str, region: str) -> str:
 # ---------------------------------------------------------------------- step 4
 
 BUILDSPEC = "buildspec_prod.yml"
+RUNNING = ("InProgress", "Stopping")
 
 
 def _latest_execution(ctx: TaskContext, pipeline: str) -> dict[str, Any] | None:
@@ -1003,30 +1004,65 @@ def _latest_execution(ctx: TaskContext, pipeline: str) -> dict[str, Any] | None:
     return dict(runs[0]) if runs else None
 
 
-def _stages(ctx: TaskContext, pipeline: str) -> str:
-    """One line of the pipeline's stages and their latest status, for the live log."""
+def _execution_of(ctx: TaskContext, pipeline: str, commit: str) -> dict[str, Any] | None:
+    """The newest run of `pipeline` whose source is `commit` (None: none has read it yet; a
+    run's source revisions appear once its Source action has run)."""
+    runs = (
+        ctx.client("codepipeline", ctx.primary_region)
+        .list_pipeline_executions(pipelineName=pipeline, maxResults=20)
+        .get("pipelineExecutionSummaries", [])
+    )
+    for run in runs:
+        if any(r.get("revisionId") == commit for r in run.get("sourceRevisions") or []):
+            return dict(run)
+    return None
+
+
+def _stages(ctx: TaskContext, pipeline: str, execution: str | None = None) -> str:
+    """One line of the pipeline's stages, for the live log: the status each stage has in
+    `execution` (a stage that run has not reached yet shows `-`, not an older run's status)."""
     state = ctx.client("codepipeline", ctx.primary_region).get_pipeline_state(name=pipeline)
-    parts = [
-        f"{stage['stageName']} {stage.get('latestExecution', {}).get('status', '-')}"
-        for stage in state.get("stageStates", [])
-    ]
+    parts = []
+    for stage in state.get("stageStates", []):
+        latest = stage.get("latestExecution") or {}
+        same = execution is None or latest.get("pipelineExecutionId") == execution
+        parts.append(f"{stage['stageName']} {latest.get('status', '-') if same else '-'}")
     return f"{pipeline}: " + " → ".join(parts)
 
 
-def _source_repository(ctx: TaskContext, pipeline: str) -> str:
+def _source_action(ctx: TaskContext, pipeline: str) -> dict[str, str]:
+    """The configuration of the pipeline's CodeCommit source action (RepositoryName, BranchName)."""
     definition = ctx.client("codepipeline", ctx.primary_region).get_pipeline(name=pipeline)[
         "pipeline"
     ]
     for stage in definition["stages"]:
         for action in stage["actions"]:
             if action["actionTypeId"]["provider"] == "CodeCommit":
-                return str(action["configuration"]["RepositoryName"])
+                return {k: str(v) for k, v in action["configuration"].items()}
     raise KeyError(pipeline)
 
 
+def _source_repository(ctx: TaskContext, pipeline: str) -> str:
+    """The repository the pipeline builds; refused when it builds another branch than the one
+    mmtui pushes to."""
+    from mmtui.exitcodes import ExitCode, MmtuiError
+    from mmtui.gitops.repository import BRANCH
+
+    source = _source_action(ctx, pipeline)
+    branch = source.get("BranchName", BRANCH)
+    if branch != BRANCH:
+        raise MmtuiError(
+            f"{pipeline} builds branch {branch} of {source['RepositoryName']}; "
+            f"step 4 pushes to {BRANCH}: change the buildspec there by hand",
+            ExitCode.USAGE,
+        )
+    return source["RepositoryName"]
+
+
 def _clone(ctx: TaskContext, repository: str) -> Any:
+    """The attendee's clone of `repository`, checked to be a clone of it, and fetched."""
     from mmtui.exitcodes import MmtuiError
-    from mmtui.gitops.repository import open_clone
+    from mmtui.gitops.repository import fetch, open_clone, refuse_other_origin
 
     workspace = ctx.checks.connection.workspace
     if workspace is None:
@@ -1034,30 +1070,145 @@ def _clone(ctx: TaskContext, repository: str) -> Any:
             "step 4 edits your clones of the service repositories: give "
             "--workspace DIR (or set MMTUI_WORKSPACE)"
         )
-    url = ctx.client("codecommit", ctx.primary_region).get_repository(repositoryName=repository)[
-        "repositoryMetadata"
-    ]["cloneUrlHttp"]
-    return open_clone(workspace, repository, url)
+    metadata = ctx.client("codecommit", ctx.primary_region).get_repository(
+        repositoryName=repository
+    )["repositoryMetadata"]
+    urls = [str(metadata.get(k) or "") for k in ("cloneUrlHttp", "cloneUrlSsh")]
+    repo = open_clone(workspace, repository, urls[0])
+    refuse_other_origin(repo, repository, urls)
+    fetch(repo)
+    return repo
+
+
+def _build_image(ctx: TaskContext, pipeline: str) -> str | None:
+    """The image of the CodeBuild project the pipeline's build action runs (None: no such
+    action or project)."""
+    definition = ctx.client("codepipeline", ctx.primary_region).get_pipeline(name=pipeline)[
+        "pipeline"
+    ]
+    projects = [
+        str(a["configuration"]["ProjectName"])
+        for s in definition["stages"]
+        for a in s["actions"]
+        if a["actionTypeId"]["provider"] == "CodeBuild" and "ProjectName" in a["configuration"]
+    ]
+    if not projects:
+        return None
+    found = ctx.client("codebuild", ctx.primary_region).batch_get_projects(names=projects[:1])
+    for project in found.get("projects", []):
+        return str((project.get("environment") or {}).get("image") or "") or None
+    return None
+
+
+def _deploys_to(ctx: TaskContext, pipeline: str, region: str) -> bool:
+    """The pipeline has an action running in `region` (the stage step 3 adds, by any name)."""
+    definition = ctx.client("codepipeline", ctx.primary_region).get_pipeline(name=pipeline)[
+        "pipeline"
+    ]
+    return any(
+        (a.get("region") or ctx.primary_region) == region
+        for s in definition["stages"]
+        for a in s["actions"]
+    )
+
+
+def _run_status(ctx: TaskContext, pipeline: str, execution: str) -> str:
+    return str(
+        ctx.client("codepipeline", ctx.primary_region)
+        .get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=execution)[
+            "pipelineExecution"
+        ]
+        .get("status", "")
+    )
+
+
+def _deployed_everywhere(ctx: TaskContext, pipeline: str, head: str, runs: dict[str, str]) -> str:
+    """Whether the pipeline's stage in the secondary region last deployed `head`, the remote's
+    commit; if not, a run that does is started (or the one under way is noted in `runs`,
+    pipeline → execution, to follow). Returns what was done.
+
+    This finishes a step solved out of order: the buildspec pushed before step 3 added the
+    cross-region stage is done on the remote, yet nothing was ever deployed there."""
+    client = ctx.client("codepipeline", ctx.primary_region)
+    secondary = ctx.secondary_region
+    definition = client.get_pipeline(name=pipeline)["pipeline"]
+    stages = {
+        s["name"]
+        for s in definition["stages"]
+        if any((a.get("region") or ctx.primary_region) == secondary for a in s["actions"])
+    }
+    if not stages:
+        return ""  # no stage deploys there (step 3): a run would change nothing
+    latest = _latest_execution(ctx, pipeline) or {}
+    if latest.get("status") in RUNNING and any(
+        r.get("revisionId") == head for r in latest.get("sourceRevisions") or []
+    ):
+        runs[pipeline] = str(latest["pipelineExecutionId"])
+        return ""
+    state = client.get_pipeline_state(name=pipeline)
+    done = True
+    for stage in state.get("stageStates", []):
+        if stage["stageName"] not in stages:
+            continue
+        last = stage.get("latestExecution") or {}
+        revisions = (
+            client.get_pipeline_execution(
+                pipelineName=pipeline, pipelineExecutionId=last["pipelineExecutionId"]
+            )["pipelineExecution"].get("artifactRevisions", [])
+            if last.get("status") == "Succeeded"
+            else []
+        )
+        done = done and any(r.get("revisionId") == head for r in revisions)
+    if done:
+        return ""
+    runs[pipeline] = str(client.start_pipeline_execution(name=pipeline)["pipelineExecutionId"])
+    return f"started {pipeline} again: its last run did not deploy {head[:8]} to {secondary}"
+
+
+def _follow_runs(ctx: TaskContext, runs: dict[str, str]) -> None:
+    """Wait for runs known by their execution id (pipeline → execution); fail if one fails."""
+    from mmtui.exitcodes import ExitCode, MmtuiError
+
+    for pipeline, execution in runs.items():
+
+        def over(pipeline: str = pipeline, execution: str = execution) -> bool:
+            return _run_status(ctx, pipeline, execution) not in RUNNING
+
+        ctx.wait(
+            f"{pipeline} to build and deploy", over, partial(_stages, ctx, pipeline, execution)
+        )
+        status = _run_status(ctx, pipeline, execution)
+        if status != "Succeeded":
+            raise MmtuiError(
+                f"{pipeline} ended {status}; `aws codepipeline get-pipeline-state --name "
+                f"{pipeline}` shows why",
+                ExitCode.CHECK_FAILED,
+            )
 
 
 def _follow(ctx: TaskContext, pushed: dict[str, str], must_succeed: bool = True) -> None:
-    """Wait for the runs our pushes started (pipeline → the execution before the push)."""
+    """Wait for the run of each pipeline that builds the commit we pushed (pipeline → commit):
+    not merely "a new run", which may be someone else's, or never come."""
     from mmtui.exitcodes import ExitCode, MmtuiError
 
-    for pipeline, previous in pushed.items():
+    for pipeline, commit in pushed.items():
 
-        def finished(pipeline: str = pipeline, previous: str = previous) -> bool:
-            latest = _latest_execution(ctx, pipeline) or {}
-            return latest.get("pipelineExecutionId", previous) != previous and latest.get(
-                "status"
-            ) not in ("InProgress", "Stopping")
+        def finished(pipeline: str = pipeline, commit: str = commit) -> bool:
+            run = _execution_of(ctx, pipeline, commit)
+            return run is not None and run.get("status") not in RUNNING
 
-        ctx.wait(f"{pipeline} to build and deploy", finished, partial(_stages, ctx, pipeline))
-        status = (_latest_execution(ctx, pipeline) or {}).get("status")
+        def progress(pipeline: str = pipeline, commit: str = commit) -> str:
+            run = _execution_of(ctx, pipeline, commit)
+            if run is None:
+                return f"{pipeline}: waiting for a run of {commit[:8]} to start"
+            return _stages(ctx, pipeline, str(run.get("pipelineExecutionId")))
+
+        ctx.wait(f"{pipeline} to build and deploy {commit[:8]}", finished, progress)
+        status = (_execution_of(ctx, pipeline, commit) or {}).get("status")
         if status != "Succeeded":
             message = (
-                f"{pipeline} ended {status}; `aws codepipeline get-pipeline-state "
-                f"--name {pipeline}` shows why"
+                f"{pipeline} ended {status} for {commit[:8]}; `aws codepipeline "
+                f"get-pipeline-state --name {pipeline}` shows why"
             )
             if must_succeed:
                 raise MmtuiError(message, ExitCode.CHECK_FAILED)
@@ -1065,10 +1216,16 @@ def _follow(ctx: TaskContext, pushed: dict[str, str], must_succeed: bool = True)
 
 
 def _buildspec_change(ctx: TaskContext, kind: str, repository: str) -> FileChange:
-    """What the finished buildspec would change in the attendee's clone of `repository`."""
+    """What the finished buildspec would change on the remote master of `repository` (the
+    attendee's clone is fetched first; its own state is not what the pipeline builds).
+
+    A buildspec on the remote that already does all step 4 asks (finished by hand, or by the
+    workshop's own script) and logs in the way the build image can is left as it is."""
     from mmtui.exitcodes import ExitCode, MmtuiError
-    from mmtui.gitops.buildspecs import BuildspecValues, render_buildspec
-    from mmtui.gitops.repository import plan_change
+    from mmtui.gitops.build_images import login_style, unsupported_logins
+    from mmtui.gitops.buildspecs import SERVICES, BuildspecValues, render_buildspec
+    from mmtui.gitops.repository import FileChange, remote_text
+    from mmtui.labs.lab3.buildspec import missing_pieces
 
     primary = _outputs(_stack(ctx, "primary"))
     secondary = _outputs(_stack(ctx, "secondary"))
@@ -1077,12 +1234,23 @@ def _buildspec_change(ctx: TaskContext, kind: str, repository: str) -> FileChang
             f"the buildspecs need {ctx.param('secondary_stack')} (step 1) first",
             ExitCode.CHECK_FAILED,
         )
+    repo = _clone(ctx, repository)
+    current = remote_text(repo, BUILDSPEC)
+    pipeline = _pipelines(ctx)[kind]
+    image = _build_image(ctx, pipeline)
+    secondary_uri = secondary[f"Secondary{kind}ServiceEcrRepo"]
+    container = SERVICES[kind.lower()]
+    if not missing_pieces(
+        current, container, secondary_uri, ctx.secondary_region
+    ) and not unsupported_logins(image, current):
+        return FileChange(repo, BUILDSPEC, current, current)
     values = BuildspecValues(
         primary[f"{kind}ServiceEcrRepo"],
-        secondary[f"Secondary{kind}ServiceEcrRepo"],
+        secondary_uri,
         ctx.secondary_region,
+        login_style(image, current),
     )
-    return plan_change(_clone(ctx, repository), BUILDSPEC, render_buildspec(kind.lower(), values))
+    return FileChange(repo, BUILDSPEC, current, render_buildspec(kind.lower(), values))
 
 
 def buildspec_changes(ctx: TaskContext) -> list[tuple[str, FileChange]]:
@@ -1096,12 +1264,25 @@ def buildspec_changes(ctx: TaskContext) -> list[tuple[str, FileChange]]:
     return changes
 
 
+def _outcome(ctx: TaskContext, pipelines: list[str]) -> str:
+    """What the followed runs did, as it is: both regions only where a stage deploys there."""
+    primary, secondary = ctx.primary_region, ctx.secondary_region
+    names = " and ".join(pipelines)
+    if all(_deploys_to(ctx, p, secondary) for p in pipelines):
+        return f"{names} built, pushed to the registries of both regions and deployed to both"
+    return (
+        f"{names} built and pushed to the registries of both regions, but deployed only in "
+        f"{primary}: no stage deploys to {secondary} yet (step 3)"
+    )
+
+
 @TASKS.implement("build_artifacts.solve")
 def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
-    from mmtui.gitops.repository import commit_and_push
+    from mmtui.gitops.repository import commit_and_push, remote_head
 
     pipelines = _pipelines(ctx)
     pushed: dict[str, str] = {}
+    released: dict[str, str] = {}
     actions = []
     for kind, pipeline in sorted(pipelines.items()):
         repository = _source_repository(ctx, pipeline)
@@ -1109,14 +1290,21 @@ def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
         def push(kind: str = kind, pipeline: str = pipeline, repository: str = repository) -> str:
             change = _buildspec_change(ctx, kind, repository)
             if not change.needed:
-                return ""
+                return _deployed_everywhere(ctx, pipeline, remote_head(change.repo), released)
+            if not _deploys_to(ctx, pipeline, ctx.secondary_region):
+                ctx.log(
+                    f"{pipeline} has no stage deploying to {ctx.secondary_region} (step 3 is "
+                    f"not done): its run will push the image to both registries and deploy it "
+                    f"only in {ctx.primary_region}"
+                )
             for line in change.diff().splitlines():
                 ctx.log(f"  {line}")
-            before = _latest_execution(ctx, pipeline)
             commit = commit_and_push(
                 change, f"Updating {kind.lower()} buildspec for multi-region deploy"
             )
-            pushed[pipeline] = (before or {}).get("pipelineExecutionId", "")
+            if not commit:  # the remote already had it: no push, so no run of ours to wait for
+                return _deployed_everywhere(ctx, pipeline, remote_head(change.repo), released)
+            pushed[pipeline] = commit
             return f"pushed {commit[:8]} to {repository} (master)"
 
         actions.append(
@@ -1129,43 +1317,80 @@ def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
         )
 
     def follow() -> str:
+        if not pushed and not released:
+            return ""
         _follow(ctx, pushed)
-        return "both pipelines built and deployed to both regions" if pushed else ""
+        _follow_runs(ctx, released)
+        return _outcome(ctx, sorted({*pushed, *released}))
 
     actions.append(Action(ctx.primary_region, "the pipelines", "follow until deployed", follow))
     return actions
 
 
+def _primary_only_version(repo: Any, region: str) -> tuple[str, str] | None:
+    """(commit, text) of the newest buildspec on the remote's master that pushes nothing to
+    `region`'s registries: what the repository held before step 4 (by mmtui or by hand)."""
+    from mmtui.gitops.repository import remote_versions
+    from mmtui.labs.lab3.buildspec import pushes_to_region
+
+    for commit, text in remote_versions(repo, BUILDSPEC):
+        if text and not pushes_to_region(text, region):
+            return commit, text
+    return None
+
+
 @TASKS.implement("build_artifacts.reset")
 def reset_build_artifacts(ctx: TaskContext) -> list[Action]:
-    from mmtui.gitops.repository import our_commits, revert_ours
+    """Judged from the remote: a buildspec on master that pushes to the secondary registries
+    (mmtui's or finished by hand) goes back to its newest version that does not, with a new
+    commit, so the primary pipeline still builds once step 1's reset deletes those registries."""
+    from mmtui.exitcodes import ExitCode, MmtuiError
+    from mmtui.gitops.repository import FileChange, commit_and_push, remote_text
+    from mmtui.labs.lab3.buildspec import pushes_to_region
 
+    secondary = ctx.secondary_region
     actions = []
     pushed: dict[str, str] = {}
     for _kind, pipeline in sorted(_pipelines(ctx).items()):
         repository = _source_repository(ctx, pipeline)
         repo = _clone(ctx, repository)
-        if our_commits(repo, BUILDSPEC):
-
-            def revert(
-                repo: Any = repo, repository: str = repository, pipeline: str = pipeline
-            ) -> str:
-                before = (_latest_execution(ctx, pipeline) or {}).get("pipelineExecutionId", "")
-                commit = revert_ours(repo, BUILDSPEC)
-                if commit:
-                    pushed[pipeline] = before
-                return (
-                    f"reverted mmtui's {BUILDSPEC} in {repository} ({commit[:8]})" if commit else ""
-                )
-
-            actions.append(
-                Action(
-                    ctx.primary_region,
-                    f"{BUILDSPEC} of {repository}",
-                    "revert mmtui's commit of",
-                    revert,
-                )
+        if not pushes_to_region(remote_text(repo, BUILDSPEC), secondary):
+            continue
+        found = _primary_only_version(repo, secondary)
+        if found is None:
+            raise MmtuiError(
+                f"{BUILDSPEC} of {repository} has pushed to {secondary} in every version on "
+                f"master; mmtui has nothing to go back to: remove the {secondary} lines by hand",
+                ExitCode.USAGE,
             )
+        origin, text = found
+
+        def revert(
+            repo: Any = repo,
+            repository: str = repository,
+            pipeline: str = pipeline,
+            origin: str = origin,
+            text: str = text,
+        ) -> str:
+            change = FileChange(repo, BUILDSPEC, remote_text(repo, BUILDSPEC), text)
+            commit = commit_and_push(
+                change,
+                f"Revert {BUILDSPEC} to {origin[:8]}: push images to {ctx.primary_region} only",
+            )
+            if not commit:
+                return ""
+            pushed[pipeline] = commit
+            return f"reverted {BUILDSPEC} of {repository} to {origin[:8]} (pushed {commit[:8]})"
+
+        actions.append(
+            Action(
+                ctx.primary_region,
+                f"{BUILDSPEC} of {repository} to {origin[:8]}, which pushes to "
+                f"{ctx.primary_region} only",
+                "revert",
+                revert,
+            )
+        )
     if actions:
         # The revert is a push: the pipelines run again; wait so the lab ends at rest.
         def follow() -> str:

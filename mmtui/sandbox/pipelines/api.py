@@ -5,7 +5,8 @@ StopPipelineExecution, ListPipelineExecutions, GetPipelineExecution, GetPipeline
 ListActionExecutions; CreatePipeline and UpdatePipeline are checked for what AWS refuses and
 moto lets through (a cross-region action needs `artifactStores`, the buckets must exist in their
 regions), then stored by moto. CodeBuild (`CodeBuild_20161006.*`): BatchGetBuilds, ListBuilds and
-ListBuildsForProject answer the real builds (moto's own builds "succeed" at the first look).
+ListBuildsForProject answer the real builds (moto's own builds "succeed" at the first look);
+UpdateProject changes what a workshop changes (the image above all).
 Every answer is given with the sandbox lock held (the request holds it).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from mmtui.sandbox.pipelines import validation
@@ -25,7 +27,7 @@ from mmtui.sandbox.pipelines.records import (
     StopRefused,
     stage_status,
 )
-from mmtui.sandbox.protocol import AwsRequest, AwsResponse, aws_error
+from mmtui.sandbox.protocol import AwsRequest, AwsResponse, aws_error, not_available
 
 if TYPE_CHECKING:
     from mmtui.sandbox.pipelines.engine import Pipelines
@@ -462,6 +464,45 @@ def list_builds_for_project(
     return _build_ids(ours, list(backend.list_builds_for_project(project)), body)
 
 
+_UPDATABLE = (
+    "description",
+    "source",
+    "artifacts",
+    "environment",
+    "serviceRole",
+    "timeoutInMinutes",
+)
+
+
+def update_project(
+    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any]
+) -> AwsResponse | None:
+    """UpdateProject for what a workshop changes on a project (its image above all: the AWS CLI
+    inside it decides which ECR login works); the next build runs with it."""
+    from moto.codebuild.models import codebuild_backends
+
+    backend = codebuild_backends[request.account][request.region]
+    name = str(body.get("name", ""))
+    project = backend.codebuild_projects.get(name)
+    if project is None:
+        return aws_error(
+            request,
+            400,
+            "ResourceNotFoundException",
+            f"Project cannot be found: arn:aws:codebuild:{request.region}:{request.account}:"
+            f"project/{name}",
+        )
+    others = sorted(set(body) - {"name", *_UPDATABLE})
+    if others:
+        return not_available(request, f"changing {', '.join(others)}")
+    metadata = project.project_metadata
+    for key in _UPDATABLE:
+        if key in body:
+            metadata[key] = body[key]
+    metadata["lastModified"] = time.time()
+    return _json({"project": _jsonable(metadata)})
+
+
 def list_builds(
     pipelines: Pipelines, request: AwsRequest, body: dict[str, Any]
 ) -> AwsResponse | None:
@@ -514,4 +555,5 @@ _CODEBUILD = {
     "BatchGetBuilds": batch_get_builds,
     "ListBuildsForProject": list_builds_for_project,
     "ListBuilds": list_builds,
+    "UpdateProject": update_project,
 }

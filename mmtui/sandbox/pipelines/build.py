@@ -9,7 +9,8 @@ has CodeBuild's `[Container]` lines around the commands' own output.
 
 The shell sees the CodeBuild environment variables, the sandbox as its AWS endpoint, a HOME of
 its own and a PATH whose first folder holds `aws` (the awscli package mmtui depends on, run by
-this Python) and `docker` (docker.py); the rest of PATH is the basic system folders only, so
+this Python, lacking the commands the project's image's CLI lacks: aws_cli.py) and `docker`
+(docker.py); the rest of PATH is the basic system folders only, so
 nothing else installed on the machine takes part.
 """
 
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmtui.gitops.build_images import GET_LOGIN, GET_LOGIN_PASSWORD, image_cli
 from mmtui.sandbox.pipelines import buildspec as buildspecs
 from mmtui.sandbox.pipelines.artifacts import unzip_into, zip_files
 
@@ -354,7 +356,8 @@ class BuildRun:
         for folder in (bin_dir, home, work / "tmp", work / "docker", work / "commands"):
             folder.mkdir(parents=True, exist_ok=True)
         python = shlex.quote(sys.executable)
-        _write_script(bin_dir / "aws", f'exec {python} -I -m awscli "$@"\n')
+        project_env = request.project.get("environment") or {}
+        _write_script(bin_dir / "aws", _aws_script(python, str(project_env.get("image") or "")))
         docker_py = shlex.quote(str(Path(__file__).with_name("docker.py")))
         settings = {
             "MMTUI_DOCKER_ENDPOINT": request.endpoint,
@@ -364,7 +367,6 @@ class BuildRun:
         }
         exports = "".join(f"{k}={shlex.quote(v)} " for k, v in settings.items())
         _write_script(bin_dir / "docker", f'{exports}exec {python} -I -S {docker_py} "$@"\n')
-        project_env = request.project.get("environment") or {}
         builtins = {
             "CODEBUILD_BUILD_ARN": (
                 f"arn:aws:codebuild:{request.region}:{request.account}:build/{request.build_id}"
@@ -541,6 +543,21 @@ def _expand(base: Path, pattern: str) -> list[Path]:
             files.append(candidate)
     resolved = base.resolve()
     return [f for f in files if f.resolve().is_relative_to(resolved)]
+
+
+def _aws_script(python: str, image: str) -> str:
+    """The build's `aws`: the image's CLI, which lacks what that version lacks (aws_cli.py)."""
+    cli = image_cli(image)
+    lacking = [
+        f"ecr {style}" for style in (GET_LOGIN, GET_LOGIN_PASSWORD) if cli and cli.lacks(style)
+    ]
+    if cli is None or not lacking:
+        return f'exec {python} -I -m awscli "$@"\n'
+    script = shlex.quote(str(Path(__file__).with_name("aws_cli.py")))
+    settings = (
+        f"MMTUI_AWS_CLI_MAJOR={cli.major} MMTUI_AWS_CLI_LACKS={shlex.quote(','.join(lacking))}"
+    )
+    return f'{settings} exec {python} -I {script} "$@"\n'
 
 
 def _write_script(path: Path, body: str) -> None:
