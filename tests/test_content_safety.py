@@ -222,18 +222,47 @@ def test_buildspec_templates_are_linted(tmp_path: Path) -> None:
     assert code == ExitCode.USAGE
     assert lines == [
         f"{shared}:{unknown}: template uses {{{{ tertiary_region }}}}, which is neither a "
-        "buildspec value (primary_repo_uri, secondary_region, secondary_repo_uri) nor set by "
+        "buildspec value (login, primary_repo_uri, secondary_region, secondary_repo_uri) nor "
+        "set by "
         "a template",
         f"{core}:{bad}: "
         + POPEN_REFUSED.replace(
             RULE,
-            'a buildspec template may only use {{ name }}, {% set name = "text" %} and '
-            '{% include "file.j2" %}',
+            'a buildspec template may only use {{ name }}, {% set name = "text" %}, '
+            '{% include "file.j2" %} and {% if name == "text" %} … {% else %} … {% endif %}',
         ),
         f"{like}:{escape}: '../../etc/passwd' is outside the templates folder",
     ]
     # One file on its own is judged with the folder it includes from.
     assert _lint(like) == (code, [lines[2]])
+    assert not marker.exists()
+
+
+def test_a_buildspec_template_chooses_only_by_comparing_a_value_with_a_text(
+    tmp_path: Path,
+) -> None:
+    """`{% if login == "get-login" %}` picks the login lines (the build image's CLI decides);
+    any other test, and anything refused elsewhere inside a branch, is refused on its line."""
+    folder = tmp_path / "buildspec_templates"
+    shutil.copytree(REPO / "buildspec_templates", folder)
+    shared = folder / "_buildspec_prod.yml.j2"
+    marker = tmp_path / "ran-from-if"
+    attribute = _append(shared, '{% if login.__class__ == "x" %}a{% endif %}')
+    two_names = _append(shared, "{% if login == secondary_region %}a{% endif %}")
+    inside = _append(shared, f'{{% if login == "x" %}}{{{{ {_popen(marker)} }}}}{{% endif %}}')
+    in_else = _append(shared, '{% if login != "x" %}a{% else %}{{ range }}{% endif %}')
+    code, lines = _lint(folder)
+    assert code == ExitCode.USAGE
+    shape = '{% if %} may only compare a name with a text: {% if name == "text" %}'
+    assert [line.split(": ", 1)[0] for line in lines] == [
+        f"{shared}:{attribute}",
+        f"{shared}:{two_names}",
+        f"{shared}:{inside}",
+        f"{shared}:{in_else}",
+    ]
+    assert lines[0].endswith(shape) and lines[1].endswith(shape)
+    assert "not a plain name" in lines[2]
+    assert "'range' is one of Jinja's own names" in lines[3]
     assert not marker.exists()
 
 

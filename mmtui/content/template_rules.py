@@ -27,8 +27,8 @@ SPECIAL_NAMES = frozenset({"self", "loop", "caller", "varargs", "kwargs", "super
 
 PLAIN_ONLY = "lab text may only use {{ name }} with a parameter or fact"
 WITH_STATEMENTS = (
-    'a buildspec template may only use {{ name }}, {% set name = "text" %} and '
-    '{% include "file.j2" %}'
+    'a buildspec template may only use {{ name }}, {% set name = "text" %}, '
+    '{% include "file.j2" %} and {% if name == "text" %} … {% else %} … {% endif %}'
 )
 
 
@@ -57,12 +57,17 @@ def parse(text: str) -> nodes.Template:
 def refusals(tree: nodes.Template, *, statements: bool = False) -> list[Refusal]:
     """Every construct of `tree` that content may not use, one per offending tag.
 
-    `statements` allows what the buildspec templates need: `{% set NAME = "text" %}` and
-    `{% include "file" %}` with a constant file name.
+    `statements` allows what the buildspec templates need: `{% set NAME = "text" %}`,
+    `{% include "file" %}` with a constant file name, and `{% if NAME == "text" %}` …
+    `{% else %}` … `{% endif %}` choosing between texts by a value's constant.
     """
+    return _body_refusals(tree.body, statements)
+
+
+def _body_refusals(body: list[nodes.Node], statements: bool) -> list[Refusal]:
     rule = WITH_STATEMENTS if statements else PLAIN_ONLY
     found: list[Refusal] = []
-    for node in tree.body:
+    for node in body:
         if isinstance(node, nodes.Output):
             for part in node.nodes:
                 if isinstance(part, nodes.TemplateData):
@@ -78,9 +83,46 @@ def refusals(tree: nodes.Template, *, statements: bool = False) -> list[Refusal]
             problem = _include_problem(node)
             if problem:
                 found.append(Refusal(node.lineno, problem))
+        elif statements and isinstance(node, nodes.If):
+            found.extend(_if_refusals(node))
         else:
             found.append(Refusal(node.lineno, f"{_tag(node)} is not allowed: {rule}"))
     return found
+
+
+def _if_refusals(node: nodes.If) -> list[Refusal]:
+    """`{% if NAME == "text" %}` (with `{% elif %}`s of the same shape and an `{% else %}`):
+    a choice between texts that runs nothing but a comparison of a value with a constant."""
+    found: list[Refusal] = []
+    for branch in [node, *node.elif_]:
+        if not _is_name_equals_text(branch.test):
+            found.append(
+                Refusal(
+                    branch.lineno,
+                    '{% if %} may only compare a name with a text: {% if name == "text" %}',
+                )
+            )
+        else:
+            assert isinstance(branch.test, nodes.Compare)
+            name = branch.test.expr
+            assert isinstance(name, nodes.Name)
+            problem = _name_problem(name.name, WITH_STATEMENTS)
+            if problem:
+                found.append(Refusal(branch.lineno, problem))
+        found.extend(_body_refusals(branch.body, True))
+    found.extend(_body_refusals(node.else_, True))
+    return found
+
+
+def _is_name_equals_text(test: nodes.Node) -> bool:
+    return (
+        isinstance(test, nodes.Compare)
+        and isinstance(test.expr, nodes.Name)
+        and len(test.ops) == 1
+        and test.ops[0].op in ("eq", "ne")
+        and isinstance(test.ops[0].expr, nodes.Const)
+        and isinstance(test.ops[0].expr.value, str)
+    )
 
 
 def _expression_problem(expr: nodes.Node, rule: str) -> str | None:
