@@ -169,7 +169,16 @@ def run(**kwargs: Any) -> None:
     help="Port on 127.0.0.1 (default: a free one).",
 )
 @click.option("--fresh", is_flag=True, help="Start again from the Labs 0-2 baseline.")
-def sandbox(state_dir: str | None, port: int, fresh: bool) -> None:
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(0, 100),
+    default=None,
+    metavar="F",
+    envvar="MMTUI_SANDBOX_TIME_SCALE",
+    help="Take AWS's real durations times F: 1 real time, 0.01 a hundredth, 0 instant "
+    "(the default).",
+)
+def sandbox(state_dir: str | None, port: int, fresh: bool, time_scale: float | None) -> None:
     """Run the embedded AWS in the foreground until Ctrl-C.
 
     When ready it writes DIR/sandbox.env: `source` it in another terminal and the `aws` CLI,
@@ -183,7 +192,10 @@ def sandbox(state_dir: str | None, port: int, fresh: bool) -> None:
     from mmtui.sandbox.server import SandboxOptions
 
     options = SandboxOptions(
-        state_dir=Path(state_dir) if state_dir else default_sandbox_dir(), port=port, fresh=fresh
+        state_dir=Path(state_dir) if state_dir else default_sandbox_dir(),
+        port=port,
+        fresh=fresh,
+        time_scale=time_scale,
     )
     sys.exit(run_foreground(options, sys.stdout, sys.stderr))
 

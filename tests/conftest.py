@@ -64,7 +64,12 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
     sandbox.stop()
 
 
-TUNABLES = ("replica_create_seconds", "replica_delete_seconds", "replication_lag")
+TUNABLES = (
+    "replica_create_seconds",
+    "replica_delete_seconds",
+    "replication_lag",
+    "stream_enable_seconds",
+)
 
 
 def _restore(sandbox: Sandbox, snapshot: bytes) -> None:

@@ -147,6 +147,10 @@ def create_secondary(sandbox: Sandbox) -> dict[str, str]:
         Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "true"}],
     )
     sandbox.client("dynamodb", PRIMARY).update_table(
+        TableName="mm-ddbtable",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    sandbox.client("dynamodb", PRIMARY).update_table(
         TableName="mm-ddbtable", ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}]
     )
     return stack_outputs(sandbox, SECONDARY_STACK, SECONDARY)
