@@ -297,6 +297,7 @@ def run_tasks(
     from mmtui.engine.report import exit_code, print_tables
     from mmtui.engine.tasks import TaskContext, run_actions, step_actions
     from mmtui.target.connect import connect
+    from mmtui.target.errors import translated
     from mmtui.target.identity import fetch_identity
 
     load_catalogues()
@@ -313,7 +314,7 @@ def run_tasks(
     def plan_of(context: TaskContext) -> list[tuple[Any, Any]]:
         return [(step, a) for step, _ in named for a in step_actions(context, step, kind)]
 
-    with connect(spec) as connection:
+    with connect(spec) as connection, translated(kind, spec):
         fetch_identity(connection.factory)
         checks = CheckContext(connection, content)
         context = TaskContext(checks, log=log)
@@ -329,7 +330,7 @@ def run_tasks(
                 sys.exit(ExitCode.OK)
             if not yes and not click.confirm("reset these?", default=False):
                 raise MmtuiError("nothing was changed (pass --yes to reset without asking)")
-            run_actions([action for _, action in plan], log)
+            run_actions([action for _, action in plan], log, spec)
             # Plan again: whatever a reset would still do is left over, and is said so.
             left = plan_of(context)
             if left:
@@ -340,7 +341,7 @@ def run_tasks(
             click.echo("reset done")
             sys.exit(ExitCode.OK)
         for step, _ in named:
-            done = run_actions(step_actions(context, step, kind), log)
+            done = run_actions(step_actions(context, step, kind), log, spec)
             click.echo(f"{step.id}: {'done' if done else 'already done, nothing changed'}")
         results = run_checks(checks, steps, prerequisites=False)
     from rich.console import Console
@@ -404,12 +405,13 @@ def probe_replication(samples: int, **kwargs: Any) -> None:
     from mmtui.engine.probe import probe_replication as probe
     from mmtui.engine.probe import require_global_table
     from mmtui.target.connect import connect
+    from mmtui.target.errors import translated
     from mmtui.target.identity import fetch_identity
     from mmtui.target.spec import resolve_target
 
     spec = resolve_target(target_flags(kwargs))
     table = load_guided_lab("3").defaults()["table"]
-    with connect(spec) as connection:
+    with connect(spec) as connection, translated("probe replication", spec):
         fetch_identity(connection.factory)
         primary = connection.factory.client("dynamodb", spec.primary_region)
         secondary = connection.factory.client("dynamodb", spec.secondary_region)
@@ -733,6 +735,13 @@ def main(argv: list[str] | None = None) -> NoReturn:
         click.echo("mmtui: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001  (the last line of defence: never a traceback)
+        from mmtui.target.errors import aws_error
+
+        # An AWS or network error that no command translated is still not a bug report.
+        error = aws_error(exc)
+        if error is not None:
+            click.echo(f"mmtui: {error}", err=True)
+            sys.exit(error.exit_code)
         sys.exit(report_crash(exc))
     sys.exit(ExitCode.OK)
 

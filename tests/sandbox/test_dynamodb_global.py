@@ -356,7 +356,7 @@ def test_a_replica_needs_the_stream_with_new_and_old_images(
 
 
 def test_a_table_whose_stream_is_enabling_is_updating_and_refuses_changes(
-    west: Any, gt: DynamoDBGlobalTables
+    west: Any, gt: DynamoDBGlobalTables, sandbox: Sandbox
 ) -> None:
     gt.stream_enable_seconds = 30  # still enabling for the whole test
     lab_table(west)
@@ -384,9 +384,21 @@ def test_a_table_whose_stream_is_enabling_is_updating_and_refuses_changes(
     # Reads and writes go on while the table is UPDATING.
     west.put_item(TableName=TABLE, Item={"MysfitId": {"S": "while-updating"}})
 
-    gt.stream_enable_seconds = 0
-    gt._updating.clear()  # the moment has passed
+    # The table is ACTIVE again, but its new stream is not ready to replicate from yet.
+    key = (sandbox.account_id, PRIMARY, TABLE)
+    gt._updating[key] = (time.time() - 1, time.time() + 30)
     assert west.describe_table(TableName=TABLE)["Table"]["TableStatus"] == "ACTIVE"
+    west.update_table(TableName=TABLE, DeletionProtectionEnabled=False)
+    assert (
+        error_of(
+            lambda: west.update_table(
+                TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}]
+            )
+        )
+        == refused
+    )
+
+    gt._updating.clear()  # the stream is ready
     west.update_table(TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}])
     assert replica_status(west, SECONDARY) in ("CREATING", "ACTIVE")
 
@@ -408,9 +420,7 @@ def test_a_failed_replica_stays_failed_and_unreadable_until_deleted(
     assert replica_status(west, SECONDARY) in ("DELETING", None)
 
 
-def test_adding_a_replica_reports_creating(
-    west: Any, east: Any, gt: DynamoDBGlobalTables
-) -> None:
+def test_adding_a_replica_reports_creating(west: Any, east: Any, gt: DynamoDBGlobalTables) -> None:
     lab_table(west)
     stream_on(west)
 

@@ -214,16 +214,19 @@ class DynamoDBGlobalTables:
         note = sandbox.notes.append
         scale = scale_of(sandbox.options, note)
         self.replica_create_seconds = seconds("replica_create", scale, note)
-        if os.environ.get(CREATE_VARIABLE, "").strip() and not os.environ.get(
-            VARIABLES["replica_delete"], ""
-        ).strip():
+        if (
+            os.environ.get(CREATE_VARIABLE, "").strip()
+            and not os.environ.get(VARIABLES["replica_delete"], "").strip()
+        ):
             self.replica_delete_seconds = self.replica_create_seconds
         else:
             self.replica_delete_seconds = seconds("replica_delete", scale, note)
         self.stream_enable_seconds = seconds("stream_enable", scale, note)
-        """How long a table stays UPDATING after its stream is turned on or off."""
-        self._updating: dict[tuple[str, str, str], float] = {}
-        """(account, region, table) → wall-clock time its stream change is over."""
+        """How long a table stays UPDATING after its stream is turned on or off; its stream
+        goes on enabling for as long again, and refuses a replica meanwhile."""
+        self._updating: dict[tuple[str, str, str], tuple[float, float]] = {}
+        """(account, region, table) → wall-clock times the table is ACTIVE again and its new
+        stream is ready for replication."""
         self._worker: threading.Thread | None = None
         self._wakeup = threading.Event()
         self._closed = False
@@ -470,11 +473,17 @@ class DynamoDBGlobalTables:
         table = self._table(account, region, str(body.get("TableName", "")))
         if table is None:
             return None
-        until = self._updating.get((account, region, table.name))
-        if until is None:
+        times = self._updating.get((account, region, table.name))
+        if times is None:
             return None
-        if until <= time.time():
+        now = time.time()
+        if times[1] <= now:
             del self._updating[(account, region, table.name)]
+            return None
+        # AWS shows the table ACTIVE again before its new stream is ready to replicate from: a
+        # replica asked for then is refused (the workshop warns the first attempt may fail).
+        until = times[1] if "ReplicaUpdates" in body else times[0]
+        if until <= now:
             return None
         return _error("ResourceInUseException", BEING_UPDATED.format(name=table.name))
 
@@ -482,8 +491,10 @@ class DynamoDBGlobalTables:
         """A stream turned on or off: the table is UPDATING for `stream_enable_seconds`."""
         table = self._table(account, region, name_or_arn)
         if table is not None and self.stream_enable_seconds > 0:
+            active = time.time() + self.stream_enable_seconds
             self._updating[(account, region, table.name)] = (
-                time.time() + self.stream_enable_seconds
+                active,
+                active + self.stream_enable_seconds,
             )
 
     def _show_updating(
@@ -498,8 +509,8 @@ class DynamoDBGlobalTables:
         description = payload.get(key) if isinstance(payload, dict) else None
         if not isinstance(description, dict):
             return response
-        until = self._updating.get((account, region, str(description.get("TableName", ""))))
-        if until is None or until <= time.time() or description.get("TableStatus") != ACTIVE:
+        times = self._updating.get((account, region, str(description.get("TableName", ""))))
+        if times is None or times[0] <= time.time() or description.get("TableStatus") != ACTIVE:
             return response
         description["TableStatus"] = UPDATING
         return _json_response(payload, response.headers)
