@@ -59,6 +59,10 @@ ECS_CADENCE = 15.0
 these, so a wait of an hour costs AWS about a hundred calls, not thousands."""
 
 MAX_THROTTLED_INTERVAL = 120.0
+BACKOFF = 1.25
+"""Each poll waits this much longer than the one before (up to the cadence): a step that AWS
+finishes in seconds is seen at once, one that takes half an hour is polled every 20-30 s
+after the first two minutes."""
 
 
 def is_throttling(exc: BaseException) -> bool:
@@ -141,7 +145,7 @@ class TaskContext:
                 if done():
                     return
                 pause = min(interval, cadence)
-                interval = min(interval * 1.5, cadence)
+                interval = min(interval * BACKOFF, cadence)
             except Exception as exc:
                 if not is_throttling(exc):
                     raise

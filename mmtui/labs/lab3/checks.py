@@ -477,7 +477,8 @@ def stream_enabled(check: Checker) -> CheckResult:
         return check.failed(
             expected,
             view,
-            f"The stream records {view}; global tables need NEW_AND_OLD_IMAGES.",
+            f"The stream records {view}; global tables need NEW_AND_OLD_IMAGES: turn the "
+            "stream off, wait for the table to be ACTIVE, then turn it on with both images.",
             command,
         )
     return check.passed(expected, view, f"{table_name} streams new and old images.", command)
