@@ -69,6 +69,7 @@ TUNABLES = (
     "replica_delete_seconds",
     "replication_lag",
     "stream_enable_seconds",
+    "ecs_deploy_seconds",
 )
 
 

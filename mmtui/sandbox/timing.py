@@ -1,11 +1,11 @@
 """How long the sandbox's slow operations take: AWS's typical durations times a time scale.
 
 Real AWS takes minutes where the sandbox could answer at once: a stack is created in 10-15
-minutes, a global table replica in 10-30, a pipeline builds and deploys in 5-10, a DynamoDB
-stream is enabled in a few seconds. (Pipeline runs take as long as their builds really take.)
-A rehearsal that should show what an attendee will live
-through runs the sandbox with `--time-scale 1` (the real minutes) or `0.01` (a hundredth of
-them); the default `0` makes everything instant, which is what the test suite runs on.
+minutes, a global table replica in 10-30, a pipeline builds and deploys in 5-10 (its builds take
+as long as they really take here; its ECS deploys, a few minutes each on AWS, are scaled), a
+DynamoDB stream is enabled in a few seconds. A rehearsal that should show what an attendee will
+live through runs the sandbox with `--time-scale 1` (the real minutes) or `0.01` (a hundredth
+of them); the default `0` makes everything instant, which is what the test suite runs on.
 
 Every extension that simulates a duration asks `seconds(kind, scale)`; a per-kind environment
 variable (`MMTUI_SANDBOX_REPLICA_CREATE_SECONDS`, `MMTUI_SANDBOX_STACK_CREATE_SECONDS`, ...)
@@ -28,6 +28,7 @@ TYPICAL_SECONDS: dict[str, float] = {
     "replica_create": 20 * 60.0,
     "replica_delete": 10 * 60.0,
     "stream_enable": 5.0,
+    "ecs_deploy": 3 * 60.0,
 }
 
 VARIABLES: dict[str, str] = {
@@ -36,6 +37,7 @@ VARIABLES: dict[str, str] = {
     "replica_create": "MMTUI_SANDBOX_REPLICA_CREATE_SECONDS",
     "replica_delete": "MMTUI_SANDBOX_REPLICA_DELETE_SECONDS",
     "stream_enable": "MMTUI_SANDBOX_STREAM_ENABLE_SECONDS",
+    "ecs_deploy": "MMTUI_SANDBOX_ECS_DEPLOY_SECONDS",
 }
 
 Note = Callable[[str], None]
@@ -89,7 +91,7 @@ def describe(scale: float) -> str:
         return "0 (instant: AWS's minutes are skipped)"
     parts = ", ".join(
         f"{kind.replace('_', ' ')} {_duration(seconds(kind, scale))}"
-        for kind in ("stack_create", "replica_create", "stream_enable")
+        for kind in ("stack_create", "replica_create", "ecs_deploy", "stream_enable")
     )
     return f"{scale:g} × AWS's durations ({parts})"
 

@@ -83,7 +83,7 @@ def describe_client_error(
     code = error.get("Code", "Unknown")
     message = error.get("Message", str(exc))
     text = f"{operation} failed: {code}: {message}"
-    if code in EXPIRED_CODES:
+    if code in EXPIRED_CODES and (spec is None or spec.kind == "aws"):
         text += f"; your credentials have expired: {_refresh_hint(spec)}"
     elif code in UNKNOWN_KEY_CODES:
         text += _sandbox_keys_hint(spec)

@@ -159,6 +159,7 @@ def test_a_time_scale_makes_aws_s_minutes_last_and_says_so(tmp_path: Path) -> No
         (time_line,) = [line for line in running.lines if line.startswith("time:")]
         assert "0.01 × AWS's durations" in time_line
         assert "replica create 12 s" in time_line and "stack create 7.2 s" in time_line
+        assert "ecs deploy 1.8 s" in time_line
         env_text = (state_dir / "sandbox.env").read_text(encoding="utf-8")
         assert "# time scale: 0.01 × AWS's durations" in env_text
         dynamodb = _client("dynamodb", running.env(state_dir))
