@@ -169,7 +169,16 @@ def run(**kwargs: Any) -> None:
     help="Port on 127.0.0.1 (default: a free one).",
 )
 @click.option("--fresh", is_flag=True, help="Start again from the Labs 0-2 baseline.")
-def sandbox(state_dir: str | None, port: int, fresh: bool) -> None:
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(0, 100),
+    default=None,
+    metavar="F",
+    envvar="MMTUI_SANDBOX_TIME_SCALE",
+    help="Take AWS's real durations times F: 1 real time, 0.01 a hundredth, 0 instant "
+    "(the default).",
+)
+def sandbox(state_dir: str | None, port: int, fresh: bool, time_scale: float | None) -> None:
     """Run the embedded AWS in the foreground until Ctrl-C.
 
     When ready it writes DIR/sandbox.env: `source` it in another terminal and the `aws` CLI,
@@ -183,7 +192,10 @@ def sandbox(state_dir: str | None, port: int, fresh: bool) -> None:
     from mmtui.sandbox.server import SandboxOptions
 
     options = SandboxOptions(
-        state_dir=Path(state_dir) if state_dir else default_sandbox_dir(), port=port, fresh=fresh
+        state_dir=Path(state_dir) if state_dir else default_sandbox_dir(),
+        port=port,
+        fresh=fresh,
+        time_scale=time_scale,
     )
     sys.exit(run_foreground(options, sys.stdout, sys.stderr))
 
@@ -285,6 +297,7 @@ def run_tasks(
     from mmtui.engine.report import exit_code, print_tables
     from mmtui.engine.tasks import TaskContext, run_actions, step_actions
     from mmtui.target.connect import connect
+    from mmtui.target.errors import translated
     from mmtui.target.identity import fetch_identity
 
     load_catalogues()
@@ -301,7 +314,7 @@ def run_tasks(
     def plan_of(context: TaskContext) -> list[tuple[Any, Any]]:
         return [(step, a) for step, _ in named for a in step_actions(context, step, kind)]
 
-    with connect(spec) as connection:
+    with connect(spec) as connection, translated(kind, spec):
         fetch_identity(connection.factory)
         checks = CheckContext(connection, content)
         context = TaskContext(checks, log=log)
@@ -317,7 +330,7 @@ def run_tasks(
                 sys.exit(ExitCode.OK)
             if not yes and not click.confirm("reset these?", default=False):
                 raise MmtuiError("nothing was changed (pass --yes to reset without asking)")
-            run_actions([action for _, action in plan], log)
+            run_actions([action for _, action in plan], log, spec)
             # Plan again: whatever a reset would still do is left over, and is said so.
             left = plan_of(context)
             if left:
@@ -328,7 +341,7 @@ def run_tasks(
             click.echo("reset done")
             sys.exit(ExitCode.OK)
         for step, _ in named:
-            done = run_actions(step_actions(context, step, kind), log)
+            done = run_actions(step_actions(context, step, kind), log, spec)
             click.echo(f"{step.id}: {'done' if done else 'already done, nothing changed'}")
         results = run_checks(checks, steps, prerequisites=False)
     from rich.console import Console
@@ -392,12 +405,13 @@ def probe_replication(samples: int, **kwargs: Any) -> None:
     from mmtui.engine.probe import probe_replication as probe
     from mmtui.engine.probe import require_global_table
     from mmtui.target.connect import connect
+    from mmtui.target.errors import translated
     from mmtui.target.identity import fetch_identity
     from mmtui.target.spec import resolve_target
 
     spec = resolve_target(target_flags(kwargs))
     table = load_guided_lab("3").defaults()["table"]
-    with connect(spec) as connection:
+    with connect(spec) as connection, translated("probe replication", spec):
         fetch_identity(connection.factory)
         primary = connection.factory.client("dynamodb", spec.primary_region)
         secondary = connection.factory.client("dynamodb", spec.secondary_region)
@@ -721,6 +735,13 @@ def main(argv: list[str] | None = None) -> NoReturn:
         click.echo("mmtui: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001  (the last line of defence: never a traceback)
+        from mmtui.target.errors import aws_error
+
+        # An AWS or network error that no command translated is still not a bug report.
+        error = aws_error(exc)
+        if error is not None:
+            click.echo(f"mmtui: {error}", err=True)
+            sys.exit(error.exit_code)
         sys.exit(report_crash(exc))
     sys.exit(ExitCode.OK)
 

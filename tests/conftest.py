@@ -71,6 +71,8 @@ TUNABLES = (
     "replication_lag",
     "stack_create_seconds",
     "stack_delete_seconds",
+    "stream_enable_seconds",
+    "ecs_deploy_seconds",
 )
 
 

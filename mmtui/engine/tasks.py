@@ -18,6 +18,7 @@ from mmtui.engine.context import CheckContext
 
 if TYPE_CHECKING:
     from mmtui.content.model import Step
+    from mmtui.target.spec import TargetSpec
 
 LogSink = Callable[[str], None]
 
@@ -35,6 +36,43 @@ class Action:
         return f"{self.verb} {self.resource} ({self.region})"
 
 
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "LimitExceededException",
+    }
+)
+"""Error codes meaning "ask less often" (botocore's standard retry mode treats them so): during
+a wait they slow the poll down instead of failing it."""
+
+CLOUDFORMATION_CADENCE = 30.0
+DYNAMODB_CADENCE = 20.0
+ECS_CADENCE = 15.0
+"""The poll interval of the SDK's own waiters (botocore's waiter models): a long wait settles on
+these, so a wait of an hour costs AWS about a hundred calls, not thousands."""
+
+MAX_THROTTLED_INTERVAL = 120.0
+BACKOFF = 1.25
+"""Each poll waits this much longer than the one before (up to the cadence): a step that AWS
+finishes in seconds is seen at once, one that takes half an hour is polled every 20-30 s
+after the first two minutes."""
+
+
+def is_throttling(exc: BaseException) -> bool:
+    from botocore.exceptions import ClientError
+
+    if not isinstance(exc, ClientError):
+        return False
+    return exc.response.get("Error", {}).get("Code") in THROTTLING_CODES
+
+
 @dataclass
 class TaskContext:
     """What a task receives: read-write clients, the lab's names, live facts, a log."""
@@ -42,7 +80,13 @@ class TaskContext:
     checks: CheckContext
     log: LogSink = lambda _line: None
     poll_seconds: float = 0.5
-    timeout_seconds: float = 900.0
+    """The first poll of a wait comes this soon; later ones back off to the wait's cadence."""
+    timeout_seconds: float = 3600.0
+    """How long a wait lasts at most: AWS's own waiters give a stack an hour, and a replica
+    or a pipeline run can take as long."""
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    """Injectable, so that a test runs a long wait without waiting for real."""
 
     @property
     def primary_region(self) -> str:
@@ -59,37 +103,79 @@ class TaskContext:
         return self.checks.param(name)
 
     def wait(
-        self, what: str, done: Callable[[], bool], progress: Callable[[], str] | None = None
+        self,
+        what: str,
+        done: Callable[[], bool],
+        progress: Callable[[], str] | None = None,
+        *,
+        failed: Callable[[], str | None] | None = None,
+        cadence: float = CLOUDFORMATION_CADENCE,
+        timeout: float | None = None,
     ) -> None:
-        """Poll `done` until it is true; MmtuiError on timeout.
+        """Poll `done` until it is true, as a patient operator would.
 
         `progress`, when given, describes the state being waited on (a replica's status, a
         pipeline's stages); each time the description changes it is logged, so the attendee
-        watches AWS converge instead of a silent wait.
+        watches AWS converge instead of a silent wait. `failed`, when given, returns the reason
+        when AWS has reached a state the wait can never leave (CREATION_FAILED, DELETE_FAILED,
+        ...): the wait ends at once with that reason. Polls start after `poll_seconds` and back
+        off to `cadence` (the SDK waiter's interval for the service); AWS throttling the polls
+        makes them slower, not fatal. MmtuiError (exit 4) after `timeout` (default
+        `timeout_seconds`), saying that AWS carries on and a second run picks it up.
         """
         from mmtui.exitcodes import ExitCode, MmtuiError
 
         self.log(f"waiting for {what}")
-        deadline = time.monotonic() + self.timeout_seconds
+        started = self.clock()
+        deadline = started + (self.timeout_seconds if timeout is None else timeout)
+        interval = max(self.poll_seconds, 0.0)
+        cadence = max(cadence, interval)
         last = ""
+        throttled = False
         while True:
-            if progress is not None:
-                now = progress()
-                if now and now != last:
-                    self.log(f"  {now}")
-                    last = now
-            if done():
-                return
-            if time.monotonic() > deadline:
-                raise MmtuiError(f"gave up waiting for {what}", ExitCode.AWS_ERROR)
-            time.sleep(self.poll_seconds)
+            try:
+                if progress is not None:
+                    now = progress()
+                    if now and now != last:
+                        self.log(f"  {now}")
+                        last = now
+                reason = failed() if failed is not None else None
+                if reason:
+                    raise MmtuiError(f"{what} failed: {reason}", ExitCode.AWS_ERROR)
+                if done():
+                    return
+                pause = min(interval, cadence)
+                interval = min(interval * BACKOFF, cadence)
+            except Exception as exc:
+                if not is_throttling(exc):
+                    raise
+                if not throttled:
+                    self.log("  AWS is throttling these calls: polling less often")
+                    throttled = True
+                interval = min(max(interval, 1.0) * 2, MAX_THROTTLED_INTERVAL)
+                pause = interval
+            left = deadline - self.clock()
+            if left <= 0:
+                minutes = (self.clock() - started) / 60
+                raise MmtuiError(
+                    f"gave up waiting for {what} after {minutes:.0f} min; AWS carries on: run the "
+                    "same command again later to pick it up from where AWS is",
+                    ExitCode.AWS_ERROR,
+                )
+            self.sleep(min(pause, left))  # one last look at the deadline
 
 
-def run_actions(actions: list[Action], log: LogSink) -> list[str]:
-    """Run actions in order; returns what was done (empty: nothing needed doing)."""
+def run_actions(actions: list[Action], log: LogSink, spec: TargetSpec | None = None) -> list[str]:
+    """Run actions in order; returns what was done (empty: nothing needed doing).
+
+    An AWS or network error stops the run as an MmtuiError naming the action (exit 3 or 4, one
+    line, with the fix for credentials of `spec` when there is one)."""
+    from mmtui.target.errors import translated
+
     done: list[str] = []
     for action in actions:
-        outcome = action.run()
+        with translated(action.describe(), spec):
+            outcome = action.run()
         if outcome:
             log(f"{action.region}: {outcome}")
             done.append(outcome)

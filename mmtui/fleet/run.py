@@ -179,7 +179,7 @@ class Fleet:
     def run_target(self, attendee: Attendee) -> TargetOutcome:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from mmtui.target.identity import describe_client_error
+        from mmtui.target.errors import aws_error, describe_client_error
 
         outcome = TargetOutcome(
             attendee,
@@ -198,7 +198,9 @@ class Fleet:
             error = describe_client_error(exc, "AWS")
             self._failed(outcome, str(error).removeprefix("AWS failed: "), error.exit_code)
         except BotoCoreError as exc:
-            self._failed(outcome, f"AWS call failed: {exc}", ExitCode.AWS_ERROR)
+            translated = aws_error(exc, "AWS")
+            assert translated is not None
+            self._failed(outcome, str(translated).removeprefix("AWS: "), translated.exit_code)
         except Exception as exc:  # noqa: BLE001  (one target's bug must not stop the room)
             self._failed(
                 outcome,
@@ -352,15 +354,14 @@ def as_mmtui_error(exc: BaseException, doing: str) -> MmtuiError:
     """An exception from a task as a one-line error of the contract's kind."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from mmtui.target.identity import describe_client_error
+    from mmtui.target.errors import aws_error
 
     if isinstance(exc, MmtuiError):
         return MmtuiError(f"{doing}: {exc}", exc.exit_code)
-    if isinstance(exc, ClientError):
-        error = describe_client_error(exc, doing)
+    if isinstance(exc, (ClientError, BotoCoreError)):
+        error = aws_error(exc, doing)
+        assert error is not None
         return error
-    if isinstance(exc, BotoCoreError):
-        return MmtuiError(f"{doing}: AWS call failed: {exc}", ExitCode.AWS_ERROR)
     return MmtuiError(
         f"{doing}: internal error ({type(exc).__name__}: {exc}); this is a bug in mmtui",
         ExitCode.USAGE,

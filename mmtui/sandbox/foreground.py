@@ -9,6 +9,7 @@ from types import FrameType
 from typing import TextIO
 
 from mmtui.sandbox.server import ENV_FILE, Sandbox, SandboxOptions
+from mmtui.sandbox.timing import describe, scale_of
 
 
 def run_foreground(options: SandboxOptions, out: TextIO, err: TextIO) -> int:
@@ -27,6 +28,7 @@ def run_foreground(options: SandboxOptions, out: TextIO, err: TextIO) -> int:
             print(f"state:     {sandbox.state_dir}", file=out)
             print(f"endpoint:  {sandbox.url}", file=out)
             print(f"workspace: {sandbox.workspace}", file=out)
+            print(f"time:      {describe(scale_of(options))}", file=out)
             for dns, url in sandbox.resolve_map().items():
                 print(f"site:      http://{dns}/ -> {url}", file=out)
             print(

@@ -84,6 +84,9 @@ class SandboxOptions:
     secondary_region: str = "us-east-1"
     seed: bool = True
     """Seed the Labs 0-2 baseline when starting without saved state."""
+    time_scale: float | None = None
+    """AWS's durations are multiplied by this (0 instant, 1 real time; see sandbox/timing.py);
+    None takes MMTUI_SANDBOX_TIME_SCALE, else 0."""
 
 
 @dataclass(eq=False)  # compared by identity: one per process
@@ -600,7 +603,10 @@ class Sandbox:
         self._threads.append(thread)
 
     def _write_env(self) -> None:
+        from mmtui.sandbox.timing import describe, scale_of
+
         lines = ["# Written by `mmtui sandbox`: source it to use the sandbox from this shell."]
+        lines.append(f"# time scale: {describe(scale_of(self.options))}")
         lines += [f"export {key}={_shell_quote(value)}" for key, value in self.env().items()]
         write_atomically(
             self.state_dir / ENV_FILE, ("\n".join(lines) + "\n").encode(), PRIVATE_FILE

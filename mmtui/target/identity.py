@@ -6,23 +6,8 @@ from dataclasses import dataclass
 
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.target.clients import ClientFactory
+from mmtui.target.errors import DENIED_CODES, aws_error, describe_client_error
 from mmtui.target.spec import require_credentials_message
-
-# Error codes meaning "these credentials do not let you in" (exit 3), as opposed to AWS failing.
-DENIED_CODES = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "UnauthorizedOperation",
-        "InvalidClientTokenId",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "UnrecognizedClientException",
-        "SignatureDoesNotMatch",
-        "InvalidAccessKeyId",
-        "AuthFailure",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -59,14 +44,17 @@ def fetch_identity(factory: ClientFactory) -> Identity:
     except NoCredentialsError:
         raise MmtuiError(require_credentials_message(spec), ExitCode.CREDENTIALS) from None
     except ClientError as exc:
-        raise describe_client_error(exc, "sts:GetCallerIdentity") from None
+        raise describe_client_error(exc, "sts:GetCallerIdentity", spec) from None
     except EndpointConnectionError as exc:
         raise MmtuiError(
             f"cannot reach {exc.kwargs.get('endpoint_url', 'AWS')}: is the endpoint running?",
             ExitCode.AWS_ERROR,
         ) from None
     except BotoCoreError as exc:
-        raise MmtuiError(f"AWS call failed: {exc}", ExitCode.AWS_ERROR) from None
+        # SSO sessions, credential_process, timeouts: each to its exit code, with its fix.
+        error = aws_error(exc, "sts:GetCallerIdentity", spec)
+        assert error is not None
+        raise error from None
     return Identity(answer["Account"], answer["Arn"], answer["UserId"])
 
 
@@ -79,17 +67,10 @@ def assume_role(factory: ClientFactory) -> None:
     try:
         factory.role_credentials().get_frozen_credentials()
     except ClientError as exc:
-        error = describe_client_error(exc, f"sts:AssumeRole of {role.arn}")
+        error = describe_client_error(exc, f"sts:AssumeRole of {role.arn}", factory.spec)
         if error.exit_code == ExitCode.CREDENTIALS and role.external_id:
             error = MmtuiError(f"{error} (is the external id right?)", error.exit_code)
         raise error from None
 
 
-def describe_client_error(exc: object, operation: str) -> MmtuiError:
-    """A ClientError as one readable line with the exit code of its kind."""
-    response = getattr(exc, "response", {}) or {}
-    error = response.get("Error", {})
-    code = error.get("Code", "Unknown")
-    message = error.get("Message", str(exc))
-    exit_code = ExitCode.CREDENTIALS if code in DENIED_CODES else ExitCode.AWS_ERROR
-    return MmtuiError(f"{operation} failed: {code}: {message}", exit_code)
+__all__ = ["DENIED_CODES", "Identity", "assume_role", "describe_client_error", "fetch_identity"]

@@ -22,6 +22,12 @@ def explain(what: str, error: BaseException | None) -> tuple[str, str]:
     if error is None:
         return title, "it stopped without saying why"
     if isinstance(error, MmtuiError):
+        # An AWS error translated by the engine keeps its code for the notice's "what to try".
+        cause = getattr(error.__cause__, "response", None)
+        if isinstance(cause, dict) and "Error" in cause:
+            code = cause["Error"].get("Code", "Unknown")
+            hint = _TRY.get(code)
+            return f"{title}: {code}", f"{error} — {hint}" if hint else str(error)
         return title, str(error)
     response = getattr(error, "response", None)
     if isinstance(response, dict) and "Error" in response:

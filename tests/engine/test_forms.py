@@ -91,10 +91,18 @@ def test_replica_form_reads_the_account(sandbox: Sandbox) -> None:
     dynamodb.update_table(
         TableName=TABLE, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
     )
-    dynamodb.update_table(TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
     form = open_form("data-tier", context(sandbox))
     fields = {f.name: f for f in form.fields()}
     assert fields["stream"].default.startswith("on with KEYS_ONLY")
+    # A replica needs the stream with both images (DynamoDB refuses it otherwise).
+    dynamodb.update_table(TableName=TABLE, StreamSpecification={"StreamEnabled": False})
+    dynamodb.update_table(
+        TableName=TABLE,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    dynamodb.update_table(TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    form = open_form("data-tier", context(sandbox))
+    fields = {f.name: f for f in form.fields()}
     labels = {c.value: c.label for c in fields["region"].choices}
     assert labels["eu-west-1"] == "eu-west-1 (has a replica: CREATING)"
     assert labels[SECONDARY] == SECONDARY
@@ -138,9 +146,19 @@ def test_replica_form_refuses_a_global_table_whose_stream_is_wrong(
 ) -> None:
     dynamodb = sandbox.client("dynamodb", PRIMARY)
     dynamodb.update_table(
-        TableName=TABLE, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+        TableName=TABLE,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
     dynamodb.update_table(TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    # DynamoDB no longer lets a global table's stream be anything else (a replica is refused
+    # without it, and the stream of a replica cannot change): the form still guards against
+    # such a table, made here behind the API's back.
+    from moto.dynamodb.models import dynamodb_backends
+
+    dynamodb_backends[sandbox.account_id][PRIMARY].tables[TABLE].stream_specification = {
+        "StreamEnabled": True,
+        "StreamViewType": "KEYS_ONLY",
+    }
     form = open_form("data-tier", context(sandbox))
     (problem,) = form.validate(form.defaults())
     assert problem.field == "stream"

@@ -39,6 +39,10 @@ def test_measures_the_lag_and_cleans_up(sandbox: Sandbox, creds: None) -> None:
     extension.replication_lag = 0.15  # type: ignore[attr-defined]
     primary = sandbox.client("dynamodb", "us-west-2")
     primary.update_table(
+        TableName="mm-ddbtable",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    primary.update_table(
         TableName="mm-ddbtable", ReplicaUpdates=[{"Create": {"RegionName": "us-east-1"}}]
     )
     deadline = time.monotonic() + 10

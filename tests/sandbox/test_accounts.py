@@ -310,6 +310,10 @@ def test_a_change_in_one_account_is_invisible_in_another(attendee_accounts: Atte
     first("dynamodb").put_item(TableName=TABLE, Item=item)
     first("xray").create_group(GroupName="only-first", FilterExpression='service("x")')
     first("dynamodb").update_table(
+        TableName=TABLE,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    first("dynamodb").update_table(
         TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}]
     )
 

@@ -163,9 +163,22 @@ def replica_status(client: Any, region: str) -> str | None:
     return next((r["ReplicaStatus"] for r in replicas if r["RegionName"] == region), None)
 
 
+def stream_on(west: Any) -> None:
+    """Lab 3 step 2's first half: the table's stream on, with new and old images."""
+    west.update_table(
+        TableName=TABLE,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+
+
 def make_global(west: Any, east: Any) -> None:
-    """Lab 3 step 2: add the us-east-1 replica and wait until both sides are ACTIVE."""
+    """Lab 3 step 2: stream on, add the us-east-1 replica and wait until both sides are
+    ACTIVE."""
     lab_table(west)
+    if not (west.describe_table(TableName=TABLE)["Table"].get("StreamSpecification") or {}).get(
+        "StreamEnabled"
+    ):
+        stream_on(west)
     west.update_table(TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}])
     wait_for(lambda: replica_status(west, SECONDARY) == "ACTIVE", "the replica to be ACTIVE")
     wait_for(
@@ -322,17 +335,99 @@ def test_replica_update_of_a_missing_table_is_not_found(
     )
 
 
-def test_adding_a_replica_enables_the_stream_and_reports_creating(
-    west: Any, east: Any, gt: DynamoDBGlobalTables
+def test_a_replica_needs_the_stream_with_new_and_old_images(
+    west: Any, gt: DynamoDBGlobalTables
 ) -> None:
     lab_table(west)
-    assert "StreamSpecification" not in west.describe_table(TableName=TABLE)["Table"]
+    create = [{"Create": {"RegionName": SECONDARY}}]
+
+    code, message = error_of(lambda: west.update_table(TableName=TABLE, ReplicaUpdates=create))
+    assert code == "ValidationException"
+    assert message.startswith("One or more parameter values were invalid:")
+    assert "NEW_AND_OLD_IMAGES" in message and "stream: off" in message
+
+    west.update_table(
+        TableName=TABLE, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    )
+    code, message = error_of(lambda: west.update_table(TableName=TABLE, ReplicaUpdates=create))
+    assert code == "ValidationException"
+    assert "stream: KEYS_ONLY" in message
+    assert "Replicas" not in west.describe_table(TableName=TABLE)["Table"]
+
+
+def test_a_table_whose_stream_is_enabling_is_updating_and_refuses_changes(
+    west: Any, gt: DynamoDBGlobalTables, sandbox: Sandbox
+) -> None:
+    gt.stream_enable_seconds = 30  # still enabling for the whole test
+    lab_table(west)
+
+    answer = west.update_table(
+        TableName=TABLE,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]
+
+    assert answer["TableStatus"] == "UPDATING"
+    assert west.describe_table(TableName=TABLE)["Table"]["TableStatus"] == "UPDATING"
+    refused = (
+        "ResourceInUseException",
+        "Attempt to change a resource which is still in use: Table: mm-ddbtable is in the "
+        "process of being updated.",
+    )
+    assert (
+        error_of(
+            lambda: west.update_table(
+                TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}]
+            )
+        )
+        == refused
+    )
+    # Reads and writes go on while the table is UPDATING.
+    west.put_item(TableName=TABLE, Item={"MysfitId": {"S": "while-updating"}})
+
+    # The table is ACTIVE again, but its new stream is not ready to replicate from yet.
+    key = (sandbox.account_id, PRIMARY, TABLE)
+    gt._updating[key] = (time.time() - 1, time.time() + 30)
+    assert west.describe_table(TableName=TABLE)["Table"]["TableStatus"] == "ACTIVE"
+    west.update_table(TableName=TABLE, DeletionProtectionEnabled=False)
+    assert (
+        error_of(
+            lambda: west.update_table(
+                TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}]
+            )
+        )
+        == refused
+    )
+
+    gt._updating.clear()  # the stream is ready
+    west.update_table(TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}])
+    assert replica_status(west, SECONDARY) in ("CREATING", "ACTIVE")
+
+
+def test_a_failed_replica_stays_failed_and_unreadable_until_deleted(
+    west: Any, east: Any, gt: DynamoDBGlobalTables, sandbox: Sandbox
+) -> None:
+    gt.replica_create_seconds = 30
+    lab_table(west)
+    stream_on(west)
+    west.update_table(TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}])
+
+    gt.fail_replica(sandbox.account_id, SECONDARY, TABLE, "CREATION_FAILED")
+
+    assert replica_status(west, SECONDARY) == "CREATION_FAILED"
+    assert west.describe_table(TableName=TABLE)["Table"]["TableStatus"] == "ACTIVE"
+    assert error_of(lambda: east.scan(TableName=TABLE))[0] == "ResourceNotFoundException"
+    west.update_table(TableName=TABLE, ReplicaUpdates=[{"Delete": {"RegionName": SECONDARY}}])
+    assert replica_status(west, SECONDARY) in ("DELETING", None)
+
+
+def test_adding_a_replica_reports_creating(west: Any, east: Any, gt: DynamoDBGlobalTables) -> None:
+    lab_table(west)
+    stream_on(west)
 
     answer = west.update_table(
         TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}]
     )["TableDescription"]
 
-    # What AWS does for 2019.11.21: no stream prerequisite, it turns one on itself.
     assert answer["StreamSpecification"] == {
         "StreamEnabled": True,
         "StreamViewType": "NEW_AND_OLD_IMAGES",
@@ -360,28 +455,12 @@ def test_adding_a_replica_enables_the_stream_and_reports_creating(
     assert replica["Replicas"] == [{"RegionName": PRIMARY, "ReplicaStatus": "ACTIVE"}]
 
 
-def test_a_stream_already_on_keeps_its_view_type(
-    west: Any, east: Any, gt: DynamoDBGlobalTables
-) -> None:
-    lab_table(west)
-    west.update_table(
-        TableName=TABLE, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
-    )
-
-    make_global(west, east)
-    west.put_item(TableName=TABLE, Item={"MysfitId": {"S": "keys-only"}})
-
-    for client in (west, east):
-        spec = client.describe_table(TableName=TABLE)["Table"]["StreamSpecification"]
-        assert spec == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
-    wait_for(lambda: get(east, {"MysfitId": {"S": "keys-only"}}), "the item in us-east-1")
-
-
 def test_nothing_else_changes_while_a_replica_is_being_created(
     west: Any, east: Any, gt: DynamoDBGlobalTables
 ) -> None:
     gt.replica_create_seconds = 30  # stays CREATING for the whole test
     lab_table(west)
+    stream_on(west)
     west.update_table(TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}])
 
     in_use = (
@@ -416,6 +495,7 @@ def test_a_provisioned_table_needs_write_auto_scaling(
         KeySchema=[{"AttributeName": "MysfitId", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "MysfitId", "AttributeType": "S"}],
         ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
 
     def add_replica() -> Any:
@@ -798,7 +878,8 @@ def test_timings_come_from_the_environment(
     notes = len(sandbox.notes)
     try:
         defaults = DynamoDBGlobalTables(sandbox)
-        assert (defaults.replication_lag, defaults.replica_create_seconds) == (0.5, 3.0)
+        # Time scale 0 (the default): a replica is created at once.
+        assert (defaults.replication_lag, defaults.replica_create_seconds) == (0.5, 0.0)
         assert sandbox.notes[notes:] == [
             "MMTUI_SANDBOX_REPLICATION_LAG='soon' is not a number of seconds (0 or more); using 0.5"
         ]

@@ -148,6 +148,10 @@ def create_secondary(sandbox: Sandbox) -> dict[str, str]:
         Parameters=[{"ParameterKey": "IsSecondary", "ParameterValue": "true"}],
     )
     sandbox.client("dynamodb", PRIMARY).update_table(
+        TableName="mm-ddbtable",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    sandbox.client("dynamodb", PRIMARY).update_table(
         TableName="mm-ddbtable", ReplicaUpdates=[{"Create": {"RegionName": SECONDARY}}]
     )
     return stack_outputs(sandbox, SECONDARY_STACK, SECONDARY)
@@ -926,3 +930,34 @@ def test_get_login_password_on_the_workshops_image_fails_the_build(sandbox: Sand
     assert "Phase: PRE_BUILD, Code: COMMAND_EXECUTION_ERROR" in action["errorDetails"]["message"]
     _, text, _ = build_log(sandbox, action["externalExecutionId"])
     assert "aws: error: argument operation: Invalid choice, valid choices are:" in text
+
+
+def test_an_ecs_deploy_lasts_as_long_as_the_time_scale_says(sandbox: Sandbox) -> None:
+    """With a time scale, the deploy action stays InProgress for the scaled rollout after the
+    service took the new task definition, as an ECS rollout does on AWS."""
+    n = names(sandbox)
+    pipelines = find(sandbox)
+    pipelines.ecs_deploy_seconds = 600.0  # still rolling out for the whole test (conftest
+    # puts it back)
+    execution_id = sandbox.client("codepipeline").start_pipeline_execution(name=n["like_pipeline"])[
+        "pipelineExecutionId"
+    ]
+    try:
+
+        def deploying() -> dict[str, Any] | None:
+            deploy = [
+                d
+                for d in actions(sandbox, n["like_pipeline"], execution_id).values()
+                if d["stageName"] != "Source" and d["input"]["actionTypeId"]["category"] == "Deploy"
+            ]
+            return deploy[0] if deploy and deploy[0]["status"] == "InProgress" else None
+
+        wait_until(deploying, what="the deploy action to be in progress")
+        summary = sandbox.client("codepipeline").get_pipeline_execution(
+            pipelineName=n["like_pipeline"], pipelineExecutionId=execution_id
+        )["pipelineExecution"]
+        assert summary["status"] == "InProgress"
+    finally:
+        sandbox.client("codepipeline").stop_pipeline_execution(
+            pipelineName=n["like_pipeline"], pipelineExecutionId=execution_id, abandon=True
+        )

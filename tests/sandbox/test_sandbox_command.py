@@ -21,7 +21,7 @@ import boto3
 from mmtui.target.connect import read_env_file
 from tests.conftest import REPO, run_mmtui
 
-KNOWN_PREFIXES = ("state:", "endpoint:", "workspace:", "site:", "ready:", "stopped;")
+KNOWN_PREFIXES = ("state:", "endpoint:", "workspace:", "time:", "site:", "ready:", "stopped;")
 
 
 @dataclass
@@ -149,6 +149,38 @@ def test_ready_env_file_state_survives_restart_and_fresh_resets(tmp_path: Path) 
         }  # type: ignore[attr-defined]
         assert "canary" not in names
         assert _stop(fresh)[0] == 0
+
+
+def test_a_time_scale_makes_aws_s_minutes_last_and_says_so(tmp_path: Path) -> None:
+    """A rehearsal at a hundredth of AWS's durations: a replica takes 12 s instead of 20 min,
+    and both the start lines and sandbox.env say what was simulated."""
+    state_dir = tmp_path / "state"
+    with running_sandbox("--dir", str(state_dir), "--time-scale", "0.01") as running:
+        (time_line,) = [line for line in running.lines if line.startswith("time:")]
+        assert "0.01 × AWS's durations" in time_line
+        assert "replica create 12 s" in time_line and "stack create 7.2 s" in time_line
+        assert "ecs deploy 1.8 s" in time_line
+        env_text = (state_dir / "sandbox.env").read_text(encoding="utf-8")
+        assert "# time scale: 0.01 × AWS's durations" in env_text
+        dynamodb = _client("dynamodb", running.env(state_dir))
+        dynamodb.update_table(
+            TableName="mm-ddbtable",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        answer: dict[str, Any] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not answer:
+            try:  # the stream is enabling for a moment: DynamoDB refuses the replica meanwhile
+                answer = dynamodb.update_table(
+                    TableName="mm-ddbtable",
+                    ReplicaUpdates=[{"Create": {"RegionName": "us-east-1"}}],
+                )["TableDescription"]
+            except dynamodb.exceptions.ResourceInUseException:
+                time.sleep(0.05)
+        assert answer["Replicas"] == [{"RegionName": "us-east-1", "ReplicaStatus": "CREATING"}]
+        assert _stop(running)[0] == 0
+    with running_sandbox("--dir", str(tmp_path / "instant")) as instant:
+        assert "time:      0 (instant: AWS's minutes are skipped)" in instant.lines
 
 
 def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import git
+import pytest
 from botocore.exceptions import ClientError
 
 from mmtui.exitcodes import MmtuiError
@@ -37,3 +38,17 @@ def test_git_errors_show_git_s_own_words() -> None:
 def test_anything_else_is_one_line_with_its_type() -> None:
     assert explain("Checking", ValueError("boom")) == ("Checking failed", "ValueError: boom")
     assert explain("Checking", None)[1] == "it stopped without saying why"
+
+
+def test_an_aws_error_stopping_a_solve_keeps_its_code_and_what_to_try() -> None:
+    from mmtui.engine.tasks import Action, run_actions
+
+    def busy() -> str:
+        raise client_error("ResourceInUseException", "the table is being updated")
+
+    with pytest.raises(MmtuiError) as raised:
+        run_actions([Action("us-west-2", "table t", "enable stream", busy)], print)
+    title, text = explain("Task", raised.value)
+    assert title == "Task failed: ResourceInUseException"
+    assert text.startswith("enable stream table t (us-west-2) failed: ResourceInUseException")
+    assert text.endswith("wait and try again")

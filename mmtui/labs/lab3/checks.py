@@ -560,7 +560,8 @@ def stream_enabled(check: Checker) -> CheckResult:
         return check.failed(
             expected,
             view,
-            f"The stream records {view}; global tables need NEW_AND_OLD_IMAGES.",
+            f"The stream records {view}; global tables need NEW_AND_OLD_IMAGES: turn the "
+            "stream off, wait for the table to be ACTIVE, then turn it on with both images.",
             command,
         )
     return check.passed(expected, view, f"{table_name} streams new and old images.", command)
@@ -611,6 +612,19 @@ def replica_items_match(check: Checker) -> CheckResult:
     primary_ids = _ids(check, check.ctx.primary_region, table_name)
     replica_ids = _ids(check, check.region, table_name)
     if replica_ids is None:
+        # A replica being created answers reads with ResourceNotFoundException (DynamoDB: a
+        # table can be read only once ACTIVE): that is AWS still working, not a missing replica.
+        primary = _describe_table(check, check.ctx.primary_region) or {}
+        replicas = {r["RegionName"]: r.get("ReplicaStatus") for r in primary.get("Replicas", [])}
+        status = replicas.get(check.region)
+        if status in ("CREATING", "UPDATING"):
+            return check.pending(
+                expected,
+                f"replica {status}",
+                f"The replica in {check.region} is {status.lower()}; its items can be read "
+                "once it is ACTIVE.",
+                command,
+            )
         return check.failed(
             expected,
             f"no table in {check.region}",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mmtui.engine.checks import describe
 from mmtui.engine.registry import TASKS
-from mmtui.engine.tasks import Action, TaskContext
+from mmtui.engine.tasks import DYNAMODB_CADENCE, Action, TaskContext
 from mmtui.labs.lab3.checks import XRAY_GROUPS, _normalise, expand_rows
 from mmtui.labs.lab3.facts import DASHBOARD_MISSING, service_pipelines, stack_missing, xray_groups
 from mmtui.labs.lab3.runtimes import raise_runtimes
@@ -295,9 +295,37 @@ def _replica_status(ctx: TaskContext, region: str | None = None) -> str | None:
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
 """What global tables replicate from: the item before and after each change."""
 
+REPLICA_FAILED = frozenset(
+    {
+        "CREATION_FAILED",
+        "INACCESSIBLE_ENCRYPTION_CREDENTIALS",
+        "REGION_DISABLED",
+        "REPLICATION_NOT_AUTHORIZED",
+        "ARCHIVING",
+        "ARCHIVED",
+    }
+)
+"""ReplicaStatus values a replica does not leave by waiting (botocore's model)."""
+
+REPLICA_RETRY_SECONDS = 600.0
+"""How long a replica creation is retried while DynamoDB says the table is still busy (its
+stream still enabling): a few minutes on AWS, never forever."""
+
 
 def _wait_table_active(ctx: TaskContext) -> None:
-    ctx.wait(f"{ctx.param('table')} to be active", lambda: _table(ctx)["TableStatus"] == "ACTIVE")
+    ctx.wait(
+        f"{ctx.param('table')} to be active",
+        lambda: _table(ctx)["TableStatus"] == "ACTIVE",
+        cadence=DYNAMODB_CADENCE,
+    )
+
+
+def _error_code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def _stream(ctx: TaskContext) -> dict[str, Any]:
+    return dict(_table(ctx).get("StreamSpecification") or {})
 
 
 def ensure_stream(ctx: TaskContext) -> str:
@@ -305,45 +333,109 @@ def ensure_stream(ctx: TaskContext) -> str:
 
     A stream already on with another view type cannot be switched in place (DynamoDB answers
     "Table already has an enabled stream"): it is turned off, then on again with both images.
+    Another solve doing the same at the same time is no error: what counts is the stream
+    DynamoDB shows afterwards.
     """
+    from botocore.exceptions import ClientError
+
     table = ctx.param("table")
     dynamodb = ctx.client("dynamodb", ctx.primary_region)
-    spec = _table(ctx).get("StreamSpecification") or {}
+    spec = _stream(ctx)
     if spec.get("StreamEnabled") and spec.get("StreamViewType") == STREAM_VIEW:
         return ""
     done = ""
+    _wait_table_active(ctx)  # DynamoDB takes one change at a time
     if spec.get("StreamEnabled"):
-        dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
+        try:
+            dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
+        except ClientError as exc:
+            if _error_code(exc) != "ValidationException" or _stream(ctx).get("StreamEnabled"):
+                raise
         _wait_table_active(ctx)
         done = f"turned off the {spec.get('StreamViewType')} stream of {table}, then "
-    dynamodb.update_table(
-        TableName=table,
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW},
-    )
+    try:
+        dynamodb.update_table(
+            TableName=table,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW},
+        )
+    except ClientError as exc:
+        # "Table already has an enabled stream": someone (another solve) was faster.
+        now = _stream(ctx)
+        if not (now.get("StreamEnabled") and now.get("StreamViewType") == STREAM_VIEW):
+            raise
+        _wait_table_active(ctx)
+        return f"{done}found the stream of {table} enabled meanwhile ({_error_code(exc)})"
     _wait_table_active(ctx)
     return f"{done}enabled the stream of {table} (new and old images)"
+
+
+def _create_replica(ctx: TaskContext, region: str) -> bool:
+    """UpdateTable ReplicaUpdates Create, retried while DynamoDB says the table is busy (the
+    stream still enabling, as the workshop warns). False when the replica turned up meanwhile
+    (another solve made it)."""
+    from botocore.exceptions import ClientError
+
+    from mmtui.exitcodes import ExitCode, MmtuiError
+
+    table = ctx.param("table")
+    started = ctx.clock()
+    pause = max(ctx.poll_seconds, 0.5)
+    while True:
+        try:
+            ctx.client("dynamodb", ctx.primary_region).update_table(
+                TableName=table, ReplicaUpdates=[{"Create": {"RegionName": region}}]
+            )
+            return True
+        except ClientError as exc:
+            if _replica_status(ctx, region) is not None:
+                return False  # "already existed": it is there, which is all we wanted
+            if _error_code(exc) != "ResourceInUseException":
+                raise
+            if ctx.clock() - started + pause > REPLICA_RETRY_SECONDS:
+                raise MmtuiError(
+                    f"DynamoDB kept refusing the replica of {table} in {region} for "
+                    f"{REPLICA_RETRY_SECONDS / 60:.0f} min: {exc}",
+                    ExitCode.AWS_ERROR,
+                ) from None
+            ctx.log(f"  {table} is still busy (its stream is enabling): retrying in {pause:g} s")
+            ctx.sleep(pause)
+            pause = min(pause * 2, DYNAMODB_CADENCE)
 
 
 def ensure_replica(ctx: TaskContext, region: str, *, wait: bool = True) -> str:
     """A replica of the lab table in `region`, created if missing; with `wait`, until ACTIVE.
 
-    Returns what it did ("" when the replica was already there).
+    A replica already being created (an earlier solve interrupted) is waited for, not created
+    again; one in a failed state is reported with its status. Returns what it did ("" when
+    the replica was already there).
     """
+    from mmtui.exitcodes import ExitCode, MmtuiError
+
     table = ctx.param("table")
     added = ""
-    if _replica_status(ctx, region) is None:
-        # DynamoDB takes one change at a time: a table still UPDATING (its stream being
-        # enabled) refuses the replica, which is why the console tells attendees to retry.
-        _wait_table_active(ctx)
-        ctx.client("dynamodb", ctx.primary_region).update_table(
-            TableName=table, ReplicaUpdates=[{"Create": {"RegionName": region}}]
+    status = _replica_status(ctx, region)
+    if status in REPLICA_FAILED:
+        raise MmtuiError(
+            f"the replica of {table} in {region} is {status}: delete it (`mmtui reset --step "
+            "2`) and solve again",
+            ExitCode.AWS_ERROR,
         )
-        added = f"added a replica of {table} in {region}"
+    if status is None:
+        _wait_table_active(ctx)
+        if _create_replica(ctx, region):
+            added = f"added a replica of {table} in {region}"
     if wait:
+
+        def failed() -> str | None:
+            now = _replica_status(ctx, region)
+            return f"DynamoDB reports the replica {now}" if now in REPLICA_FAILED else None
+
         ctx.wait(
             f"the replica in {region} to be active",
             lambda: _replica_status(ctx, region) == "ACTIVE",
             lambda: f"replica in {region}: {_replica_status(ctx, region) or 'not listed yet'}",
+            failed=failed,
+            cadence=DYNAMODB_CADENCE,
         )
     return added
 
@@ -375,14 +467,25 @@ def reset_data_tier(ctx: TaskContext) -> list[Action]:
     if _replica_status(ctx) is not None:
 
         def remove() -> str:
-            if _replica_status(ctx) is None:
+            status = _replica_status(ctx)
+            if status is None:
                 return ""
-            dynamodb.update_table(
-                TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": secondary}}]
-            )
+            if status in ("CREATING", "UPDATING"):
+                # DynamoDB refuses to delete a replica it is still building.
+                ctx.wait(
+                    f"the replica in {secondary} to settle before removing it",
+                    lambda: _replica_status(ctx) not in ("CREATING", "UPDATING"),
+                    lambda: f"replica in {secondary}: {_replica_status(ctx) or 'gone'}",
+                    cadence=DYNAMODB_CADENCE,
+                )
+            if _replica_status(ctx) not in (None, "DELETING"):
+                dynamodb.update_table(
+                    TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": secondary}}]
+                )
             ctx.wait(
                 f"the replica in {secondary} to be removed",
                 lambda: _replica_status(ctx) is None and _table(ctx)["TableStatus"] == "ACTIVE",
+                cadence=DYNAMODB_CADENCE,
             )
             return f"removed the replica of {table} in {secondary}"
 
@@ -390,6 +493,7 @@ def reset_data_tier(ctx: TaskContext) -> list[Action]:
     if (_table(ctx).get("StreamSpecification") or {}).get("StreamEnabled"):
 
         def stream_off() -> str:
+            _wait_table_active(ctx)
             dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
             return f"turned off the stream of {table}"
 
@@ -625,10 +729,19 @@ def solve_dashboard(ctx: TaskContext) -> list[Action]:
     for group, expression in XRAY_GROUPS.items():
 
         def ensure(group: str = group, expression: str = expression) -> str:
+            from botocore.exceptions import ClientError
+
             current = _groups(ctx).get(group)
             if current is None:
-                xray.create_group(GroupName=group, FilterExpression=expression)
-                return f"created the X-Ray group {group}"
+                try:
+                    xray.create_group(GroupName=group, FilterExpression=expression)
+                    return f"created the X-Ray group {group}"
+                except ClientError:
+                    # "Group ... already exists": a retried create that AWS had applied, or
+                    # another solve at the same time; what it holds is judged below.
+                    current = _groups(ctx).get(group)
+                    if current is None:
+                        raise
             if _normalise(current) != _normalise(expression):
                 xray.update_group(GroupName=group, FilterExpression=expression)
                 return f"corrected the filter of the X-Ray group {group}"

@@ -39,15 +39,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mmtui.sandbox.protocol import AwsRequest, AwsResponse, not_available
+from mmtui.sandbox.timing import VARIABLES, scale_of, seconds
 
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
 
 GLOBAL_TABLE_VERSION = "2019.11.21"
 LAG_VARIABLE = "MMTUI_SANDBOX_REPLICATION_LAG"
-CREATE_VARIABLE = "MMTUI_SANDBOX_REPLICA_CREATE_SECONDS"
+CREATE_VARIABLE = VARIABLES["replica_create"]
 DEFAULT_LAG = 0.5
-DEFAULT_CREATE_SECONDS = 3.0
 SOURCE_WINDOW_SECONDS = 24 * 3600
 
 _TARGET_PREFIX = "DynamoDB_20120810."
@@ -56,6 +56,17 @@ _ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 CREATING = "CREATING"
 ACTIVE = "ACTIVE"
 DELETING = "DELETING"
+UPDATING = "UPDATING"
+FAILURE_STATES = frozenset(
+    {
+        "CREATION_FAILED",
+        "INACCESSIBLE_ENCRYPTION_CREDENTIALS",
+        "REGION_DISABLED",
+        "REPLICATION_NOT_AUTHORIZED",
+    }
+)
+"""ReplicaStatus values a replica can end in instead of ACTIVE (botocore's model); the sandbox
+reaches them only through `fail_replica`, for tests of how mmtui reports them."""
 
 _ITEM_WRITES = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -119,6 +130,19 @@ GSI_WRITE_CAPACITY = "GSI write capacity should either be Pay-Per-Request or Aut
 IN_USE = "The resource which you are attempting to change is in use."  # ResourceInUseException
 CREATING_IN_USE = "Attempt to change a resource which is still in use: Table: {name} is being used."
 NOT_FOUND = "Requested resource not found: Table: {name} not found"  # ResourceNotFoundException
+# ResourceInUseException while a stream is being enabled or disabled (the words AWS uses for a
+# table in the process of an update).
+BEING_UPDATED = (
+    "Attempt to change a resource which is still in use: Table: {name} is in the process of "
+    "being updated."
+)
+# A replica needs the table's stream with both images: global tables replicate from it. The
+# shape is DynamoDB's parameter-validation message; the exact words AWS uses could not be
+# checked here, so tests match on the code and the view type it names.
+STREAM_REQUIRED = (
+    "One or more parameter values were invalid: Table {name} must have DynamoDB Streams "
+    "enabled with StreamViewType NEW_AND_OLD_IMAGES to add a replica (stream: {stream})."
+)
 
 Key = tuple[Any, ...]
 """An item's key as moto's `DynamoType`s: (hash,) or (hash, range)."""
@@ -149,7 +173,8 @@ class Group:
     """In the order they joined, which is the order AWS lists them in."""
 
     def busy(self) -> bool:
-        return any(member.status != ACTIVE for member in self.members.values())
+        # A replica that failed is not busy: it stays as it is until it is deleted.
+        return any(member.status in (CREATING, DELETING) for member in self.members.values())
 
 
 @dataclass(order=True)
@@ -184,8 +209,24 @@ class DynamoDBGlobalTables:
         self.lock = sandbox.lock
         self.state = State()
         self.replication_lag = self._seconds(LAG_VARIABLE, DEFAULT_LAG)
-        self.replica_create_seconds = self._seconds(CREATE_VARIABLE, DEFAULT_CREATE_SECONDS)
-        self.replica_delete_seconds = self.replica_create_seconds
+        # AWS's durations times the sandbox's time scale (0 by default: instant), unless a
+        # variable sets one of them (sandbox/timing.py).
+        note = sandbox.notes.append
+        scale = scale_of(sandbox.options, note)
+        self.replica_create_seconds = seconds("replica_create", scale, note)
+        if (
+            os.environ.get(CREATE_VARIABLE, "").strip()
+            and not os.environ.get(VARIABLES["replica_delete"], "").strip()
+        ):
+            self.replica_delete_seconds = self.replica_create_seconds
+        else:
+            self.replica_delete_seconds = seconds("replica_delete", scale, note)
+        self.stream_enable_seconds = seconds("stream_enable", scale, note)
+        """How long a table stays UPDATING after its stream is turned on or off; its stream
+        goes on enabling for as long again, and refuses a replica meanwhile."""
+        self._updating: dict[tuple[str, str, str], tuple[float, float]] = {}
+        """(account, region, table) → wall-clock times the table is ACTIVE again and its new
+        stream is ready for replication."""
         self._worker: threading.Thread | None = None
         self._wakeup = threading.Event()
         self._closed = False
@@ -215,6 +256,7 @@ class DynamoDBGlobalTables:
         with self.lock:
             self.state = state if isinstance(state, State) else State()
             self._before_partiql = None
+            self._updating.clear()
             if self._next_due() is not None:
                 self._kick()  # writes still in flight when the state was saved go on
             else:
@@ -240,6 +282,7 @@ class DynamoDBGlobalTables:
 
     def drop_account(self, account: str) -> None:
         with self.lock:
+            self._updating = {k: v for k, v in self._updating.items() if k[0] != account}
             self.state.groups = [g for g in self.state.groups if g.account != account]
             self.state.queue = [p for p in self.state.queue if p.account != account]
             heapq.heapify(self.state.queue)
@@ -268,6 +311,10 @@ class DynamoDBGlobalTables:
             refusal = self._refuse_creating_replica(operation, body, account, region)
             if refusal is not None:
                 return refusal
+            if operation == "UpdateTable":
+                busy = self._refuse_while_updating(body, account, region)
+                if busy is not None:
+                    return busy
             if operation == "UpdateTable" and "ReplicaUpdates" in body:
                 return self._replica_updates(request, body, account, region)
             if operation == "UpdateTable":
@@ -302,7 +349,10 @@ class DynamoDBGlobalTables:
                 self._mirror_settings(account, region, str(body.get("TableName", "")))
             elif operation == "UpdateTimeToLive":
                 self._mirror_ttl(account, region, str(body.get("TableName", "")))
+            if operation == "UpdateTable" and isinstance(body.get("StreamSpecification"), dict):
+                self._start_updating(account, region, str(body.get("TableName", "")))
             if operation in _DESCRIPTIONS:
+                response = self._show_updating(response, _DESCRIPTIONS[operation], account, region)
                 return self._decorate(response, _DESCRIPTIONS[operation], account, region)
             return response
 
@@ -368,11 +418,11 @@ class DynamoDBGlobalTables:
         if refusal is not None:
             return refusal
         spec = table.stream_specification or {}
-        if not spec.get("StreamEnabled"):
-            # AWS turns a stream on for replication; a stream already on keeps its view type.
-            table.set_stream_specification(
-                {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-            )
+        if not spec.get("StreamEnabled") or spec.get("StreamViewType") != "NEW_AND_OLD_IMAGES":
+            # Replication reads the table's stream: it must be on, with both images. (The
+            # console turns it on for you; the API refuses, and the lab enables it first.)
+            stream = spec.get("StreamViewType") if spec.get("StreamEnabled") else "off"
+            return _error("ValidationException", STREAM_REQUIRED.format(name=name, stream=stream))
         _create_replica_table(account, target, table)
         if group is None:
             group = Group(account, name, {region: Member(region, ACTIVE, added=now)})
@@ -417,6 +467,68 @@ class DynamoDBGlobalTables:
 
     # -------------------------------------------------------------- other table operations
 
+    def _refuse_while_updating(
+        self, body: dict[str, Any], account: str, region: str
+    ) -> AwsResponse | None:
+        table = self._table(account, region, str(body.get("TableName", "")))
+        if table is None:
+            return None
+        times = self._updating.get((account, region, table.name))
+        if times is None:
+            return None
+        now = time.time()
+        if times[1] <= now:
+            del self._updating[(account, region, table.name)]
+            return None
+        # AWS shows the table ACTIVE again before its new stream is ready to replicate from: a
+        # replica asked for then is refused (the workshop warns the first attempt may fail).
+        until = times[1] if "ReplicaUpdates" in body else times[0]
+        if until <= now:
+            return None
+        return _error("ResourceInUseException", BEING_UPDATED.format(name=table.name))
+
+    def _start_updating(self, account: str, region: str, name_or_arn: str) -> None:
+        """A stream turned on or off: the table is UPDATING for `stream_enable_seconds`."""
+        table = self._table(account, region, name_or_arn)
+        if table is not None and self.stream_enable_seconds > 0:
+            active = time.time() + self.stream_enable_seconds
+            self._updating[(account, region, table.name)] = (
+                active,
+                active + self.stream_enable_seconds,
+            )
+
+    def _show_updating(
+        self, response: AwsResponse, key: str, account: str, region: str
+    ) -> AwsResponse:
+        if not self._updating:
+            return response
+        try:
+            payload = response.parsed_json()
+        except ValueError:
+            return response
+        description = payload.get(key) if isinstance(payload, dict) else None
+        if not isinstance(description, dict):
+            return response
+        times = self._updating.get((account, region, str(description.get("TableName", ""))))
+        if times is None or times[0] <= time.time() or description.get("TableStatus") != ACTIVE:
+            return response
+        description["TableStatus"] = UPDATING
+        return _json_response(payload, response.headers)
+
+    def fail_replica(self, account: str, region: str, name: str, status: str) -> None:
+        """Put a replica in a terminal failure state (CREATION_FAILED, ...), as AWS leaves one
+        whose creation failed: for tests of how mmtui reports it."""
+        if status not in FAILURE_STATES:
+            raise ValueError(f"{status} is not a failure state of a replica")
+        with self.lock:
+            for group in self.state.groups:
+                if group.account == account and group.name == name and region in group.members:
+                    member = group.members[region]
+                    member.status, member.until, member.initiator = status, 0.0, None
+                    self.sandbox.mark_dirty()
+                    return
+            raise LookupError(f"no replica of {name} in {region}")
+
     def _refuse_creating_replica(
         self, operation: str, body: dict[str, Any], account: str, region: str
     ) -> AwsResponse | None:
@@ -425,7 +537,8 @@ class DynamoDBGlobalTables:
         for named in _named_tables(body):
             name = _table_name(named)
             group = self._group(account, region, name)
-            if group is not None and group.members[region].status == CREATING:
+            status = None if group is None else group.members[region].status
+            if status == CREATING or status in FAILURE_STATES:
                 return _not_found(name)
         return None
 
@@ -671,7 +784,7 @@ class DynamoDBGlobalTables:
             member.until
             for group in self.state.groups
             for member in group.members.values()
-            if member.status != ACTIVE
+            if member.status in (CREATING, DELETING)
         ]
         return min(times) if times else None
 

@@ -57,6 +57,7 @@ from mmtui.sandbox.pipelines.records import (
     StopRefused,
 )
 from mmtui.sandbox.protocol import AwsRequest, AwsResponse
+from mmtui.sandbox.timing import scale_of, seconds
 
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
@@ -104,6 +105,10 @@ class Pipelines:
         self._cancels: dict[str, threading.Event] = {}
         self._finished = threading.Condition(self.lock)
         sandbox.account_push_listeners.append(self.on_push)
+        note = sandbox.notes.append
+        self.ecs_deploy_seconds = seconds("ecs_deploy", scale_of(sandbox.options, note), note)
+        """How long an ECS deploy action lasts after the service took the new task definition
+        (AWS's rollout of minutes, times the sandbox's time scale)."""
 
     # ------------------------------------------------------------------ extension API
 
@@ -700,6 +705,10 @@ class Pipelines:
             data,
             lambda: self._still_wanted(generation, execution, cancel),
         )
+        if self.ecs_deploy_seconds > 0:
+            # ECS replaces the tasks one by one, draining the old ones: minutes on AWS.
+            cancel.wait(self.ecs_deploy_seconds)
+            self._still_wanted(generation, execution, cancel)
         cluster = run.configuration.get("ClusterName", "")
         service = run.configuration.get("ServiceName", "")
         return ActionOutcome(
