@@ -866,5 +866,15 @@ def test_the_stack_timings_are_read_from_the_environment(
             "MMTUI_SANDBOX_STACK_DELETE_SECONDS='soon' is not a number of seconds (0 or more); "
             "using 0"
         ]
+        # Without the variables, the sandbox's time scale sizes them from AWS's durations.
+        monkeypatch.delenv(fixes.CREATE_VARIABLE)
+        monkeypatch.delenv(fixes.DELETE_VARIABLE)
+        scaled = fixes.CloudFormationFixes(
+            SimpleNamespace(notes=[], options=SimpleNamespace(time_scale=0.01))  # type: ignore[arg-type]
+        )
+        assert (scaled.stack_create_seconds, scaled.stack_delete_seconds) == (
+            pytest.approx(7.2),
+            pytest.approx(4.8),
+        )
     finally:
         fixes._TIMINGS.create, fixes._TIMINGS.delete = saved

@@ -54,8 +54,6 @@ import contextlib
 import copy
 import functools
 import json
-import math
-import os
 import re
 import threading
 import time
@@ -68,6 +66,7 @@ from typing import TYPE_CHECKING, Any
 
 from mmtui.sandbox.extensions import lambda_runtimes
 from mmtui.sandbox.protocol import AwsRequest, AwsResponse
+from mmtui.sandbox.timing import VARIABLES, scale_of, seconds
 
 if TYPE_CHECKING:
     from mmtui.sandbox.server import Sandbox
@@ -78,8 +77,8 @@ NO_CHANGES = (
     "a change set."
 )
 
-CREATE_VARIABLE = "MMTUI_SANDBOX_STACK_CREATE_SECONDS"
-DELETE_VARIABLE = "MMTUI_SANDBOX_STACK_DELETE_SECONDS"
+CREATE_VARIABLE = VARIABLES["stack_create"]
+DELETE_VARIABLE = VARIABLES["stack_delete"]
 UNSTABLE_FOR_UPDATE = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED")
 """Settled states from which a stack cannot be updated (only deleted)."""
 
@@ -113,9 +112,12 @@ class CloudFormationFixes:
 
     def __init__(self, sandbox: Sandbox | None = None) -> None:
         install()
-        self._notes: list[str] = sandbox.notes if sandbox is not None else []
-        self.stack_create_seconds = self._seconds(CREATE_VARIABLE)
-        self.stack_delete_seconds = self._seconds(DELETE_VARIABLE)
+        # AWS's durations times the sandbox's time scale (0 by default: instant), unless a
+        # variable sets one of them (sandbox/timing.py, shared with the other extensions).
+        notes: list[str] = sandbox.notes if sandbox is not None else []
+        scale = scale_of(getattr(sandbox, "options", None), notes.append)
+        self.stack_create_seconds = seconds("stack_create", scale, notes.append)
+        self.stack_delete_seconds = seconds("stack_delete", scale, notes.append)
 
     # The timings live in the module (the patched moto methods read them); the properties let
     # tests and the sandbox's options tune them on the extension like the other extensions'.
@@ -134,22 +136,6 @@ class CloudFormationFixes:
     @stack_delete_seconds.setter
     def stack_delete_seconds(self, value: float) -> None:
         _TIMINGS.delete = float(value)
-
-    def _seconds(self, variable: str) -> float:
-        """The one place the stack timings are read: a number of seconds, 0 (instant) or more."""
-        raw = os.environ.get(variable, "").strip()
-        if not raw:
-            return 0.0
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if not math.isfinite(value) or value < 0:
-            self._notes.append(
-                f"{variable}={raw!r} is not a number of seconds (0 or more); using 0"
-            )
-            return 0.0
-        return value
 
     def before(self, request: AwsRequest) -> AwsResponse | None:
         # Any request may be the first one after a stack's time is up (a check reading ECS
