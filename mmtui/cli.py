@@ -279,7 +279,6 @@ def run_tasks(
     kwargs: dict[str, Any], kind: str, steps: list[Any], dry_run: bool, yes: bool
 ) -> None:
     """Plan and run the solve or reset tasks of `steps`; shared by `solve` and `reset`."""
-    from mmtui.engine.checks import run_checks
     from mmtui.engine.context import CheckContext
     from mmtui.engine.registry import TASKS, load_catalogues
     from mmtui.engine.report import exit_code, print_tables
@@ -327,14 +326,30 @@ def run_tasks(
                 sys.exit(ExitCode.CHECK_FAILED)
             click.echo("reset done")
             sys.exit(ExitCode.OK)
-        for step, _ in named:
-            done = run_actions(step_actions(context, step, kind), log)
-            click.echo(f"{step.id}: {'done' if done else 'already done, nothing changed'}")
-        results = run_checks(checks, steps, prerequisites=False)
+        results = solve_and_check(context, [step for step, _ in named])
     from rich.console import Console
 
     print_tables(results, Console(stderr=True))
     sys.exit(exit_code(results))
+
+
+def solve_and_check(context: Any, steps: list[Any]) -> list[Any]:
+    """Solve each step in order, warning first on stderr when a step it requires fails; a
+    step is reported `done` only when its checks pass afterwards, otherwise with what still
+    fails. Returns the steps' check results (the exit code is theirs)."""
+    from mmtui.engine.solving import requirement_warning, solve_step, unmet_requirements
+
+    results = []
+    for step in steps:
+        unmet = unmet_requirements(context.checks, step)
+        if unmet:
+            click.echo(f"warning: {requirement_warning(step, unmet)}", err=True)
+        outcome = solve_step(context, step)
+        click.echo(f"{step.id}: {outcome.summary()}")
+        for line in outcome.details():
+            click.echo(f"  {line}")
+        results.append(outcome.result)
+    return results
 
 
 @cli.command()

@@ -211,11 +211,18 @@ class Guide:
 
     # ------------------------------------------------------------------ tasks
 
-    def solve(self, step: Step, log: LogSink) -> list[str]:
-        """Run a step's solve; returns what was done (empty: already done)."""
-        from mmtui.engine.tasks import run_actions, step_actions
+    def solve(self, step: Step, log: LogSink) -> Any:
+        """Run a step's solve, then its checks: a SolveOutcome (done only when they pass)."""
+        from mmtui.engine.solving import solve_step
 
-        return run_actions(step_actions(self._tasks(log), step, "solve"), log)
+        return solve_step(self._tasks(log), step)
+
+    def requirement_warning(self, step: Step) -> str | None:
+        """What solving `step` now would leave undone, when a step it requires fails."""
+        from mmtui.engine.solving import requirement_warning, unmet_requirements
+
+        unmet = unmet_requirements(self._checks(), step)
+        return requirement_warning(step, unmet) if unmet else None
 
     def reset_plan(self, step: Step) -> list[Any]:
         """The actions a reset of `step` would take now (empty: nothing to undo)."""

@@ -35,6 +35,10 @@ class CheckContext:
     def secondary_region(self) -> str:
         return self.connection.spec.secondary_region
 
+    def fresh(self) -> CheckContext:
+        """The same target and names with no cached facts, to look again after a change."""
+        return CheckContext(self.connection, self.content, dict(self.overrides))
+
     def region(self, scope: RegionScope) -> str:
         """The region a check of this scope reports (`both` and `local` report the primary)."""
         return self.secondary_region if scope == "secondary" else self.primary_region
