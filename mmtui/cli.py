@@ -63,10 +63,34 @@ def target_options(fn: F) -> F:
             envvar="MMTUI_WORKSPACE",
             help="Folder with the service repository clones ($MMTUI_WORKSPACE).",
         ),
+        *name_options(),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def name_options() -> list[Callable[[F], F]]:
+    """`--primary-stack` and friends: the names of resources a user may have named otherwise
+    than the workshop (their MMTUI_* variable when not given; validated when resolved)."""
+    from mmtui.target.names import SETTINGS
+
+    return [
+        click.option(
+            setting.flag,
+            f"name_{setting.parameter}",
+            metavar="NAME",
+            help=f"Your {setting.label}'s name, if not the workshop's (${setting.env}).",
+        )
+        for setting in SETTINGS
+    ]
+
+
+def chosen_names(kwargs: dict[str, Any]) -> dict[str, str | None]:
+    """The name options as typed (parameter → value or None), taken out of `kwargs`."""
+    from mmtui.target.names import SETTINGS
+
+    return {s.parameter: kwargs.pop(f"name_{s.parameter}", None) for s in SETTINGS}
 
 
 def lab_option(fn: F) -> F:
@@ -91,6 +115,7 @@ def target_flags(kwargs: dict[str, Any]) -> Any:
         primary_region=kwargs.pop("primary_region"),
         secondary_region=kwargs.pop("secondary_region"),
         workspace=kwargs.pop("workspace"),
+        names=chosen_names(kwargs),
     )
 
 
@@ -109,7 +134,15 @@ def resolve_common(kwargs: dict[str, Any]) -> tuple[Any, Any]:
         content = load_guided_lab(lab_id)
     except LookupError as exc:
         raise MmtuiError(f"--lab: {exc.args[0]}") from None
+    require_names_declared(spec, content)
     return spec, content
+
+
+def require_names_declared(spec: Any, content: Any) -> None:
+    """A chosen name must be one of the lab's parameters (the content says which exist)."""
+    from mmtui.target.names import require_declared
+
+    require_declared(spec.name_overrides, content.lab.parameters, content.lab.id)
 
 
 def resolve_step(content: Any, text: str | None, flag: str = "--step") -> Any:
@@ -217,7 +250,7 @@ def check(step_text: str | None, output_format: str, **kwargs: Any) -> None:
     steps = [step] if step is not None else list(content.lab.steps)
     with connect(spec) as connection:
         identity = fetch_identity(connection.factory)
-        context = CheckContext(connection, content)
+        context = CheckContext.for_target(connection, content)
         results = run_checks(context, steps, prerequisites=step is None)
     target = {
         "kind": spec.kind,
@@ -302,7 +335,7 @@ def run_tasks(
 
     with connect(spec) as connection:
         fetch_identity(connection.factory)
-        checks = CheckContext(connection, content)
+        checks = CheckContext.for_target(connection, content)
         context = TaskContext(checks, log=log)
         if kind == "reset":
             plan = plan_of(context)
@@ -411,7 +444,9 @@ def probe_replication(samples: int, **kwargs: Any) -> None:
     from mmtui.target.spec import resolve_target
 
     spec = resolve_target(target_flags(kwargs))
-    table = load_guided_lab("3").defaults()["table"]
+    content = load_guided_lab("3")
+    require_names_declared(spec, content)
+    table = content.defaults(spec.name_overrides)["table"]
     with connect(spec) as connection:
         fetch_identity(connection.factory)
         primary = connection.factory.client("dynamodb", spec.primary_region)
@@ -597,6 +632,11 @@ def run_fleet(
     from mmtui.fleet.targets import load_targets
 
     attendees = load_targets(Path(kwargs["targets_file"]))
+    for attendee in attendees:
+        try:
+            require_names_declared(attendee.spec, content)
+        except MmtuiError as exc:
+            raise MmtuiError(f"{attendee.where}: {attendee.name}: {exc}") from None
     if command != "check":
         load_catalogues()
         names = [getattr(step.automated, command) for step in steps]
@@ -704,6 +744,7 @@ def target(**kwargs: Any) -> None:
     from mmtui.target.spec import resolve_target
 
     spec = resolve_target(target_flags(kwargs))
+    names = names_in_use(spec)
     with connect(spec) as connection:
         identity = fetch_identity(connection.factory)
         click.echo(f"target:            {spec.label()}")
@@ -715,6 +756,25 @@ def target(**kwargs: Any) -> None:
         click.echo(f"secondary region:  {spec.secondary_region}")
         if connection.workspace is not None:
             click.echo(f"workspace:         {connection.workspace}")
+    for line in names:
+        click.echo(line)
+
+
+def names_in_use(spec: Any) -> list[str]:
+    """Lines of the resource names in use (Lab 3's), marking those the user chose."""
+    from mmtui.content.loader import load_guided_lab
+    from mmtui.target.names import SETTINGS
+
+    content = load_guided_lab("3")
+    require_names_declared(spec, content)
+    values = content.defaults(spec.name_overrides)
+    chosen = spec.name_overrides
+    lines = []
+    for setting in SETTINGS:
+        label = f"{setting.parameter.replace('_', ' ')}:"
+        mark = "  (chosen)" if setting.parameter in chosen else ""
+        lines.append(f"{label:<19}{values[setting.parameter]}{mark}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

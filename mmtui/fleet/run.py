@@ -262,7 +262,7 @@ class Fleet:
         from mmtui.engine.checks import run_checks
         from mmtui.engine.context import CheckContext
 
-        context = CheckContext(connection, self.job.content)
+        context = CheckContext.for_target(connection, self.job.content)
         return context, run_checks(
             context, steps, prerequisites=prerequisites, workers=self.check_workers
         )
@@ -291,7 +291,7 @@ class Fleet:
         from mmtui.engine.solving import solve_step
         from mmtui.engine.tasks import TaskContext
 
-        context = TaskContext(CheckContext(connection, self.job.content), log=log)
+        context = TaskContext(CheckContext.for_target(connection, self.job.content), log=log)
         failure: MmtuiError | None = None
         solved: dict[str, StepResult] = {}
         for step in self.job.steps:
@@ -327,7 +327,7 @@ class Fleet:
         from mmtui.engine.context import CheckContext
         from mmtui.engine.tasks import TaskContext, run_actions, step_actions
 
-        context = TaskContext(CheckContext(connection, self.job.content), log=log)
+        context = TaskContext(CheckContext.for_target(connection, self.job.content), log=log)
         planned = [(step, step_actions(context, step, "reset")) for step in self.job.steps]
         for step, found in planned:
             row = outcome.step(step.id)

@@ -70,7 +70,11 @@ class MmtuiApp(App[int]):
         self.refresh_seconds = refresh_seconds
         self.snapshot: Snapshot | None = None
         self.names: dict[str, str] = content.names(
-            {"primary_region": spec.primary_region, "secondary_region": spec.secondary_region}
+            {
+                **spec.name_overrides,
+                "primary_region": spec.primary_region,
+                "secondary_region": spec.secondary_region,
+            }
         )
         self.logs: dict[str, list[str]] = {}
         """Step id → the lines of its last solve or reset, kept when the step screen closes."""
