@@ -95,10 +95,7 @@ def requirement_warning(step: Step, unmet: list[StepResult]) -> str:
     """What will happen when `step` is solved now: it stays failing until `unmet` pass."""
     needed = ", ".join(step_label(result.number, result.id) for result in unmet)
     reasons = "; ".join(
-        check.message
-        for result in unmet
-        for check in result.checks
-        if check.status != Status.PASS
+        check.message for result in unmet for check in result.checks if check.status != Status.PASS
     )
     label = step_label(step.number, step.id)
     return (

@@ -145,8 +145,36 @@ class FileChange:
         )
 
 
+def remote_text(repo: Any, file: str) -> str | None:
+    """`file` as the remote's master has it, after a fetch ("" when the remote has no such
+    file; None when the clone has no remote master to compare with)."""
+    import git
+
+    if "origin" not in [remote.name for remote in repo.remotes]:
+        return None
+    try:
+        repo.git.fetch("origin", BRANCH, env=git_environment())
+    except git.GitCommandError as exc:
+        raise MmtuiError(f"git fetch failed: {_stderr(exc)}", ExitCode.AWS_ERROR) from None
+    try:
+        tree = repo.commit(f"origin/{BRANCH}").tree
+    except (ValueError, git.BadName):
+        return None
+    try:
+        blob = tree / file
+    except KeyError:
+        return ""
+    text: str = blob.data_stream.read().decode("utf-8", "replace")
+    return text
+
+
 def plan_change(repo: Any, file: str, wanted: str) -> FileChange:
-    return FileChange(repo, file, committed_text(repo, file), wanted)
+    """What writing `wanted` changes, judged from the remote: the pipeline builds what was
+    pushed, so a commit made here and never pushed (or a clone left ahead of a remote that
+    was reset) still needs its push; the diff shows the remote's text."""
+    remote = remote_text(repo, file)
+    current = committed_text(repo, file) if remote is None else remote
+    return FileChange(repo, file, current, wanted)
 
 
 def commit_and_push(change: FileChange, message: str) -> str:
@@ -158,9 +186,13 @@ def commit_and_push(change: FileChange, message: str) -> str:
 
     repo = change.repo
     refuse_unsafe(repo, change.file)
+    env = git_environment()
+    if committed_text(repo, change.file) == change.wanted:
+        # Already committed here but not on the remote: the push is what is missing.
+        _push(repo, env)
+        return str(repo.head.commit.hexsha)
     path = Path(repo.working_dir) / change.file
     write_atomically(path, change.wanted.encode("utf-8"))
-    env = git_environment()
     if change.file not in {item.path for item in repo.tree().traverse()}:
         repo.git.add("--", change.file, env=env)
     # `git commit -- FILE` commits that file's contents only, whatever else is staged.

@@ -30,7 +30,7 @@ class NameSetting:
 
     @property
     def label(self) -> str:
-        """"primary stack", "DynamoDB table", ...: for help texts and headers."""
+        """ "primary stack", "DynamoDB table", ...: for help texts and headers."""
         if self.what == "stack":
             return self.parameter.replace("_", " ")
         return self.what

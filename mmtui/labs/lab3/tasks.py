@@ -908,6 +908,10 @@ def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
         )
 
     def follow() -> str:
+        from mmtui.labs.lab3.release import release_stale
+
+        # Pushed nothing: the runs may still be stale (see release.py); then run them again.
+        release_stale(ctx, pipelines, partial(_latest_execution, ctx), pushed)
         _follow(ctx, pushed)
         return "both pipelines built and deployed to both regions" if pushed else ""
 
