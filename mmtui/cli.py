@@ -498,7 +498,9 @@ def fleet() -> None:
     FILE (YAML or CSV) lists the attendees: a `name` each and one way in: `profile`, or
     `role_arn` (or `role_name` with `account_id`) to assume with STS, with `external_id` and
     `source_profile`, or `endpoint_url` (with `access_key_id` and `secret_access_key`, e.g.
-    for a sandbox); optional `account_id`, `primary_region`, `secondary_region`, `workspace`.
+    for a sandbox); optional `account_id`, `primary_region`, `secondary_region`, `workspace`,
+    and the attendee's own resource names `primary_stack`, `secondary_stack`, `table`,
+    `dashboard`.
     YAML may set room-wide `defaults:` above `attendees:`.
 
     Every target is worked on concurrently and reported in its own row: one that cannot be
