@@ -94,8 +94,10 @@ def step_label(number: int | None, step_id: str) -> str:
 def requirement_warning(step: Step, unmet: list[StepResult]) -> str:
     """What will happen when `step` is solved now: it stays failing until `unmet` pass."""
     needed = ", ".join(step_label(result.number, result.id) for result in unmet)
+    # The first reason of each step is enough to see why; the step's screen has the rest.
     reasons = "; ".join(
-        check.message for result in unmet for check in result.checks if check.status != Status.PASS
+        next(c.message for c in result.checks if c.status != Status.PASS).rstrip(".")
+        for result in unmet
     )
     label = step_label(step.number, step.id)
     return (

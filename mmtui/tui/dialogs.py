@@ -101,9 +101,12 @@ class DiffScreen(Confirm):
                 yield Static("Both buildspecs are already finished", classes="dialog-title")
             else:
                 yield Static(f"buildspec_prod.yml: {len(needed)} to change", classes="dialog-title")
-            if self.warning is not None:
-                yield Static(f"Warning: {self.warning}", id="requirement", classes="dialog-warning")
             with VerticalScroll(classes="dialog-body", id="diffs"):
+                # Inside the scrolled body: the buttons stay on screen on a small terminal.
+                if self.warning is not None:
+                    yield Static(
+                        f"Warning: {self.warning}", id="requirement", classes="dialog-warning"
+                    )
                 for repo, change in self.changes:
                     yield Static(repo, classes="diff-title")
                     if change.needed:
