@@ -63,10 +63,34 @@ def target_options(fn: F) -> F:
             envvar="MMTUI_WORKSPACE",
             help="Folder with the service repository clones ($MMTUI_WORKSPACE).",
         ),
+        *name_options(),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
+
+
+def name_options() -> list[Callable[[F], F]]:
+    """`--primary-stack` and friends: the names of resources a user may have named otherwise
+    than the workshop (their MMTUI_* variable when not given; validated when resolved)."""
+    from mmtui.target.names import SETTINGS
+
+    return [
+        click.option(
+            setting.flag,
+            f"name_{setting.parameter}",
+            metavar="NAME",
+            help=f"Your {setting.label}'s name, if not the workshop's (${setting.env}).",
+        )
+        for setting in SETTINGS
+    ]
+
+
+def chosen_names(kwargs: dict[str, Any]) -> dict[str, str | None]:
+    """The name options as typed (parameter → value or None), taken out of `kwargs`."""
+    from mmtui.target.names import SETTINGS
+
+    return {s.parameter: kwargs.pop(f"name_{s.parameter}", None) for s in SETTINGS}
 
 
 def lab_option(fn: F) -> F:
@@ -91,6 +115,7 @@ def target_flags(kwargs: dict[str, Any]) -> Any:
         primary_region=kwargs.pop("primary_region"),
         secondary_region=kwargs.pop("secondary_region"),
         workspace=kwargs.pop("workspace"),
+        names=chosen_names(kwargs),
     )
 
 
@@ -109,7 +134,15 @@ def resolve_common(kwargs: dict[str, Any]) -> tuple[Any, Any]:
         content = load_guided_lab(lab_id)
     except LookupError as exc:
         raise MmtuiError(f"--lab: {exc.args[0]}") from None
+    require_names_declared(spec, content)
     return spec, content
+
+
+def require_names_declared(spec: Any, content: Any) -> None:
+    """A chosen name must be one of the lab's parameters (the content says which exist)."""
+    from mmtui.target.names import require_declared
+
+    require_declared(spec.name_overrides, content.lab.parameters, content.lab.id)
 
 
 def resolve_step(content: Any, text: str | None, flag: str = "--step") -> Any:
@@ -229,7 +262,7 @@ def check(step_text: str | None, output_format: str, **kwargs: Any) -> None:
     steps = [step] if step is not None else list(content.lab.steps)
     with connect(spec) as connection:
         identity = fetch_identity(connection.factory)
-        context = CheckContext(connection, content)
+        context = CheckContext.for_target(connection, content)
         results = run_checks(context, steps, prerequisites=step is None)
     target = {
         "kind": spec.kind,
@@ -291,7 +324,6 @@ def run_tasks(
     kwargs: dict[str, Any], kind: str, steps: list[Any], dry_run: bool, yes: bool
 ) -> None:
     """Plan and run the solve or reset tasks of `steps`; shared by `solve` and `reset`."""
-    from mmtui.engine.checks import run_checks
     from mmtui.engine.context import CheckContext
     from mmtui.engine.registry import TASKS, load_catalogues
     from mmtui.engine.report import exit_code, print_tables
@@ -316,7 +348,7 @@ def run_tasks(
 
     with connect(spec) as connection, translated(kind, spec):
         fetch_identity(connection.factory)
-        checks = CheckContext(connection, content)
+        checks = CheckContext.for_target(connection, content)
         context = TaskContext(checks, log=log)
         if kind == "reset":
             plan = plan_of(context)
@@ -340,14 +372,30 @@ def run_tasks(
                 sys.exit(ExitCode.CHECK_FAILED)
             click.echo("reset done")
             sys.exit(ExitCode.OK)
-        for step, _ in named:
-            done = run_actions(step_actions(context, step, kind), log, spec)
-            click.echo(f"{step.id}: {'done' if done else 'already done, nothing changed'}")
-        results = run_checks(checks, steps, prerequisites=False)
+        results = solve_and_check(context, [step for step, _ in named], spec)
     from rich.console import Console
 
     print_tables(results, Console(stderr=True))
     sys.exit(exit_code(results))
+
+
+def solve_and_check(context: Any, steps: list[Any], spec: Any = None) -> list[Any]:
+    """Solve each step in order, warning first on stderr when a step it requires fails; a
+    step is reported `done` only when its checks pass afterwards, otherwise with what still
+    fails. Returns the steps' check results (the exit code is theirs)."""
+    from mmtui.engine.solving import requirement_warning, solve_step, unmet_requirements
+
+    results = []
+    for step in steps:
+        unmet = unmet_requirements(context.checks, step)
+        if unmet:
+            click.echo(f"warning: {requirement_warning(step, unmet)}", err=True)
+        outcome = solve_step(context, step, spec)
+        click.echo(f"{step.id}: {outcome.summary()}")
+        for line in outcome.details():
+            click.echo(f"  {line}")
+        results.append(outcome.result)
+    return results
 
 
 @cli.command()
@@ -410,7 +458,9 @@ def probe_replication(samples: int, **kwargs: Any) -> None:
     from mmtui.target.spec import resolve_target
 
     spec = resolve_target(target_flags(kwargs))
-    table = load_guided_lab("3").defaults()["table"]
+    content = load_guided_lab("3")
+    require_names_declared(spec, content)
+    table = content.defaults(spec.name_overrides)["table"]
     with connect(spec) as connection, translated("probe replication", spec):
         fetch_identity(connection.factory)
         primary = connection.factory.client("dynamodb", spec.primary_region)
@@ -462,7 +512,9 @@ def fleet() -> None:
     FILE (YAML or CSV) lists the attendees: a `name` each and one way in: `profile`, or
     `role_arn` (or `role_name` with `account_id`) to assume with STS, with `external_id` and
     `source_profile`, or `endpoint_url` (with `access_key_id` and `secret_access_key`, e.g.
-    for a sandbox); optional `account_id`, `primary_region`, `secondary_region`, `workspace`.
+    for a sandbox); optional `account_id`, `primary_region`, `secondary_region`, `workspace`,
+    and the attendee's own resource names `primary_stack`, `secondary_stack`, `table`,
+    `dashboard`.
     YAML may set room-wide `defaults:` above `attendees:`.
 
     Every target is worked on concurrently and reported in its own row: one that cannot be
@@ -596,6 +648,11 @@ def run_fleet(
     from mmtui.fleet.targets import load_targets
 
     attendees = load_targets(Path(kwargs["targets_file"]))
+    for attendee in attendees:
+        try:
+            require_names_declared(attendee.spec, content)
+        except MmtuiError as exc:
+            raise MmtuiError(f"{attendee.where}: {attendee.name}: {exc}") from None
     if command != "check":
         load_catalogues()
         names = [getattr(step.automated, command) for step in steps]
@@ -703,6 +760,7 @@ def target(**kwargs: Any) -> None:
     from mmtui.target.spec import resolve_target
 
     spec = resolve_target(target_flags(kwargs))
+    names = names_in_use(spec)
     with connect(spec) as connection:
         identity = fetch_identity(connection.factory)
         click.echo(f"target:            {spec.label()}")
@@ -714,6 +772,25 @@ def target(**kwargs: Any) -> None:
         click.echo(f"secondary region:  {spec.secondary_region}")
         if connection.workspace is not None:
             click.echo(f"workspace:         {connection.workspace}")
+    for line in names:
+        click.echo(line)
+
+
+def names_in_use(spec: Any) -> list[str]:
+    """Lines of the resource names in use (Lab 3's), marking those the user chose."""
+    from mmtui.content.loader import load_guided_lab
+    from mmtui.target.names import SETTINGS
+
+    content = load_guided_lab("3")
+    require_names_declared(spec, content)
+    values = content.defaults(spec.name_overrides)
+    chosen = spec.name_overrides
+    lines = []
+    for setting in SETTINGS:
+        label = f"{setting.parameter.replace('_', ' ')}:"
+        mark = "  (chosen)" if setting.parameter in chosen else ""
+        lines.append(f"{label:<19}{values[setting.parameter]}{mark}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -91,9 +91,28 @@ class Guide:
 
     def target_line(self) -> str:
         account = f"account {self.account_id}" if self.account_id else "connecting…"
+        names = self.chosen_names()
         return (
             f"{self.spec.label()} · {account} · "
             f"{self.spec.primary_region} → {self.spec.secondary_region}"
+            + (f" · {names}" if names else "")
+        )
+
+    def chosen_names(self) -> str:
+        """The resource names that differ from the workshop's, e.g. `primary stack my-mm,
+        dashboard my-mm_Dashboard` ("" when every name is the workshop's). The header shows
+        them so an attendee sees at once which stack the checks look at; names left as the
+        workshop's are not repeated there (`mmtui target` lists them all)."""
+        from mmtui.target.names import SETTINGS
+
+        chosen = self.spec.name_overrides
+        if not chosen:
+            return ""
+        values, defaults = self.content.defaults(chosen), self.content.defaults()
+        return ", ".join(
+            f"{s.parameter.replace('_', ' ')} {values[s.parameter]}"
+            for s in SETTINGS
+            if s.parameter in values and values[s.parameter] != defaults.get(s.parameter)
         )
 
     def close(self) -> None:
@@ -135,7 +154,7 @@ class Guide:
 
         # A new context per round: facts (stack outputs, generated names) change as the
         # attendee works, and a context caches them for one round only.
-        return CheckContext(self.connection, self.content)
+        return CheckContext.for_target(self.connection, self.content)
 
     def _tasks(self, log: LogSink) -> Any:
         from mmtui.engine.tasks import TaskContext
@@ -211,11 +230,18 @@ class Guide:
 
     # ------------------------------------------------------------------ tasks
 
-    def solve(self, step: Step, log: LogSink) -> list[str]:
-        """Run a step's solve; returns what was done (empty: already done)."""
-        from mmtui.engine.tasks import run_actions, step_actions
+    def solve(self, step: Step, log: LogSink) -> Any:
+        """Run a step's solve, then its checks: a SolveOutcome (done only when they pass)."""
+        from mmtui.engine.solving import solve_step
 
-        return run_actions(step_actions(self._tasks(log), step, "solve"), log)
+        return solve_step(self._tasks(log), step)
+
+    def requirement_warning(self, step: Step) -> str | None:
+        """What solving `step` now would leave undone, when a step it requires fails."""
+        from mmtui.engine.solving import requirement_warning, unmet_requirements
+
+        unmet = unmet_requirements(self._checks(), step)
+        return requirement_warning(step, unmet) if unmet else None
 
     def reset_plan(self, step: Step) -> list[Any]:
         """The actions a reset of `step` would take now (empty: nothing to undo)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import invoke, run_mmtui
@@ -38,8 +40,12 @@ COMMANDS_WITH_OPTIONS = {
     ("fleet", "solve"): ["--targets", "--through", "--step", "--concurrency", "--format"],
     ("fleet", "reset"): ["--targets", "--yes", "--dry-run", "--step", "--format"],
     ("fleet",): ["role_arn", "account_id", "Exit codes"],
-    ("target",): ["--endpoint-url", "--primary-region"],
+    ("target",): ["--endpoint-url", "--primary-region", "--primary-stack", "--dashboard"],
 }
+
+NAME_OPTIONS = ["--primary-stack", "--secondary-stack", "--table", "--dashboard"]
+for _command in (("run",), ("check",), ("solve",), ("reset",), ("target",)):
+    COMMANDS_WITH_OPTIONS[_command] = [*COMMANDS_WITH_OPTIONS[_command], *NAME_OPTIONS]
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS_WITH_OPTIONS), ids=" ".join)
@@ -93,6 +99,12 @@ def test_bare_mmtui_means_run_and_takes_run_options() -> None:
         (("fleet", "check"), "Missing option '--targets'"),
         (("probe", "replication", "--samples", "0"), "--samples"),
         (("frobnicate",), "No such command 'frobnicate'"),
+        (("check", "--primary-stack", "1st-stack"), "--primary-stack: '1st-stack' is not a valid"),
+        (("solve", "--secondary-stack", "my_stack"), "--secondary-stack: 'my_stack' is not a"),
+        (("reset", "--table", "ab"), "--table: 'ab' is not a valid DynamoDB table name"),
+        (("target", "--dashboard", "my dash"), "--dashboard: 'my dash' is not a valid Cloud"),
+        (("probe", "replication", "--table", "a/b"), "--table: 'a/b' is not a valid"),
+        (("--primary-stack", "x" * 129), "--primary-stack: "),
     ],
 )
 def test_usage_errors_name_the_flag_and_exit_2(args: tuple[str, ...], needle: str) -> None:
@@ -109,3 +121,30 @@ def test_step_accepts_number_or_id() -> None:
         result = invoke("check", "--step", step, "--aws")
         assert result.code == 3, (step, result.stderr)
         assert "no AWS credentials found" in result.stderr
+
+
+def test_a_name_from_the_environment_is_validated_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MMTUI_SECONDARY_STACK", "-standby")
+    result = invoke("check", "--aws")
+    assert result.code == 2
+    assert "MMTUI_SECONDARY_STACK: '-standby' is not a valid stack name" in result.stderr
+    # The flag wins over the variable, as --primary-region does over MMTUI_PRIMARY_REGION.
+    flagged = invoke("check", "--aws", "--secondary-stack", "standby")
+    assert flagged.code == 3, flagged.stderr
+
+
+def test_target_shows_the_names_in_use(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = sandbox.env()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.setenv("MMTUI_TABLE", "shared-ddbtable")
+    result = invoke("target", "--endpoint-url", sandbox.url, "--primary-stack", "ana-mm")
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "primary stack:     ana-mm  (chosen)" in lines
+    assert "secondary stack:   mm-secondary-region" in lines
+    assert "table:             shared-ddbtable  (chosen)" in lines
+    # The dashboard's default is built from the primary stack's name, and follows it.
+    assert "dashboard:         ana-mm_Dashboard" in lines

@@ -729,3 +729,86 @@ def test_a_role_with_no_credentials_to_assume_it(tmp_path: Path) -> None:
     assert ann["error"].startswith(
         "no base credentials to assume arn:aws:iam::111111111111:role/WorkshopAdmin"
     )
+
+
+# ---------------------------------------------------------------------- names and truthful solves
+
+
+def test_resource_names_in_the_targets_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "room.yaml",
+        """\
+defaults:
+  profile: room
+  primary_stack: room-mm
+attendees:
+  - name: ann
+  - name: bo
+    secondary_stack: bo-standby
+    table: bo-ddbtable
+  - name: cy
+    dashboard: cy_Dashboard
+""",
+    )
+    ann, bo, cy = load_targets(path)
+    assert ann.spec.name_overrides == {"primary_stack": "room-mm"}
+    assert bo.spec.name_overrides == {
+        "primary_stack": "room-mm",
+        "secondary_stack": "bo-standby",
+        "table": "bo-ddbtable",
+    }
+    assert cy.spec.name_overrides == {"primary_stack": "room-mm", "dashboard": "cy_Dashboard"}
+
+
+def test_bad_resource_names_are_each_named_by_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "room.yaml",
+        """\
+defaults:
+  profile: room
+  primary_stack: 9-lives
+attendees:
+  - name: ann
+    table: "t"
+  - name: bo
+    secondary_stack: bo_standby
+    dashboard: "bo dashboard"
+""",
+    )
+    result = invoke("fleet", "check", "--targets", str(path))
+    assert result.code == ExitCode.USAGE
+    lines = result.stderr.removeprefix("mmtui: ").splitlines()
+    assert lines == [
+        f"{path}:3: ann: primary_stack: '9-lives' is not a valid stack name (1 to 128 letters, "
+        "digits and hyphens, starting with a letter)",
+        f"{path}:3: bo: primary_stack: '9-lives' is not a valid stack name (1 to 128 letters, "
+        "digits and hyphens, starting with a letter)",
+        f"{path}:6: ann: table: 't' is not a valid DynamoDB table name (3 to 255 letters, "
+        "digits, underscores, hyphens and dots)",
+        f"{path}:8: bo: secondary_stack: 'bo_standby' is not a valid stack name (1 to 128 "
+        "letters, digits and hyphens, starting with a letter)",
+        f"{path}:9: bo: dashboard: 'bo dashboard' is not a valid CloudWatch dashboard name (1 "
+        "to 255 letters, digits, hyphens and underscores)",
+    ]
+
+
+def test_fleet_solve_uses_the_names_and_says_what_still_fails(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Step 1 under the attendee's own secondary stack name; then step 4 before step 3 is
+    not `done`: its cell is the failing status, the note says what still fails, exit 1."""
+    path = room(tmp_path, sandbox.url, "  - name: ann\n    secondary_stack: ann-standby\n")
+    code, document, stderr = fleet("solve", "--targets", str(path), "--step", "1")
+    assert code == ExitCode.OK, stderr
+    assert cells(by_name(document)["ann"]) == {"infrastructure": "done"}
+    stacks = sandbox.client("cloudformation", "us-east-1").describe_stacks()["Stacks"]
+    assert [s["StackName"] for s in stacks] == ["ann-standby"]
+
+    code, document, stderr = fleet("solve", "--targets", str(path), "--step", "4")
+    assert code == ExitCode.CHECK_FAILED, stderr
+    ann = by_name(document)["ann"]
+    assert cells(ann) == {"build-artifacts": "fail"}
+    assert ann["steps"][0]["done"], "the buildspecs were pushed"
+    assert "not done: build-artifacts: The pipelines have not deployed" in ann["error"]

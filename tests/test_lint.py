@@ -266,3 +266,22 @@ def test_lists_that_must_not_be_empty(lab_copy: Path, broken: str) -> None:
     assert lines == [
         f"{lab_yaml}:{_line_of(lab_yaml, broken)}: steps[0].{key} needs at least one entry"
     ]
+
+
+def test_requires_names_earlier_steps_only(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    _replace_once(
+        lab_yaml, "requires: [infrastructure, pipeline]", "requires: [pipline, dashboard]"
+    )
+    _replace_once(lab_yaml, "requires: [infrastructure]", "requires: [pipeline]")
+    code, lines = _lint(lab_copy)
+    assert code == 2
+    steps = "infrastructure, data-tier, pipeline, build-artifacts, dashboard, checkpoint"
+    later = "is this step or a later one; a step requires only earlier steps"
+    build = _line_of(lab_yaml, "requires: [pipline, dashboard]")
+    assert lines == [
+        f"{lab_yaml}:{_line_of(lab_yaml, 'requires: [pipeline]')}: requires 'pipeline', which "
+        f"{later}",
+        f"{lab_yaml}:{build}: requires 'dashboard', which {later}",
+        f"{lab_yaml}:{build}: requires 'pipline', which is not a step of this lab (steps: {steps})",
+    ]

@@ -201,6 +201,7 @@ def _lint_model(loaded: LoadedYaml, lab: Lab) -> Iterator[Problem]:
                     loaded.line_of(loc),
                     f"task {name!r} is a {TASKS.get(name).kind} task, not a {kind} task",
                 )
+    yield from _requires_problems(loaded, lab)
     for name in lab.facts:
         if name in lab.parameters:
             yield Problem(
@@ -208,6 +209,27 @@ def _lint_model(loaded: LoadedYaml, lab: Lab) -> Iterator[Problem]:
                 loaded.line_of(("facts", name)),
                 f"{name!r} is declared both as a parameter and as a fact",
             )
+
+
+def _requires_problems(loaded: LoadedYaml, lab: Lab) -> Iterator[Problem]:
+    """`requires:` names earlier steps of the same lab, never the step itself or a later one
+    (a step can only build on what the attendee was asked to do before it)."""
+    earlier: set[str] = set()
+    ids = [step.id for step in lab.steps]
+    for index, step in enumerate(lab.steps):
+        for required_index, required in enumerate(step.requires):
+            if required in earlier:
+                continue
+            if required not in ids:
+                why = f"is not a step of this lab (steps: {', '.join(ids)})"
+            else:
+                why = "is this step or a later one; a step requires only earlier steps"
+            yield Problem(
+                loaded.path,
+                loaded.line_of(("steps", index, "requires", required_index)),
+                f"requires {required!r}, which {why}",
+            )
+        earlier.add(step.id)
 
 
 def _unregistered(loaded: LoadedYaml, loc: Loc, what: str, name: str) -> Problem:

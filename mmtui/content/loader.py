@@ -123,19 +123,21 @@ class LabContent:
                 return step
         raise KeyError(step_id)
 
-    def defaults(self) -> dict[str, str]:
-        """Parameter values with the workshop defaults; a default may use earlier parameters."""
+    def defaults(self, overrides: dict[str, str] | None = None) -> dict[str, str]:
+        """Parameter values with the workshop defaults; a default may use earlier parameters,
+        and uses their overridden values (`dashboard` follows a custom `primary_stack`)."""
+        chosen = overrides or {}
         values: dict[str, str] = {}
         for name, parameter in self.lab.parameters.items():
-            values[name] = render(parameter.default, values)
+            values[name] = chosen[name] if name in chosen else render(parameter.default, values)
+        values.update(chosen)
         return values
 
     def names(
         self, overrides: dict[str, str] | None = None, facts: dict[str, str] | None = None
     ) -> dict[str, str]:
         """All a text may use: parameters (overridden) and facts (placeholders if unknown)."""
-        values = self.defaults()
-        values.update(overrides or {})
+        values = self.defaults(overrides)
         for name, fact in self.lab.facts.items():
             values[name] = (facts or {}).get(name) or render(fact.placeholder, values)
         return values

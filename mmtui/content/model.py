@@ -82,6 +82,9 @@ class Step(Strict):
     checks: list[RegisteredName] = Field(min_length=1)
     check_hints: dict[RegisteredName, Text] = Field(default_factory=dict)
     """What to try when that check fails, shown beside it (keys are names in `checks`)."""
+    requires: list[Identifier] = Field(default_factory=list)
+    """Ids of earlier steps whose work this step builds on: solving it while their checks
+    fail leaves it failing, so `solve` and the guide warn first (`mmtui lint` checks the ids)."""
 
     @model_validator(mode="after")
     def _numbered_steps_have_resets(self) -> Step:

@@ -35,6 +35,10 @@ class CheckContext:
     def secondary_region(self) -> str:
         return self.connection.spec.secondary_region
 
+    def fresh(self) -> CheckContext:
+        """The same target and names with no cached facts, to look again after a change."""
+        return CheckContext(self.connection, self.content, dict(self.overrides))
+
     def region(self, scope: RegionScope) -> str:
         """The region a check of this scope reports (`both` and `local` report the primary)."""
         return self.secondary_region if scope == "secondary" else self.primary_region
@@ -42,11 +46,15 @@ class CheckContext:
     def client(self, service: str, region: str) -> Any:
         return self.connection.factory.client(service, region, read_only=True)
 
+    @classmethod
+    def for_target(cls, connection: Connection, content: LabContent) -> CheckContext:
+        """The context of a connected target, with the resource names its user chose."""
+        return cls(connection, content, connection.spec.name_overrides)
+
     def parameters(self) -> dict[str, str]:
-        values = self.content.defaults()
-        values.update(primary_region=self.primary_region, secondary_region=self.secondary_region)
-        values.update(self.overrides)
-        return values
+        chosen = dict(self.overrides)
+        chosen.update(primary_region=self.primary_region, secondary_region=self.secondary_region)
+        return self.content.defaults(chosen)
 
     def param(self, name: str) -> str:
         return self.parameters()[name]

@@ -100,6 +100,7 @@ def as_json(job: Job, outcomes: list[TargetOutcome], code: ExitCode) -> str:
                 "way_in": attendee.way_in,
                 "primary_region": attendee.spec.primary_region,
                 "secondary_region": attendee.spec.secondary_region,
+                "names": attendee.spec.name_overrides,
                 "status": outcome.state,
                 "exit_code": int(outcome.exit_code),
                 "error": outcome.error,

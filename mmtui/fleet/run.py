@@ -264,7 +264,7 @@ class Fleet:
         from mmtui.engine.checks import run_checks
         from mmtui.engine.context import CheckContext
 
-        context = CheckContext(connection, self.job.content)
+        context = CheckContext.for_target(connection, self.job.content)
         return context, run_checks(
             context, steps, prerequisites=prerequisites, workers=self.check_workers
         )
@@ -290,26 +290,38 @@ class Fleet:
 
     def _solve(self, connection: Any, outcome: TargetOutcome, log: Callable[[str], None]) -> None:
         from mmtui.engine.context import CheckContext
-        from mmtui.engine.tasks import TaskContext, run_actions, step_actions
+        from mmtui.engine.solving import solve_step
+        from mmtui.engine.tasks import TaskContext
 
-        context = TaskContext(CheckContext(connection, self.job.content), log=log)
+        context = TaskContext(CheckContext.for_target(connection, self.job.content), log=log)
         failure: MmtuiError | None = None
+        solved: dict[str, StepResult] = {}
         for step in self.job.steps:
             row = outcome.step(step.id)
             assert row is not None
             try:
-                row.done = run_actions(step_actions(context, step, "solve"), log)
+                done = solve_step(context, step)
             except Exception as exc:
                 row.cell = "error"
                 failure = as_mmtui_error(exc, f"solving {step.id}")
                 break
-        # Check every step asked for, solved or not: the row shows where the attendee stands.
-        _, results = self._checks(connection, self.job.steps, False)
-        for result in results:
-            row = outcome.step(result.id)
-            if row is not None and not row.cell and row.done and result.status == Status.PASS:
+            # The step's own checks, run right after its solve, decide its cell: `done` only
+            # when they pass; otherwise the status, with the checks' messages in the row.
+            row.done, solved[step.id] = done.changed, done.result
+            if done.changed and done.passed:
                 row.cell = "done"
-        self._record_checks(outcome, results)
+        # Steps not reached (a solve failed) are checked too: the row shows where they stand.
+        rest = [step for step in self.job.steps if step.id not in solved]
+        _, checked = self._checks(connection, rest, False) if rest else (None, [])
+        by_id = {result.id: result for result in checked} | solved
+        self._record_checks(outcome, [by_id[step.id] for step in self.job.steps])
+        if outcome.state == "fail" and outcome.error is None:
+            outcome.error = "not done: " + "; ".join(
+                f"{step.id}: {check.message}"
+                for step in self.job.steps
+                for check in by_id[step.id].checks
+                if check.status != Status.PASS
+            )
         if failure is not None:
             raise failure
 
@@ -317,7 +329,7 @@ class Fleet:
         from mmtui.engine.context import CheckContext
         from mmtui.engine.tasks import TaskContext, run_actions, step_actions
 
-        context = TaskContext(CheckContext(connection, self.job.content), log=log)
+        context = TaskContext(CheckContext.for_target(connection, self.job.content), log=log)
         planned = [(step, step_actions(context, step, "reset")) for step in self.job.steps]
         for step, found in planned:
             row = outcome.step(step.id)

@@ -18,6 +18,9 @@ Keys of an attendee:
 - `primary_region`, `secondary_region` (default us-west-2 and us-east-1), `workspace` (the
   folder for the attendee's clones; relative to the file; default: one per attendee in the
   user state folder).
+- `primary_stack`, `secondary_stack`, `table`, `dashboard`: the names of the attendee's
+  resources when they are not the workshop's (Lab 0 lets a shared account use its own stack
+  name), checked against AWS's naming rules.
 
 Under `defaults:` (YAML) any key but `name`, `account_id` and `workspace` applies to every
 attendee that does not set it.
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.target.names import BY_PARAMETER, SETTINGS, validate_name
 from mmtui.target.spec import (
     DEFAULT_PRIMARY_REGION,
     DEFAULT_SECONDARY_REGION,
@@ -43,6 +47,9 @@ from mmtui.target.spec import (
     TargetSpec,
     check_endpoint,
 )
+
+NAME_KEYS = tuple(setting.parameter for setting in SETTINGS)
+"""The lab's resource names an attendee may have chosen otherwise (see mmtui.target.names)."""
 
 KEYS = (
     "name",
@@ -58,6 +65,7 @@ KEYS = (
     "primary_region",
     "secondary_region",
     "workspace",
+    *NAME_KEYS,
 )
 PER_ATTENDEE_ONLY = ("name", "account_id", "workspace")
 DEFAULTABLE = tuple(key for key in KEYS if key not in PER_ATTENDEE_ONLY)
@@ -286,6 +294,7 @@ DEFAULT_ORDER = (
     "secret_access_key",
     "primary_region",
     "secondary_region",
+    *NAME_KEYS,
 )
 
 
@@ -473,6 +482,14 @@ def _spec(
         if workspace.exists() and not workspace.is_dir():
             fail("workspace", f"workspace {workspace} is not a folder")
 
+    names: list[tuple[str, str]] = []
+    for key in NAME_KEYS:
+        if key in text:
+            try:
+                names.append((key, validate_name(BY_PARAMETER[key], text[key], key)))
+            except MmtuiError as exc:
+                fail(key, str(exc))
+
     if len(regions) != 2:
         return None
     kind: TargetKind = "endpoint" if endpoint else "aws"
@@ -485,6 +502,7 @@ def _spec(
         workspace=workspace,
         role=AssumeRole(role, text.get("external_id"), session_name(name)) if role else None,
         credentials=(text["access_key_id"], text["secret_access_key"]) if len(keys) == 2 else None,
+        names=tuple(names),
     )
 
 

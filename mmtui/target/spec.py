@@ -57,6 +57,13 @@ class TargetSpec:
     """A role to assume first (fleet targets); `profile` is then the source profile."""
     credentials: tuple[str, str] | None = field(default=None, repr=False)
     """Explicit keys for an endpoint target (a sandbox's); None uses the profile or chain."""
+    names: tuple[tuple[str, str], ...] = ()
+    """Resource names the user chose (lab parameter, value): `--primary-stack` and friends,
+    `MMTUI_*` variables or a targets file; the lab's defaults name everything else."""
+
+    @property
+    def name_overrides(self) -> dict[str, str]:
+        return dict(self.names)
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -84,6 +91,8 @@ class TargetFlags:
     primary_region: str | None = None
     secondary_region: str | None = None
     workspace: str | None = None
+    names: Mapping[str, str | None] = field(default_factory=dict)
+    """`--primary-stack` and friends: lab parameter → the value typed, or None."""
 
 
 def resolve_target(flags: TargetFlags, env: Mapping[str, str] | None = None) -> TargetSpec:
@@ -123,6 +132,10 @@ def resolve_target(flags: TargetFlags, env: Mapping[str, str] | None = None) -> 
     if workspace is not None and workspace.exists() and not workspace.is_dir():
         raise MmtuiError(f"--workspace: {workspace} is not a folder")
 
+    from mmtui.target.names import names_from
+
+    names = names_from(flags.names, env)
+
     sandbox_dir = None
     if flags.aws or flags.profile is not None:
         kind: TargetKind = "aws"
@@ -145,6 +158,7 @@ def resolve_target(flags: TargetFlags, env: Mapping[str, str] | None = None) -> 
         profile=flags.profile,
         workspace=workspace,
         sandbox_dir=sandbox_dir,
+        names=names,
     )
 
 

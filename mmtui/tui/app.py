@@ -34,6 +34,7 @@ from mmtui.tui.messages import (
     LogLine,
     PlanReady,
     SiteVisited,
+    SolveAsked,
     TaskDone,
 )
 
@@ -69,7 +70,11 @@ class MmtuiApp(App[int]):
         self.refresh_seconds = refresh_seconds
         self.snapshot: Snapshot | None = None
         self.names: dict[str, str] = content.names(
-            {"primary_region": spec.primary_region, "secondary_region": spec.secondary_region}
+            {
+                **spec.name_overrides,
+                "primary_region": spec.primary_region,
+                "secondary_region": spec.secondary_region,
+            }
         )
         self.logs: dict[str, list[str]] = {}
         """Step id → the lines of its last solve or reset, kept when the step screen closes."""
@@ -227,8 +232,21 @@ class MmtuiApp(App[int]):
         def log(line: str) -> None:
             self.post_message(LogLine(step.id, line))
 
-        done = (self.guide.solve if kind == "solve" else self.guide.reset)(step, log)
-        self.post_message(TaskDone(step.id, kind, done))
+        if kind == "solve":
+            # The solve's own checks say whether it is done (not whether it changed anything).
+            outcome = self.guide.solve(step, log)
+            self.post_message(
+                TaskDone(
+                    step.id,
+                    kind,
+                    outcome.changed,
+                    outcome.summary(),
+                    outcome.details(),
+                    outcome.passed,
+                )
+            )
+            return
+        self.post_message(TaskDone(step.id, kind, self.guide.reset(step, log)))
 
     @on(LogLine)
     def log_line(self, message: LogLine) -> None:
@@ -238,13 +256,21 @@ class MmtuiApp(App[int]):
     @on(TaskDone)
     def task_done(self, message: TaskDone) -> None:
         self.running.pop(message.step_id, None)
-        if message.kind in ("solve", "apply"):
+        if message.summary is not None:
+            text = message.summary
+        elif message.kind in ("solve", "apply"):
             text = "done" if message.done else "already done, nothing changed"
         else:
             text = "reset done" if message.done else "nothing to reset"
         self.log_line(LogLine(message.step_id, f"{message.kind}: {text}"))
+        for line in message.details:
+            self.log_line(LogLine(message.step_id, f"  {line}"))
         self._broadcast("task_finished", message.step_id, message.kind)
-        self.notify(f"{message.step_id}: {text}", title=message.kind.capitalize())
+        self.notify(
+            f"{message.step_id}: {text}",
+            title=message.kind.capitalize(),
+            severity="information" if message.passed else "warning",
+        )
         self.run_checks()
         self.load_inventory()
 
@@ -269,7 +295,28 @@ class MmtuiApp(App[int]):
 
     @work(thread=True, group="look", exit_on_error=False, description="Reading the buildspecs")
     def plan_buildspecs(self, step: Step) -> None:
-        self.post_message(DiffReady(step.id, self.guide.buildspec_changes()))
+        warning = self.guide.requirement_warning(step)
+        self.post_message(DiffReady(step.id, self.guide.buildspec_changes(), warning))
+
+    @work(thread=True, group="look", exit_on_error=False, description="Checking what it needs")
+    def ask_solve(self, step: Step) -> None:
+        self.post_message(SolveAsked(step.id, self.guide.requirement_warning(step)))
+
+    @on(SolveAsked)
+    def solve_asked(self, message: SolveAsked) -> None:
+        """Start the solve, or first ask, saying what it will leave undone and why."""
+        from mmtui.tui.dialogs import RequirementScreen
+
+        step = self.content.step(message.step_id)
+        if message.warning is None:
+            self.start_task(step, "solve")
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.start_task(step, "solve")
+
+        self.push_screen(RequirementScreen(step, message.warning), confirmed)
 
     @on(DiffReady)
     def diff_ready(self, message: DiffReady) -> None:
@@ -281,7 +328,7 @@ class MmtuiApp(App[int]):
             if yes:
                 self.start_task(step, "solve")
 
-        self.push_screen(DiffScreen(message.changes), confirmed)
+        self.push_screen(DiffScreen(message.changes, message.warning), confirmed)
 
     def solve_step(self, step: Step) -> None:
         """The automated path: step 4 shows its diff first; the others start at once."""
@@ -289,7 +336,7 @@ class MmtuiApp(App[int]):
         if step.id == "build-artifacts":
             self.plan_buildspecs(step)
         else:
-            self.start_task(step, "solve")
+            self.ask_solve(step)
 
     @work(thread=True, group="form", exclusive=True, exit_on_error=False, description="Form")
     def load_form(self, step_id: str, form: Any, values: dict[str, str]) -> None:

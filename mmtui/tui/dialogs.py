@@ -66,14 +66,33 @@ class ResetPlanScreen(Confirm):
             yield from self.buttons()
 
 
+class RequirementScreen(Confirm):
+    """Before solving a step whose required steps fail: what the solve will leave undone."""
+
+    GO_LABEL = "Solve anyway (y)"
+
+    def __init__(self, step: Step, warning: str) -> None:
+        super().__init__()
+        self.step = step
+        self.warning = warning
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(f"Solve {self.step.id}? It will not pass yet", classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.warning, id="requirement", classes="dialog-warning")
+            yield from self.buttons()
+
+
 class DiffScreen(Confirm):
     """Step 4: the buildspec change of each service, shown before it is committed and pushed."""
 
     GO_LABEL = "Commit and push (y)"
 
-    def __init__(self, changes: list[tuple[str, Any]]) -> None:
+    def __init__(self, changes: list[tuple[str, Any]], warning: str | None = None) -> None:
         super().__init__()
         self.changes = changes
+        self.warning = warning
 
     def compose(self) -> ComposeResult:
         needed = [(repo, change) for repo, change in self.changes if change.needed]
@@ -83,6 +102,11 @@ class DiffScreen(Confirm):
             else:
                 yield Static(f"buildspec_prod.yml: {len(needed)} to change", classes="dialog-title")
             with VerticalScroll(classes="dialog-body", id="diffs"):
+                # Inside the scrolled body: the buttons stay on screen on a small terminal.
+                if self.warning is not None:
+                    yield Static(
+                        f"Warning: {self.warning}", id="requirement", classes="dialog-warning"
+                    )
                 for repo, change in self.changes:
                     yield Static(repo, classes="diff-title")
                     if change.needed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from textual.message import Message
@@ -33,6 +33,19 @@ class TaskDone(Message):
     step_id: str
     kind: str
     done: list[str]
+    summary: str | None = None
+    """For a solve: what its checks said afterwards (`done`, or what still fails)."""
+    details: list[str] = field(default_factory=list)
+    """For a solve that is not done: a line per check that still does not pass."""
+    passed: bool = True
+
+
+@dataclass
+class SolveAsked(Message):
+    """The checks of the steps a solve requires, taken before asking to run it."""
+
+    step_id: str
+    warning: str | None
 
 
 @dataclass
@@ -45,6 +58,8 @@ class PlanReady(Message):
 class DiffReady(Message):
     step_id: str
     changes: list[tuple[str, Any]]
+    warning: str | None = None
+    """Set when a step it requires fails: said in the confirmation."""
 
 
 @dataclass

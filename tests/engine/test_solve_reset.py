@@ -172,3 +172,136 @@ def test_catch_me_up_through_the_checkpoint(sandbox: Sandbox, target: list[str])
     statuses = {s["id"]: s["status"] for s in document["steps"]}
     assert statuses.pop("prerequisites") == "pass"
     assert set(statuses.values()) == {"fail"}
+
+
+# ---------------------------------------------------------------------- solves tell the truth
+# The newcomer walkthrough's cases (problems 2-4): a step solved out of order is finished by
+# solving it again, and a solve says "done" only when its step's checks pass.
+
+
+def test_step_4_before_step_3_warns_says_not_done_and_is_finished_by_solving_again(
+    sandbox: Sandbox, target: list[str]
+) -> None:
+    assert solve(target, "1").code == 0
+    early = solve(target, "4")
+    # Warned first, on stderr, with what the result will be; then went on.
+    assert "warning: step 4 (build-artifacts) builds on step 3 (pipeline)" in early.stderr
+    assert "its checks will keep failing until step 3 (pipeline) passes" in early.stderr
+    # Not "done": the pipelines ran without a cross-region stage, and the check says so.
+    assert early.code == 1, early.stdout + early.stderr
+    assert "build-artifacts: solved, but" in early.stdout and "not done" in early.stdout
+    assert "fail: The pipelines have not deployed to the secondary region yet" in early.stdout
+    assert solve(target, "3").code == 0
+    # The buildspecs are on the remote already; the runs are stale: solving again releases
+    # the pipelines, which now deploy to both regions.
+    again = solve(target, "4")
+    assert again.code == 0, again.stdout + again.stderr
+    assert "build-artifacts: done" in again.stdout
+    assert "released" in again.stderr and "warning" not in again.stderr
+    assert step_status(target, "4") == "pass"
+    final = solve(target, "4")
+    assert final.code == 0 and "already done, nothing changed" in final.stdout
+
+
+def test_step_1_redone_after_the_later_steps_is_caught_up_by_solving_again(
+    sandbox: Sandbox, target: list[str]
+) -> None:
+    assert invoke("solve", *target, "--through", "4").code == 0
+    assert invoke("reset", *target, "--step", "1", "--yes").code == 0
+    assert solve(target, "1").code == 0
+    # New secondary services start from the template's placeholder image: steps 3 and 4 are
+    # not done any more, and their solves say so until they are redone.
+    assert step_status(target, "3") == "fail" and step_status(target, "4") == "fail"
+    caught_up = invoke("solve", *target, "--through", "4")
+    assert caught_up.code == 0, caught_up.stdout + caught_up.stderr
+    assert "pipeline: done" in caught_up.stdout and "build-artifacts: done" in caught_up.stdout
+    code, document = check(target)
+    statuses = {s["id"]: s["status"] for s in document["steps"]}
+    assert [
+        statuses[s] for s in ("infrastructure", "data-tier", "pipeline", "build-artifacts")
+    ] == ["pass"] * 4
+
+
+def finished_buildspecs(sandbox: Sandbox) -> dict[Any, str]:
+    """Clone → the finished buildspec_prod.yml, as the attendee would write it."""
+    from mmtui.gitops.buildspecs import BuildspecValues, render_buildspec
+
+    def outputs(region: str, stack: str) -> dict[str, str]:
+        found = sandbox.client("cloudformation", region).describe_stacks(StackName=stack)
+        return {o["OutputKey"]: o["OutputValue"] for o in found["Stacks"][0]["Outputs"]}
+
+    primary = outputs("us-west-2", "mm-multi-region")
+    secondary = outputs("us-east-1", "mm-secondary-region")
+    wanted = {}
+    for clone in sandbox.workspace.glob("*-service-*"):
+        kind = "Core" if clone.name.startswith("core") else "Like"
+        values = BuildspecValues(
+            primary[f"{kind}ServiceEcrRepo"],
+            secondary[f"Secondary{kind}ServiceEcrRepo"],
+            "us-east-1",
+        )
+        wanted[clone] = render_buildspec(kind.lower(), values)
+    return wanted
+
+
+def test_catch_up_pushes_buildspecs_committed_but_never_pushed(
+    sandbox: Sandbox, target: list[str]
+) -> None:
+    """A clone ahead of its remote (committed, not pushed) is not "already done": the
+    pipeline builds the remote. The catch-up pushes it and the whole lab passes."""
+    assert invoke("solve", *target, "--through", "3").code == 0
+    for clone, text in finished_buildspecs(sandbox).items():
+        (clone / "buildspec_prod.yml").write_text(text)
+        for command in (["add", "buildspec_prod.yml"], ["commit", "-q", "-m", "mine"]):
+            subprocess.run(["git", "-C", str(clone), *command], check=True)
+    assert step_status(target, "4") == "fail"  # the remote still has the TODO buildspec
+    result = invoke("solve", *target, "--through", "checkpoint")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "build-artifacts: done" in result.stdout
+    assert "checkpoint: " in result.stdout
+    code, document = check(target)
+    assert code == 0 and document["status"] == "pass"
+    for clone in sandbox.workspace.glob("*-service-*"):
+        ahead = subprocess.run(
+            ["git", "-C", str(clone), "rev-list", "--count", "origin/master..master"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert ahead == "0"
+
+
+# ---------------------------------------------------------------------- names the user chose
+
+
+def test_the_whole_lab_under_a_secondary_stack_name_of_ones_own(
+    sandbox: Sandbox, target: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Solved and checked with `--secondary-stack`: every step uses that stack (its outputs
+    feed the pipelines, buildspecs and dashboard), the whole-lab check passes with the name
+    given as a flag or as MMTUI_SECONDARY_STACK, and the workshop's name is not created."""
+    named = [*target, "--secondary-stack", "ana-standby"]
+    solved = invoke("solve", *named, "--through", "checkpoint")
+    assert solved.code == 0, solved.stdout + solved.stderr
+    cloudformation = sandbox.client("cloudformation", "us-east-1")
+
+    def stacks() -> list[str]:
+        found = cloudformation.describe_stacks()["Stacks"]
+        return [s["StackName"] for s in found if s["StackStatus"] != "DELETE_COMPLETE"]
+
+    assert stacks() == ["ana-standby"]
+    code, document = check(named)
+    assert code == 0 and document["status"] == "pass", document
+    monkeypatch.setenv("MMTUI_SECONDARY_STACK", "ana-standby")
+    code, document = check(target)
+    assert code == 0 and document["status"] == "pass"
+    monkeypatch.delenv("MMTUI_SECONDARY_STACK")
+    code, document = check(target, "1")
+    assert code == 1
+    assert "There is no stack mm-secondary-region" in json.dumps(document)
+    # A primary stack name of one's own is where every check then looks.
+    code, document = check([*target, "--primary-stack", "ana-mm"])
+    assert code == 1 and "There is no stack ana-mm" in json.dumps(document)
+    reset = invoke("reset", *named, "--yes")
+    assert reset.code == 0, reset.stdout + reset.stderr
+    assert stacks() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from textual.widgets import DataTable, Markdown, RichLog, Static
 
 from mmtui.content.loader import load_guided_lab
@@ -11,10 +12,11 @@ from mmtui.engine.results import Status
 from mmtui.sandbox.server import Sandbox
 from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
 from mmtui.tui.app import MmtuiApp
-from mmtui.tui.dialogs import DiffScreen, ResetPlanScreen, SandboxEnvScreen
+from mmtui.tui.dialogs import DiffScreen, RequirementScreen, ResetPlanScreen, SandboxEnvScreen
 from mmtui.tui.home import HomeScreen
 from mmtui.tui.overview import OverviewScreen
 from mmtui.tui.step import StepScreen
+from tests.conftest import invoke
 from tests.tui.conftest import settle
 
 
@@ -320,3 +322,74 @@ async def test_checks_refresh_on_their_own_and_never_overlap(spec: TargetSpec) -
         assert state["most"] == 1  # and never two at once
         app.refresh_seconds = 0  # let the last round end without a successor
         await settle(pilot)
+
+
+async def test_a_step_whose_required_step_fails_asks_first_and_says_why(
+    app: MmtuiApp, sandbox: Sandbox
+) -> None:
+    """Step 3 needs step 1's stack: `s` asks first, saying what the solve would leave;
+    cancelling changes nothing."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_step("pipeline")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, RequirementScreen)
+        warning = str(app.screen.query_one("#requirement").render())
+        assert "step 3 (pipeline) builds on step 1 (infrastructure)" in warning
+        assert "There is no stack mm-secondary-region in us-east-1" in warning
+        assert "its checks will keep failing until step 1 (infrastructure) passes" in warning
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen and not app.running
+        assert not screen.query_one("#log", RichLog).lines
+
+
+async def test_step_4_before_step_3_warns_in_the_diff_and_the_log_says_not_done(
+    app: MmtuiApp, sandbox: Sandbox
+) -> None:
+    # Step 1 done beforehand (the guide opens one step screen only: switching step screens
+    # twice in a row is another test's subject).
+    assert invoke("solve", "--endpoint-url", sandbox.url, "--step", "1").code == 0
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_step("build-artifacts")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, DiffScreen)
+        warning = str(app.screen.query_one("#requirement").render())
+        assert "builds on step 3 (pipeline)" in warning
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(screen, StepScreen)
+        lines = [line.text for line in screen.query_one("#log", RichLog).lines]
+        assert any(x.startswith("solve: solved, but") and x.endswith("not done") for x in lines)
+        assert any("The pipelines have not deployed to the secondary region" in x for x in lines)
+        assert "solve: done" not in lines
+
+
+async def test_the_header_names_the_resources_chosen_by_the_user(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = sandbox.env()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, env[name])
+    flags = TargetFlags(endpoint_url=sandbox.url, names={"secondary_stack": "ana-standby"})
+    spec = resolve_target(flags, env={})
+    app = MmtuiApp(spec, load_guided_lab("3"), refresh_seconds=0)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        target = str(app.screen.query_one(".target", Static).render())
+        assert target.endswith("us-west-2 → us-east-1 · secondary stack ana-standby"), target
+        # The checks look for that stack, and say so.
+        await pilot.press("enter")
+        await settle(pilot)
+        app.open_step("infrastructure")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, StepScreen)
+        assert any("ana-standby" in check.message for check in screen.results)
