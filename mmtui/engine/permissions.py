@@ -163,11 +163,13 @@ def lab_policy(mode: PolicyMode, lab: Any, declared: Any, regions: list[str]) ->
     grants = split_global("MmtuiCheckReadOnly", union(declared.units, checks))
     grants += split_global("MmtuiGuideReadOnly", declared.guide)
     if mode != "check":
-        for step in lab.steps:
-            task = getattr(step.automated, mode)
-            if task is None:
-                continue
+        tasks = [(step, getattr(step.automated, mode)) for step in lab.steps]
+        tasks = [(step, task) for step, task in tasks if task is not None]
+        # What the steps call first, then what AWS requires for the work those calls start:
+        # a step's own call is never shown as granted for something AWS does.
+        for step, task in tasks:
             grants += split_global(f"Mmtui{sid_words(mode, step.id)}", declared.units[task])
+        for _step, task in tasks:
             for extra in declared.on_behalf.get(task, ()):
                 grants += split_global(f"Mmtui{extra.sid}", extra.actions)
     return policy_document(_without_repeats(grants), regions)
