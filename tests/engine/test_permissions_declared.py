@@ -25,6 +25,8 @@ from mmtui.engine.context import CheckContext
 from mmtui.engine.permissions import NEEDS_NO_PERMISSION, client_action, git_action
 from mmtui.engine.registry import CHECKS, PERMISSIONS, TASKS, load_catalogues
 from mmtui.engine.tasks import TaskContext, run_actions, step_actions
+from mmtui.labs.lab3.forms import FORMS, open_form
+from mmtui.labs.lab3.inventory import take_inventory
 from mmtui.sandbox.server import Sandbox
 from mmtui.target.clients import ClientFactory
 from mmtui.target.connect import Connection
@@ -41,6 +43,7 @@ LAB_TASKS = [
     if name is not None
 ]
 
+GUIDE = "the guide"
 UNEXERCISED: dict[str, set[str]] = {
     # The walk's workspace has both clones and nobody else pushes: no clone, no fetch.
     "build_artifacts.solve": {"codecommit:GitPull"},
@@ -126,6 +129,12 @@ def walk(sandbox: Sandbox, recorder: Recorder) -> None:
             # A context of its own: the facts a check reads are fetched by that check.
             with recorder.running(name):
                 run_one(CheckContext(connection, CONTENT), CHECKS.get(name))
+        # What the guide reads besides: its inventory, and its forms as they open.
+        with recorder.running(GUIDE):
+            context = CheckContext(connection, CONTENT)
+            take_inventory(context)
+            for step in FORMS:
+                open_form(step, context)
 
     def task(step: Any, kind: str) -> None:
         name = getattr(step.automated, kind)
@@ -181,6 +190,10 @@ def test_the_checkpoint_solve_declares_the_steps() -> None:
     units = PERMISSIONS["3"].units
     steps = ("infrastructure", "data_tier", "pipeline", "build_artifacts")
     assert units["checkpoint.solve"] == frozenset().union(*(units[f"{s}.solve"] for s in steps))
+
+
+def test_the_guide_reads_what_it_declares(recorded: dict[str, set[str]]) -> None:
+    assert recorded[GUIDE] - NEEDS_NO_PERMISSION == set(PERMISSIONS["3"].guide)
 
 
 def test_every_registered_unit_declares_its_actions() -> None:

@@ -374,6 +374,7 @@ GUIDE = _actions(
     "ecs:DescribeServices",
     "ecs:DescribeTaskDefinition",
     "elasticloadbalancing:DescribeLoadBalancers",
+    "codepipeline:ListPipelines",
     "codepipeline:GetPipeline",
     "codepipeline:GetPipelineState",
     "cloudwatch:GetDashboard",
