@@ -715,6 +715,10 @@ def policy(mode: str, lab_id: str, primary_region: str, secondary_region: str) -
         content = load_guided_lab(lab_id)
     except LookupError as exc:
         raise MmtuiError(f"--lab: {exc.args[0]}") from None
+    from mmtui.target.regions import validate_region
+
+    primary_region = validate_region(primary_region, "--primary-region")
+    secondary_region = validate_region(secondary_region, "--secondary-region")
     if primary_region == secondary_region:
         raise MmtuiError("--secondary-region must differ from --primary-region")
     load_catalogues()

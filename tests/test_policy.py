@@ -146,6 +146,11 @@ def test_the_regions_and_the_lab_are_options() -> None:
     assert "--lab" in unknown.stderr and "Traceback" not in unknown.stderr
     bad = invoke("policy", "write")
     assert bad.code == ExitCode.USAGE
+    typo = invoke("policy", "--secondary-region", "us-est-1")
+    assert typo.code == ExitCode.USAGE
+    assert "--secondary-region: 'us-est-1' is not an AWS region" in typo.stderr
+    same = invoke("policy", "--secondary-region", "us-west-2")
+    assert same.code == ExitCode.USAGE and "must differ" in same.stderr
 
 
 def test_every_resource_type_of_the_workshop_template_is_granted_to_cloudformation() -> None:
