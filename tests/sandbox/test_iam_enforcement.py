@@ -108,3 +108,61 @@ def test_a_role_not_marked_is_not_evaluated(
     arn = make_role(room, room.ids[0], policy(allow("sts:GetCallerIdentity")), enforce=False)
     client = role_session(room, arn)
     assert client("dynamodb").scan(TableName=TABLE)["Count"] == 12
+
+
+def test_the_decision_follows_iam_rules() -> None:
+    from mmtui.sandbox.extensions.iam_enforcement import evaluate
+
+    def region_allow(operator: str, values: list[str]) -> dict[str, Any]:
+        return policy(
+            {
+                "Effect": "Allow",
+                "Action": "ecs:*",
+                "Resource": "*",
+                "Condition": {operator: {"aws:RequestedRegion": values}},
+            }
+        )
+
+    assert evaluate([policy(allow("ECS:Describe*"))], "ecs:DescribeServices", "us-west-2").allowed
+    assert not evaluate([policy(allow("ecs:Describe?"))], "ecs:DescribeServices", "x").allowed
+    assert evaluate([region_allow("StringLike", ["us-*"])], "ecs:ListServices", "us-east-1").allowed
+    assert not evaluate(
+        [region_allow("StringNotEquals", ["us-east-1"])], "ecs:A", "us-east-1"
+    ).allowed
+    # A condition key the sandbox cannot test: the statement is not applied.
+    unknown = policy(
+        {
+            "Effect": "Allow",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+        }
+    )
+    assert not evaluate([unknown], "ecs:ListServices", "us-west-2").allowed
+    assert not evaluate([], "ecs:ListServices", "us-west-2").allowed
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "operation"),
+    [
+        ("HEAD", "/bucket", "", "HeadBucket"),
+        ("PUT", "/bucket", "", "CreateBucket"),
+        ("DELETE", "/bucket", "", "DeleteBucket"),
+        ("GET", "/bucket", "versions", "ListObjectVersions"),
+        ("GET", "/bucket", "list-type=2&prefix=a", "ListObjectsV2"),
+        ("GET", "/bucket", "location", "GetBucketLocation"),
+        ("POST", "/bucket", "delete", "DeleteObjects"),
+        ("GET", "/bucket/key/of/object", "", "GetObject"),
+        ("PUT", "/bucket/key", "", "PutObject"),
+        ("DELETE", "/bucket/key", "versionId=3", "DeleteObjectVersion"),
+        ("GET", "/", "", "ListBuckets"),
+    ],
+)
+def test_s3_requests_are_named_from_method_path_and_query(
+    method: str, path: str, query: str, operation: str
+) -> None:
+    from mmtui.sandbox.extensions.iam_enforcement import s3_operation
+    from mmtui.sandbox.protocol import AwsRequest
+
+    request = AwsRequest(method, path, query, {}, b"", service="s3")
+    assert s3_operation(request) == operation
