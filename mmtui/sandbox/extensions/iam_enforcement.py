@@ -15,8 +15,10 @@ then an Allow must match. What is evaluated:
   prints grant `*`.
 
 The action of a request is found as `mmtui.engine.permissions` maps an SDK call, so the suite
-and the sandbox agree on it. sts:GetCallerIdentity is always allowed (as on AWS). git's
-requests to CodeCommit are served before this extension sees them and are not evaluated.
+and the sandbox agree on it. sts:GetCallerIdentity is always allowed (as on AWS). Not
+evaluated: git's requests to CodeCommit (served before this extension sees them, so
+codecommit:GitPull/GitPush are declared and recorded but not enforced), and presigned URLs
+(their key is in the query string, which the sandbox does not read as a signature).
 
 A refusal is the service's own AccessDenied in its protocol: `AccessDeniedException` for
 JSON services (HTTP 400; 403 for REST-JSON), `AccessDenied` (403) for query and S3 (an empty
