@@ -22,9 +22,10 @@ codecommit:GitPull/GitPush are declared and recorded but not enforced), and pres
 
 A refusal is the service's own AccessDenied in its protocol: `AccessDeniedException` for
 JSON services (HTTP 400; 403 for REST-JSON), `AccessDenied` (403) for query and S3 (an empty
-403 for a HEAD), EC2's `UnauthorizedOperation`; the message is AWS's: "User: <session ARN>
-is not authorized to perform: <action> on resource: <resource> because no identity-based
-policy allows the <action> action".
+403 for a HEAD) and for query services spoken in JSON (CloudWatch, through the
+`x-amzn-query-error` header), EC2's `UnauthorizedOperation`; the message is AWS's:
+"User: <session ARN> is not authorized to perform: <action> on resource: <resource> because
+no identity-based policy allows the <action> action".
 
 moto internals relied on (moto is pinned to 5.2.1): keys made by AssumeRole start with
 `ASIA` and are recorded in `sts_backends[<role's account>]["aws"].assumed_roles`, found with
@@ -39,6 +40,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -278,9 +280,27 @@ def access_denied(request: AwsRequest, caller: str, action: str, explicit: bool)
             return AwsResponse(403, b"", {"Content-Type": "application/xml"})
         return aws_error(request, 403, "AccessDenied", message)
     if request.protocol == "json":
+        if request.target and _query_compatible(request.service):
+            # A query service spoken in JSON (CloudWatch) keeps its query error code, which
+            # AWS sends in this header and botocore reports.
+            answer = aws_error(request, 403, "AccessDeniedException", message)
+            answer.headers["x-amzn-query-error"] = "AccessDenied;Sender"
+            return answer
         status = 400 if request.target else 403  # JSON 1.0/1.1 answer 400; REST-JSON 403
         return aws_error(request, status, "AccessDeniedException", message)
     return aws_error(request, 403, "AccessDenied", message)
+
+
+@lru_cache(maxsize=32)
+def _query_compatible(signing_name: str) -> bool:
+    """Whether botocore's model of the service marks it `awsQueryCompatible`."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    name = service_prefix(signing_name)
+    if name not in session.get_available_services():
+        return False
+    return "awsQueryCompatible" in session.get_service_model(name).metadata
 
 
 def _ec2_denied(message: str) -> AwsResponse:
