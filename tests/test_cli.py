@@ -41,6 +41,7 @@ COMMANDS_WITH_OPTIONS = {
     ("fleet", "reset"): ["--targets", "--yes", "--dry-run", "--step", "--format"],
     ("fleet",): ["role_arn", "account_id", "Exit codes"],
     ("target",): ["--endpoint-url", "--primary-region", "--primary-stack", "--dashboard"],
+    ("policy",): ["check", "solve", "reset", "--lab", "--primary-region", "--secondary-region"],
 }
 
 NAME_OPTIONS = ["--primary-stack", "--secondary-stack", "--table", "--dashboard"]
@@ -59,7 +60,7 @@ def test_every_command_has_help_with_its_options(command: tuple[str, ...]) -> No
 def test_top_level_help_lists_commands_and_exit_codes() -> None:
     result = invoke("--help")
     assert result.code == 0
-    for name in ("run", "sandbox", "check", "solve", "reset", "probe", "lint", "fleet"):
+    for name in ("run", "sandbox", "check", "solve", "reset", "probe", "lint", "fleet", "policy"):
         assert f"  {name} " in result.stdout
     assert "3 missing credentials" in " ".join(result.stdout.split())
 

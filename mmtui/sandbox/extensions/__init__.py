@@ -14,6 +14,7 @@ def default_extensions(sandbox: Sandbox) -> list[Extension]:
     from mmtui.sandbox.extensions.cloudformation import CloudFormationFixes
     from mmtui.sandbox.extensions.dynamodb_global import DynamoDBGlobalTables
     from mmtui.sandbox.extensions.git_repos import GitRepositories
+    from mmtui.sandbox.extensions.iam_enforcement import IamEnforcement
     from mmtui.sandbox.extensions.load_balancers import LoadBalancers
     from mmtui.sandbox.extensions.xray_groups import XRayGroups
     from mmtui.sandbox.pipelines import Pipelines
@@ -23,6 +24,8 @@ def default_extensions(sandbox: Sandbox) -> list[Extension]:
         GitRepositories(sandbox),
         # Before the others: an AssumeRole it refuses reaches nothing else.
         Accounts(),
+        # Before any extension that answers an API itself: a call IAM refuses reaches nothing.
+        IamEnforcement(),
         XRayGroups(),
         CloudFormationFixes(sandbox),
         DynamoDBGlobalTables(sandbox),

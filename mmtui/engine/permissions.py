@@ -1,0 +1,191 @@
+"""IAM actions: which one each AWS call needs, and the least-privilege policy of a lab.
+
+Every check and task declares the IAM actions it needs (each lab in one module that the
+registry validates: see `registry.declare_permissions`). This module knows how an API call
+maps to the action IAM evaluates, so that the test suite can record what each unit really
+calls and prove its declaration covers it, and so that the sandbox can enforce a policy
+with the same mapping. It also assembles `mmtui policy`'s JSON from the declarations.
+
+Most calls need `<service prefix>:<OperationName>`. The prefix is the service's signing name
+except where IAM names the service otherwise (CloudWatch signs as `monitoring`). The
+operations that differ are listed in OPERATION_ACTIONS, from the AWS Service Authorization
+Reference: S3's HEAD and list operations are authorised as actions on the bucket.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+PolicyMode = Literal["check", "solve", "reset"]
+POLICY_MODES: tuple[PolicyMode, ...] = ("check", "solve", "reset")
+
+ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+"""An IAM action as units declare it (no wildcards: a declaration names what it calls)."""
+
+SIGNING_NAME_PREFIXES: dict[str, str] = {
+    "monitoring": "cloudwatch",
+}
+"""Signing names (the credential scope's service) that are not the IAM service prefix."""
+
+OPERATION_ACTIONS: dict[tuple[str, str], str] = {
+    # S3: reading a bucket's listing or metadata is authorised as ListBucket; object metadata
+    # as GetObject; a multi-object delete needs DeleteObject for each object.
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "ListObjects"): "s3:ListBucket",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
+    ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "DeleteObjects"): "s3:DeleteObject",
+    ("s3", "GetBucketLocation"): "s3:GetBucketLocation",
+}
+"""(IAM prefix, API operation) → the IAM action, where it is not `prefix:Operation`.
+
+Calls whose action is the operation's own name, listed because one might expect otherwise:
+X-Ray GetGroups (xray:GetGroups), ECS ListServices (ecs:ListServices), CloudWatch GetDashboard
+(cloudwatch:GetDashboard), CodePipeline ListPipelineExecutions."""
+
+GIT_ACTIONS: dict[str, str] = {
+    "git-upload-pack": "codecommit:GitPull",
+    "git-receive-pack": "codecommit:GitPush",
+}
+"""CodeCommit's git over HTTPS: fetching and cloning need GitPull, pushing GitPush (the
+`info/refs?service=...` request names the same service as the pack request that follows)."""
+
+NEEDS_NO_PERMISSION = frozenset({"sts:GetCallerIdentity"})
+"""Calls AWS answers whatever the caller's policies say (GetCallerIdentity, documented)."""
+
+GLOBAL_PREFIXES = frozenset({"iam"})
+"""Services whose requests are signed for us-east-1 whatever the lab's regions: their
+statement cannot carry the lab's `aws:RequestedRegion` condition."""
+
+
+def service_prefix(signing_name: str) -> str:
+    return SIGNING_NAME_PREFIXES.get(signing_name, signing_name)
+
+
+def iam_action(signing_name: str, operation: str) -> str:
+    """The IAM action an API call needs, from its signing name and operation name."""
+    prefix = service_prefix(signing_name)
+    return OPERATION_ACTIONS.get((prefix, operation), f"{prefix}:{operation}")
+
+
+def git_action(path: str, query: str = "") -> str | None:
+    """The CodeCommit action of a git smart-HTTP request, None if it is not one."""
+    for service, action in GIT_ACTIONS.items():
+        if path.endswith(f"/{service}") or f"service={service}" in query:
+            return action
+    return None
+
+
+def client_action(client: Any, operation: str) -> str:
+    """The IAM action of `operation` called on a boto3 client."""
+    model = client.meta.service_model
+    return iam_action(str(model.signing_name or model.endpoint_prefix), operation)
+
+
+def invalid_actions(actions: Iterable[str]) -> list[str]:
+    return sorted(a for a in actions if not ACTION.match(a))
+
+
+# ---------------------------------------------------------------------- the policy
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One statement of a policy: why (its Sid), what, and whether the lab's regions bound it."""
+
+    sid: str
+    actions: frozenset[str]
+    regional: bool = True
+
+    def statement(self, regions: list[str]) -> dict[str, Any]:
+        statement: dict[str, Any] = {
+            "Sid": self.sid,
+            "Effect": "Allow",
+            "Action": sorted(self.actions),
+            "Resource": "*",
+        }
+        if self.regional:
+            statement["Condition"] = {"StringEquals": {"aws:RequestedRegion": list(regions)}}
+        return statement
+
+
+SID = re.compile(r"^[A-Za-z0-9]+$")
+
+
+def split_global(sid: str, actions: Iterable[str]) -> list[Grant]:
+    """A grant of `actions`, with the global services' actions in a statement of their own."""
+    wanted = set(actions) - NEEDS_NO_PERMISSION
+    global_ = {a for a in wanted if a.split(":", 1)[0] in GLOBAL_PREFIXES}
+    grants = []
+    if wanted - global_:
+        grants.append(Grant(sid, frozenset(wanted - global_)))
+    if global_:
+        grants.append(Grant(f"{sid}Global", frozenset(global_), regional=False))
+    return grants
+
+
+def policy_document(grants: Iterable[Grant], regions: list[str]) -> dict[str, Any]:
+    statements = [grant.statement(regions) for grant in grants if grant.actions]
+    sids = [s["Sid"] for s in statements]
+    bad = [sid for sid in sids if not SID.match(sid)]
+    if bad or len(set(sids)) != len(sids):
+        raise ValueError(f"statement ids must be unique and alphanumeric: {sids}")
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def sid_words(*words: str) -> str:
+    """`sid_words("solve", "data_tier")` → `SolveDataTier` (IAM allows only [A-Za-z0-9])."""
+    parts = [p for w in words for p in re.split(r"[^A-Za-z0-9]+", w) if p]
+    return "".join(p[:1].upper() + p[1:] for p in parts)
+
+
+def union(mapping: Mapping[str, frozenset[str]], names: Iterable[str]) -> frozenset[str]:
+    found: set[str] = set()
+    for name in names:
+        found |= mapping[name]
+    return frozenset(found)
+
+
+def lab_policy(mode: PolicyMode, lab: Any, declared: Any, regions: list[str]) -> dict[str, Any]:
+    """The least-privilege policy to run `mode` over the whole of `lab` (a content Lab) with
+    the permissions it `declared` (a registry LabPermissions), in `regions`.
+
+    `check` grants what every check reads, and what the guide reads besides. `solve` and
+    `reset` add, step by step, what each step's task calls and what AWS requires of the caller
+    for the work those calls start; an action already granted by an earlier statement is not
+    repeated, so each statement shows what its step adds.
+    """
+    checks = [*lab.prerequisites, *[c for step in lab.steps for c in step.checks]]
+    grants = split_global("MmtuiCheckReadOnly", union(declared.units, checks))
+    grants += split_global("MmtuiGuideReadOnly", declared.guide)
+    if mode != "check":
+        tasks = [(step, getattr(step.automated, mode)) for step in lab.steps]
+        tasks = [(step, task) for step, task in tasks if task is not None]
+        # What the steps call first, then what AWS requires for the work those calls start:
+        # a step's own call is never shown as granted for something AWS does.
+        for step, task in tasks:
+            grants += split_global(f"Mmtui{sid_words(mode, step.id)}", declared.units[task])
+        for _step, task in tasks:
+            for extra in declared.on_behalf.get(task, ()):
+                grants += split_global(f"Mmtui{extra.sid}", extra.actions)
+    return policy_document(_without_repeats(grants), regions)
+
+
+def _without_repeats(grants: list[Grant]) -> list[Grant]:
+    """Each action once, in the first statement that grants it; statements of the same Sid
+    merged; empty statements dropped."""
+    granted: set[tuple[str, bool]] = set()
+    merged: dict[str, Grant] = {}
+    for grant in grants:
+        new = {a for a in grant.actions if (a, grant.regional) not in granted}
+        granted |= {(a, grant.regional) for a in new}
+        if grant.sid in merged:
+            previous = merged[grant.sid]
+            merged[grant.sid] = Grant(grant.sid, previous.actions | new, grant.regional)
+        elif new:
+            merged[grant.sid] = Grant(grant.sid, frozenset(new), grant.regional)
+    return list(merged.values())
