@@ -12,7 +12,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -234,7 +233,7 @@ def test_starting_buildspecs_are_the_primary_only_ones(
         )
 
 
-def test_seeding_is_fast_and_reproducible(
+def test_seeding_is_reproducible(
     sandbox: Sandbox, names: dict[str, str], tmp_path: Path, pushes: Pushes
 ) -> None:
     heads = {key: git_store.head(sandbox, name, "master") for key, name in names.items()}
@@ -243,15 +242,13 @@ def test_seeding_is_fast_and_reproducible(
         codecommit.delete_repository(repositoryName=name)
         (sandbox.workspace / name).rename(tmp_path / name)  # put back below
     try:
-        started = time.monotonic()
+        # How long this takes is measured in benchmarks/sandbox_start.py, not asserted here.
         assert seed_repositories(sandbox) == names
-        elapsed = time.monotonic() - started
         # The same commits again: a clone kept across `--fresh` still shares their history.
         assert {k: git_store.head(sandbox, n, "master") for k, n in names.items()} == heads
         assert sorted(pushes.wait_for(2)) == sorted(
             (name, "master", ZERO, heads[key]) for key, name in names.items()
         )
-        assert elapsed < 1.5, f"seeding both repositories took {elapsed:.2f} s"
     finally:
         for name in names.values():
             shutil.rmtree(sandbox.workspace / name, ignore_errors=True)
