@@ -80,6 +80,9 @@ def test_the_check_policy_is_read_only_and_holds_what_the_audit_lists() -> None:
         "codecommit:GetFile",
         "xray:GetGroups",
         "cloudwatch:GetDashboard",
+        # A failed stack explained from its events; every dashboard graphing both regions.
+        "cloudformation:DescribeStackEvents",
+        "cloudwatch:ListDashboards",
         # The guide's inventory and forms.
         "ecs:ListServices",
         "ecs:ListClusters",

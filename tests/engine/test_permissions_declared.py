@@ -45,8 +45,14 @@ LAB_TASKS = [
 
 GUIDE = "the guide"
 UNEXERCISED: dict[str, set[str]] = {
-    # The walk's workspace has both clones and nobody else pushes: no clone, no fetch.
-    "build_artifacts.solve": {"codecommit:GitPull"},
+    # A stack's events are read to explain a failed or deleting stack; the walk's stacks
+    # deploy and are deleted (waited for) without failing.
+    "prereq.primary_stack": {"cloudformation:DescribeStackEvents"},
+    "infrastructure.stack_complete": {"cloudformation:DescribeStackEvents"},
+    # The walk's workspace has both clones and nobody else pushes: no clone, no fetch. A run
+    # is started only for a buildspec pushed before step 3 added the cross-region stage
+    # (solved out of order); the walk solves the steps in order.
+    "build_artifacts.solve": {"codecommit:GitPull", "codepipeline:StartPipelineExecution"},
     "build_artifacts.reset": {"codecommit:GitPull"},
     # A group left with another filter expression is updated; the walk never leaves one.
     "dashboard.solve": {"xray:UpdateGroup"},
@@ -119,7 +125,7 @@ def walk(sandbox: Sandbox, recorder: Recorder) -> None:
     spec = resolve_target(
         TargetFlags(endpoint_url=sandbox.url, workspace=str(sandbox.workspace)), env={}
     )
-    factory = ClientFactory(spec, endpoint_url=sandbox.url, credentials=("testing", "testing"))
+    factory = ClientFactory(spec, endpoint_url=sandbox.url, credentials=sandbox.credentials())
     connection = Connection(
         spec, factory, resolver=sandbox.resolve_map, workspace=sandbox.workspace
     )

@@ -28,17 +28,22 @@ _PIPELINES = ("codepipeline:ListPipelines", "codepipeline:GetPipeline")
 _LAST_RUNS = ("codepipeline:ListPipelines", "codepipeline:ListPipelineExecutions")
 _BUILDSPEC = _actions(_STACKS, *_PIPELINES, "codecommit:GetFile")
 _RUNNING_IMAGES = (_STACKS, *_LAST_RUNS, "ecs:DescribeServices", "ecs:DescribeTaskDefinition")
+# A stack that failed or is being deleted is explained from its events (stack_events.py).
+_STACK_STATUS = (_STACKS, "cloudformation:DescribeStackEvents")
+# Every dashboard of the primary region, by name, then each body (facts.dashboards); a
+# dashboard back to primary-only is explained when step 5's X-Ray groups exist (the hint).
+_DASHBOARDS = ("cloudwatch:ListDashboards", "cloudwatch:GetDashboard", "xray:GetGroups")
 
 CHECKS: dict[str, frozenset[str]] = {
     # Labs 0-2.
-    "prereq.primary_stack": _actions(_STACKS),
+    "prereq.primary_stack": _actions(*_STACK_STATUS),
     "prereq.table_seeded": _actions("dynamodb:Scan"),
     "prereq.primary_services": _actions(_STACKS, "ecs:DescribeServices"),
     "prereq.pipelines_succeeded": _actions(*_LAST_RUNS),
     "prereq.xray_groups": _actions("xray:GetGroups"),
     "prereq.dashboard": _actions("cloudwatch:GetDashboard"),
     # Step 1.
-    "infrastructure.stack_complete": _actions(_STACKS),
+    "infrastructure.stack_complete": _actions(*_STACK_STATUS),
     "infrastructure.stack_is_secondary": _actions(_STACKS),
     "infrastructure.secondary_outputs": _actions(_STACKS),
     "infrastructure.cluster_and_services": _actions(
@@ -49,7 +54,8 @@ CHECKS: dict[str, frozenset[str]] = {
     # Step 2.
     "data_tier.stream_enabled": _actions("dynamodb:DescribeTable"),
     "data_tier.replica_active": _actions("dynamodb:DescribeTable"),
-    "data_tier.replica_items_match": _actions("dynamodb:Scan"),
+    # A replica that cannot be read yet: the primary's replica list says whether it is coming.
+    "data_tier.replica_items_match": _actions("dynamodb:Scan", "dynamodb:DescribeTable"),
     # Step 3.
     "pipeline.core_cross_region_stage": _actions(_STACKS, *_PIPELINES),
     "pipeline.like_cross_region_stage": _actions(_STACKS, *_PIPELINES),
@@ -74,9 +80,9 @@ CHECKS: dict[str, frozenset[str]] = {
     "build_artifacts.deployed_to_secondary": _actions(*_RUNNING_IMAGES),
     # Step 5.
     "dashboard.xray_groups_secondary": _actions("xray:GetGroups"),
-    "dashboard.secondary_alb_widgets": _actions(_STACKS, "cloudwatch:GetDashboard"),
-    "dashboard.secondary_service_widgets": _actions(_STACKS, "cloudwatch:GetDashboard"),
-    "dashboard.secondary_xray_widget": _actions("cloudwatch:GetDashboard"),
+    "dashboard.secondary_alb_widgets": _actions(_STACKS, *_DASHBOARDS),
+    "dashboard.secondary_service_widgets": _actions(_STACKS, *_DASHBOARDS),
+    "dashboard.secondary_xray_widget": _actions(*_DASHBOARDS),
     # Checkpoint: the stack's outputs name the load balancer; the site is a plain HTTP GET.
     "checkpoint.secondary_site": _actions(_STACKS),
 }
@@ -99,6 +105,12 @@ _SOLVES: dict[str, frozenset[str]] = {
         *_PIPELINES,
         "codepipeline:ListPipelineExecutions",
         "codepipeline:GetPipelineState",
+        # The build project's image decides how the buildspec logs in to ECR.
+        "codebuild:BatchGetProjects",
+        # A buildspec already on the remote whose last run did not reach the secondary region
+        # (step 4 done before step 3) is released again and that run followed.
+        "codepipeline:GetPipelineExecution",
+        "codepipeline:StartPipelineExecution",
         "codecommit:GetRepository",
         # A clone missing from the workspace is cloned, a push the remote refuses is fetched
         # and rebased: GitPull; the finished buildspec is pushed: GitPush.
@@ -151,7 +163,12 @@ TASKS: dict[str, frozenset[str]] = {
         "codecommit:GitPush",
     ),
     "dashboard.reset": _actions(
-        "xray:GetGroups", "xray:DeleteGroup", "cloudwatch:GetDashboard", "cloudwatch:PutDashboard"
+        # The secondary stack's outputs name the metrics step 5 added.
+        _STACKS,
+        "xray:GetGroups",
+        "xray:DeleteGroup",
+        "cloudwatch:GetDashboard",
+        "cloudwatch:PutDashboard",
     ),
 }
 
