@@ -186,7 +186,7 @@ def step_actions(context: TaskContext, step: Step, kind: str) -> list[Action]:
     """The actions of a step's solve or reset task now (empty: the step has no such task)."""
     from mmtui.engine.registry import TASKS, load_catalogues
     from mmtui.exitcodes import MmtuiError
-    from mmtui.gitops.repository import aws_identity_for_git, target_git_identity
+    from mmtui.gitops.repository import aws_identity_for_git
 
     load_catalogues()
     name = getattr(step.automated, kind)
@@ -198,10 +198,18 @@ def step_actions(context: TaskContext, step: Step, kind: str) -> list[Action]:
     # git (step 4's clones and pushes) signs as the target, never as whatever the user's
     # environment names: while the task plans (it may clone) and while each action runs, on
     # whichever thread runs it.
-    identity = target_git_identity(context.checks.connection.factory, context.primary_region)
+    identity = git_identity(context)
     with aws_identity_for_git(identity):
         found: list[Action] = task(context)
     return [replace(action, run=_as_target(identity, action.run)) for action in found]
+
+
+def git_identity(context: TaskContext) -> Callable[[], dict[str, str | None]]:
+    """The AWS_* variables git signs with as the target (its primary region's repositories):
+    for `aws_identity_for_git` around any git call to the remote outside a task's actions."""
+    from mmtui.gitops.repository import target_git_identity
+
+    return target_git_identity(context.checks.connection.factory, context.primary_region)
 
 
 def _as_target(

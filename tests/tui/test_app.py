@@ -121,7 +121,10 @@ async def test_a_step_reads_with_learn_more_and_hints_one_at_a_time(app: MmtuiAp
         await pilot.press("h")
         assert "Hint 2:" in str(hints.render())
         detail = str(screen.query_one("#check-detail").render())
-        assert "Try: Run the deploy command of step 1 against us-east-1" in detail
+        assert (
+            'Try: Deploy the template with its Lambda runtime raised (see "Do it by hand") '
+            "against us-east-1; if the stack shows ROLLBACK_COMPLETE, delete it" in detail
+        )
         assert "See for yourself: aws cloudformation" in detail
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mmtui.engine.checks import describe
 from mmtui.engine.registry import TASKS
-from mmtui.engine.tasks import DYNAMODB_CADENCE, Action, TaskContext
+from mmtui.engine.tasks import DYNAMODB_CADENCE, Action, TaskContext, git_identity
 from mmtui.labs.lab3.checks import XRAY_GROUPS, _normalise, expand_rows
 from mmtui.labs.lab3.facts import DASHBOARD_MISSING, service_pipelines, stack_missing, xray_groups
 from mmtui.labs.lab3.runtimes import raise_runtimes
@@ -1369,11 +1369,16 @@ def _buildspec_change(ctx: TaskContext, kind: str, repository: str) -> FileChang
 def buildspec_changes(ctx: TaskContext) -> list[tuple[str, FileChange]]:
     """Step 4's changes, before anything is committed: (repository, change) per service.
 
-    The guide shows these diffs and asks before the solve commits and pushes them."""
+    The guide shows these diffs and asks before the solve commits and pushes them. The clones
+    are fetched from the remote, so git signs as the target here too, like the solve's own
+    actions (`step_actions`)."""
+    from mmtui.gitops.repository import aws_identity_for_git
+
     changes = []
-    for kind, pipeline in sorted(_pipelines(ctx).items()):
-        repository = _source_repository(ctx, pipeline)
-        changes.append((repository, _buildspec_change(ctx, kind, repository)))
+    with aws_identity_for_git(git_identity(ctx)):
+        for kind, pipeline in sorted(_pipelines(ctx).items()):
+            repository = _source_repository(ctx, pipeline)
+            changes.append((repository, _buildspec_change(ctx, kind, repository)))
     return changes
 
 
