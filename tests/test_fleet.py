@@ -799,7 +799,12 @@ def test_fleet_solve_uses_the_names_and_says_what_still_fails(
 ) -> None:
     """Step 1 under the attendee's own secondary stack name; then step 4 before step 3 is
     not `done`: its cell is the failing status, the note says what still fails, exit 1."""
-    path = room(tmp_path, sandbox.url, "  - name: ann\n    secondary_stack: ann-standby\n")
+    path = room(
+        tmp_path,
+        sandbox.url,
+        "  - name: ann\n    secondary_stack: ann-standby\n",
+        keys=sandbox.credentials(),
+    )
     code, document, stderr = fleet("solve", "--targets", str(path), "--step", "1")
     assert code == ExitCode.OK, stderr
     assert cells(by_name(document)["ann"]) == {"infrastructure": "done"}

@@ -12,7 +12,7 @@ import pytest
 
 from mmtui.gitops.repository import TRAILER
 from mmtui.sandbox.server import Sandbox
-from tests.conftest import Result, invoke
+from tests.conftest import Result, codecommit_git, invoke
 from tests.engine.test_solve_reset import solve, step_status
 from tests.test_lab3_by_hand import finished_buildspec
 
@@ -220,7 +220,7 @@ def test_reset_reverts_a_buildspec_finished_by_hand(sandbox: Sandbox, target: li
     )
     (core / "buildspec_prod.yml").write_text(text)
     git(core, "commit", "-qam", "Updating core buildspec for multi-region deploy")
-    git(core, "push", "-q", "origin", "master")
+    codecommit_git("push", "-q", "origin", "master", cwd=core, aws=sandbox)
     by_hand = git(core, "rev-parse", "HEAD")
 
     planned = invoke("reset", *target, "--step", "4", "--dry-run")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mmtui.sandbox.server import Sandbox
-from tests.conftest import Result, invoke
+from tests.conftest import Result, codecommit_git, invoke
 
 
 @pytest.fixture
@@ -192,12 +192,15 @@ def test_step_4_before_step_3_warns_says_not_done_and_is_finished_by_solving_aga
     assert "build-artifacts: solved, but" in early.stdout and "not done" in early.stdout
     assert "fail: The pipelines have not deployed to the secondary region yet" in early.stdout
     assert solve(target, "3").code == 0
-    # The buildspecs are on the remote already; the runs are stale: solving again releases
-    # the pipelines, which now deploy to both regions.
+    # The buildspecs are on the remote already; the runs are stale: solving again starts
+    # the pipelines again, which now deploy to both regions.
     again = solve(target, "4")
     assert again.code == 0, again.stdout + again.stderr
     assert "build-artifacts: done" in again.stdout
-    assert "released" in again.stderr and "warning" not in again.stderr
+    for kind in ("Core", "Like"):
+        assert f"started {kind}Pipeline-" in again.stderr
+    assert "again: its last run did not deploy" in again.stderr
+    assert "to us-east-1" in again.stderr and "warning" not in again.stderr
     assert step_status(target, "4") == "pass"
     final = solve(target, "4")
     assert final.code == 0 and "already done, nothing changed" in final.stdout
@@ -247,14 +250,22 @@ def finished_buildspecs(sandbox: Sandbox) -> dict[Any, str]:
 def test_catch_up_pushes_buildspecs_committed_but_never_pushed(
     sandbox: Sandbox, target: list[str]
 ) -> None:
-    """A clone ahead of its remote (committed, not pushed) is not "already done": the
-    pipeline builds the remote. The catch-up pushes it and the whole lab passes."""
+    """A clone ahead of its remote (the attendee committed, never pushed) is not "already
+    done": the pipeline builds the remote. The solve refuses to publish the attendee's commits
+    (red team G5) and says how to push them; once pushed, the catch-up finishes the lab."""
     assert invoke("solve", *target, "--through", "3").code == 0
-    for clone, text in finished_buildspecs(sandbox).items():
+    clones = finished_buildspecs(sandbox)
+    for clone, text in clones.items():
         (clone / "buildspec_prod.yml").write_text(text)
         for command in (["add", "buildspec_prod.yml"], ["commit", "-q", "-m", "mine"]):
-            subprocess.run(["git", "-C", str(clone), *command], check=True)
+            codecommit_git(*command, cwd=clone, aws=None)
     assert step_status(target, "4") == "fail"  # the remote still has the TODO buildspec
+    refused = invoke("solve", *target, "--through", "checkpoint")
+    assert refused.code == 2, refused.stdout + refused.stderr
+    assert "build-artifacts: already done" not in refused.stdout
+    assert "mine" in refused.stderr and "push them yourself" in refused.stderr
+    for clone in clones:  # as the refusal says
+        codecommit_git("push", "-q", "origin", "master", cwd=clone, aws=sandbox)
     result = invoke("solve", *target, "--through", "checkpoint")
     assert result.code == 0, result.stdout + result.stderr
     assert "build-artifacts: done" in result.stdout
@@ -262,11 +273,8 @@ def test_catch_up_pushes_buildspecs_committed_but_never_pushed(
     code, document = check(target)
     assert code == 0 and document["status"] == "pass"
     for clone in sandbox.workspace.glob("*-service-*"):
-        ahead = subprocess.run(
-            ["git", "-C", str(clone), "rev-list", "--count", "origin/master..master"],
-            capture_output=True,
-            text=True,
-            check=True,
+        ahead = codecommit_git(
+            "rev-list", "--count", "origin/master..master", cwd=clone, aws=None
         ).stdout.strip()
         assert ahead == "0"
 

@@ -246,20 +246,6 @@ def test_a_missing_clone_is_cloned_from_its_url(clone: git.Repo, tmp_path: Path)
         open_clone(workspace, "other-repo", None)
 
 
-def test_a_commit_never_pushed_is_still_needed_and_gets_pushed(clone: git.Repo) -> None:
-    """What the pipeline builds is the remote: a clone ahead of it is not "already done"."""
-    work = Path(clone.working_dir)
-    (work / FILE).write_text("finished: true\n")
-    run(work, "commit", "-q", "-am", "mine, not pushed")
-    change = plan_change(clone, FILE, "finished: true\n")
-    assert change.needed and change.current == "version: 0.2\n"
-    commits = len(list(clone.iter_commits("master")))
-    commit_and_push(change, "Updating")
-    assert remote_file(clone) == "finished: true\n"
-    assert len(list(clone.iter_commits("master"))) == commits  # pushed as it was, no new commit
-    assert not plan_change(clone, FILE, "finished: true\n").needed
-
-
 def test_the_diff_is_against_what_the_remote_has(clone: git.Repo, tmp_path: Path) -> None:
     other = tmp_path / "other"
     run(tmp_path, "clone", clone.remotes.origin.url, str(other))

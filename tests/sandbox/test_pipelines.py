@@ -912,7 +912,7 @@ def test_get_login_password_on_the_workshops_image_fails_the_build(sandbox: Sand
     the CLI's error in the log, docker given no password, the build and the pipeline failed."""
     n = names(sandbox)
     clone = sandbox.workspace / n["like"]
-    git("fetch", "--quiet", "origin", cwd=clone)
+    codecommit_git("fetch", "--quiet", "origin", cwd=clone, aws=sandbox)
     original = git("show", "origin/master:buildspec_prod.yml", cwd=clone) + "\n"
     login = "$(aws ecr get-login --no-include-email --region $PRIMARY_REGION)"
     assert login in original

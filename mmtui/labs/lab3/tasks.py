@@ -1241,9 +1241,13 @@ def _deployed_everywhere(ctx: TaskContext, pipeline: str, head: str, runs: dict[
     pipeline → execution, to follow). Returns what was done.
 
     This finishes a step solved out of order: the buildspec pushed before step 3 added the
-    cross-region stage is done on the remote, yet nothing was ever deployed there."""
+    cross-region stage is done on the remote, yet nothing was ever deployed there. A deploy
+    that predates the secondary stack (step 1 reset and solved again since) went to services
+    and registries that no longer exist: the new ones run the template's placeholder image, so
+    that deploy does not count either."""
     client = ctx.client("codepipeline", ctx.primary_region)
     secondary = ctx.secondary_region
+    created = (_stack(ctx, "secondary") or {}).get("CreationTime")
     definition = client.get_pipeline(name=pipeline)["pipeline"]
     stages = {
         s["name"]
@@ -1264,6 +1268,12 @@ def _deployed_everywhere(ctx: TaskContext, pipeline: str, head: str, runs: dict[
         if stage["stageName"] not in stages:
             continue
         last = stage.get("latestExecution") or {}
+        if created is not None and any(
+            (a.get("latestExecution") or {}).get("lastStatusChange", created) < created
+            for a in stage.get("actionStates", [])
+        ):
+            done = False  # deployed to the secondary stack step 1 has replaced since
+            continue
         revisions = (
             client.get_pipeline_execution(
                 pipelineName=pipeline, pipelineExecutionId=last["pipelineExecutionId"]
