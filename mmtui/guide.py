@@ -234,7 +234,7 @@ class Guide:
         """Run a step's solve, then its checks: a SolveOutcome (done only when they pass)."""
         from mmtui.engine.solving import solve_step
 
-        return solve_step(self._tasks(log), step)
+        return solve_step(self._tasks(log), step, self.spec)
 
     def requirement_warning(self, step: Step) -> str | None:
         """What solving `step` now would leave undone, when a step it requires fails."""

@@ -300,7 +300,7 @@ class Fleet:
             row = outcome.step(step.id)
             assert row is not None
             try:
-                done = solve_step(context, step)
+                done = solve_step(context, step, connection.factory.spec)
             except Exception as exc:
                 row.cell = "error"
                 failure = as_mmtui_error(exc, f"solving {step.id}")
