@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmtui.files import write_atomically
 from mmtui.paths import state_dir
-from mmtui.sandbox.persistence import write_atomically
 
 FORMAT = 1
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.files import write_atomically
 from mmtui.gitops.codecommit import credential_options, helper_command
-from mmtui.sandbox.persistence import write_atomically
 
 BRANCH = "master"
 TRAILER = "Made-by: mmtui"

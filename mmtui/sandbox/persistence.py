@@ -13,13 +13,13 @@ import collections
 import copyreg
 import importlib
 import io
-import os
 import pickle
 import sys
 import threading
 import weakref
-from pathlib import Path
 from typing import Any
+
+from mmtui.files import write_atomically as write_atomically  # the sandbox imports it from here
 
 FORMAT = 1
 
@@ -106,20 +106,3 @@ def load_state(data: bytes) -> dict[str, Any]:
         live.update(saved)
     extensions: dict[str, Any] = state["extensions"]
     return extensions
-
-
-def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Replace `path` with `data` in one step. With `mode`, the file has exactly that mode
-    whatever the umask (secrets and state are 0600), from its first byte on."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    if mode is None:
-        handle = open(temporary, "wb")  # noqa: SIM115  (closed by the with below)
-    else:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        os.fchmod(descriptor, mode)  # the umask may have taken bits away; a leftover kept its
-        handle = os.fdopen(descriptor, "wb")
-    with handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)

@@ -14,7 +14,7 @@ then an Allow must match. What is evaluated:
 - Resources are not evaluated: every statement applies to every resource. The policies mmtui
   prints grant `*`.
 
-The action of a request is found as `mmtui.engine.permissions` maps an SDK call, so the suite
+The action of a request is found as `mmtui.iam_actions` maps an SDK call, so the suite
 and the sandbox agree on it. sts:GetCallerIdentity is always allowed (as on AWS). Not
 evaluated: git's requests to CodeCommit (served before this extension sees them, so
 codecommit:GitPull/GitPush are declared and recorded but not enforced), and presigned URLs
@@ -44,7 +44,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from mmtui.engine.permissions import NEEDS_NO_PERMISSION, iam_action, service_prefix
+from mmtui.iam_actions import NEEDS_NO_PERMISSION, iam_action, service_prefix
 from mmtui.sandbox.protocol import AwsRequest, AwsResponse, aws_error
 
 ENFORCE_TAG = "mmtui:enforce-iam"
