@@ -33,7 +33,7 @@ from common import machine, sandbox, solve_whole_lab, summary  # noqa: E402
 
 def once(url: str, workers: int) -> dict[str, Any]:
     """One whole-lab check in this process, measured (the child side)."""
-    from mmtui.content.loader import load_guided_lab
+    import mmtui.labs
     from mmtui.engine.checks import run_checks
     from mmtui.engine.context import CheckContext
     from mmtui.target import clients
@@ -54,13 +54,13 @@ def once(url: str, workers: int) -> dict[str, Any]:
 
     clients.ClientFactory.client = counting_client  # type: ignore[method-assign]
     spec = resolve_target(TargetFlags(endpoint_url=url))
-    content = load_guided_lab("3")
+    lab, content = mmtui.labs.load("3")
     with connect(spec) as connection:
         fetch_identity(connection.factory)
         calls.clear()
         started = time.perf_counter()
         steps = run_checks(
-            CheckContext(connection, content), list(content.lab.steps), workers=workers
+            CheckContext(connection, content, lab), list(content.lab.steps), workers=workers
         )
         wall = time.perf_counter() - started
     results = [check for step in steps for check in step.checks]

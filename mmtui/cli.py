@@ -8,20 +8,15 @@ stderr with the contract's exit code; nothing reaches the terminal as a tracebac
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import click
 
 from mmtui import __version__
+from mmtui.cli_options import F, require_names_declared, target_flags, target_options
 from mmtui.exitcodes import ExitCode, MmtuiError
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-STEP_HELP = (
-    "a step of the lab, by number or id: 1/infrastructure, 2/data-tier, 3/pipeline, "
-    "4/build-artifacts, 5/dashboard, checkpoint"
-)
+STEP_HELP = "a step of the lab, by number or id (a wrong one lists them all)"
 
 
 class DefaultToRun(click.Group):
@@ -34,115 +29,40 @@ class DefaultToRun(click.Group):
         return super().parse_args(ctx, args)
 
 
-def target_options(fn: F) -> F:
-    """The TARGET options shared by every command that talks to AWS."""
-    options = [
-        click.option(
-            "--sandbox", is_flag=True, help="Start an embedded sandbox AWS for this command alone."
-        ),
-        click.option(
-            "--endpoint-url",
-            metavar="URL",
-            help="Talk to an AWS-compatible endpoint (default: $AWS_ENDPOINT_URL).",
-        ),
-        click.option(
-            "--aws", is_flag=True, help="Talk to real AWS through the standard credential chain."
-        ),
-        click.option("--profile", metavar="NAME", help="Real AWS with this named profile."),
-        click.option(
-            "--primary-region", metavar="REGION", help="Region of Labs 0-2 (default us-west-2)."
-        ),
-        click.option(
-            "--secondary-region",
-            metavar="REGION",
-            help="Region to replicate into (default us-east-1).",
-        ),
-        click.option(
-            "--workspace",
-            metavar="DIR",
-            envvar="MMTUI_WORKSPACE",
-            help="Folder with the service repository clones ($MMTUI_WORKSPACE).",
-        ),
-        *name_options(),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def name_options() -> list[Callable[[F], F]]:
-    """`--primary-stack` and friends: the names of resources a user may have named otherwise
-    than the workshop (their MMTUI_* variable when not given; validated when resolved)."""
-    from mmtui.target.names import SETTINGS
-
-    return [
-        click.option(
-            setting.flag,
-            f"name_{setting.parameter}",
-            metavar="NAME",
-            help=f"Your {setting.label}'s name, if not the workshop's (${setting.env}).",
-        )
-        for setting in SETTINGS
-    ]
-
-
-def chosen_names(kwargs: dict[str, Any]) -> dict[str, str | None]:
-    """The name options as typed (parameter → value or None), taken out of `kwargs`."""
-    from mmtui.target.names import SETTINGS
-
-    return {s.parameter: kwargs.pop(f"name_{s.parameter}", None) for s in SETTINGS}
-
-
 def lab_option(fn: F) -> F:
     return click.option(
         "--lab",
         "lab_id",
-        default="3",
-        show_default=True,
+        default=None,
         metavar="ID",
-        help="Which lab of the workshop.",
+        help="Which lab of the workshop (default: the lab workshop.yaml guides).",
     )(fn)
 
 
-def target_flags(kwargs: dict[str, Any]) -> Any:
-    from mmtui.target.spec import TargetFlags
+def resolve_lab(lab_id: str | None) -> tuple[Any, Any]:
+    """The installed lab `--lab` names (by default the workshop's guided lab) and its
+    content: (LabPlugin, LabContent). The composition root: nothing below it names a lab."""
+    import mmtui.labs
 
-    return TargetFlags(
-        sandbox=kwargs.pop("sandbox"),
-        endpoint_url=kwargs.pop("endpoint_url"),
-        aws=kwargs.pop("aws"),
-        profile=kwargs.pop("profile"),
-        primary_region=kwargs.pop("primary_region"),
-        secondary_region=kwargs.pop("secondary_region"),
-        workspace=kwargs.pop("workspace"),
-        names=chosen_names(kwargs),
-    )
+    try:
+        return mmtui.labs.load(lab_id or mmtui.labs.default_lab_id())
+    except LookupError as exc:
+        raise MmtuiError(f"--lab: {exc.args[0]}") from None
 
 
 def not_built(command: str, what: str) -> NoReturn:
     raise MmtuiError(f"`mmtui {command}` is not built yet in mmtui {__version__}: {what}")
 
 
-def resolve_common(kwargs: dict[str, Any]) -> tuple[Any, Any]:
-    """Validate the target and the lab before anything else, so usage errors come first."""
-    from mmtui.content.loader import load_guided_lab
+def resolve_common(kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """Validate the target and the lab before anything else, so usage errors come first:
+    (TargetSpec, LabPlugin, LabContent)."""
     from mmtui.target.spec import resolve_target
 
     spec = resolve_target(target_flags(kwargs))
-    lab_id = kwargs.pop("lab_id", "3")
-    try:
-        content = load_guided_lab(lab_id)
-    except LookupError as exc:
-        raise MmtuiError(f"--lab: {exc.args[0]}") from None
+    lab, content = resolve_lab(kwargs.pop("lab_id", None))
     require_names_declared(spec, content)
-    return spec, content
-
-
-def require_names_declared(spec: Any, content: Any) -> None:
-    """A chosen name must be one of the lab's parameters (the content says which exist)."""
-    from mmtui.target.names import require_declared
-
-    require_declared(spec.name_overrides, content.lab.parameters, content.lab.id)
+    return spec, lab, content
 
 
 def resolve_step(content: Any, text: str | None, flag: str = "--step") -> Any:
@@ -175,14 +95,15 @@ def cli() -> None:
 def run(**kwargs: Any) -> None:
     """Open the guide (the default command).
 
-    Today the guide shows Lab 3's steps with live checks, and each step's instructions and
+    Today the guide shows the lab's steps with live checks, and each step's instructions and
     hints; the by-hand and automated paths inside the guide are still being written (use
     `mmtui solve` meanwhile).
     """
-    spec, content = resolve_common(kwargs)
+    spec, lab, content = resolve_common(kwargs)
+    from mmtui.guide import Guide
     from mmtui.tui.app import MmtuiApp
 
-    code = MmtuiApp(spec, content).run()
+    code = MmtuiApp(spec, content, guide=Guide(spec, content, lab)).run()
     sys.exit(code or ExitCode.OK)
 
 
@@ -248,7 +169,7 @@ def sandbox(state_dir: str | None, port: int, fresh: bool, time_scale: float | N
 def check(step_text: str | None, output_format: str, **kwargs: Any) -> None:
     """Verify the lab against the target, read-only.
 
-    With no --step the Labs 0-2 prerequisites are checked too. Exit 0 when every check passes,
+    With no --step the lab's prerequisites are checked too. Exit 0 when every check passes,
     1 when one fails or is still pending.
     """
     from mmtui.engine.checks import run_checks
@@ -257,12 +178,12 @@ def check(step_text: str | None, output_format: str, **kwargs: Any) -> None:
     from mmtui.target.connect import connect
     from mmtui.target.identity import fetch_identity
 
-    spec, content = resolve_common(kwargs)
+    spec, lab, content = resolve_common(kwargs)
     step = resolve_step(content, step_text)
     steps = [step] if step is not None else list(content.lab.steps)
     with connect(spec) as connection:
         identity = fetch_identity(connection.factory)
-        context = CheckContext.for_target(connection, content)
+        context = CheckContext.for_target(connection, content, lab)
         results = run_checks(context, steps, prerequisites=step is None)
     target = {
         "kind": spec.kind,
@@ -302,7 +223,7 @@ def solve(step_text: str | None, through_text: str | None, **kwargs: Any) -> Non
 
     Then checks the solved steps and exits as `mmtui check` would.
     """
-    _, content = resolve_common(dict(kwargs))
+    _, _, content = resolve_common(dict(kwargs))
     run_tasks(kwargs, "solve", solve_steps(content, step_text, through_text), False, True)
 
 
@@ -325,18 +246,16 @@ def run_tasks(
 ) -> None:
     """Plan and run the solve or reset tasks of `steps`; shared by `solve` and `reset`."""
     from mmtui.engine.context import CheckContext
-    from mmtui.engine.registry import TASKS, load_catalogues
     from mmtui.engine.report import exit_code, print_tables
     from mmtui.engine.tasks import TaskContext, run_actions, step_actions
     from mmtui.target.connect import connect
     from mmtui.target.errors import translated
     from mmtui.target.identity import fetch_identity
 
-    load_catalogues()
-    spec, content = resolve_common(kwargs)
+    spec, lab, content = resolve_common(kwargs)
     named = [(step, getattr(step.automated, kind)) for step in steps]
     named = [(step, name) for step, name in named if name is not None]
-    unbuilt = [step.id for step, name in named if not TASKS.get(name).implemented]
+    unbuilt = [step.id for step, name in named if not lab.tasks.get(name).implemented]
     if unbuilt:
         not_built(kind, f"the {kind} of {', '.join(unbuilt)} is still being written")
 
@@ -348,7 +267,7 @@ def run_tasks(
 
     with connect(spec) as connection, translated(kind, spec):
         fetch_identity(connection.factory)
-        checks = CheckContext.for_target(connection, content)
+        checks = CheckContext.for_target(connection, content, lab)
         context = TaskContext(checks, log=log)
         if kind == "reset":
             plan = plan_of(context)
@@ -407,81 +326,13 @@ def solve_and_check(context: Any, steps: list[Any], spec: Any = None) -> list[An
 def reset(step_text: str | None, dry_run: bool, yes: bool, **kwargs: Any) -> None:
     """Undo what the lab created (one step, or the whole lab), after showing the plan.
 
-    The whole lab is reset in dependency order: dashboard and X-Ray groups, pipeline stages,
-    the replica and stream, then the secondary stack. Only what the lab creates is touched.
+    The whole lab is reset in the lab's dependency order (last step first, unless the lab says
+    otherwise). Only what the lab creates is touched.
     """
-    _, content = resolve_common(dict(kwargs))
+    _, lab, content = resolve_common(dict(kwargs))
     step = resolve_step(content, step_text)
-    steps = [step] if step is not None else reset_order(list(content.lab.steps))
+    steps = [step] if step is not None else lab.reset_order(list(content.lab.steps))
     run_tasks(kwargs, "reset", steps, dry_run=dry_run, yes=yes)
-
-
-def reset_order(steps: list[Any]) -> list[Any]:
-    """Last step first, except that the pipelines lose their cross-region stage before the
-    buildspecs are reverted: the revert's pipeline run then builds for the primary only and
-    succeeds, leaving Labs 0-2 as they were."""
-    ordered = list(reversed(steps))
-    ids = [step.id for step in ordered]
-    if "pipeline" in ids and "build-artifacts" in ids:
-        pipeline = ordered.pop(ids.index("pipeline"))
-        ordered.insert([s.id for s in ordered].index("build-artifacts"), pipeline)
-    return ordered
-
-
-@cli.group()
-def probe() -> None:
-    """Measure the target (the one command that writes in order to measure)."""
-
-
-@probe.command("replication")
-@target_options
-@click.option(
-    "--samples",
-    type=click.IntRange(1, 1000),
-    default=10,
-    show_default=True,
-    metavar="N",
-    help="How many canary items to time.",
-)
-def probe_replication(samples: int, **kwargs: Any) -> None:
-    """Time how long writes take to appear in the secondary region (RPO evidence).
-
-    Writes N canary items in the primary table, times each until the secondary replica can read
-    it, then deletes them from both regions. Refuses when the table is not a global table.
-    """
-    from mmtui.content.loader import load_guided_lab
-    from mmtui.engine.probe import probe_replication as probe
-    from mmtui.engine.probe import require_global_table
-    from mmtui.target.connect import connect
-    from mmtui.target.errors import translated
-    from mmtui.target.identity import fetch_identity
-    from mmtui.target.spec import resolve_target
-
-    spec = resolve_target(target_flags(kwargs))
-    content = load_guided_lab("3")
-    require_names_declared(spec, content)
-    table = content.defaults(spec.name_overrides)["table"]
-    with connect(spec) as connection, translated("probe replication", spec):
-        fetch_identity(connection.factory)
-        primary = connection.factory.client("dynamodb", spec.primary_region)
-        secondary = connection.factory.client("dynamodb", spec.secondary_region)
-        require_global_table(primary, table, spec.secondary_region)
-        click.echo(
-            f"probing {table}: {spec.primary_region} → {spec.secondary_region}, {samples} samples",
-            err=True,
-        )
-        result = probe(
-            primary,
-            secondary,
-            table,
-            samples,
-            on_sample=lambda n, lag: click.echo(f"sample {n}: {lag * 1000:.0f} ms"),
-        )
-    click.echo(
-        f"replication lag: min {result.minimum * 1000:.0f} ms, median "
-        f"{result.median * 1000:.0f} ms, max {result.maximum * 1000:.0f} ms "
-        f"({len(result.lags)} samples)"
-    )
 
 
 @cli.command()
@@ -496,13 +347,27 @@ def lint(paths: tuple[str, ...]) -> None:
 
     from mmtui.content.lint import lint_default, lint_paths
 
-    problems = lint_paths([Path(p) for p in paths]) if paths else lint_default()
+    known = installed_registrations()
+    problems = lint_paths([Path(p) for p in paths], known) if paths else lint_default(known)
     for problem in problems:
         click.echo(problem.format())
     if problems:
         click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
         sys.exit(ExitCode.USAGE)
     click.echo("lab content is clean", err=True)
+
+
+def installed_registrations() -> dict[str, Any]:
+    """Installed lab id → what its code registers, for `mmtui lint` (content knows no lab)."""
+    import mmtui.labs
+    from mmtui.content.lint import Known
+
+    known = {}
+    for lab_id in mmtui.labs.lab_ids():
+        lab = mmtui.labs.get(lab_id)
+        tasks = {task.name: task.kind for task in lab.tasks}
+        known[lab_id] = Known(frozenset(check.name for check in lab.checks), tasks)
+    return known
 
 
 @cli.group()
@@ -513,8 +378,8 @@ def fleet() -> None:
     `role_arn` (or `role_name` with `account_id`) to assume with STS, with `external_id` and
     `source_profile`, or `endpoint_url` (with `access_key_id` and `secret_access_key`, e.g.
     for a sandbox); optional `account_id`, `primary_region`, `secondary_region`, `workspace`,
-    and the attendee's own resource names `primary_stack`, `secondary_stack`, `table`,
-    `dashboard`.
+    and the attendee's own resource names, keyed as the name options of `mmtui target` (without
+    their dashes, e.g. `primary_stack`).
     YAML may set room-wide `defaults:` above `attendees:`.
 
     Every target is worked on concurrently and reported in its own row: one that cannot be
@@ -563,16 +428,16 @@ def fleet_options(fn: F) -> F:
 def fleet_check(step_text: str | None, **kwargs: Any) -> None:
     """Check every account, read-only: a table of attendee x step.
 
-    With no --step the Labs 0-2 prerequisites are checked too (column 0-2).
+    With no --step the lab's prerequisites are checked too (a column of their own).
 
     \b
     mmtui fleet check --targets room.yaml
     mmtui fleet check --targets room.csv --concurrency 32 --format csv > room-status.csv
     """
-    content = fleet_content(kwargs)
+    lab, content = resolve_lab(kwargs.pop("lab_id"))
     step = resolve_step(content, step_text)
     steps = [step] if step is not None else list(content.lab.steps)
-    run_fleet(kwargs, content, "check", steps, prerequisites=step is None)
+    run_fleet(kwargs, lab, content, "check", steps, prerequisites=step is None)
 
 
 @fleet.command("solve")
@@ -592,8 +457,8 @@ def fleet_solve(step_text: str | None, through_text: str | None, **kwargs: Any) 
     \b
     mmtui fleet solve --targets room.yaml --through 3
     """
-    content = fleet_content(kwargs)
-    run_fleet(kwargs, content, "solve", solve_steps(content, step_text, through_text))
+    lab, content = resolve_lab(kwargs.pop("lab_id"))
+    run_fleet(kwargs, lab, content, "solve", solve_steps(content, step_text, through_text))
 
 
 @fleet.command("reset")
@@ -612,23 +477,17 @@ def fleet_reset(step_text: str | None, dry_run: bool, yes: bool, **kwargs: Any) 
     mmtui fleet reset --targets room.yaml --dry-run
     mmtui fleet reset --targets room.yaml --yes
     """
-    content = fleet_content(kwargs)
+    lab, content = resolve_lab(kwargs.pop("lab_id"))
     step = resolve_step(content, step_text)
-    steps = [step] if step is not None else reset_order(list(content.lab.steps))
-    run_fleet(kwargs, content, "reset", steps, act=yes and not dry_run, refuse=not (yes or dry_run))
-
-
-def fleet_content(kwargs: dict[str, Any]) -> Any:
-    from mmtui.content.loader import load_guided_lab
-
-    try:
-        return load_guided_lab(kwargs.pop("lab_id"))
-    except LookupError as exc:
-        raise MmtuiError(f"--lab: {exc.args[0]}") from None
+    steps = [step] if step is not None else lab.reset_order(list(content.lab.steps))
+    run_fleet(
+        kwargs, lab, content, "reset", steps, act=yes and not dry_run, refuse=not (yes or dry_run)
+    )
 
 
 def run_fleet(
     kwargs: dict[str, Any],
+    lab: Any,
     content: Any,
     command: str,
     steps: list[Any],
@@ -642,7 +501,6 @@ def run_fleet(
 
     from rich.console import Console
 
-    from mmtui.engine.registry import TASKS, load_catalogues
     from mmtui.fleet.output import as_csv, as_json, print_plan, print_table
     from mmtui.fleet.run import Fleet, Job, overall_exit_code
     from mmtui.fleet.targets import load_targets
@@ -654,12 +512,11 @@ def run_fleet(
         except MmtuiError as exc:
             raise MmtuiError(f"{attendee.where}: {attendee.name}: {exc}") from None
     if command != "check":
-        load_catalogues()
         names = [getattr(step.automated, command) for step in steps]
-        unbuilt = [n for n in names if n is not None and not TASKS.get(n).implemented]
+        unbuilt = [n for n in names if n is not None and not lab.tasks.get(n).implemented]
         if unbuilt:
             not_built(f"fleet {command}", f"the tasks {', '.join(unbuilt)} are being written")
-    job = Job(command, content, steps, prerequisites=prerequisites, act=act)  # type: ignore[arg-type]
+    job = Job(command, lab, content, steps, prerequisites=prerequisites, act=act)  # type: ignore[arg-type]
     stderr = Console(stderr=True)
     with fleet_progress(stderr, f"fleet {command}", len(attendees)) as hooks:
         outcomes = Fleet(job, kwargs["concurrency"], hooks).run(attendees)
@@ -768,7 +625,7 @@ def fleet_progress(console: Any, what: str, total: int) -> Any:
     metavar="REGION",
     help="Region to replicate into.",
 )
-def policy(mode: str, lab_id: str, primary_region: str, secondary_region: str) -> None:
+def policy(mode: str, lab_id: str | None, primary_region: str, secondary_region: str) -> None:
     """Print the least-privilege IAM policy (JSON) for checking, solving or resetting a lab.
 
     `check` is read-only (the checks' and the guide's reads); `solve` and `reset` add what each
@@ -778,22 +635,16 @@ def policy(mode: str, lab_id: str, primary_region: str, secondary_region: str) -
     """
     import json
 
-    from mmtui.content.loader import load_guided_lab
     from mmtui.engine.permissions import lab_policy
-    from mmtui.engine.registry import PERMISSIONS, load_catalogues
 
-    try:
-        content = load_guided_lab(lab_id)
-    except LookupError as exc:
-        raise MmtuiError(f"--lab: {exc.args[0]}") from None
+    lab, content = resolve_lab(lab_id)
     from mmtui.target.regions import validate_region
 
     primary_region = validate_region(primary_region, "--primary-region")
     secondary_region = validate_region(secondary_region, "--secondary-region")
     if primary_region == secondary_region:
         raise MmtuiError("--secondary-region must differ from --primary-region")
-    load_catalogues()
-    declared = PERMISSIONS.get(content.lab.id)
+    declared = lab.permissions
     if declared is None:
         not_built("policy", f"lab {content.lab.id} declares no permissions yet")
     document = lab_policy(
@@ -831,11 +682,10 @@ def target(**kwargs: Any) -> None:
 
 
 def names_in_use(spec: Any) -> list[str]:
-    """Lines of the resource names in use (Lab 3's), marking those the user chose."""
-    from mmtui.content.loader import load_guided_lab
+    """Lines of the resource names in use (the default lab's), marking those the user chose."""
     from mmtui.target.names import SETTINGS
 
-    content = load_guided_lab("3")
+    _, content = resolve_lab(None)
     require_names_declared(spec, content)
     values = content.defaults(spec.name_overrides)
     chosen = spec.name_overrides
@@ -845,6 +695,18 @@ def names_in_use(spec: Any) -> list[str]:
         mark = "  (chosen)" if setting.parameter in chosen else ""
         lines.append(f"{label:<19}{values[setting.parameter]}{mark}")
     return lines
+
+
+def add_lab_commands(group: click.Group) -> None:
+    """The commands the shipped labs add (Lab 3's `probe`), beside mmtui's own."""
+    import mmtui.labs
+
+    for lab_id in sorted(mmtui.labs.INSTALLED):
+        for command in mmtui.labs.plugin(lab_id).commands():
+            group.add_command(command)
+
+
+add_lab_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -2,8 +2,9 @@
 
 The screens call these methods from thread workers and render what comes back; this module
 never touches a widget (tests/test_packaging.py proves the core does not import Textual). It
-is the same engine the command line uses: checks, tasks with their plans, the step 4 diff,
-the checkpoint's visit, and the attendee's saved progress.
+is the same engine the command line uses: checks, tasks with their plans, and the attendee's
+saved progress, plus what the lab (a LabPlugin, handed in by the command line) offers beside
+them: its inventory and overview picture, its forms, a preview before a solve, a site visit.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from mmtui.content.loader import LabContent, load_workshop
-from mmtui.content.model import Step, Workshop
+from mmtui.content.model import Step, Workshop, WorkshopLab
+from mmtui.engine.plugin import LabPlugin, OverviewRow, Preview, SiteVisit
 from mmtui.engine.results import CheckResult, Status, StepResult, combine
 from mmtui.progress import Progress, ProgressStore, target_key
 from mmtui.target.spec import TargetSpec
@@ -55,13 +57,15 @@ class Guide:
         self,
         spec: TargetSpec,
         content: LabContent,
+        lab: LabPlugin,
         workshop: Workshop | None = None,
         clock: Callable[[], float] = time.time,
         state_root: Path | None = None,
     ) -> None:
         self.spec = spec
         self.content = content
-        self.workshop = workshop if workshop is not None else load_workshop()[0]
+        self.lab = lab
+        self.workshop = workshop if workshop is not None else workshop_of(content)
         self.clock = clock
         self._state_root = state_root
         self._resources = ExitStack()
@@ -124,12 +128,14 @@ class Guide:
         """What exists now in both regions (read-only, concurrent, never raises for AWS)."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from mmtui.labs.lab3.inventory import take_inventory
-
         # One pool for the session: its threads keep their clients from one look to the next.
         if self._pool is None:
             self._pool = ThreadPoolExecutor(8, thread_name_prefix="mmtui-inventory")
-        return take_inventory(self._checks(), executor=self._pool)
+        return self.lab.inventory(self._checks(), executor=self._pool)
+
+    def overview_rows(self, inventory: Any) -> list[OverviewRow]:
+        """The lab's two-region picture of `inventory` (empty: the lab has none)."""
+        return self.lab.overview_rows(inventory)
 
     @property
     def sandbox_env(self) -> Path | None:
@@ -154,7 +160,7 @@ class Guide:
 
         # A new context per round: facts (stack outputs, generated names) change as the
         # attendee works, and a context caches them for one round only.
-        return CheckContext.for_target(self.connection, self.content)
+        return CheckContext.for_target(self.connection, self.content, self.lab)
 
     def _tasks(self, log: LogSink) -> Any:
         from mmtui.engine.tasks import TaskContext
@@ -260,17 +266,19 @@ class Guide:
         self.save()
         return done
 
-    def buildspec_changes(self) -> list[tuple[str, Any]]:
-        """Step 4's buildspec diffs per repository, before anything is committed."""
-        from mmtui.labs.lab3.tasks import buildspec_changes
+    def has_preview(self, step: Step) -> bool:
+        return step.id in self.lab.preview_steps
 
-        return buildspec_changes(self._tasks(lambda _line: None))
+    def preview(self, step: Step) -> Preview:
+        """What the step's solve will change (a diff), before anything is changed."""
+        return self.lab.preview(step, self._tasks(lambda _line: None))
+
+    def has_form(self, step_id: str) -> bool:
+        return step_id in self.lab.form_steps
 
     def open_form(self, step_id: str) -> Any:
-        """The console-like form of a step (2 or 3), with choices read from the account."""
-        from mmtui.labs.lab3.forms import open_form
-
-        return open_form(step_id, self._checks())
+        """The console-like form of a step, with choices read from the account."""
+        return self.lab.open_form(step_id, self._checks())
 
     def refresh_form(self, form: Any, values: dict[str, str]) -> Any:
         return form.refreshed(self._checks(), values)
@@ -280,20 +288,12 @@ class Guide:
         self.choose_path(form.step, "manual")
         return form.apply(values, self._tasks(log))
 
-    def visit_secondary(self) -> Any:
-        """The secondary site, fetched as an attendee's browser would."""
-        from mmtui.labs.lab3.site import visit
+    def can_visit(self, step_id: str) -> bool:
+        return step_id in self.lab.visit_steps
 
-        checks = self._checks()
-        dns = checks.facts.outputs("secondary").get("SecondaryLoadBalancerDNS", "")
-        if not dns:
-            from mmtui.exitcodes import ExitCode, MmtuiError
-
-            raise MmtuiError(
-                f"{checks.param('secondary_stack')} has no load balancer yet: do step 1 first",
-                ExitCode.CHECK_FAILED,
-            )
-        return visit(dns, self.connection.resolve)
+    def visit(self) -> SiteVisit:
+        """The lab's site, fetched as an attendee's browser would."""
+        return self.lab.visit(self._checks(), self.connection.resolve)
 
     # ------------------------------------------------------------------ progress
 
@@ -321,3 +321,14 @@ class Guide:
             return
         with self._lock:
             self.store.save(self.progress)
+
+
+def workshop_of(content: LabContent) -> Workshop:
+    """The workshop the home screen shows: the shipped one when it lists the lab, otherwise a
+    workshop of this lab alone (a lab installed from elsewhere has no place in workshop.yaml)."""
+    workshop = load_workshop()[0]
+    if any(entry.id == content.lab.id for entry in workshop.labs):
+        return workshop
+    lab = content.lab
+    entry = WorkshopLab(id=lab.id, title=lab.title, summary=lab.summary, role="guided", path=".")
+    return Workshop(title=lab.title, summary=lab.summary, labs=[entry])

@@ -19,10 +19,9 @@ def _line_of(path: Path, needle: str) -> int:
 
 
 def _known_checks() -> list[str]:
-    from mmtui.engine.registry import CHECKS, load_catalogues
+    import mmtui.labs
 
-    load_catalogues()
-    return CHECKS.names()
+    return mmtui.labs.get("3").checks.names()
 
 
 def _replace_once(path: Path, old: str, new: str) -> None:

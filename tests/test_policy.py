@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mmtui.engine.registry import PERMISSIONS, load_catalogues
+import mmtui.labs
 from mmtui.exitcodes import ExitCode
 from mmtui.labs.lab3.permissions import TEMPLATE_RESOURCE_ACTIONS
 from mmtui.sandbox.workshop import template_body
@@ -193,8 +193,9 @@ def check_statuses(url: str) -> tuple[int, dict[str, dict[str, Any]]]:
 def test_the_whole_lab_check_works_under_the_printed_policy_and_not_without_an_action(
     attendee_accounts: Callable[[int], AttendeeSandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    load_catalogues()
-    needing = [u for u, a in PERMISSIONS["3"].units.items() if ONLY_ONE_CHECK_NEEDS in a]
+    declared = mmtui.labs.get("3").permissions
+    assert declared is not None
+    needing = [u for u, a in declared.units.items() if ONLY_ONE_CHECK_NEEDS in a]
     assert needing == ["infrastructure.registries"]
 
     room = attendee_accounts(1)

@@ -3,13 +3,17 @@
 The loader stops at what makes content unusable; the linter goes on to what makes it wrong:
 duplicate ids, names nothing registers, templates that read undeclared names, and region or
 stack names typed into prose instead of taken from the parameters.
+
+What the labs' code registers is handed in (`Known`, per lab id) by the command line, which
+knows the installed labs: content imports neither the engine's registries nor any lab.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -34,38 +38,61 @@ from mmtui.content.model import Lab
 from mmtui.content.render import names_used, render
 from mmtui.content.template_rules import parse, refusals
 from mmtui.content.yamlload import LoadedYaml, Loc
-from mmtui.engine.registry import CHECKS, TASKS, load_catalogues
 
 
-def lint_paths(paths: Iterable[Path]) -> list[Problem]:
-    """Lint each path: a content root (with workshop.yaml), a lab folder, or one of the files."""
-    load_catalogues()
+@dataclass(frozen=True)
+class Known:
+    """What one lab's code registers: its check names, and its task names with their kind."""
+
+    checks: frozenset[str] = frozenset()
+    tasks: Mapping[str, str] = field(default_factory=dict)
+    """Task name → "solve" or "reset"."""
+
+    def names(self, what: str) -> list[str]:
+        return sorted(self.checks if what == "check" else self.tasks)
+
+
+class _Run:
+    """One lint run: what the installed labs register, and the lab folders already linted."""
+
+    def __init__(self, known: Mapping[str, Known]) -> None:
+        self.known = known
+        self.seen_labs: set[Path] = set()
+
+    def every_check(self) -> Known:
+        """The checks of every installed lab (workshop.yaml's prerequisite labs name them)."""
+        return Known(frozenset().union(*(k.checks for k in self.known.values())))
+
+
+def lint_paths(paths: Iterable[Path], known: Mapping[str, Known]) -> list[Problem]:
+    """Lint each path: a content root (with workshop.yaml), a lab folder, or one of the files.
+    `known`: installed lab id → what that lab's code registers."""
+    run = _Run(known)
     problems: list[Problem] = []
-    seen_labs: set[Path] = set()
     for path in paths:
-        problems.extend(_lint_path(path, seen_labs))
+        problems.extend(_lint_path(path, run))
     return sorted(set(problems))
 
 
-def lint_default() -> list[Problem]:
-    """The content mmtui ships: the labs and the buildspec templates step 4 renders."""
-    return lint_paths([content_root(), templates_root()])
+def lint_default(known: Mapping[str, Known]) -> list[Problem]:
+    """The content mmtui ships: the labs and the buildspec templates that labs render."""
+    return lint_paths([content_root(), templates_root()], known)
 
 
-def _lint_path(path: Path, seen_labs: set[Path]) -> Iterator[Problem]:
+def _lint_path(path: Path, run: _Run) -> Iterator[Problem]:
     if path.is_file():
         if path.name == WORKSHOP_FILE:
-            yield from _lint_workshop(path.parent, seen_labs)
+            yield from _lint_workshop(path.parent, run)
         elif path.name == LAB_FILE:
-            yield from _lint_lab(path.parent, seen_labs)
+            yield from _lint_lab(path.parent, run)
         elif path.suffix == TEMPLATE_SUFFIX:
             yield from lint_templates(_templates_folder(path), only=path)
         else:
             yield Problem(path, 1, f"not lab content: expected {WORKSHOP_FILE} or {LAB_FILE}")
     elif (path / WORKSHOP_FILE).is_file():
-        yield from _lint_workshop(path, seen_labs)
+        yield from _lint_workshop(path, run)
     elif (path / LAB_FILE).is_file():
-        yield from _lint_lab(path, seen_labs)
+        yield from _lint_lab(path, run)
     elif path.is_dir() and any(path.rglob(f"*{TEMPLATE_SUFFIX}")):
         yield from lint_templates(path)
     elif path.exists():
@@ -74,7 +101,7 @@ def _lint_path(path: Path, seen_labs: set[Path]) -> Iterator[Problem]:
         yield Problem(path, 1, "no such file or folder")
 
 
-def _lint_workshop(root: Path, seen_labs: set[Path]) -> Iterator[Problem]:
+def _lint_workshop(root: Path, run: _Run) -> Iterator[Problem]:
     try:
         workshop, loaded = load_workshop(root)
     except WorkshopTextError as exc:
@@ -95,8 +122,10 @@ def _lint_workshop(root: Path, seen_labs: set[Path]) -> Iterator[Problem]:
                 {},
             )
         for check_index, name in enumerate(entry.checks):
-            if name not in CHECKS:
-                yield _unregistered(loaded, ("labs", index, "checks", check_index), "check", name)
+            if name not in run.every_check().checks:
+                yield _unregistered(
+                    loaded, ("labs", index, "checks", check_index), "check", name, run.every_check()
+                )
         if entry.role == "guided" and entry.path is None:
             yield Problem(loaded.path, line, f"lab {entry.id} is guided but has no path")
             continue
@@ -110,7 +139,7 @@ def _lint_workshop(root: Path, seen_labs: set[Path]) -> Iterator[Problem]:
         if not (lab_dir / LAB_FILE).is_file():
             yield Problem(loaded.path, path_line, f"lab folder {entry.path!r} has no {LAB_FILE}")
             continue
-        lab_problems = list(_lint_lab(lab_dir, seen_labs))
+        lab_problems = list(_lint_lab(lab_dir, run))
         yield from lab_problems
         if not lab_problems:
             lab = load_lab(lab_dir).lab
@@ -122,22 +151,22 @@ def _lint_workshop(root: Path, seen_labs: set[Path]) -> Iterator[Problem]:
                 )
 
 
-def _lint_lab(folder: Path, seen_labs: set[Path]) -> Iterator[Problem]:
-    if folder.resolve() in seen_labs:
+def _lint_lab(folder: Path, run: _Run) -> Iterator[Problem]:
+    if folder.resolve() in run.seen_labs:
         return
-    seen_labs.add(folder.resolve())
+    run.seen_labs.add(folder.resolve())
     try:
         content = load_lab(folder)
     except LabTextError as exc:
         # The YAML is valid, so what needs only the YAML can still be checked. Nothing is
         # rendered: the texts may be the very templates that were just refused.
         yield from exc.problems
-        yield from _lint_lab_model_only(folder)
+        yield from _lint_lab_model_only(folder, run)
         return
     except ContentError as exc:
         yield from exc.problems  # schema errors hide the rest
         return
-    yield from _lint_model(content.source, content.lab)
+    yield from _lint_model(content.source, content.lab, run)
     values = content.names()
     defaults = _literal_defaults(content.source, content.lab)
     yield from _template_problems(
@@ -155,17 +184,27 @@ def _lint_lab(folder: Path, seen_labs: set[Path]) -> Iterator[Problem]:
     yield from _lint_texts(content.source, content.lab, values, defaults)
 
 
-def _lint_lab_model_only(folder: Path) -> Iterator[Problem]:
+def _lint_lab_model_only(folder: Path, run: _Run) -> Iterator[Problem]:
     from mmtui.content.loader import validate
     from mmtui.content.yamlload import load_yaml
 
     loaded = load_yaml(folder / LAB_FILE)
     lab = validate(loaded, Lab, [])
     if lab is not None:
-        yield from _lint_model(loaded, lab)
+        yield from _lint_model(loaded, lab, run)
 
 
-def _lint_model(loaded: LoadedYaml, lab: Lab) -> Iterator[Problem]:
+def _lint_model(loaded: LoadedYaml, lab: Lab, run: _Run) -> Iterator[Problem]:
+    known = run.known.get(lab.id)
+    if known is None:
+        installed = ", ".join(sorted(run.known)) or "none"
+        yield Problem(
+            loaded.path,
+            loaded.line_of(("id",)),
+            f"no lab of id {lab.id!r} is installed, so nothing registers its checks and tasks "
+            f"(installed: {installed}; see mmtui/labs/__init__.py)",
+        )
+        known = Known()
     yield from _duplicates(loaded, [s.id for s in lab.steps], ("steps",), "id", "step id")
     numbers = [s.number for s in lab.steps if s.number is not None]
     if numbers != list(range(1, len(numbers) + 1)):
@@ -175,12 +214,14 @@ def _lint_model(loaded: LoadedYaml, lab: Lab) -> Iterator[Problem]:
             f"steps must be numbered 1, 2, 3… in order; found {numbers}",
         )
     for name_index, name in enumerate(lab.prerequisites):
-        if name not in CHECKS:
-            yield _unregistered(loaded, ("prerequisites", name_index), "check", name)
+        if name not in known.checks:
+            yield _unregistered(loaded, ("prerequisites", name_index), "check", name, known)
     for index, step in enumerate(lab.steps):
         for check_index, name in enumerate(step.checks):
-            if name not in CHECKS:
-                yield _unregistered(loaded, ("steps", index, "checks", check_index), "check", name)
+            if name not in known.checks:
+                yield _unregistered(
+                    loaded, ("steps", index, "checks", check_index), "check", name, known
+                )
         for name in step.check_hints:
             if name not in step.checks:
                 yield Problem(
@@ -193,13 +234,13 @@ def _lint_model(loaded: LoadedYaml, lab: Lab) -> Iterator[Problem]:
             loc: Loc = ("steps", index, "automated", kind)
             if name is None:
                 continue
-            if name not in TASKS:
-                yield _unregistered(loaded, loc, "task", name)
-            elif TASKS.get(name).kind != kind:
+            if name not in known.tasks:
+                yield _unregistered(loaded, loc, "task", name, known)
+            elif known.tasks[name] != kind:
                 yield Problem(
                     loaded.path,
                     loaded.line_of(loc),
-                    f"task {name!r} is a {TASKS.get(name).kind} task, not a {kind} task",
+                    f"task {name!r} is a {known.tasks[name]} task, not a {kind} task",
                 )
     yield from _requires_problems(loaded, lab)
     for name in lab.facts:
@@ -232,9 +273,8 @@ def _requires_problems(loaded: LoadedYaml, lab: Lab) -> Iterator[Problem]:
         earlier.add(step.id)
 
 
-def _unregistered(loaded: LoadedYaml, loc: Loc, what: str, name: str) -> Problem:
-    known = CHECKS.names() if what == "check" else TASKS.names()
-    close = [k for k in known if k.split(".")[0] == name.split(".")[0]]
+def _unregistered(loaded: LoadedYaml, loc: Loc, what: str, name: str, registered: Known) -> Problem:
+    close = [k for k in registered.names(what) if k.split(".")[0] == name.split(".")[0]]
     suggestion = f" (known {what}s here: {', '.join(close)})" if close else ""
     return Problem(
         loaded.path, loaded.line_of(loc), f"no {what} is registered as {name!r}{suggestion}"

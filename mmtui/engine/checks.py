@@ -14,7 +14,7 @@ from typing import Any
 
 from mmtui.content.model import Step
 from mmtui.engine.context import CheckContext
-from mmtui.engine.registry import CHECKS, CheckDecl, load_catalogues
+from mmtui.engine.registry import CheckDecl
 from mmtui.engine.results import CheckResult, Status, StepResult
 from mmtui.target.readonly import WriteRefused
 
@@ -104,14 +104,14 @@ def _timed(result: CheckResult, seconds: float) -> CheckResult:
 
 
 def plan(ctx: CheckContext, steps: list[Step], prerequisites: bool) -> list[CheckUnit]:
-    load_catalogues()
+    checks = ctx.lab.checks
     units: list[CheckUnit] = []
     if prerequisites:
         units += [
-            CheckUnit(PREREQUISITES_ID, CHECKS.get(name)) for name in ctx.content.lab.prerequisites
+            CheckUnit(PREREQUISITES_ID, checks.get(name)) for name in ctx.content.lab.prerequisites
         ]
     for step in steps:
-        units += [CheckUnit(step.id, CHECKS.get(name)) for name in step.checks]
+        units += [CheckUnit(step.id, checks.get(name)) for name in step.checks]
     return units
 
 
@@ -140,7 +140,7 @@ def run_checks(
 
     grouped: list[StepResult] = []
     if prerequisites and ctx.content.lab.prerequisites:
-        grouped.append(StepResult(PREREQUISITES_ID, None, "Labs 0-2 prerequisites", []))
+        grouped.append(StepResult(PREREQUISITES_ID, None, ctx.lab.prerequisites_title, []))
     grouped += [StepResult(step.id, step.number, step.title, []) for step in steps]
     by_id = {group.id: group for group in grouped}
     for index, unit in enumerate(units):

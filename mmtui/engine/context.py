@@ -1,28 +1,27 @@
 """What a check receives: read-only clients per region, the lab's names, and the facts.
 
-The context is the same whatever the target is: real AWS, an endpoint, or the sandbox.
+The context is the same whatever the target is: real AWS, an endpoint, or the sandbox. It
+carries the lab it runs (a LabPlugin): its registries name the checks and tasks, and it makes
+the facts.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mmtui.content.loader import LabContent
+from mmtui.engine.plugin import LabPlugin
 from mmtui.engine.registry import RegionScope
 from mmtui.target.connect import Connection
-
-FactProvider = Callable[["CheckContext"], Any]
-FACT_PROVIDERS: dict[str, FactProvider] = {}
-"""Lab id → a factory of that lab's live facts (registered by the lab's module)."""
 
 
 @dataclass
 class CheckContext:
     connection: Connection
     content: LabContent
+    lab: LabPlugin
     overrides: dict[str, str] = field(default_factory=dict)
     _facts: Any = None
     _facts_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -37,7 +36,7 @@ class CheckContext:
 
     def fresh(self) -> CheckContext:
         """The same target and names with no cached facts, to look again after a change."""
-        return CheckContext(self.connection, self.content, dict(self.overrides))
+        return CheckContext(self.connection, self.content, self.lab, dict(self.overrides))
 
     def region(self, scope: RegionScope) -> str:
         """The region a check of this scope reports (`both` and `local` report the primary)."""
@@ -47,9 +46,11 @@ class CheckContext:
         return self.connection.factory.client(service, region, read_only=True)
 
     @classmethod
-    def for_target(cls, connection: Connection, content: LabContent) -> CheckContext:
+    def for_target(
+        cls, connection: Connection, content: LabContent, lab: LabPlugin
+    ) -> CheckContext:
         """The context of a connected target, with the resource names its user chose."""
-        return cls(connection, content, connection.spec.name_overrides)
+        return cls(connection, content, lab, connection.spec.name_overrides)
 
     def parameters(self) -> dict[str, str]:
         chosen = dict(self.overrides)
@@ -66,7 +67,7 @@ class CheckContext:
         # for it, so the facts' caches are shared and nothing is fetched twice.
         with self._facts_lock:
             if self._facts is None:
-                self._facts = FACT_PROVIDERS[self.content.lab.id](self)
+                self._facts = self.lab.facts(self)
             return self._facts
 
     def names(self) -> dict[str, str]:

@@ -1,15 +1,17 @@
 """Registries of checks and tasks, looked up by the names that lab content uses.
 
-Lab content (`lab.yaml`) names its checks and its solve/reset tasks; code declares them here,
-as cloud-custodian registers filters and actions. A declaration carries what the content and
-the linter need to know (title, region scope); the callable that does the work is attached by
-the module that implements it. `implemented` tells the two apart honestly, so a command can say
-"not built yet" instead of pretending.
+Lab content (`lab.yaml`) names its checks and its solve/reset tasks; each lab declares them in
+registries of its own (a `LabPlugin`'s `checks` and `tasks`), as cloud-custodian registers
+filters and actions, so two labs may use the same names. This module imports no lab.
+
+A declaration carries what the content and the linter need to know (title, region scope); the
+callable that does the work is attached by the module that implements it. `implemented` tells
+the two apart honestly, so a command can say "not built yet" instead of pretending.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeVar
 
@@ -81,10 +83,6 @@ class Registry(Generic[D]):
         return sorted(self._items)
 
 
-CHECKS: Registry[CheckDecl] = Registry("check")
-TASKS: Registry[TaskDecl] = Registry("task")
-
-
 @dataclass(frozen=True)
 class OnBehalf:
     """Permissions AWS evaluates against the caller for work a call starts (CloudFormation
@@ -107,55 +105,14 @@ class LabPermissions:
     """Reads the guide makes beyond the checks' (inventory, forms)."""
 
 
-PERMISSIONS: dict[str, LabPermissions] = {}
-"""Lab id → its declared permissions."""
-
-
 def declare_permissions(lab_id: str, declared: LabPermissions) -> LabPermissions:
+    """`declared`, once every IAM action in it is well formed (a lab's permissions module
+    calls this when imported; its plugin proves every unit is covered, see LabPlugin)."""
     from mmtui.engine.permissions import invalid_actions
 
-    if lab_id in PERMISSIONS:
-        raise ValueError(f"the permissions of lab {lab_id} are declared twice")
     every = [a for actions in declared.units.values() for a in actions]
     every += [a for grants in declared.on_behalf.values() for g in grants for a in g.actions]
     bad = invalid_actions([*every, *declared.guide])
     if bad:
         raise ValueError(f"lab {lab_id} declares malformed IAM actions: {', '.join(bad)}")
-    PERMISSIONS[lab_id] = declared
     return declared
-
-
-def undeclared_units(
-    declared: Iterable[Mapping[str, Iterable[str]]],
-) -> tuple[list[str], list[str]]:
-    """(registered checks and tasks with no declared permissions, declarations naming no
-    registered unit)."""
-    names = {d.name for d in CHECKS} | {d.name for d in TASKS}
-    covered: set[str] = set()
-    for units in declared:
-        covered |= set(units)
-    return sorted(names - covered), sorted(covered - names)
-
-
-def validate_permissions() -> None:
-    """Every registered check and task declares its IAM actions, and no declaration names a
-    unit that does not exist: raised at import, so a new check cannot ship undeclared."""
-    missing, unknown = undeclared_units([p.units for p in PERMISSIONS.values()])
-    problems = []
-    if missing:
-        problems.append(f"no IAM actions declared for {', '.join(missing)}")
-    if unknown:
-        problems.append(f"IAM actions declared for unknown units {', '.join(unknown)}")
-    if problems:
-        raise RuntimeError("; ".join(problems) + " (see mmtui/labs/<lab>/permissions.py)")
-
-
-def load_catalogues() -> None:
-    """Import every module that declares checks and tasks (idempotent: imports are cached),
-    and prove each declares the permissions it needs."""
-    import mmtui.labs.lab3.catalog  # noqa: F401
-    import mmtui.labs.lab3.checks  # noqa: F401
-    import mmtui.labs.lab3.permissions  # noqa: F401
-    import mmtui.labs.lab3.tasks  # noqa: F401
-
-    validate_permissions()

@@ -184,18 +184,16 @@ def run_actions(actions: list[Action], log: LogSink, spec: TargetSpec | None = N
 
 def step_actions(context: TaskContext, step: Step, kind: str) -> list[Action]:
     """The actions of a step's solve or reset task now (empty: the step has no such task)."""
-    from mmtui.engine.registry import TASKS, load_catalogues
     from mmtui.exitcodes import MmtuiError
     from mmtui.gitops.repository import aws_identity_for_git
 
-    load_catalogues()
     name = getattr(step.automated, kind)
     if name is None:
         return []
-    task = TASKS.get(name).run
+    task = context.checks.lab.tasks.get(name).run
     if task is None:
         raise MmtuiError(f"the {kind} of {step.id} is not built yet")
-    # git (step 4's clones and pushes) signs as the target, never as whatever the user's
+    # git (a lab's clones and pushes) signs as the target, never as whatever the user's
     # environment names: while the task plans (it may clone) and while each action runs, on
     # whichever thread runs it.
     identity = git_identity(context)

@@ -18,7 +18,20 @@ from typing import Any
 from mmtui.exitcodes import ExitCode
 from mmtui.fleet.run import Job, TargetOutcome
 
-SHORT_HEADERS = {"prerequisites": "0-2", "checkpoint": "ckpt"}
+
+def short_header(job: Job, step_id: str, number: int | None) -> str:
+    """A column's header: the step's number, the lab's short name for its prerequisites, or
+    `ckpt` for a checkpoint."""
+    from mmtui.engine.checks import PREREQUISITES_ID
+
+    if step_id == PREREQUISITES_ID:
+        return job.lab.prerequisites_short
+    if number is not None:
+        return str(number)
+    kinds = {step.id: step.kind for step in job.content.lab.steps}
+    return "ckpt" if kinds.get(step_id) == "checkpoint" else step_id
+
+
 _STYLE = {
     "pass": "green",
     "done": "green",
@@ -180,10 +193,7 @@ def print_table(job: Job, outcomes: list[TargetOutcome], console: Any) -> None:
     }[job.command].format(lab=job.content.lab.id, n=len(outcomes))
     if job.command == "reset" and not job.act:
         title = f"Lab {job.content.lab.id} reset plan on {len(outcomes)} targets"
-    headers = [
-        SHORT_HEADERS.get(step_id, str(number) if number is not None else step_id)
-        for step_id, number, _ in job.columns
-    ]
+    headers = [short_header(job, step_id, number) for step_id, number, _ in job.columns]
     rows: list[tuple[str, str, list[tuple[str, str]], str, str]] = []
     for outcome in outcomes:
         cells = []
@@ -232,9 +242,7 @@ def print_table(job: Job, outcomes: list[TargetOutcome], console: Any) -> None:
         for name, _, _, note, shown_note in rows:
             if note:
                 console.print(f"  {escape(name)}: {shown_note}", soft_wrap=True)
-    legend = ", ".join(
-        f"{SHORT_HEADERS.get(i, str(n) if n is not None else i)} {i}" for i, n, _ in job.columns
-    )
+    legend = ", ".join(f"{short_header(job, i, n)} {i}" for i, n, _ in job.columns)
     counts = summary(job, outcomes)
     parts = [
         f"{counts[state]} {state}"

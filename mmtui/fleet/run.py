@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from mmtui.content.loader import LabContent
 from mmtui.content.model import Step
+from mmtui.engine.plugin import LabPlugin
 from mmtui.engine.results import CheckResult, Status, StepResult
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.fleet.targets import Attendee, slug
@@ -106,11 +107,12 @@ class Hooks:
 @dataclass
 class Job:
     command: Command
+    lab: LabPlugin
     content: LabContent
     steps: list[Step]
     """In the order they run (reset: dependency order)."""
     prerequisites: bool = False
-    """check: also the Labs 0-2 prerequisites."""
+    """check: also the lab's prerequisites."""
     act: bool = False
     """reset: run the plan (otherwise only plan)."""
 
@@ -121,7 +123,7 @@ class Job:
 
         shown = [(s.id, s.number, s.title) for s in self.content.lab.steps if s in self.steps]
         if self.prerequisites:
-            shown.insert(0, (PREREQUISITES_ID, None, "Labs 0-2 prerequisites"))
+            shown.insert(0, (PREREQUISITES_ID, None, self.lab.prerequisites_title))
         return shown
 
 
@@ -149,9 +151,8 @@ class Fleet:
 
     def run(self, attendees: list[Attendee]) -> list[TargetOutcome]:
         """Every target's outcome, in the order of the file."""
-        from mmtui.engine.registry import load_catalogues
-
-        load_catalogues()  # once, before the threads: imports are not the workers' business
+        # Once, before the threads: loading the lab's registries is not the workers' business.
+        self.job.lab.checks, self.job.lab.tasks  # noqa: B018
         self.check_workers = check_workers(self.concurrency, len(attendees))
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mmtui-fleet")
         futures = [pool.submit(self.run_target, attendee) for attendee in attendees]
@@ -264,7 +265,7 @@ class Fleet:
         from mmtui.engine.checks import run_checks
         from mmtui.engine.context import CheckContext
 
-        context = CheckContext.for_target(connection, self.job.content)
+        context = CheckContext.for_target(connection, self.job.content, self.job.lab)
         return context, run_checks(
             context, steps, prerequisites=prerequisites, workers=self.check_workers
         )
@@ -293,7 +294,9 @@ class Fleet:
         from mmtui.engine.solving import solve_step
         from mmtui.engine.tasks import TaskContext
 
-        context = TaskContext(CheckContext.for_target(connection, self.job.content), log=log)
+        context = TaskContext(
+            CheckContext.for_target(connection, self.job.content, self.job.lab), log=log
+        )
         failure: MmtuiError | None = None
         solved: dict[str, StepResult] = {}
         for step in self.job.steps:
@@ -329,7 +332,9 @@ class Fleet:
         from mmtui.engine.context import CheckContext
         from mmtui.engine.tasks import TaskContext, run_actions, step_actions
 
-        context = TaskContext(CheckContext.for_target(connection, self.job.content), log=log)
+        context = TaskContext(
+            CheckContext.for_target(connection, self.job.content, self.job.lab), log=log
+        )
         planned = [(step, step_actions(context, step, "reset")) for step in self.job.steps]
         for step, found in planned:
             row = outcome.step(step.id)

@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from mmtui.content.loader import LabContent
 from mmtui.content.model import Step
+from mmtui.engine.plugin import LabPlugin
 from mmtui.engine.results import Status
 from mmtui.guide import Guide, Snapshot
 from mmtui.target.spec import TargetSpec
@@ -59,6 +60,7 @@ class MmtuiApp(App[int]):
         self,
         spec: TargetSpec,
         content: LabContent,
+        lab: LabPlugin | None = None,
         guide: Guide | None = None,
         refresh_seconds: float = REFRESH_SECONDS,
         clock: Callable[[], float] | None = None,
@@ -66,7 +68,11 @@ class MmtuiApp(App[int]):
         super().__init__()
         self.spec = spec
         self.content = content
-        self.guide = guide or Guide(spec, content, clock=clock or time.time)
+        if guide is None:
+            if lab is None:
+                raise ValueError("MmtuiApp needs the lab it guides, or a Guide of it")
+            guide = Guide(spec, content, lab, clock=clock or time.time)
+        self.guide = guide
         self.refresh_seconds = refresh_seconds
         self.snapshot: Snapshot | None = None
         self.names: dict[str, str] = content.names(
@@ -293,10 +299,10 @@ class MmtuiApp(App[int]):
             return
         self.push_screen(ResetPlanScreen(step, message.actions), confirmed)
 
-    @work(thread=True, group="look", exit_on_error=False, description="Reading the buildspecs")
-    def plan_buildspecs(self, step: Step) -> None:
+    @work(thread=True, group="look", exit_on_error=False, description="Preparing the changes")
+    def plan_preview(self, step: Step) -> None:
         warning = self.guide.requirement_warning(step)
-        self.post_message(DiffReady(step.id, self.guide.buildspec_changes(), warning))
+        self.post_message(DiffReady(step.id, self.guide.preview(step), warning))
 
     @work(thread=True, group="look", exit_on_error=False, description="Checking what it needs")
     def ask_solve(self, step: Step) -> None:
@@ -328,13 +334,14 @@ class MmtuiApp(App[int]):
             if yes:
                 self.start_task(step, "solve")
 
-        self.push_screen(DiffScreen(message.changes, message.warning), confirmed)
+        self.push_screen(DiffScreen(message.preview, message.warning), confirmed)
 
     def solve_step(self, step: Step) -> None:
-        """The automated path: step 4 shows its diff first; the others start at once."""
+        """The automated path: a step the lab previews shows its changes first and asks; the
+        others start at once."""
         self.guide.choose_path(step.id, "automated")
-        if step.id == "build-artifacts":
-            self.plan_buildspecs(step)
+        if self.guide.has_preview(step):
+            self.plan_preview(step)
         else:
             self.ask_solve(step)
 
@@ -371,8 +378,8 @@ class MmtuiApp(App[int]):
         self.post_message(TaskDone(step_id, "apply", list(applied.changes)))
 
     @work(thread=True, group="look", exit_on_error=False, description="Visiting the site")
-    def visit_secondary(self, step_id: str) -> None:
-        self.post_message(SiteVisited(step_id, self.guide.visit_secondary()))
+    def visit_site(self, step_id: str) -> None:
+        self.post_message(SiteVisited(step_id, self.guide.visit()))
 
     @on(SiteVisited)
     def site_visited(self, message: SiteVisited) -> None:
@@ -406,7 +413,9 @@ class MmtuiApp(App[int]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Check all", "Run every check of the lab now", self.action_refresh)
-        yield SystemCommand("Lab 3 overview", "The two regions and the steps", self.open_lab)
+        yield SystemCommand(
+            self.guide.lab.overview_title, "The two regions and the steps", self.open_lab
+        )
         yield SystemCommand(
             "Use the sandbox from a terminal",
             "How to point the aws CLI and git at this sandbox",

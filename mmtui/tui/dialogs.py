@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Markdown, Static
 
 from mmtui.content.model import Step
+from mmtui.engine.plugin import Preview
 from mmtui.target.spec import TargetSpec
 
 
@@ -85,22 +86,19 @@ class RequirementScreen(Confirm):
 
 
 class DiffScreen(Confirm):
-    """Step 4: the buildspec change of each service, shown before it is committed and pushed."""
+    """A lab's preview of a solve (Lab 3's step 4: the buildspec change of each service),
+    shown before anything is changed; the solve starts only when confirmed."""
 
-    GO_LABEL = "Commit and push (y)"
-
-    def __init__(self, changes: list[tuple[str, Any]], warning: str | None = None) -> None:
+    def __init__(self, preview: Preview, warning: str | None = None) -> None:
         super().__init__()
-        self.changes = changes
+        self.GO_LABEL = f"{preview.confirm} (y)"
+        self.preview = preview
+        self.changes = preview.changes
         self.warning = warning
 
     def compose(self) -> ComposeResult:
-        needed = [(repo, change) for repo, change in self.changes if change.needed]
         with Vertical(classes="dialog wide"):
-            if not needed:
-                yield Static("Both buildspecs are already finished", classes="dialog-title")
-            else:
-                yield Static(f"buildspec_prod.yml: {len(needed)} to change", classes="dialog-title")
+            yield Static(self.preview.title, classes="dialog-title")
             with VerticalScroll(classes="dialog-body", id="diffs"):
                 # Inside the scrolled body: the buttons stay on screen on a small terminal.
                 if self.warning is not None:
@@ -116,11 +114,8 @@ class DiffScreen(Confirm):
                         )
                     else:
                         yield Static("already finished: nothing to change", classes="diff")
-            yield Static(
-                "Only buildspec_prod.yml is committed; the push starts both pipelines, which "
-                "the log then follows.",
-                classes="dialog-note",
-            )
+            if self.preview.note:
+                yield Static(self.preview.note, classes="dialog-note")
             yield from self.buttons()
 
 

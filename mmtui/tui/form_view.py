@@ -1,4 +1,4 @@
-"""A console-like form (mmtui.labs.lab3.forms) rendered generically: a Select for a choice, an
+"""A lab's console-like form (`LabPlugin.open_form`) rendered generically: a Select for a choice, an
 Input for text, a line for information; each field's problem shown under it. The form reads
 and writes AWS only through the app's workers."""
 

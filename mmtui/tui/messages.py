@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.message import Message
 
+from mmtui.engine.plugin import Preview
 from mmtui.guide import Snapshot
 
 
@@ -57,7 +58,7 @@ class PlanReady(Message):
 @dataclass
 class DiffReady(Message):
     step_id: str
-    changes: list[tuple[str, Any]]
+    preview: Preview
     warning: str | None = None
     """Set when a step it requires fails: said in the confirmation."""
 

@@ -1,4 +1,5 @@
-"""Lab 3 overview: what must exist twice, what exists now in each region, and the steps."""
+"""A lab's overview: what must exist twice, what exists now in each region (the lab's picture,
+`LabPlugin.overview_rows`), and the steps."""
 
 from __future__ import annotations
 
@@ -88,12 +89,10 @@ class OverviewScreen(Screen[None]):
         )
 
     def show_inventory(self, inventory: Any) -> None:
-        from mmtui.tui.picture import rows
-
         regions = self.query_one("#regions", DataTable)
         regions.loading = False
         regions.clear()
-        for layer, primary, secondary in rows(inventory):
+        for layer, primary, secondary in self.guide_app.guide.overview_rows(inventory):
             regions.add_row(layer, primary, secondary, key=layer)
 
     @on(DataTable.RowSelected, "#lab-steps")

@@ -23,6 +23,7 @@ from textual.widgets import (
 
 from mmtui.content.model import Step
 from mmtui.content.render import render
+from mmtui.engine.plugin import SiteVisit
 from mmtui.engine.results import CheckResult, Status
 from mmtui.guide import Snapshot
 from mmtui.tui.form_view import FormView
@@ -30,8 +31,6 @@ from mmtui.tui.marks import elapsed, mark
 
 if TYPE_CHECKING:
     from mmtui.tui.app import MmtuiApp
-
-FORM_STEPS = ("data-tier", "pipeline")
 
 
 class StepScreen(Screen[None]):
@@ -76,12 +75,12 @@ class StepScreen(Screen[None]):
                         yield Markdown(self._r(more.body))
             with TabPane("By hand", id="hand"), VerticalScroll():
                 yield Markdown(self._manual(), id="manual")
-            if step.id in FORM_STEPS:
+            if app.guide.has_form(step.id):
                 with TabPane("Form", id="form"):
                     yield FormView(step.id, id="form-view")
-            if step.kind == "checkpoint":
+            if app.guide.can_visit(step.id):
                 with TabPane("Visit", id="visit"), VerticalScroll():
-                    yield Button("Fetch the secondary site (v)", id="visit-button")
+                    yield Button("Fetch the site (v)", id="visit-button")
                     yield Static("", id="site")
             with TabPane("Do it for me", id="auto"), Vertical():
                 yield Static(self._r(step.automated.summary), id="auto-summary")
@@ -124,11 +123,9 @@ class StepScreen(Screen[None]):
         table.add_column("check", key="check")
         table.add_column("region", key="region")
         table.add_column("status", key="status")
-        from mmtui.engine.registry import CHECKS, load_catalogues
-
-        load_catalogues()
+        checks = app.guide.lab.checks
         for name in self.step.checks:
-            decl = CHECKS.get(name)
+            decl = checks.get(name)
             region = (
                 app.spec.secondary_region
                 if decl.region == "secondary"
@@ -263,31 +260,19 @@ class StepScreen(Screen[None]):
     def show_error(self, title: str, text: str) -> None:
         self.query_one("#check-detail", Static).update(f"{title}\n{text}")
 
-    # ------------------------------------------------------------------ checkpoint
+    # ------------------------------------------------------------------ the lab's site
 
     def action_visit(self) -> None:
-        if self.step.kind != "checkpoint":
+        if not self.guide_app.guide.can_visit(self.step.id):
             return
         self.query_one("#site", Static).update("fetching…")
-        self.guide_app.visit_secondary(self.step.id)
+        self.guide_app.visit_site(self.step.id)
 
     @on(Button.Pressed, "#visit-button")
     def _visit_pressed(self) -> None:
         self.action_visit()
 
-    def show_site(self, site: Any) -> None:
-        if self.step.kind != "checkpoint":
+    def show_site(self, site: SiteVisit) -> None:
+        if not self.query("#site"):
             return
-        if site.status is None:
-            text = f"{site.address}\nnothing answers: {site.reason}"
-        elif site.status != 200:
-            text = (
-                f"{site.address}\nHTTP {site.status}: the secondary services do not run the "
-                "application's images yet (steps 3 and 4 deploy them)."
-            )
-        else:
-            text = (
-                f"{site.address}\nHTTP 200 · {site.title or 'no title'}\n"
-                f"Current region: {site.region or 'not shown'}"
-            )
-        self.query_one("#site", Static).update(text)
+        self.query_one("#site", Static).update(site.text)

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from mmtui.content.loader import load_guided_lab
+import mmtui.labs
 from mmtui.engine.checks import Checker, run_checks, run_one
 from mmtui.engine.context import CheckContext
 from mmtui.engine.registry import CheckDecl
@@ -36,7 +36,8 @@ def context(sandbox: Sandbox) -> CheckContext:
     spec = resolve_target(TargetFlags(endpoint_url=sandbox.url), env={})
     factory = ClientFactory(spec, endpoint_url=sandbox.url, credentials=sandbox.credentials())
     connection = Connection(spec, factory, resolver=sandbox.resolve_map)
-    return CheckContext(connection, load_guided_lab("3"))
+    lab, content = mmtui.labs.load("3")
+    return CheckContext(connection, content, lab)
 
 
 def check_json(sandbox: Sandbox, *args: str) -> tuple[int, dict[str, Any]]:

@@ -19,11 +19,10 @@ from typing import Any
 
 import pytest
 
-from mmtui.content.loader import load_guided_lab
+import mmtui.labs
 from mmtui.engine.checks import run_one
 from mmtui.engine.context import CheckContext
 from mmtui.engine.permissions import NEEDS_NO_PERMISSION, client_action, git_action
-from mmtui.engine.registry import CHECKS, PERMISSIONS, TASKS, load_catalogues
 from mmtui.engine.tasks import TaskContext, run_actions, step_actions
 from mmtui.labs.lab3.forms import FORMS, open_form
 from mmtui.labs.lab3.inventory import take_inventory
@@ -33,8 +32,8 @@ from mmtui.target.connect import Connection
 from mmtui.target.spec import TargetFlags, resolve_target
 from tests.conftest import _restore, _tunables_kept
 
-load_catalogues()
-CONTENT = load_guided_lab("3")
+LAB, CONTENT = mmtui.labs.load("3")
+CHECKS, TASKS, PERMISSIONS = LAB.checks, LAB.tasks, LAB.permissions
 LAB_CHECKS = [*CONTENT.lab.prerequisites, *[c for s in CONTENT.lab.steps for c in s.checks]]
 LAB_TASKS = [
     name
@@ -134,10 +133,10 @@ def walk(sandbox: Sandbox, recorder: Recorder) -> None:
         for name in LAB_CHECKS:
             # A context of its own: the facts a check reads are fetched by that check.
             with recorder.running(name):
-                run_one(CheckContext(connection, CONTENT), CHECKS.get(name))
+                run_one(CheckContext(connection, CONTENT, LAB), CHECKS.get(name))
         # What the guide reads besides: its inventory, and its forms as they open.
         with recorder.running(GUIDE):
-            context = CheckContext(connection, CONTENT)
+            context = CheckContext(connection, CONTENT, LAB)
             take_inventory(context)
             for step in FORMS:
                 open_form(step, context)
@@ -146,7 +145,7 @@ def walk(sandbox: Sandbox, recorder: Recorder) -> None:
         name = getattr(step.automated, kind)
         if name is None:
             return
-        context = TaskContext(CheckContext(connection, CONTENT), poll_seconds=0.05)
+        context = TaskContext(CheckContext(connection, CONTENT, LAB), poll_seconds=0.05)
         with recorder.running(name):
             run_actions(step_actions(context, step, kind), lambda _line: None)
 
@@ -183,7 +182,7 @@ def test_every_check_and_task_of_the_lab_ran(recorded: dict[str, set[str]]) -> N
 
 @pytest.mark.parametrize("unit", sorted({*LAB_CHECKS, *LAB_TASKS}))
 def test_declared_actions_are_what_the_unit_calls(recorded: dict[str, set[str]], unit: str) -> None:
-    declared = set(PERMISSIONS["3"].units[unit])
+    declared = set(PERMISSIONS.units[unit])
     called = recorded.get(unit, set()) - NEEDS_NO_PERMISSION
     assert called - declared == set(), f"{unit} calls what it does not declare"
     if unit == "checkpoint.solve":
@@ -193,26 +192,26 @@ def test_declared_actions_are_what_the_unit_calls(recorded: dict[str, set[str]],
 
 
 def test_the_checkpoint_solve_declares_the_steps() -> None:
-    units = PERMISSIONS["3"].units
+    units = PERMISSIONS.units
     steps = ("infrastructure", "data_tier", "pipeline", "build_artifacts")
     assert units["checkpoint.solve"] == frozenset().union(*(units[f"{s}.solve"] for s in steps))
 
 
 def test_the_guide_reads_what_it_declares(recorded: dict[str, set[str]]) -> None:
-    assert recorded[GUIDE] - NEEDS_NO_PERMISSION == set(PERMISSIONS["3"].guide)
+    assert recorded[GUIDE] - NEEDS_NO_PERMISSION == set(PERMISSIONS.guide)
 
 
 def test_every_registered_unit_declares_its_actions() -> None:
-    declared = PERMISSIONS["3"].units
+    declared = PERMISSIONS.units
     assert {d.name for d in CHECKS} | {d.name for d in TASKS} == set(declared)
 
 
 def test_a_check_without_declaration_is_refused_at_load() -> None:
-    from mmtui.engine.registry import CheckDecl, validate_permissions
+    from mmtui.engine.registry import CheckDecl
 
     CHECKS.declare(CheckDecl("test.undeclared", "A check nobody declared", "primary"))
     try:
         with pytest.raises(RuntimeError, match=r"no IAM actions declared for test\.undeclared"):
-            validate_permissions()
+            LAB.validate()
     finally:
         CHECKS._items.pop("test.undeclared")

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+import mmtui.labs
 from mmtui.engine.checks import run_one
 from mmtui.engine.context import CheckContext
-from mmtui.engine.registry import CHECKS, load_catalogues
 from mmtui.engine.results import CheckResult, Status
 from mmtui.engine.tasks import TaskContext
 from mmtui.sandbox.pipelines import moto_patches
@@ -40,8 +40,7 @@ def check_step(target: list[str], step: str) -> tuple[int, dict[str, dict[str, A
 
 
 def run_check(ctx: CheckContext, name: str) -> CheckResult:
-    load_catalogues()
-    return run_one(ctx, CHECKS.get(name))
+    return run_one(ctx, mmtui.labs.get("3").checks.get(name))
 
 
 @pytest.fixture

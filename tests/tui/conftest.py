@@ -8,7 +8,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.worker import WorkerFailed
 
-from mmtui.content.loader import load_guided_lab
+import mmtui.labs
 from mmtui.guide import Guide
 from mmtui.sandbox.server import Sandbox
 from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
@@ -47,6 +47,6 @@ def spec(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> TargetSpec:
 @pytest.fixture
 def app(spec: TargetSpec) -> MmtuiApp:
     """The guide with a frozen clock and no timed re-checks (tests press r or wait on work)."""
-    content = load_guided_lab("3")
-    guide = MaskedGuide(spec, content, clock=lambda: FROZEN)
+    lab, content = mmtui.labs.load("3")
+    guide = MaskedGuide(spec, content, lab, clock=lambda: FROZEN)
     return MmtuiApp(spec, content, guide=guide, refresh_seconds=0)

@@ -7,7 +7,7 @@ import json
 import pytest
 from textual.widgets import DataTable, Markdown, RichLog, Static
 
-from mmtui.content.loader import load_guided_lab
+import mmtui.labs
 from mmtui.engine.results import Status
 from mmtui.sandbox.server import Sandbox
 from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
@@ -218,8 +218,8 @@ async def test_errors_are_a_notice_on_the_step(app: MmtuiApp) -> None:
 
 
 async def test_progress_is_saved_and_restored(spec: TargetSpec, tmp_path: object) -> None:
-    content = load_guided_lab("3")
-    first = MmtuiApp(spec, content, refresh_seconds=0)
+    lab, content = mmtui.labs.load("3")
+    first = MmtuiApp(spec, content, lab, refresh_seconds=0)
     async with first.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         first.open_step("pipeline")
@@ -229,7 +229,7 @@ async def test_progress_is_saved_and_restored(spec: TargetSpec, tmp_path: object
     saved = json.loads(first.guide.store.path.read_text())
     assert saved["steps"]["pipeline"]["hints"] == 2
     assert saved["steps"]["infrastructure"]["status"] == "fail"
-    second = MmtuiApp(spec, content, refresh_seconds=0)
+    second = MmtuiApp(spec, content, lab, refresh_seconds=0)
     async with second.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         # It opens where the attendee left off, with the hints they had revealed.
@@ -241,14 +241,14 @@ async def test_progress_is_saved_and_restored(spec: TargetSpec, tmp_path: object
 
 
 async def test_damaged_progress_is_set_aside_with_a_message(spec: TargetSpec) -> None:
-    content = load_guided_lab("3")
-    probe = MmtuiApp(spec, content, refresh_seconds=0)
+    lab, content = mmtui.labs.load("3")
+    probe = MmtuiApp(spec, content, lab, refresh_seconds=0)
     async with probe.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
     assert probe.guide.store is not None
     path = probe.guide.store.path
     path.write_text("{ not json", encoding="utf-8")
-    app = MmtuiApp(spec, content, refresh_seconds=0)
+    app = MmtuiApp(spec, content, lab, refresh_seconds=0)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         notices = [n.message for n in app._notifications]
@@ -285,7 +285,8 @@ async def test_the_palette_has_every_step_and_the_step_commands(app: MmtuiApp) -
 
 async def test_a_failing_target_is_a_notice_not_a_crash(sandbox: Sandbox) -> None:
     no_credentials = resolve_target(TargetFlags(aws=True), env={})
-    app = MmtuiApp(no_credentials, load_guided_lab("3"), refresh_seconds=0)
+    lab, content = mmtui.labs.load("3")
+    app = MmtuiApp(no_credentials, content, lab, refresh_seconds=0)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         notices = [n.message for n in app._notifications]
@@ -296,8 +297,8 @@ async def test_a_failing_target_is_a_notice_not_a_crash(sandbox: Sandbox) -> Non
 async def test_checks_refresh_on_their_own_and_never_overlap(spec: TargetSpec) -> None:
     import threading
 
-    content = load_guided_lab("3")
-    app = MmtuiApp(spec, content, refresh_seconds=0.01)
+    lab, content = mmtui.labs.load("3")
+    app = MmtuiApp(spec, content, lab, refresh_seconds=0.01)
     original = app.guide.check_all
     state = {"running": 0, "most": 0, "rounds": 0}
     lock = threading.Lock()
@@ -383,7 +384,8 @@ async def test_the_header_names_the_resources_chosen_by_the_user(
         monkeypatch.setenv(name, env[name])
     flags = TargetFlags(endpoint_url=sandbox.url, names={"secondary_stack": "ana-standby"})
     spec = resolve_target(flags, env={})
-    app = MmtuiApp(spec, load_guided_lab("3"), refresh_seconds=0)
+    lab, content = mmtui.labs.load("3")
+    app = MmtuiApp(spec, content, lab, refresh_seconds=0)
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
         target = str(app.screen.query_one(".target", Static).render())

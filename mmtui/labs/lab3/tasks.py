@@ -12,8 +12,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mmtui.engine.checks import describe
-from mmtui.engine.registry import TASKS
 from mmtui.engine.tasks import DYNAMODB_CADENCE, Action, TaskContext, git_identity
+from mmtui.labs.lab3.catalog import TASKS
 from mmtui.labs.lab3.checks import XRAY_GROUPS, _normalise, expand_rows
 from mmtui.labs.lab3.facts import DASHBOARD_MISSING, service_pipelines, stack_missing, xray_groups
 from mmtui.labs.lab3.runtimes import raise_runtimes

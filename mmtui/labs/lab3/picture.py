@@ -1,6 +1,6 @@
-"""The overview's two-region picture: one row per layer that must exist twice, one column per
-region, drawn from a live inventory (mmtui.labs.lab3.inventory), never from what the lab
-expects."""
+"""Lab 3's overview picture: one row per layer that must exist twice, one column per region,
+drawn from a live inventory (`inventory.py`), never from what the lab expects. Cells are Rich
+Text; the guide's overview screen shows whatever rows a lab gives it."""
 
 from __future__ import annotations
 
