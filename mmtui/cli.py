@@ -698,7 +698,7 @@ def names_in_use(spec: Any) -> list[str]:
 
 
 def add_lab_commands(group: click.Group) -> None:
-    """The commands the shipped labs add (Lab 3's `probe`), beside mmtui's own."""
+    """The commands the shipped labs add (a lab's `commands()`), beside mmtui's own."""
     import mmtui.labs
 
     for lab_id in sorted(mmtui.labs.INSTALLED):

@@ -104,7 +104,7 @@ class Guide:
 
     def chosen_names(self) -> str:
         """The resource names that differ from the workshop's, e.g. `primary stack my-mm,
-        dashboard my-mm_Dashboard` ("" when every name is the workshop's). The header shows
+        table my-table` ("" when every name is the workshop's). The header shows
         them so an attendee sees at once which stack the checks look at; names left as the
         workshop's are not repeated there (`mmtui target` lists them all)."""
         from mmtui.target.names import SETTINGS

@@ -97,7 +97,7 @@ def policy_document(grants: Iterable[Grant], regions: list[str]) -> dict[str, An
 
 
 def sid_words(*words: str) -> str:
-    """`sid_words("solve", "data_tier")` → `SolveDataTier` (IAM allows only [A-Za-z0-9])."""
+    """`sid_words("solve", "my_step")` → `SolveMyStep` (IAM allows only [A-Za-z0-9])."""
     parts = [p for w in words for p in re.split(r"[^A-Za-z0-9]+", w) if p]
     return "".join(p[:1].upper() + p[1:] for p in parts)
 

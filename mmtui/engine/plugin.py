@@ -1,7 +1,7 @@
 """What a lab provides: the one interface between the engine (and the front ends) and a lab.
 
 The engine owns no lab. A lab is a `LabPlugin`: its content (lab.yaml and its Markdown), its
-own registries of checks and tasks (so two labs may each have a `data-tier` step and checks of
+own registries of checks and tasks (so two labs may each have a step of the same id, and checks of
 the same names), its live facts, and the optional extras the front ends show when a lab has
 them: an inventory with the overview's picture, console-like forms, a preview of what a
 solve will change, a site to visit, a reset order, and commands of its own. Every extra has a
@@ -44,7 +44,7 @@ class Preview:
     """What a step's solve will change, shown (and confirmed) before it runs."""
 
     title: str
-    """One line over the changes, e.g. "buildspec_prod.yml: 2 to change"."""
+    """One line over the changes, e.g. "config.yml: 2 to change"."""
     changes: list[tuple[str, Any]]
     """(where, change): a change has `needed` (bool) and `diff()` (unified diff text)."""
     note: str = ""

@@ -18,9 +18,9 @@ Keys of an attendee:
 - `primary_region`, `secondary_region` (default us-west-2 and us-east-1), `workspace` (the
   folder for the attendee's clones; relative to the file; default: one per attendee in the
   user state folder).
-- `primary_stack`, `secondary_stack`, `table`, `dashboard`: the names of the attendee's
-  resources when they are not the workshop's (Lab 0 lets a shared account use its own stack
-  name), checked against AWS's naming rules.
+- the keys of `mmtui.target.names.SETTINGS` (`primary_stack` and the others): the names of
+  the attendee's resources when they are not the workshop's (Lab 0 lets a shared account use
+  its own stack name), checked against AWS's naming rules.
 
 Under `defaults:` (YAML) any key but `name`, `account_id` and `workspace` applies to every
 attendee that does not set it.

@@ -86,8 +86,8 @@ class RequirementScreen(Confirm):
 
 
 class DiffScreen(Confirm):
-    """A lab's preview of a solve (Lab 3's step 4: the buildspec change of each service),
-    shown before anything is changed; the solve starts only when confirmed."""
+    """A lab's preview of a solve (`LabPlugin.preview`: a diff per file it will change), shown
+    before anything is changed; the solve starts only when confirmed."""
 
     def __init__(self, preview: Preview, warning: str | None = None) -> None:
         super().__init__()
