@@ -14,7 +14,7 @@ from typing import Any
 from mmtui.content.loader import LabContent
 from mmtui.engine.plugin import LabPlugin
 from mmtui.engine.registry import RegionScope
-from mmtui.target.connect import Connection
+from mmtui.target.connection import Connection
 
 
 @dataclass

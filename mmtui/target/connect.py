@@ -10,34 +10,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import shlex
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mmtui.target.clients import ClientFactory
+from mmtui.target.connection import Connection as Connection  # where it was always imported
 from mmtui.target.spec import TargetSpec
-
-
-@dataclass
-class Connection:
-    spec: TargetSpec
-    factory: ClientFactory
-    resolver: Callable[[], dict[str, str]] = dict
-    """Load balancer DNS name → URL that serves it (the sandbox's stand-ins; empty on AWS).
-    A callable, read each time: load balancers appear while a session runs (step 1)."""
-    workspace: Path | None = None
-    sandbox: Any = None
-    """The embedded sandbox this command started, if it started one."""
-
-    @property
-    def resolve(self) -> dict[str, str]:
-        return self.resolver()
-
-    @property
-    def endpoint_url(self) -> str | None:
-        return self.factory.endpoint_url
 
 
 def read_env_file(path: Path) -> dict[str, str]:
