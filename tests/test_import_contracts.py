@@ -1,0 +1,24 @@
+"""The direction of imports (pyproject.toml, [tool.importlinter]) holds: the core never imports
+Textual, the engine imports no lab, sandbox or TUI, the sandbox no engine, lab or TUI, and only
+the command line picks a lab. CI runs `lint-imports` too; this keeps a local run honest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+
+
+def test_the_import_contracts_are_kept() -> None:
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run(
+        [str(lint_imports), "--no-cache"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 kept, 0 broken" in result.stdout
