@@ -25,6 +25,7 @@ from mmtui.target.spec import TargetSpec
 from mmtui.tui.app import MmtuiApp
 from mmtui.tui.dialogs import ResetPlanScreen
 from mmtui.tui.home import HomeScreen
+from mmtui.tui.overview import OverviewScreen
 from mmtui.tui.step import StepScreen
 from tests.conftest import REPO, invoke
 from tests.labs.marker_lab import CHECK, CONTENT, LAB_ID, MarkerLab
@@ -148,6 +149,12 @@ async def test_the_guide_walks_the_lab(
         labs = app.screen.query_one("#labs", DataTable)
         assert labs.row_count == 1
         assert "0 of 1 done" in str(labs.get_cell(LAB_ID, "state"))
+
+        app.open_lab()  # the lab draws no two-region picture: the overview shows its steps
+        await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen)
+        assert app.screen.query_one("#regions", DataTable).row_count == 0
+        assert app.screen.query_one("#lab-steps", DataTable).row_count == 1
 
         app.open_step("data-tier")
         await settle(pilot)

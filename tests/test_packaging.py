@@ -110,6 +110,8 @@ CORE_MODULES = [
     "mmtui.fleet.run",
     "mmtui.guide",
     "mmtui.progress",
+    "mmtui.labs",
+    "mmtui.labs.lab3.plugin",
     "mmtui.labs.lab3.catalog",
     "mmtui.labs.lab3.forms",
     "mmtui.labs.lab3.inventory",
