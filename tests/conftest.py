@@ -26,6 +26,32 @@ REPO = Path(__file__).resolve().parent.parent
 LAB3 = REPO / "labs" / "lab-3-multi-region-prep"
 
 
+SLOWEST_FILES_FIRST = (
+    "tests/engine/test_solve_reset.py",
+    "tests/sandbox/test_sandbox_command.py",
+    "tests/test_fleet_accounts.py",
+    "tests/engine/test_build_artifacts_remote.py",
+    "tests/tui/test_app.py",
+    "tests/engine/test_permissions_declared.py",
+    "tests/engine/test_forms.py",
+    "tests/engine/test_dashboard_verdicts.py",
+    "tests/tui/test_forms.py",
+    "tests/sandbox/test_accounts.py",
+    "tests/test_policy.py",
+    "tests/engine/test_real_verdicts.py",
+    "tests/test_fleet.py",
+)
+"""Test files that take longest (measured with --durations), longest first. xdist hands each
+worker a whole file at a time (--dist loadfile, one sandbox per worker), in collection order
+(--no-loadscope-reorder): starting with the longest files and ending with short ones keeps the
+two workers finishing together."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(SLOWEST_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 @pytest.fixture(autouse=True)
 def hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     home = tmp_path_factory.mktemp("home")
