@@ -64,7 +64,7 @@ from contextvars import ContextVar
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from mmtui.sandbox.extensions import lambda_runtimes
+from mmtui.sandbox.extensions import cfn_nested, lambda_runtimes
 from mmtui.sandbox.protocol import AwsRequest, AwsResponse
 from mmtui.sandbox.timing import VARIABLES, scale_of, seconds
 
@@ -169,6 +169,7 @@ def install() -> None:
         _patch_lifecycle()
         _patch_custom_resources()
         lambda_runtimes.install()
+        cfn_nested.install()
         _installed = True
 
 
@@ -223,6 +224,10 @@ def _patch_template_reading() -> None:
             # e.g. `!GetAZs {Ref: AWS::Region}`: moto returned the raw YAML node pairs.
             key = "Ref" if tag == "!Ref" else f"Fn::{tag[1:]}"
             return {key: loader.construct_mapping(node, deep=True)}
+        if tag == "!GetAtt" and isinstance(node, yaml.ScalarNode):
+            # `!GetAtt Stack.Outputs.Key` names the attribute `Outputs.Key`: AWS splits at the
+            # first dot only (moto at every dot).
+            return {"Fn::GetAtt": str(node.value).split(".", 1)}
         return original_constructor(loader, tag, node)
 
     # Each module registers the constructor it imported before parsing, so all must change.
@@ -274,8 +279,18 @@ def _patch_outputs() -> None:
             return None
         template_outputs = self.template_dict.get("Outputs") or {}
         shown = []
+        # A settled stack's outputs are evaluated on every read, not cached as moto does: a
+        # value may change while the stack stands (a clone URL names the sandbox's port of this
+        # run). Any other stack keeps moto's cache: evaluating the outputs of a deleted stack
+        # would make moto create again the resources they refer to.
+        live = self.status in _LIVE_OUTPUTS
         for key in template_outputs:
-            output = self.output_map[key]
+            if live:
+                output = parsing.parse_output(key, template_outputs[key], self.resource_map)
+                if output:  # what the stack shows once it is deleted
+                    self.output_map._parsed_outputs[key] = output
+            else:
+                output = self.output_map[key]
             if not output:
                 continue
             entry = {"OutputKey": output.key, "OutputValue": _output_text(output.value)}
@@ -311,6 +326,7 @@ def _patch_outputs() -> None:
     _patch(parsing.ResourceMap, "validate_outputs", validate_outputs)
 
 
+_LIVE_OUTPUTS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
 _NO_OUTPUTS = frozenset(
     {"REVIEW_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED"}
 )
