@@ -51,7 +51,7 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
     baseline through the `sandbox` fixture.
     """
     state_dir = tmp_path_factory.mktemp("sandbox")
-    sandbox = Sandbox(SandboxOptions(state_dir=state_dir, fresh=True)).start()
+    sandbox = Sandbox(SandboxOptions(state_dir=state_dir, fresh=True, autosave=False)).start()
     # moto builds a region's EC2 backend on first use (~0.4 s); build the secondary's once
     # here, so that restoring the baseline does not throw it away before every test.
     sandbox.client("ec2", "us-east-1").describe_vpcs()
@@ -76,15 +76,29 @@ TUNABLES = (
 )
 
 
-def _restore(sandbox: Sandbox, snapshot: bytes) -> None:
-    """Put the sandbox back to a snapshot, and its workspace to the baseline's."""
+def _restore(sandbox: Sandbox, snapshot: bytes, workspace: Path | None = None) -> None:
+    """Put the sandbox back to a snapshot, and its workspace to a copy of it (by default the
+    baseline's)."""
     sandbox.restore_snapshot(snapshot)
     shutil.rmtree(sandbox.workspace)
     shutil.copytree(
-        sandbox.workspace_baseline,  # type: ignore[attr-defined]
+        workspace or sandbox.workspace_baseline,  # type: ignore[attr-defined]
         sandbox.workspace,
         symlinks=True,
     )
+    # Copied files have new inodes and change times, so each clone's index looks stale to git
+    # (`reset --keep` refuses "not uptodate"); refresh it as a `git status` would.
+    for dot_git in sandbox.workspace.glob("*/.git"):
+        subprocess.run(
+            ["git", "-C", str(dot_git.parent), "update-index", "-q", "--refresh"],
+            capture_output=True,
+            env={
+                "GIT_CONFIG_GLOBAL": os.devnull,
+                "GIT_CONFIG_NOSYSTEM": "1",
+                "PATH": os.environ["PATH"],
+            },
+            timeout=60,
+        )
 
 
 @contextmanager
@@ -110,6 +124,80 @@ def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
     _restore(sandbox_session, sandbox_session.baseline)  # type: ignore[attr-defined]
     with _tunables_kept(sandbox_session):
         yield sandbox_session
+
+
+@dataclass(frozen=True)
+class _SolvedState:
+    snapshot: bytes
+    workspace: Path
+
+
+@pytest.fixture(scope="session")
+def _solved_cache() -> dict[tuple[str, ...], _SolvedState]:
+    return {}
+
+
+@pytest.fixture
+def lab_solved(
+    sandbox: Sandbox,
+    _solved_cache: dict[tuple[str, ...], _SolvedState],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[..., Sandbox]:
+    """`lab_solved("1", "3")`: the sandbox (and the attendee's workspace) as `mmtui solve` of
+    those Lab 3 steps, in that order, leaves the Labs 0-2 baseline.
+
+    For tests whose subject comes after those steps: each combination is solved for real once
+    per test process (with the CLI, over HTTP, as the step cycle tests do) and kept as a
+    snapshot, which later calls restore. The solves themselves are proven by
+    tests/engine/test_solve_reset.py, which never uses this."""
+
+    def make(*steps: str) -> Sandbox:
+        cached = _solved_cache.get(steps)
+        if cached is not None:
+            _restore(sandbox, cached.snapshot, cached.workspace)
+            return sandbox
+        _restore(sandbox, sandbox.baseline)  # type: ignore[attr-defined]
+        env = sandbox.env()
+        with pytest.MonkeyPatch.context() as patch:
+            for name in (
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "MMTUI_RESOLVE_FILE",
+                "MMTUI_WORKSPACE",
+            ):
+                patch.setenv(name, env[name])
+            for step in steps:
+                result = invoke("solve", "--endpoint-url", sandbox.url, "--step", step)
+                assert result.code == 0, f"solve {step}: {result.stdout}{result.stderr}"
+        _pipelines_settled(sandbox)
+        workspace = tmp_path_factory.mktemp("solved-" + "-".join(steps)) / "workspace"
+        shutil.copytree(sandbox.workspace, workspace, symlinks=True)
+        _solved_cache[steps] = _SolvedState(sandbox.snapshot(), workspace)
+        return sandbox
+
+    return make
+
+
+def _pipelines_settled(sandbox: Sandbox, timeout: float = 120.0) -> None:
+    """Wait until no pipeline execution of the primary region runs (a snapshot taken mid-run
+    would restore a run that no worker drives)."""
+    import time
+
+    client = sandbox.client("codepipeline", sandbox.options.primary_region)
+    deadline = time.monotonic() + timeout
+    while True:
+        running = [
+            pipeline["name"]
+            for pipeline in client.list_pipelines()["pipelines"]
+            for run in client.list_pipeline_executions(pipelineName=pipeline["name"])[
+                "pipelineExecutionSummaries"
+            ]
+            if run["status"] in ("InProgress", "Stopping")
+        ]
+        if not running:
+            return
+        assert time.monotonic() < deadline, f"pipelines still running: {running}"
+        time.sleep(0.2)
 
 
 ATTENDEE_EXTERNAL_ID = "mmtui-tests-external-id"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from pathlib import Path
 
 HELPER_MARK = "codecommit credential-helper"
 """In every helper line mmtui writes (to recognise its own lines in a clone's config)."""
@@ -40,6 +41,22 @@ def credential_options() -> list[str]:
         "credential.helper=",
         "-c",
         f"credential.helper={helper_command()}",
+        "-c",
+        "credential.UseHttpPath=true",
+    ]
+
+
+def signing_options() -> list[str]:
+    """git's `-c` options for mmtui's own commands that talk to CodeCommit: as
+    credential_options, but with git_signer.py, which makes the same password as the CLI's
+    helper without starting the CLI (see there)."""
+    signer = Path(__file__).with_name("git_signer.py")
+    helper = f"!{shlex.quote(sys.executable)} -I -S {shlex.quote(str(signer))}"
+    return [
+        "-c",
+        "credential.helper=",
+        "-c",
+        f"credential.helper={helper}",
         "-c",
         "credential.UseHttpPath=true",
     ]

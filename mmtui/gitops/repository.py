@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mmtui.exitcodes import ExitCode, MmtuiError
-from mmtui.gitops.codecommit import credential_options, helper_command
+from mmtui.gitops.codecommit import helper_command, signing_options
 from mmtui.sandbox.persistence import write_atomically
 
 BRANCH = "master"
@@ -43,7 +43,7 @@ def target_git_identity(factory: Any, region: str) -> Callable[[], dict[str, str
     frozen at each git command (a role's are refreshed before they expire), and `region`, the
     repository's. AWS_PROFILE goes: with it set, the CLI would skip the keys given here.
 
-    A git command that talks to a remote runs as `git <credential_options()> <command>` in
+    A git command that talks to a remote runs as `git <signing_options()> <command>` in
     `git_environment()` (see `_remote_git`)."""
 
     def variables() -> dict[str, str | None]:
@@ -97,8 +97,9 @@ def git_environment() -> dict[str, str]:
 
 
 def _remote_git(cwd: Path | None, *args: str) -> None:
-    """A git command that talks to the remote (clone, fetch, push), authenticated through the
-    AWS CLI's credential helper given on the command line, as the target (AWS_IDENTITY).
+    """A git command that talks to the remote (clone, fetch, push), authenticated by mmtui's
+    credential helper (git_signer.py, the password the AWS CLI's helper would make) given on
+    the command line, as the target (AWS_IDENTITY).
 
     Run without GitPython, which can add environment variables but not remove them (the
     user's AWS_PROFILE must go). Failures raise GitPython's GitCommandError like its calls."""
@@ -106,7 +107,7 @@ def _remote_git(cwd: Path | None, *args: str) -> None:
 
     import git
 
-    command = ["git", *credential_options(), *args]
+    command = ["git", *signing_options(), *args]
     completed = subprocess.run(
         command, cwd=cwd, env=git_environment(), capture_output=True, text=True, check=False
     )

@@ -87,6 +87,10 @@ class SandboxOptions:
     time_scale: float | None = None
     """AWS's durations are multiplied by this (0 instant, 1 real time; see sandbox/timing.py);
     None takes MMTUI_SANDBOX_TIME_SCALE, else 0."""
+    autosave: bool = True
+    """Write the state every AUTOSAVE_SECONDS while it changes. The test suite's shared sandbox
+    turns it off: it resets to in-memory snapshots between tests and never restarts from its
+    folder, so the writes (a pickle of every backend, under the lock) would only slow it."""
 
 
 @dataclass(eq=False)  # compared by identity: one per process
@@ -172,7 +176,8 @@ class Sandbox:
                 on_start()
         self._env_ready = True
         self._write_env()
-        self._start_thread("mmtui-sandbox-autosave", self._autosave_loop)
+        if self.options.autosave:
+            self._start_thread("mmtui-sandbox-autosave", self._autosave_loop)
         return self
 
     def stop(self) -> None:

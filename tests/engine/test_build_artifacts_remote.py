@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,11 +62,11 @@ def remote_buildspec(sandbox: Sandbox, clone: Path) -> str:
 
 
 def test_an_interrupted_push_is_finished_by_the_next_solve(
-    sandbox: Sandbox, target: list[str]
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
 ) -> None:
     """K2/K3b: mmtui's commit was made but its push never happened (here a pre-push hook
     fails it). The clone is ahead; the remote is not done, so the next solve pushes it."""
-    assert solve(target, "1").code == 0 and solve(target, "3").code == 0
+    lab_solved("1", "3")
     core = clone_of(sandbox, "core")
     hook = core / ".git" / "hooks" / "pre-push"
     hook.write_text("#!/bin/sh\necho 'connection lost' >&2\nexit 1\n")
@@ -86,10 +87,10 @@ def test_an_interrupted_push_is_finished_by_the_next_solve(
 
 
 def test_the_attendees_unpushed_commit_is_refused_not_published(
-    sandbox: Sandbox, target: list[str]
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
 ) -> None:
     """G5: a local commit of the attendee's would ride along with mmtui's push."""
-    assert solve(target, "1").code == 0
+    lab_solved("1")
     core = clone_of(sandbox, "core")
     (core / "NOTES.md").write_text("half-done idea\n")
     git(core, "add", "NOTES.md")
@@ -105,12 +106,11 @@ def test_the_attendees_unpushed_commit_is_refused_not_published(
 
 
 def test_a_detached_head_at_an_old_mmtui_commit_is_refused(
-    sandbox: Sandbox, target: list[str]
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
 ) -> None:
     """G3: the clone sits at mmtui's earlier commit of the finished buildspec while master
     was reverted since; judged from that HEAD it looked done."""
-    assert solve(target, "1").code == 0 and solve(target, "3").code == 0
-    assert solve(target, "4").code == 0
+    lab_solved("1", "3", "4")
     core = clone_of(sandbox, "core")
     ours = git(core, "rev-parse", "HEAD")
     assert invoke_reset(target).code == 0
@@ -121,9 +121,11 @@ def test_a_detached_head_at_an_old_mmtui_commit_is_refused(
     assert "already done" not in result.stdout
 
 
-def test_a_clone_of_another_repository_is_refused(sandbox: Sandbox, target: list[str]) -> None:
+def test_a_clone_of_another_repository_is_refused(
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
+) -> None:
     """G8: the clone's origin points elsewhere; pushing there never reaches the pipeline."""
-    assert solve(target, "1").code == 0
+    lab_solved("1")
     codecommit = sandbox.client("codecommit", PRIMARY)
     elsewhere = codecommit.create_repository(repositoryName="rt-elsewhere")["repositoryMetadata"]
     core = clone_of(sandbox, "core")
@@ -139,12 +141,11 @@ def test_a_clone_of_another_repository_is_refused(sandbox: Sandbox, target: list
 
 
 def test_a_stale_clone_of_a_finished_remote_pushes_nothing_and_waits_for_nothing(
-    sandbox: Sandbox, target: list[str]
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
 ) -> None:
     """R10: the remote is done (here by an earlier solve), the clone is behind it: nothing to
     commit, nothing pushed, no wait for a pipeline run that would never start."""
-    assert solve(target, "1").code == 0 and solve(target, "3").code == 0
-    assert solve(target, "4").code == 0
+    lab_solved("1", "3", "4")
     heads = {k: remote_head(sandbox, clone_of(sandbox, k)) for k in ("core", "like")}
     for kind in ("core", "like"):
         git(clone_of(sandbox, kind), "reset", "--quiet", "--keep", "HEAD~1")
@@ -155,10 +156,12 @@ def test_a_stale_clone_of_a_finished_remote_pushes_nothing_and_waits_for_nothing
     assert {k: remote_head(sandbox, clone_of(sandbox, k)) for k in heads} == heads
 
 
-def test_without_step_3_the_log_says_where_it_deployed(sandbox: Sandbox, target: list[str]) -> None:
+def test_without_step_3_the_log_says_where_it_deployed(
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
+) -> None:
     """A pipeline with no stage in the secondary region deploys only in the primary: the solve
     says so before and after, never "deployed to both regions"."""
-    assert solve(target, "1").code == 0
+    lab_solved("1")
     result = solve(target, "4")
     # The solve ends by checking its step: the secondary services still run the placeholder.
     assert result.code == 1, result.stdout + result.stderr
@@ -169,19 +172,23 @@ def test_without_step_3_the_log_says_where_it_deployed(sandbox: Sandbox, target:
     assert f"deployed only in {PRIMARY}: no stage deploys to {SECONDARY} yet" in said
 
 
-def test_step_3_then_step_4_says_both_regions(sandbox: Sandbox, target: list[str]) -> None:
-    assert solve(target, "1").code == 0 and solve(target, "3").code == 0
+def test_step_3_then_step_4_says_both_regions(
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
+) -> None:
+    lab_solved("1", "3")
     result = solve(target, "4")
     assert result.code == 0, result.stdout + result.stderr
     said = result.stdout + result.stderr
     assert "pushed to the registries of both regions and deployed to both" in said
 
 
-def test_the_solve_logs_in_as_the_build_image_can(sandbox: Sandbox, target: list[str]) -> None:
+def test_the_solve_logs_in_as_the_build_image_can(
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
+) -> None:
     """B5: the workshop's image (aws/codebuild/docker:17.09.0) has a CLI v1 without
     get-login-password: mmtui's buildspec logs in with get-login, and the builds succeed. On a
     project moved to a CLI v2 image, it writes get-login-password."""
-    assert solve(target, "1").code == 0 and solve(target, "3").code == 0
+    lab_solved("1", "3")
     codebuild = sandbox.client("codebuild", PRIMARY)
     like_project = next(p for p in codebuild.list_projects()["projects"] if p.startswith("like"))
     project = codebuild.batch_get_projects(names=[like_project])["projects"][0]
@@ -198,11 +205,13 @@ def test_the_solve_logs_in_as_the_build_image_can(sandbox: Sandbox, target: list
     assert step_status(target, "4") == "pass"
 
 
-def test_reset_reverts_a_buildspec_finished_by_hand(sandbox: Sandbox, target: list[str]) -> None:
+def test_reset_reverts_a_buildspec_finished_by_hand(
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
+) -> None:
     """A buildspec finished by hand pushes to the secondary registries: the reset goes back
     to its last version that does not (a new commit), so the primary pipeline still builds
     once step 1's reset deletes those registries; its log says only what it did."""
-    assert solve(target, "1").code == 0 and solve(target, "3").code == 0
+    lab_solved("1", "3")
     core = clone_of(sandbox, "core")
     seeded = remote_buildspec(sandbox, core)
     outputs = {
@@ -247,12 +256,12 @@ def invoke_reset(target: list[str]) -> Result:
 
 
 def test_step_4_before_step_3_is_finished_by_solving_it_again(
-    sandbox: Sandbox, target: list[str]
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
 ) -> None:
     """The newcomer's trap: step 4 solved before step 3 left the buildspecs done on the remote
     and nothing deployed to the secondary; after step 3, solving step 4 again runs the
     pipelines so the cross-region stage deploys, instead of "already done" while it is red."""
-    assert solve(target, "1").code == 0
+    lab_solved("1")
     assert solve(target, "4").code == 1  # pushed, deployed in the primary only: said so
     assert solve(target, "3").code == 0
     assert step_status(target, "4") == "fail"

@@ -4,6 +4,7 @@ named before any call, and applying makes the step's checks pass, once."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -225,8 +226,8 @@ def test_replica_form_in_another_region_is_not_the_lab_step(
 
 
 @pytest.fixture
-def secondary_stack(sandbox: Sandbox) -> None:
-    run_actions(tasks.solve_infrastructure(task_context(sandbox)), lambda _line: None)
+def secondary_stack(lab_solved: Callable[..., Sandbox]) -> None:
+    lab_solved("1")
 
 
 def stage_form(sandbox: Sandbox) -> CrossRegionStageForm:
