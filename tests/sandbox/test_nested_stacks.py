@@ -268,3 +268,73 @@ def test_the_workshops_scripts_read_the_outputs_with_the_aws_cli(sandbox: Sandbo
         assert json.loads(written.read_text()) == found
     finally:
         written.unlink(missing_ok=True)
+
+
+CHILD = """
+Parameters:
+  Cidr: {Type: String}
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: !Ref Cidr}
+  Inside:
+    Type: AWS::EC2::Subnet
+    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.5.1.0/24}
+Outputs:
+  VpcId: {Value: !Ref Vpc}
+"""
+PARENT = """
+Parameters:
+  Cidr: {Type: String}
+Resources:
+  Child:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: https://nested-templates.s3.amazonaws.com/child.yml
+      Parameters: {Cidr: !Ref Cidr}
+Outputs:
+  ChildVpc: {Value: !GetAtt Child.Outputs.VpcId}
+"""
+
+
+def test_any_nested_template_from_s3_and_its_failure_rolls_the_parent_back(
+    sandbox: Sandbox,
+) -> None:
+    """Beyond the workshop's two templates: a TemplateURL of the sandbox's S3, its outputs read
+    by the parent, and a nested failure reported as AWS reports it."""
+    s3 = sandbox.client("s3", SECONDARY)
+    s3.create_bucket(Bucket="nested-templates")
+    s3.put_object(Bucket="nested-templates", Key="child.yml", Body=CHILD.encode())
+    client = cloudformation(sandbox, SECONDARY)
+
+    client.create_stack(
+        StackName="parent",
+        TemplateBody=PARENT,
+        Parameters=[{"ParameterKey": "Cidr", "ParameterValue": "10.5.0.0/16"}],
+    )
+    made = outputs(sandbox, "parent", SECONDARY)
+    vpcs = sandbox.client("ec2", SECONDARY).describe_vpcs(VpcIds=[made["ChildVpc"]])["Vpcs"]
+    assert [v["CidrBlock"] for v in vpcs] == ["10.5.0.0/16"]
+
+    client.create_stack(
+        StackName="broken",
+        TemplateBody=PARENT,
+        Parameters=[{"ParameterKey": "Cidr", "ParameterValue": "10.6.0.0/16"}],
+    )
+    broken = client.describe_stacks(StackName="broken")["Stacks"][0]
+    assert broken["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = client.describe_stack_events(StackName="broken")["StackEvents"]
+    (failed,) = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "Child"
+    assert failed["ResourceStatusReason"].startswith("Embedded stack arn:aws:cloudformation:")
+    assert (
+        "The following resource(s) failed to create: [Inside]" in (failed["ResourceStatusReason"])
+    )
+    # The failed nested stack is gone, as AWS deletes it with the parent's rollback.
+    standing = {
+        s["StackName"]
+        for s in client.list_stacks(StackStatusFilter=["CREATE_COMPLETE", "ROLLBACK_COMPLETE"])[
+            "StackSummaries"
+        ]
+    }
+    assert not any(name.startswith("broken-Child-") for name in standing)

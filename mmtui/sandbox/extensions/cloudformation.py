@@ -38,6 +38,9 @@ What changes, and which moto internals carry it:
   deletions are done by this module's deleters), but their function must exist.
 * Change sets: an UPDATE change set is refused for a stack under review (never created),
   rolled back, failed or busy (any *_IN_PROGRESS), with AWS's ValidationError messages.
+* Nested stacks and the CI/CD resource types moto lacks (cfn_nested.py): the workshop's
+  primary stack creates its CI/CD and dashboard stacks as on AWS; `!GetAtt A.B.C` is
+  attribute `B.C` of `A`, as AWS reads it; a settled stack's outputs are evaluated on each read.
 
 Creation and deletion are synchronous by default (a stack is complete when
 CreateStack/ExecuteChangeSet returns: the CLI's waiters finish on their first poll). With
