@@ -26,6 +26,32 @@ REPO = Path(__file__).resolve().parent.parent
 LAB3 = REPO / "labs" / "lab-3-multi-region-prep"
 
 
+SLOWEST_FILES_FIRST = (
+    "tests/engine/test_solve_reset.py",
+    "tests/sandbox/test_sandbox_command.py",
+    "tests/test_fleet_accounts.py",
+    "tests/engine/test_build_artifacts_remote.py",
+    "tests/tui/test_app.py",
+    "tests/engine/test_permissions_declared.py",
+    "tests/engine/test_forms.py",
+    "tests/engine/test_dashboard_verdicts.py",
+    "tests/tui/test_forms.py",
+    "tests/sandbox/test_accounts.py",
+    "tests/test_policy.py",
+    "tests/engine/test_real_verdicts.py",
+    "tests/test_fleet.py",
+)
+"""Test files that take longest (measured with --durations), longest first. xdist hands each
+worker a whole file at a time (--dist loadfile, one sandbox per worker), in collection order
+(--no-loadscope-reorder): starting with the longest files and ending with short ones keeps the
+two workers finishing together."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(SLOWEST_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 @pytest.fixture(autouse=True)
 def hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     home = tmp_path_factory.mktemp("home")
@@ -127,53 +153,86 @@ def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
 
 
 @dataclass(frozen=True)
-class _SolvedState:
+class _CachedState:
     snapshot: bytes
     workspace: Path
 
 
 @pytest.fixture(scope="session")
-def _solved_cache() -> dict[tuple[str, ...], _SolvedState]:
+def _state_cache() -> dict[tuple[str, ...], _CachedState]:
     return {}
 
 
 @pytest.fixture
-def lab_solved(
+def cached_state(
     sandbox: Sandbox,
-    _solved_cache: dict[tuple[str, ...], _SolvedState],
+    _state_cache: dict[tuple[str, ...], _CachedState],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Callable[..., Sandbox]:
-    """`lab_solved("1", "3")`: the sandbox (and the attendee's workspace) as `mmtui solve` of
-    those Lab 3 steps, in that order, leaves the Labs 0-2 baseline.
+) -> Callable[[tuple[str, ...], Callable[[], None]], Sandbox]:
+    """`cached_state(key, build)`: the sandbox and workspace as `build()` leaves the Labs 0-2
+    baseline. `build` runs for real the first time a test process asks for `key`; the result
+    is kept as a snapshot that later calls restore (a snapshot restore takes a tenth of a
+    second, where solving or running the by-hand commands takes seconds)."""
 
-    For tests whose subject comes after those steps: each combination is solved for real once
-    per test process (with the CLI, over HTTP, as the step cycle tests do) and kept as a
-    snapshot, which later calls restore. The solves themselves are proven by
-    tests/engine/test_solve_reset.py, which never uses this."""
-
-    def make(*steps: str) -> Sandbox:
-        cached = _solved_cache.get(steps)
+    def make(key: tuple[str, ...], build: Callable[[], None]) -> Sandbox:
+        cached = _state_cache.get(key)
         if cached is not None:
             _restore(sandbox, cached.snapshot, cached.workspace)
             return sandbox
         _restore(sandbox, sandbox.baseline)  # type: ignore[attr-defined]
-        env = sandbox.env()
-        with pytest.MonkeyPatch.context() as patch:
-            for name in (
-                "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY",
-                "MMTUI_RESOLVE_FILE",
-                "MMTUI_WORKSPACE",
-            ):
-                patch.setenv(name, env[name])
-            for step in steps:
-                result = invoke("solve", "--endpoint-url", sandbox.url, "--step", step)
-                assert result.code == 0, f"solve {step}: {result.stdout}{result.stderr}"
+        build()
         _pipelines_settled(sandbox)
-        workspace = tmp_path_factory.mktemp("solved-" + "-".join(steps)) / "workspace"
+        workspace = tmp_path_factory.mktemp("cached-" + "-".join(key)) / "workspace"
         shutil.copytree(sandbox.workspace, workspace, symlinks=True)
-        _solved_cache[steps] = _SolvedState(sandbox.snapshot(), workspace)
+        _state_cache[key] = _CachedState(sandbox.snapshot(), workspace)
         return sandbox
+
+    return make
+
+
+@pytest.fixture
+def lab_solved(
+    sandbox: Sandbox, cached_state: Callable[[tuple[str, ...], Callable[[], None]], Sandbox]
+) -> Callable[..., Sandbox]:
+    """`lab_solved("1", "3")`: the sandbox (and the attendee's workspace) as `mmtui solve` of
+    those Lab 3 steps, in that order, leaves the Labs 0-2 baseline: for tests whose subject
+    comes after those steps. Solved for real (the CLI over HTTP) once per test process; the
+    solves themselves are proven by tests/engine/test_solve_reset.py."""
+
+    def make(*steps: str) -> Sandbox:
+        def build() -> None:
+            env = sandbox.env()
+            with pytest.MonkeyPatch.context() as patch:
+                for name in (
+                    "AWS_ACCESS_KEY_ID",
+                    "AWS_SECRET_ACCESS_KEY",
+                    "MMTUI_RESOLVE_FILE",
+                    "MMTUI_WORKSPACE",
+                ):
+                    patch.setenv(name, env[name])
+                for step in steps:
+                    result = invoke("solve", "--endpoint-url", sandbox.url, "--step", step)
+                    assert result.code == 0, f"solve {step}: {result.stdout}{result.stderr}"
+
+        return cached_state(("solved", *steps), build)
+
+    return make
+
+
+@pytest.fixture
+def secondary_by_hand(
+    sandbox: Sandbox, cached_state: Callable[[tuple[str, ...], Callable[[], None]], Sandbox]
+) -> Callable[..., Sandbox]:
+    """`secondary_by_hand(is_secondary=True, region="us-east-1")`: the sandbox as
+    `deploy_secondary_by_hand` with those arguments leaves the baseline (the lab's by-hand
+    commands, run for real once per test process, then restored from a snapshot). For tests
+    that start there; a test that changes the sandbox first calls deploy_secondary_by_hand."""
+
+    def make(*, is_secondary: bool = True, region: str = "us-east-1") -> Sandbox:
+        return cached_state(
+            ("by-hand", str(is_secondary), region),
+            lambda: deploy_secondary_by_hand(sandbox, is_secondary=is_secondary, region=region),
+        )
 
     return make
 

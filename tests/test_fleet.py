@@ -470,15 +470,12 @@ def test_concurrency_is_respected(refusing: Refusing, tmp_path: Path) -> None:
     path = room(tmp_path, refusing.url, attendees)
     for concurrency in (1, 3):
         refusing.most_in_flight = refusing.calls = 0
-        started = time.perf_counter()
         code, document, _ = fleet(
             "check", "--targets", str(path), "--concurrency", str(concurrency)
         )
-        elapsed = time.perf_counter() - started
         assert code == ExitCode.CREDENTIALS
         assert refusing.calls == 6  # one STS call each: AccessDenied is not retried
         assert refusing.most_in_flight == concurrency
-        assert elapsed >= 6 / concurrency * 0.3
         assert {t["status"] for t in document["targets"]} == {"error"}
 
 

@@ -9,8 +9,9 @@ state, pickled together) and removes it; each new account then gets a copy of th
 the template's account-dependent values are replaced by the new account's:
 
 - the account id (in every ARN, registry host, owner field...);
-- the CI/CD nested stack's suffix (repositories.nested_stack_name: the repositories, projects,
-  pipelines, roles and the artifact bucket are named after it), upper and lower case;
+- the nested stacks' suffixes (extensions/cfn_nested.py names them from the account: the CI/CD
+  stack's repositories, projects, pipelines, roles, rules and artifact bucket are named after
+  it), upper and lower case;
 - the load balancers' DNS names (load_balancers.dns_name);
 - the initial commits: each account's buildspec names its own registry, so its commits differ.
   They are made for real in the new account's repositories (the same reproducible commits a
@@ -188,6 +189,14 @@ def _suffix(sandbox: Sandbox, account: str) -> str:
     return nested_stack_name(sandbox, account).rsplit("-", 1)[-1]
 
 
+def _dashboard_suffix(sandbox: Sandbox, account: str) -> str:
+    """The dashboard nested stack's suffix (its name is all that carries it)."""
+    from mmtui.sandbox.extensions.cfn_nested import stack_suffix
+
+    region = sandbox.options.primary_region
+    return stack_suffix(account, region, PRIMARY_STACK, "MultiRegionCwDashboard")
+
+
 def install(sandbox: Sandbox, image: AccountImage, account: str) -> None:
     """Make `account` a copy of the image: its repositories and initial commits for real, then
     its share of moto's backends and of the extensions' state. The caller then registers the
@@ -240,8 +249,11 @@ def _replacements_without_git(
         (dns_name(template, region, name), dns_name(account, region, name))
         for region, name in image.balancers
     ]
-    old_suffix, new_suffix = _suffix(sandbox, template), _suffix(sandbox, account)
-    found += [(old_suffix, new_suffix), (old_suffix.lower(), new_suffix.lower())]
+    for old_suffix, new_suffix in (
+        (_suffix(sandbox, template), _suffix(sandbox, account)),
+        (_dashboard_suffix(sandbox, template), _dashboard_suffix(sandbox, account)),
+    ):
+        found += [(old_suffix, new_suffix), (old_suffix.lower(), new_suffix.lower())]
     found.append((template, account))
     for old, new in found:
         # Same length, or the pickle's string and frame lengths would be wrong.

@@ -3,7 +3,8 @@
 In the workshop, the nested CI/CD stack creates one repository per service, and the bootstrap
 clones both into the Cloud9 home, copies the service code in (with the primary image
 repository written into the buildspec) and pushes the initial commit to `master`. Here the
-repositories are created over the sandbox's CodeCommit API, their code is mmtui's own
+repositories are the sandbox's CI/CD nested stack's too (its CloudFormation creates them in
+CodeCommit, extensions/cfn_nested.py), their code is mmtui's own
 (assets/services/), and the initial commits are pushed with the real `git push`, through the
 sandbox's git server, from the clones in the workspace: exactly what the attendee has and what
 they push from in Lab 3 step 4.
@@ -15,10 +16,8 @@ the new repository.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import shutil
-import string
 import tempfile
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -51,17 +50,16 @@ AUTHOR_EMAIL = "workshop-user@example.com"
 COMMIT_DATE = "2019-12-02T09:00:00-08:00"
 """When the initial commits say they were made (fixed, so that they are reproducible)."""
 PLACEHOLDER = "REPLACEME_PRIMARY_REPO_URI"
-_SUFFIX_ALPHABET = string.ascii_uppercase + string.digits
 
 
 def nested_stack_name(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> str:
     """The CI/CD nested stack's name: `<stack>-MythicalCiCdStack-<13 characters>`, as
     CloudFormation names it, but the same for the same account and region every time (and so
-    different in each account, as on AWS)."""
-    seed = f"{account}:{sandbox.options.primary_region}:{PRIMARY_STACK}:MythicalCiCdStack"
-    digest = hashlib.sha256(seed.encode()).digest()
-    suffix = "".join(_SUFFIX_ALPHABET[byte % len(_SUFFIX_ALPHABET)] for byte in digest[:13])
-    return f"{PRIMARY_STACK}-MythicalCiCdStack-{suffix}"
+    different in each account, as on AWS): the sandbox's CloudFormation names it so."""
+    from mmtui.sandbox.extensions import cfn_nested  # imports moto: only when needed
+
+    region = sandbox.options.primary_region
+    return cfn_nested.nested_stack_name(account, region, PRIMARY_STACK, "MythicalCiCdStack")
 
 
 def repository_names(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> dict[str, str]:
@@ -91,19 +89,26 @@ def _walk(folder: Traversable, prefix: str) -> list[tuple[str, bytes]]:
 
 
 def seed_repositories(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> dict[str, str]:
-    """Create both repositories, push their initial commits from the workspace clones (from a
-    scratch folder for an attendee account, which has no workspace here); returns
-    {"core": name, "like": name}."""
+    """Push both repositories' initial commits from the workspace clones (from a scratch folder
+    for an attendee account, which has no workspace here), as Lab 0's bootstrap does; returns
+    {"core": name, "like": name}.
+
+    The primary stack's CI/CD nested stack made the repositories (and the pipelines, which
+    these pushes start); one that is gone (deleted by hand) is made again over the API.
+    """
     region = sandbox.options.primary_region
     outputs = stack_outputs(sandbox, PRIMARY_STACK, region, account)
     codecommit = sandbox.client("codecommit", region, account)
     names = repository_names(sandbox, account)
     for key, (_, output, message) in SERVICES.items():
         label = "Core" if key == "core" else "Like"
-        metadata = codecommit.create_repository(
-            repositoryName=names[key],
-            repositoryDescription=f"The Mythical Mysfits {label} service",
-        )["repositoryMetadata"]
+        try:
+            metadata = codecommit.get_repository(repositoryName=names[key])["repositoryMetadata"]
+        except codecommit.exceptions.RepositoryDoesNotExistException:
+            metadata = codecommit.create_repository(
+                repositoryName=names[key],
+                repositoryDescription=f"The Mythical Mysfits {label} service",
+            )["repositoryMetadata"]
         url = str(metadata["cloneUrlHttp"])
         try:
             push_initial_commit(

@@ -42,16 +42,41 @@ def workshop_folder(sandbox: Sandbox) -> Path:
     return sandbox.workspace / WORKSHOP_FOLDER
 
 
+WORKSPACE_FILES = (
+    TEMPLATE,
+    Path("app") / "hints" / "core-buildspec_prod.yml",
+    Path("app") / "hints" / "like-buildspec_prod.yml",
+    Path("bootstrap") / "outputs.py",
+    Path("bootstrap") / "fetch-outputs",
+    Path("bootstrap") / "secondary-region" / "setup",
+    Path("bootstrap") / "secondary-region" / "fetch-outputs",
+    Path("bootstrap") / "secondary-region" / "codecommit" / "push",
+)
+"""What the workshop folder holds in the sandbox: the template, Lab 3 step 4's finished
+buildspecs (app/hints) and the bootstrap scripts that fill them in and push them (mmtui's own
+versions of the workshop's, in assets/workshop/). The nested stacks' templates are not here:
+the workshop's are not in its folder either (CloudFormation fetches them from S3)."""
+EXECUTABLE = frozenset(
+    path for path in WORKSPACE_FILES if path.parts[0] == "bootstrap" and not path.suffix
+)
+
+
 def install_workspace(sandbox: Sandbox) -> Path:
-    """Put the template in the workspace unless it is there already; returns its path.
+    """Put the workshop's files in the workspace, each unless it is there already; returns the
+    template's path.
 
     An existing file is the attendee's (they may have edited it): it is never overwritten.
     """
-    target = workshop_folder(sandbox) / TEMPLATE
-    if not target.exists():
+    folder = workshop_folder(sandbox)
+    assets = resources.files("mmtui.sandbox").joinpath("assets", "workshop")
+    for relative in WORKSPACE_FILES:
+        target = folder / relative
+        if target.exists():
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, template_body().encode("utf-8"))
-    return target
+        mode = 0o755 if relative in EXECUTABLE else None
+        write_atomically(target, assets.joinpath(*relative.parts).read_bytes(), mode)
+    return folder / TEMPLATE
 
 
 def deploy_primary_stack(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
@@ -19,7 +20,7 @@ from mmtui.sandbox.server import Sandbox
 from mmtui.target.connect import Connection
 from mmtui.target.readonly import WriteRefused
 from mmtui.target.spec import TargetFlags, resolve_target
-from tests.conftest import aws_cli, deploy_secondary_by_hand, invoke
+from tests.conftest import aws_cli, invoke
 
 
 @pytest.fixture
@@ -102,9 +103,11 @@ def test_baseline_steps_fail_and_prerequisites_hold(
 
 
 def test_step1_by_hand_with_the_aws_cli_then_check_passes(
-    sandbox: Sandbox, creds: dict[str, str]
+    sandbox: Sandbox,
+    creds: dict[str, str],
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     code, document = check_json(sandbox, "--step", "1")
     assert statuses(document, "infrastructure") == {
         "infrastructure.stack_complete": "pass",
@@ -119,9 +122,11 @@ def test_step1_by_hand_with_the_aws_cli_then_check_passes(
 
 
 def test_step1_deployed_without_is_secondary_says_so(
-    sandbox: Sandbox, creds: dict[str, str]
+    sandbox: Sandbox,
+    creds: dict[str, str],
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
-    deploy_secondary_by_hand(sandbox, is_secondary=False)
+    secondary_by_hand(is_secondary=False)
     code, document = check_json(sandbox, "--step", "infrastructure")
     assert code == 1
     (result,) = [
@@ -285,9 +290,11 @@ def test_statuses_combine_worst_first() -> None:
 
 
 def test_step4_names_each_missing_piece_of_the_starting_buildspecs(
-    sandbox: Sandbox, creds: dict[str, str]
+    sandbox: Sandbox,
+    creds: dict[str, str],
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     code, document = check_json(sandbox, "--step", "4")
     step = {c["id"]: c for c in document["steps"][0]["checks"]}
     assert code == 1

@@ -5,6 +5,7 @@ takes out only what the lab adds."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from mmtui.sandbox.primary_app import stack_outputs
 from mmtui.sandbox.server import Sandbox
-from tests.conftest import aws_cli, deploy_secondary_by_hand, invoke
+from tests.conftest import aws_cli, invoke
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 FILTERS = {
@@ -166,9 +167,12 @@ def fully_prepared_template(sandbox: Sandbox) -> str:
 
 
 def test_the_workshops_scripted_dashboard_stack_passes_step5(
-    sandbox: Sandbox, target: list[str], tmp_path: Path
+    sandbox: Sandbox,
+    target: list[str],
+    tmp_path: Path,
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     secondary_groups(sandbox)
     code, before = check_step(target, "5")
     assert code == 1
@@ -242,11 +246,13 @@ def test_shorthands_expand_as_cloudwatch_reads_them() -> None:
 
 
 def test_labels_the_lab_never_asks_for_are_not_required(
-    sandbox: Sandbox, target: list[str]
+    sandbox: Sandbox,
+    target: list[str],
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
     """The lab asks for a region label on the load balancer lines only; the X-Ray group line
     added in the console has none."""
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     assert invoke("solve", *target, "--step", "5").code == 0
     cloudwatch = sandbox.client("cloudwatch", PRIMARY)
     name = "mm-multi-region_Dashboard"
@@ -264,11 +270,13 @@ def test_labels_the_lab_never_asks_for_are_not_required(
     assert code == 0
 
 
-def test_reset_takes_out_only_what_the_lab_adds(sandbox: Sandbox, target: list[str]) -> None:
+def test_reset_takes_out_only_what_the_lab_adds(
+    sandbox: Sandbox, target: list[str], secondary_by_hand: Callable[..., Sandbox]
+) -> None:
     """The attendee's own widget reading the secondary region stays; a secondary line the
     attendee added inside a Lab 2 widget (as the workshop's console steps do) goes; the log
     says what went."""
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     assert invoke("solve", *target, "--step", "5").code == 0
     cloudwatch = sandbox.client("cloudwatch", PRIMARY)
     name = "mm-multi-region_Dashboard"
@@ -327,11 +335,13 @@ def test_reset_takes_out_only_what_the_lab_adds(sandbox: Sandbox, target: list[s
 
 
 def test_the_lab2_body_put_back_by_a_stack_update_is_explained(
-    sandbox: Sandbox, target: list[str]
+    sandbox: Sandbox,
+    target: list[str],
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
     """On AWS the Lab 2 dashboard is a nested stack's resource: an update of the workshop
     stack writes its Lab 2 body back. The check says that is the likely cause."""
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     cloudwatch = sandbox.client("cloudwatch", PRIMARY)
     name = "mm-multi-region_Dashboard"
     lab2_body = cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"]

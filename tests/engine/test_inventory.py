@@ -17,7 +17,6 @@ from mmtui.labs.lab3 import tasks
 from mmtui.labs.lab3.inventory import image_region, render_text, take_inventory
 from mmtui.sandbox.server import Sandbox
 from mmtui.target.clients import ClientFactory
-from tests.conftest import deploy_secondary_by_hand
 from tests.engine.test_checks import context
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
@@ -81,8 +80,10 @@ def test_baseline_primary_present_secondary_absent(sandbox: Sandbox) -> None:
     assert "  table        mm-ddbtable: ACTIVE, stream off\n" in text
 
 
-def test_after_steps_1_to_3_both_regions_show(sandbox: Sandbox, quick_replicas: None) -> None:
-    deploy_secondary_by_hand(sandbox)
+def test_after_steps_1_to_3_both_regions_show(
+    sandbox: Sandbox, quick_replicas: None, secondary_by_hand: Callable[..., Sandbox]
+) -> None:
+    secondary_by_hand()
     ctx = context(sandbox)
     solve(ctx, tasks.solve_data_tier, tasks.solve_pipeline)
 
@@ -129,9 +130,11 @@ def test_after_steps_1_to_3_both_regions_show(sandbox: Sandbox, quick_replicas: 
     assert "CrossRegionDeploy [us-east-1] not run" in text
 
 
-def test_a_stack_deployed_in_the_wrong_region_shows_there(sandbox: Sandbox) -> None:
+def test_a_stack_deployed_in_the_wrong_region_shows_there(
+    sandbox: Sandbox, secondary_by_hand: Callable[..., Sandbox]
+) -> None:
     """The classic slip: step 1's command without `--region` lands in the primary region."""
-    deploy_secondary_by_hand(sandbox, region=PRIMARY)
+    secondary_by_hand(region=PRIMARY)
     inventory = take_inventory(context(sandbox))
     assert [(s.name, s.present, s.expected) for s in inventory.primary.stacks] == [
         ("mm-multi-region", True, True),

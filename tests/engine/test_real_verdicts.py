@@ -5,7 +5,7 @@ stopped, China-partition image URIs, a bucket HeadBucket will not show."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -129,9 +129,11 @@ def test_xray_groups_on_a_later_page_are_found(sandbox: Sandbox, target: list[st
 
 
 def test_an_aws_error_reading_images_is_an_error_not_a_missing_image(
-    sandbox: Sandbox, stubbed: dict[tuple[str, str], Stubber]
+    sandbox: Sandbox,
+    stubbed: dict[tuple[str, str], Stubber],
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     ctx = context(sandbox)
     # On the sandbox: the images are not in the secondary registries yet: a plain failure.
     missing = run_check(ctx, "build_artifacts.images_in_both_regions")
@@ -164,10 +166,13 @@ def test_an_aws_error_reading_images_is_an_error_not_a_missing_image(
 
 @pytest.mark.parametrize("state", ["failed", "active_impaired"])
 def test_a_load_balancer_that_failed_is_not_a_pass(
-    sandbox: Sandbox, stubbed: dict[tuple[str, str], Stubber], state: str
+    sandbox: Sandbox,
+    stubbed: dict[tuple[str, str], Stubber],
+    state: str,
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
     """moto's load balancers are always active: the failed states come from the Stubber."""
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     dns = stack_outputs(sandbox, "mm-secondary-region", SECONDARY)["SecondaryLoadBalancerDNS"]
     ctx = context(sandbox)
     stubber = Stubber(ctx.client("elbv2", SECONDARY))
@@ -251,11 +256,14 @@ def test_image_uris_of_the_china_partition_are_read() -> None:
 
 
 def test_deployed_to_the_secondary_waits_for_the_rollout(
-    sandbox: Sandbox, target: list[str], monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox,
+    target: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
     """The secondary services already name the primary's build, but ECS is still replacing
     their tasks: pending until the rollout is COMPLETED."""
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     monkeypatch.setattr(moto_patches, "ROLLOUT_SECONDS", 3600.0)
     secondary = stack_outputs(sandbox, "mm-secondary-region", SECONDARY)
     primary = stack_outputs(sandbox, "mm-multi-region", PRIMARY)
@@ -281,11 +289,13 @@ def test_deployed_to_the_secondary_waits_for_the_rollout(
 
 
 def test_a_failed_rollout_fails_with_its_reason(
-    sandbox: Sandbox, stubbed: dict[tuple[str, str], Stubber]
+    sandbox: Sandbox,
+    stubbed: dict[tuple[str, str], Stubber],
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
     """FAILED comes from ECS's deployment circuit breaker, whose configuration moto does not
     keep: the Stubber gives the services' answer, the rest is the sandbox."""
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     secondary = stack_outputs(sandbox, "mm-secondary-region", SECONDARY)
     primary = stack_outputs(sandbox, "mm-multi-region", PRIMARY)
     _run_the_primarys_build_in_the_secondary(sandbox, primary, secondary)
@@ -384,12 +394,15 @@ def _run_the_primarys_build_in_the_secondary(
 
 
 def test_reset_of_step3_leaves_a_bucket_it_cannot_see_and_says_so(
-    sandbox: Sandbox, target: list[str], stubbed: dict[tuple[str, str], Stubber]
+    sandbox: Sandbox,
+    target: list[str],
+    stubbed: dict[tuple[str, str], Stubber],
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
     """HeadBucket 403 (the name is another account's, or looking is denied) is not "missing":
     the bucket is left, and the plan and the log say why. moto lets every account see every
     bucket, so the 403 comes from the Stubber."""
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     assert invoke("solve", *target, "--step", "3").code == 0
     ctx = context(sandbox)
     stubber = Stubber(ctx.connection.factory.client("s3", SECONDARY))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.widgets import Button, DataTable, Input, Select, Static, TabbedContent
 
 from mmtui.sandbox.server import Sandbox
 from mmtui.tui.app import MmtuiApp
 from mmtui.tui.form_view import FormView
 from mmtui.tui.step import StepScreen
-from tests.conftest import deploy_secondary_by_hand
 from tests.tui.conftest import settle
 
 
@@ -58,9 +59,11 @@ async def test_step_2_form_adds_the_replica(app: MmtuiApp, sandbox: Sandbox) -> 
 
 
 async def test_step_3_form_refuses_bad_values_before_any_call(
-    app: MmtuiApp, sandbox: Sandbox
+    app: MmtuiApp,
+    sandbox: Sandbox,
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     codepipeline = sandbox.client("codepipeline", "us-west-2")
     names = [p["name"] for p in codepipeline.list_pipelines()["pipelines"]]
     versions = {n: codepipeline.get_pipeline(name=n)["pipeline"]["version"] for n in names}
@@ -77,9 +80,11 @@ async def test_step_3_form_refuses_bad_values_before_any_call(
 
 
 async def test_step_3_form_follows_the_chosen_pipeline_and_applies(
-    app: MmtuiApp, sandbox: Sandbox
+    app: MmtuiApp,
+    sandbox: Sandbox,
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         view = await open_form(app, pilot, "pipeline")

@@ -15,7 +15,6 @@ from textual.pilot import Pilot
 
 from mmtui.sandbox.server import Sandbox
 from mmtui.tui.app import MmtuiApp
-from tests.conftest import deploy_secondary_by_hand
 from tests.tui.conftest import settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -84,9 +83,13 @@ def test_step_with_passing_checks(
 
 @pytest.mark.parametrize("size", SIZES)
 def test_buildspec_diff(
-    snap_compare: Any, app: MmtuiApp, sandbox: Sandbox, size: tuple[int, int]
+    snap_compare: Any,
+    app: MmtuiApp,
+    sandbox: Sandbox,
+    size: tuple[int, int],
+    secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
-    deploy_secondary_by_hand(sandbox)
+    secondary_by_hand()
     assert snap_compare(app, terminal_size=size, run_before=opening("build-artifacts", "s"))
 
 

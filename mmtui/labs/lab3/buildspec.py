@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 _ASSIGNMENT = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+_PLACEHOLDER = re.compile(r"\bREPLACEME_[A-Z0-9_]+")
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(%%/\*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -95,18 +96,26 @@ def missing_pieces(
     host = secondary_uri.split("/", 1)[0]
     joined = "\n".join(lines)
     pieces: list[Piece] = []
+    # A finished hint file (app/hints) copied with one of its placeholders still in: say which,
+    # rather than only what the value should have been.
+    left = sorted(set(_PLACEHOLDER.findall(joined)))
+    unfilled = (
+        f"; it still holds {', '.join(left)}: put the value from the stacks' outputs there"
+        if left
+        else ""
+    )
     if secondary_uri not in joined and secondary_uri not in variables.values():
         pieces.append(
             Piece(
                 "secondary repository URI",
-                f"set a variable to the secondary repository {secondary_uri}",
+                f"set a variable to the secondary repository {secondary_uri}{unfilled}",
             )
         )
     if not re.search(rf"--region[ =]{re.escape(secondary_region)}\b", joined):
         pieces.append(
             Piece(
                 "secondary region",
-                f"log in with --region {secondary_region} (the secondary region)",
+                f"log in with --region {secondary_region} (the secondary region){unfilled}",
             )
         )
     if not any(

@@ -307,6 +307,21 @@ TEMPLATE_RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
         "iam:PassRole",
     ),
     "AWS::CloudFormation::CustomResource": ("lambda:InvokeFunction",),
+    # Primary only (the secondary skips them), listed since the rule is the template's types.
+    "AWS::IAM::InstanceProfile": (
+        "iam:CreateInstanceProfile",
+        "iam:AddRoleToInstanceProfile",
+        "iam:GetInstanceProfile",
+        "iam:RemoveRoleFromInstanceProfile",
+        "iam:DeleteInstanceProfile",
+        "iam:PassRole",
+    ),
+    "AWS::CloudFormation::Stack": (
+        "cloudformation:CreateStack",
+        "cloudformation:DescribeStacks",
+        "cloudformation:UpdateStack",
+        "cloudformation:DeleteStack",
+    ),
 }
 """Resource type → what the caller needs for CloudFormation to manage it. A test proves every
 type of the workshop template (as the sandbox ships it) is listed."""

@@ -38,6 +38,9 @@ What changes, and which moto internals carry it:
   deletions are done by this module's deleters), but their function must exist.
 * Change sets: an UPDATE change set is refused for a stack under review (never created),
   rolled back, failed or busy (any *_IN_PROGRESS), with AWS's ValidationError messages.
+* Nested stacks and the CI/CD resource types moto lacks (cfn_nested.py): the workshop's
+  primary stack creates its CI/CD and dashboard stacks as on AWS; `!GetAtt A.B.C` is
+  attribute `B.C` of `A`, as AWS reads it; a settled stack's outputs are evaluated on each read.
 
 Creation and deletion are synchronous by default (a stack is complete when
 CreateStack/ExecuteChangeSet returns: the CLI's waiters finish on their first poll). With
@@ -64,7 +67,7 @@ from contextvars import ContextVar
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from mmtui.sandbox.extensions import lambda_runtimes
+from mmtui.sandbox.extensions import cfn_nested, lambda_runtimes
 from mmtui.sandbox.protocol import AwsRequest, AwsResponse
 from mmtui.sandbox.timing import VARIABLES, scale_of, seconds
 
@@ -169,6 +172,7 @@ def install() -> None:
         _patch_lifecycle()
         _patch_custom_resources()
         lambda_runtimes.install()
+        cfn_nested.install()
         _installed = True
 
 
@@ -223,6 +227,10 @@ def _patch_template_reading() -> None:
             # e.g. `!GetAZs {Ref: AWS::Region}`: moto returned the raw YAML node pairs.
             key = "Ref" if tag == "!Ref" else f"Fn::{tag[1:]}"
             return {key: loader.construct_mapping(node, deep=True)}
+        if tag == "!GetAtt" and isinstance(node, yaml.ScalarNode):
+            # `!GetAtt Stack.Outputs.Key` names the attribute `Outputs.Key`: AWS splits at the
+            # first dot only (moto at every dot).
+            return {"Fn::GetAtt": str(node.value).split(".", 1)}
         return original_constructor(loader, tag, node)
 
     # Each module registers the constructor it imported before parsing, so all must change.
@@ -274,8 +282,18 @@ def _patch_outputs() -> None:
             return None
         template_outputs = self.template_dict.get("Outputs") or {}
         shown = []
+        # A settled stack's outputs are evaluated on every read, not cached as moto does: a
+        # value may change while the stack stands (a clone URL names the sandbox's port of this
+        # run). Any other stack keeps moto's cache: evaluating the outputs of a deleted stack
+        # would make moto create again the resources they refer to.
+        live = self.status in _LIVE_OUTPUTS
         for key in template_outputs:
-            output = self.output_map[key]
+            if live:
+                output = parsing.parse_output(key, template_outputs[key], self.resource_map)
+                if output:  # what the stack shows once it is deleted
+                    self.output_map._parsed_outputs[key] = output
+            else:
+                output = self.output_map[key]
             if not output:
                 continue
             entry = {"OutputKey": output.key, "OutputValue": _output_text(output.value)}
@@ -311,6 +329,7 @@ def _patch_outputs() -> None:
     _patch(parsing.ResourceMap, "validate_outputs", validate_outputs)
 
 
+_LIVE_OUTPUTS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
 _NO_OUTPUTS = frozenset(
     {"REVIEW_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED"}
 )

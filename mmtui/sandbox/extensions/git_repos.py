@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmtui.sandbox import git_store
+from mmtui.sandbox.extensions import cfn_nested
 from mmtui.sandbox.git_store import ZERO_SHA, GitError
 from mmtui.sandbox.protocol import DEFAULT_ACCOUNT, AwsRequest, AwsResponse, aws_error
 
@@ -68,6 +69,11 @@ class GitRepositories:
         self._locks_guard = threading.Lock()
         self.listener_errors: list[str] = []
         """Exceptions raised by push listeners (never printed; kept for diagnosis)."""
+        # The CI/CD nested stack's repositories are made by CloudFormation, not the API: it
+        # asks this server for their clone URL (this run's port) and their bare repositories.
+        cfn_nested.HOOKS.clone_url = self.clone_url
+        cfn_nested.HOOKS.repository_created = self._made_by_stack
+        cfn_nested.HOOKS.repository_deleted = self._deleted_by_stack
 
     # ------------------------------------------------------------------ AWS API
 
@@ -171,6 +177,16 @@ class GitRepositories:
                 )
                 return AwsResponse(200, _dumps(payload), response.headers)
         return response
+
+    def _made_by_stack(self, name: str, account: str) -> None:
+        """A repository CloudFormation created starts empty, as one CreateRepository makes."""
+        with self._repo_lock(account, name), contextlib.suppress(GitError, OSError):
+            git_store.remove_bare(self.sandbox, name, account)
+            git_store.create_bare(self.sandbox, name, account)  # else _ensure makes it later
+
+    def _deleted_by_stack(self, name: str, account: str) -> None:
+        with self._repo_lock(account, name), contextlib.suppress(GitError, OSError):
+            git_store.remove_bare(self.sandbox, name, account)
 
     def _check_create(self, request: AwsRequest) -> AwsResponse | None:
         name = str(_params(request).get("repositoryName", ""))
