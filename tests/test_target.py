@@ -73,24 +73,29 @@ def _spec(endpoint: Endpoint) -> TargetSpec:
     return resolve_target(TargetFlags(endpoint_url=endpoint.url), env={})
 
 
-def test_clients_are_cached_per_thread_with_a_session_per_thread(
-    aws_endpoint: Endpoint, dummy_credentials: None
+def test_clients_are_made_once_and_shared_by_every_thread(
+    aws_endpoint: Endpoint, sandbox_credentials: None
 ) -> None:
+    """A whole-lab check runs its checks on a pool of threads: they share one session and one
+    client per service and region (made once, even when they all ask at the same moment), and
+    calls through the shared client from every thread at once all succeed."""
+    from concurrent.futures import ThreadPoolExecutor
+
     factory = ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url)
-    main_client = factory.client("sts", "us-east-1")
-    assert factory.client("sts", "us-east-1") is main_client
-    assert factory.client("sts", "us-west-2") is not main_client
-    seen: dict[str, Any] = {}
+    barrier = threading.Barrier(8)
 
-    def other_thread() -> None:
-        seen["session"] = factory.session()
-        seen["client"] = factory.client("sts", "us-east-1")
+    def ask(_: int) -> tuple[Any, Any, str]:
+        barrier.wait()
+        client = factory.client("sts", "us-east-1")
+        return client, factory.session(), client.get_caller_identity()["Account"]
 
-    worker = threading.Thread(target=other_thread)
-    worker.start()
-    worker.join()
-    assert seen["session"] is not factory.session()
-    assert seen["client"] is not main_client
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(8)))
+    assert len({id(client) for client, _, _ in answers}) == 1
+    assert len({id(session) for _, session, _ in answers}) == 1
+    assert {account for _, _, account in answers} == {"123456789012"}
+    assert factory.client("sts", "us-west-2") is not answers[0][0]
+    assert factory.client("sts", "us-east-1", read_only=True) is not answers[0][0]
 
 
 def test_sessions_of_every_thread_read_botocore_data_through_one_loader(

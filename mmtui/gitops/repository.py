@@ -52,7 +52,7 @@ def target_git_identity(factory: Any, region: str) -> Callable[[], dict[str, str
         credentials = (
             factory.role_credentials()
             if factory.spec.role is not None
-            else factory.session().get_credentials()
+            else factory.session_credentials()
         )
         if credentials is None:
             raise MmtuiError(

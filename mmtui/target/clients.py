@@ -74,7 +74,9 @@ class ClientFactory:
     """The endpoint every client talks to (sandbox or endpoint targets); None for real AWS."""
     credentials: tuple[str, str] | None = None
     """Explicit keys (the sandbox's); None uses the standard credential chain."""
-    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _session: Any = field(default=None, repr=False)
+    _clients: dict[tuple[str, str, int, bool], Any] = field(default_factory=dict, repr=False)
     _role_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _role_credentials: Any = field(default=None, repr=False)
 
@@ -95,30 +97,34 @@ class ClientFactory:
         )
 
     def session(self) -> Any:
-        local = self._local
-        if getattr(local, "session", None) is None:
-            if self.spec.role is None:
-                local.session = self._base_session()
-            else:
-                import boto3
-                import botocore.session
+        """The target's one session. Sessions are not safe to use from several threads at
+        once, so it is only touched under the lock; the clients it makes are, and every thread
+        shares them (a whole-lab check runs its checks on a pool of threads, and a client per
+        thread cost more than the calls)."""
+        with self._lock:
+            if self._session is None:
+                self._session = self._make_session()
+            return self._session
 
-                credentials = self.role_credentials()
-                if credentials is None:
-                    # Never fall back to whatever the environment holds: that is another
-                    # identity, perhaps another account.
-                    from botocore.exceptions import NoCredentialsError
+    def _make_session(self) -> Any:
+        if self.spec.role is None:
+            return self._base_session()
+        else:
+            import boto3
+            import botocore.session
 
-                    raise NoCredentialsError()
-                core = botocore.session.Session()
-                # The documented seam for credentials a session did not find itself: every
-                # thread's session shares the one refreshable set of the role.
-                core._credentials = credentials
-                local.session = boto3.Session(
-                    botocore_session=core, region_name=self.spec.primary_region
-                )
-            local.clients = {}
-        return local.session
+            credentials = self.role_credentials()
+            if credentials is None:
+                # Never fall back to whatever the environment holds: that is another
+                # identity, perhaps another account.
+                from botocore.exceptions import NoCredentialsError
+
+                raise NoCredentialsError()
+            core = botocore.session.Session()
+            # The documented seam for credentials a session did not find itself: the one
+            # refreshable set of the role.
+            core._credentials = credentials
+            return boto3.Session(botocore_session=core, region_name=self.spec.primary_region)
 
     def role_credentials(self) -> Any:
         """The role's credentials, shared by every thread; assumed on first use and again
@@ -170,18 +176,23 @@ class ClientFactory:
         max_attempts: int = MAX_ATTEMPTS,
         read_only: bool = False,
     ) -> Any:
-        """A client for `service` in `region` (the primary by default), cached per thread.
+        """A client for `service` in `region` (the primary by default), made once and shared
+        by every thread (botocore's clients are safe to share).
 
         `max_attempts` lowers the retries for a call that should fail fast, such as the first
         call to an endpoint that may not be running. `read_only` clients (what checks get)
         refuse any operation that writes.
         """
         region = region or self.spec.primary_region
-        session = self.session()
-        clients: dict[tuple[str, str, int, bool], Any] = self._local.clients
         key = (service, region, max_attempts, read_only)
-        if key not in clients:
-            if not clients:  # this thread's first client: its session reads the shared data
+        found = self._clients.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            if key in self._clients:
+                return self._clients[key]
+            session = self.session()
+            if not self._clients:  # the session's first client: it reads the shared data
                 share_data_loader(session._session)
             # A real-AWS target must not be silently redirected by AWS_ENDPOINT_URL in the
             # environment; an endpoint target names its endpoint explicitly instead.
@@ -196,8 +207,14 @@ class ClientFactory:
                 from mmtui.target.readonly import guard
 
                 guard(client)
-            clients[key] = client
-        return clients[key]
+            self._clients[key] = client
+            return client
+
+    def session_credentials(self) -> Any:
+        """The credentials the target's session found (None: none), resolved once, under the
+        lock (a session is not safe to share while it resolves them)."""
+        with self._lock:
+            return self.session().get_credentials()
 
     def credentials_available(self) -> bool:
-        return self.session().get_credentials() is not None
+        return self.session_credentials() is not None
