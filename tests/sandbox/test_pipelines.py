@@ -34,7 +34,14 @@ from mmtui.sandbox.workshop.stacks import CAPABILITIES, PRIMARY_STACK, SECONDARY
 from tests.conftest import codecommit_git, secondary_template
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
-DOCKER = Path(__file__).resolve().parents[2] / "mmtui" / "sandbox" / "pipelines" / "docker.py"
+DOCKER = (
+    Path(__file__).resolve().parents[2]
+    / "mmtui"
+    / "sandbox"
+    / "behaviours"
+    / "pipelines"
+    / "docker.py"
+)
 TIMEOUT = 60.0
 
 

@@ -14,25 +14,25 @@ from typing import TYPE_CHECKING
 from mmtui.sandbox.core.extension import Extension
 from mmtui.sandbox.core.protocol import AwsRequest, AwsResponse
 from mmtui.sandbox.core.timing import VARIABLES, scale_of, seconds
+from mmtui.sandbox.moto_repairs.cloudformation.lifecycle import advance
+from mmtui.sandbox.moto_repairs.cloudformation.stacks import _TIMINGS
 
 if TYPE_CHECKING:
     from mmtui.sandbox.core.server import Sandbox
-from mmtui.sandbox.moto_repairs.cloudformation.lifecycle import advance
-from mmtui.sandbox.moto_repairs.cloudformation.stacks import _TIMINGS
 
 CREATE_VARIABLE = VARIABLES["stack_create"]
 DELETE_VARIABLE = VARIABLES["stack_delete"]
 
 
 class CloudFormationFixes(Extension):
-    """The sandbox extension: installs the fixes, and finishes stack operations that were
-    given time (`stack_create_seconds`, `stack_delete_seconds`) once that time is up."""
+    """The sandbox extension: finishes stack operations that were given time
+    (`stack_create_seconds`, `stack_delete_seconds`) once that time is up."""
 
     name = "cloudformation"
 
     def __init__(self, sandbox: Sandbox | None = None) -> None:
         # AWS's durations times the sandbox's time scale (0 by default: instant), unless a
-        # variable sets one of them (sandbox/timing.py, shared with the other extensions).
+        # variable sets one of them (core/timing.py, shared with the other extensions).
         notes: list[str] = sandbox.notes if sandbox is not None else []
         scale = scale_of(getattr(sandbox, "options", None), notes.append)
         self.stack_create_seconds = seconds("stack_create", scale, notes.append)

@@ -19,8 +19,6 @@ import threading
 import weakref
 from typing import Any
 
-from mmtui.files import write_atomically as write_atomically  # the sandbox imports it from here
-
 FORMAT = 1
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.files import write_atomically
 from mmtui.sandbox.behaviours.accounts import (
     ADMINISTRATOR_ACCESS,
     DEFAULT_ROLE_NAME,
@@ -41,7 +42,6 @@ from mmtui.sandbox.core.persistence import (
     SnapshotMismatch,
     dump_state,
     load_state,
-    write_atomically,
 )
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmtui.exitcodes import ExitCode, MmtuiError
-from mmtui.sandbox.core.persistence import write_atomically
+from mmtui.files import write_atomically
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT
 
 if TYPE_CHECKING:

@@ -3,9 +3,10 @@
 moto stores pipeline definitions and nothing more. Here an execution starts on a push to the
 branch a pipeline's CodeCommit source watches (the workshop's EventBridge rule) or on
 StartPipelineExecution, and runs the pipeline as it is stored at that moment, stage by stage and
-action by action: the source action zips the commit, the CodeBuild action runs the buildspec for
-real (build.py), the ECS action deploys the image definitions to the service (deploy.py), each in
-its own region. Artifacts go through the pipeline's S3 artifact stores, as on AWS.
+action by action (actions.py): the source action zips the commit, the CodeBuild action runs the
+buildspec for real (build.py), the ECS action deploys the image definitions to the service
+(deploy.py), each in its own region. Artifacts go through the pipeline's S3 artifact stores,
+as on AWS.
 
 Executions of one pipeline run one at a time, in the order they were started (one worker thread
 per busy pipeline; different pipelines run side by side). Nothing is lost when pushes come close
@@ -22,26 +23,26 @@ result under the lock, checking first that the state they worked for is still th
 from __future__ import annotations
 
 import copy
-import json
-import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmtui.sandbox.behaviours import git_store
 from mmtui.sandbox.behaviours.pipelines import api
-from mmtui.sandbox.behaviours.pipelines.artifacts import (
-    artifact_key,
-    get_artifact,
-    put_artifact,
-    s3_arn,
-    zip_tree,
+from mmtui.sandbox.behaviours.pipelines.actions import (
+    ActionFailure,
+    ActionOutcome,
+    Cancelled,
+    run_action,
 )
-from mmtui.sandbox.behaviours.pipelines.build import BuildHooks, BuildRequest, BuildRun
-from mmtui.sandbox.behaviours.pipelines.deploy import DeployFailure, ecs_deploy
+from mmtui.sandbox.behaviours.pipelines.deploy import DeployFailure
+from mmtui.sandbox.behaviours.pipelines.moto_models import (
+    arn_account,
+    event_rule_arn,
+    pipeline_model,
+    watching_pipelines,
+)
 from mmtui.sandbox.behaviours.pipelines.records import (
     ABANDONED,
     FAILED,
@@ -52,7 +53,6 @@ from mmtui.sandbox.behaviours.pipelines.records import (
     SUCCEEDED,
     ActionRun,
     Execution,
-    Location,
     State,
     StopRefused,
 )
@@ -65,31 +65,7 @@ if TYPE_CHECKING:
     from mmtui.sandbox.core.server import Sandbox
 
 BUILDS_FOLDER = "builds"
-LOG_BATCH = 1000
 CLOSE_SECONDS = 5.0
-
-
-class Cancelled(Exception):
-    """The work is no longer wanted: the execution was stopped, or the state replaced."""
-
-
-class ActionFailure(Exception):
-    """The action fails with errorDetails {code, message}."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class ActionOutcome:
-    summary: str | None = None
-    external_id: str | None = None
-    external_url: str | None = None
-    outputs: dict[str, Location] = field(default_factory=dict)
-    revision: dict[str, Any] | None = None
-    """For a source action: its artifactRevision (name, revisionId, revisionSummary, ...)."""
 
 
 class Pipelines(Extension):
@@ -149,7 +125,7 @@ class Pipelines(Extension):
             builds = {
                 build_id: build
                 for build_id, build in self.state.builds.items()
-                if _arn_account(str(build.get("arn", ""))) == account
+                if arn_account(str(build.get("arn", ""))) == account
             }
             return {
                 "executions": [e for e in self.state.executions if e.account == account],
@@ -157,7 +133,7 @@ class Pipelines(Extension):
                 "build_numbers": {
                     arn: number
                     for arn, number in self.state.build_numbers.items()
-                    if _arn_account(arn) == account
+                    if arn_account(arn) == account
                 },
                 "logs": {build_id: self._log_text(build_id) for build_id in builds},
             }
@@ -186,11 +162,11 @@ class Pipelines(Extension):
                     cancel.set()
             self.state.executions = [e for e in self.state.executions if e.account != account]
             for build_id in [
-                b for b, build in self.state.builds.items() if _arn_account(build["arn"]) == account
+                b for b, build in self.state.builds.items() if arn_account(build["arn"]) == account
             ]:
                 del self.state.builds[build_id]
                 self._log_path(build_id).unlink(missing_ok=True)
-            for arn in [arn for arn in self.state.build_numbers if _arn_account(arn) == account]:
+            for arn in [arn for arn in self.state.build_numbers if arn_account(arn) == account]:
                 del self.state.build_numbers[arn]
             self._finished.notify_all()
 
@@ -422,7 +398,7 @@ class Pipelines(Extension):
                         execution.actions.remove(previous)  # interrupted: it runs again
                     run = self._begin(execution, stage["name"], action, definition)
                 try:
-                    outcome = self._run_action(execution, run, action, generation, cancel)
+                    outcome = run_action(self, execution, run, action, generation, cancel)
                 except Cancelled:
                     with self.lock:
                         if self._current(generation, execution) and execution.stop:
@@ -502,485 +478,6 @@ class Pipelines(Extension):
             run.status, run.updated = FAILED, time.time()
             run.error = {"code": code, "message": message}
             self._finish(execution, FAILED, f"{run.stage}.{run.action}: {message}")
-
-    # ------------------------------------------------------------------ actions
-
-    def _run_action(
-        self,
-        execution: Execution,
-        run: ActionRun,
-        action: dict[str, Any],
-        generation: int,
-        cancel: threading.Event,
-    ) -> ActionOutcome:
-        kind = run.action_type
-        provider = (kind.get("category"), kind.get("owner"), kind.get("provider"))
-        if provider == ("Source", "AWS", "CodeCommit"):
-            return self._source(execution, run, action)
-        if provider == ("Build", "AWS", "CodeBuild"):
-            return self._build(execution, run, action, generation, cancel)
-        if provider == ("Deploy", "AWS", "ECS"):
-            return self._deploy(execution, run, action, generation, cancel)
-        raise ActionFailure(
-            "JobFailed",
-            f"The mmtui sandbox does not run {kind.get('category')} actions of provider "
-            f"{kind.get('owner')}/{kind.get('provider')}",
-        )
-
-    def _source(
-        self, execution: Execution, run: ActionRun, action: dict[str, Any]
-    ) -> ActionOutcome:
-        repo = run.configuration.get("RepositoryName", "")
-        branch = run.configuration.get("BranchName", "")
-        if execution.pinned is not None and execution.pinned[:2] == (repo, branch):
-            commit: str | None = execution.pinned[2]
-        else:
-            commit = git_store.head(self.sandbox, repo, branch, execution.account)
-        if commit is None:
-            if (
-                not git_store.valid_name(repo)
-                or not git_store.bare_path(self.sandbox, repo, execution.account).is_dir()
-            ):
-                raise ActionFailure(
-                    "ConfigurationError", f"The repository {repo} does not exist in CodeCommit"
-                )
-            raise ActionFailure(
-                "RevisionUnavailable", f"The branch {branch} does not exist in repository {repo}"
-            )
-        try:
-            with tempfile.TemporaryDirectory(prefix="mmtui-source-") as scratch:
-                checkout = Path(scratch) / "checkout"
-                git_store.export(self.sandbox, repo, commit, checkout, execution.account)
-                data = zip_tree(checkout)
-            message = git_store.commit_message(self.sandbox, repo, commit, execution.account)
-        except git_store.GitError:
-            # A push replaced the branch (or the repository) since this execution was queued.
-            raise ActionFailure(
-                "RevisionUnavailable", f"The commit {commit} is no longer in repository {repo}"
-            ) from None
-        outputs = self._store_outputs(execution, run, action, data)
-        url = (
-            f"https://{run.region}.console.aws.amazon.com/codesuite/codecommit/repositories/"
-            f"{repo}/commit/{commit}?region={run.region}"
-        )
-        output_name = next(iter(outputs), "SourceArtifact")
-        return ActionOutcome(
-            summary=message,
-            external_id=commit,
-            external_url=url,
-            outputs=outputs,
-            revision={
-                "name": output_name,
-                "revisionId": commit,
-                "revisionSummary": message,
-                "created": time.time(),
-                "revisionUrl": url,
-            },
-        )
-
-    def _build(
-        self,
-        execution: Execution,
-        run: ActionRun,
-        action: dict[str, Any],
-        generation: int,
-        cancel: threading.Event,
-    ) -> ActionOutcome:
-        region, account = run.region, execution.account
-        project_name = run.configuration.get("ProjectName", "")
-        with self.lock:
-            project = codebuild_project(account, region, project_name)
-        if project is None:
-            raise ActionFailure(
-                "JobFailed",
-                f"Error calling startBuild: Project cannot be found: arn:aws:codebuild:{region}:"
-                f"{account}:project/{project_name} (Service: AWSCodeBuild; Status Code: 400; "
-                f"Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
-            )
-        inputs = [str(a["name"]) for a in action.get("inputArtifacts", [])]
-        primary = run.configuration.get("PrimarySource") or (inputs[0] if inputs else "")
-        if not primary:
-            raise ActionFailure("ConfigurationError", "The CodeBuild action has no input artifact")
-        location = self._input(execution, run, primary)
-        source_zip = get_artifact(self.client("s3", region, account), location)
-        try:
-            overrides = json.loads(run.configuration.get("EnvironmentVariables") or "[]")
-        except ValueError:
-            raise ActionFailure(
-                "ConfigurationError", "EnvironmentVariables is not a JSON list of variables"
-            ) from None
-        build_id = f"{project_name}:{uuid.uuid4()}"
-        stream = build_id.split(":", 1)[1]
-        logs_config = (project.get("logsConfig") or {}).get("cloudWatchLogs") or {}
-        cloudwatch = logs_config.get("status", "ENABLED") != "DISABLED"
-        group = str(logs_config.get("groupName") or f"/aws/codebuild/{project_name}")
-        if logs_config.get("streamName"):
-            stream = f"{logs_config['streamName']}/{stream}"
-        commit = next(
-            (r["revisionId"] for r in execution.artifact_revisions if r["name"] == primary),
-            execution.pinned[2] if execution.pinned else "",
-        )
-        with self.lock:
-            if not self._current(generation, execution):
-                raise Cancelled()
-            number = self.state.build_numbers.get(project["arn"], 0) + 1
-            self.state.build_numbers[project["arn"]] = number
-            record = new_build_record(
-                build_id, number, project, region, account, execution.pipeline, location, commit
-            )
-            record["logs"] = build_logs(region, account, group, stream, cloudwatch)
-            self.state.builds[build_id] = record
-            run.external_id = build_id
-            run.external_url = (
-                f"https://console.aws.amazon.com/codebuild/home?region={region}#/builds/"
-                f"{build_id}/view/new"
-            )
-            self.sandbox.mark_dirty()
-        logs = self.client("logs", region, account) if cloudwatch else None
-        if logs is not None:
-            _ensure_log_stream(logs, group, stream)
-        # The build acts in the pipeline's account, as CodeBuild's service role would.
-        access_key, secret_key = self.sandbox.credentials(account)
-        request = BuildRequest(
-            build_id=build_id,
-            project=project,
-            region=region,
-            account=account,
-            source_zip=source_zip,
-            source_version=s3_arn(location),
-            resolved_source_version=commit,
-            initiator=f"codepipeline/{execution.pipeline}",
-            build_number=number,
-            endpoint=self.sandbox.url,
-            access_key=access_key,
-            secret_key=secret_key,
-            log_path=self._log_path(build_id),
-            environment_overrides=[v for v in overrides if isinstance(v, dict) and "name" in v],
-            wants_artifact=bool(action.get("outputArtifacts")),
-        )
-        hooks = _RecordHooks(self, record, generation, execution, logs, group, stream)
-        outcome = BuildRun(request, hooks, cancel).run()
-        with self.lock:
-            if self._current(generation, execution):
-                record.update(
-                    buildStatus=outcome.status,
-                    buildComplete=True,
-                    currentPhase="COMPLETED",
-                    endTime=time.time(),
-                )
-                self.sandbox.mark_dirty()
-        if cancel.is_set():
-            raise Cancelled()
-        if outcome.status != "SUCCEEDED":
-            raise ActionFailure(
-                "JobFailed",
-                f"Build terminated with state: {outcome.status}. Phase: {outcome.phase}, "
-                f"Code: {outcome.code}, Message: {outcome.message}",
-            )
-        outputs = self._store_outputs(execution, run, action, outcome.artifact or b"")
-        if outputs:
-            with self.lock:
-                if self._current(generation, execution):
-                    record["artifacts"] = {"location": s3_arn(next(iter(outputs.values())))}
-        return ActionOutcome(outputs=outputs)
-
-    def _deploy(
-        self,
-        execution: Execution,
-        run: ActionRun,
-        action: dict[str, Any],
-        generation: int,
-        cancel: threading.Event,
-    ) -> ActionOutcome:
-        inputs = [str(a["name"]) for a in action.get("inputArtifacts", [])]
-        if not inputs:
-            raise ActionFailure("ConfigurationError", "The ECS action has no input artifact")
-        location = self._input(execution, run, inputs[0])
-        account = execution.account
-        data = get_artifact(self.client("s3", run.region, account), location)
-        result = ecs_deploy(
-            lambda service, region: self.client(service, region, account),
-            run.region,
-            run.configuration,
-            inputs[0],
-            data,
-            lambda: self._still_wanted(generation, execution, cancel),
-        )
-        if self.ecs_deploy_seconds > 0:
-            # ECS replaces the tasks one by one, draining the old ones: minutes on AWS.
-            cancel.wait(self.ecs_deploy_seconds)
-            self._still_wanted(generation, execution, cancel)
-        cluster = run.configuration.get("ClusterName", "")
-        service = run.configuration.get("ServiceName", "")
-        return ActionOutcome(
-            summary=result.summary,
-            external_id=result.deployment,
-            external_url=(
-                f"https://console.aws.amazon.com/ecs/home?region={run.region}#/clusters/"
-                f"{cluster}/services/{service}/details"
-            ),
-        )
-
-    # ------------------------------------------------------------------ artifacts
-
-    def _store_outputs(
-        self, execution: Execution, run: ActionRun, action: dict[str, Any], data: bytes
-    ) -> dict[str, Location]:
-        """Put the action's output artifact in the artifact store of its region."""
-        outputs = [str(a["name"]) for a in action.get("outputArtifacts", [])]
-        if not outputs:
-            return {}
-        bucket = artifact_bucket(execution.definition or {}, run.region, execution.region)
-        if bucket is None:
-            raise ActionFailure(
-                "ConfigurationError", f"The pipeline has no artifact store in {run.region}"
-            )
-        location = put_artifact(
-            self.client("s3", run.region, execution.account),
-            bucket,
-            artifact_key(execution.pipeline, outputs[0]),
-            data,
-        )
-        return {outputs[0]: location}
-
-    def _input(self, execution: Execution, run: ActionRun, name: str) -> Location:
-        """Where the input artifact is in the action's region, copying it there if needed (as
-        CodePipeline does for a cross-region action)."""
-        with self.lock:
-            locations = dict(execution.artifacts.get(name, {}))
-        if not locations:
-            raise ActionFailure(
-                "ConfigurationError",
-                f"The input artifact {name} was not produced by an earlier action of the pipeline",
-            )
-        location = locations.get(run.region)
-        if location is None:
-            bucket = artifact_bucket(execution.definition or {}, run.region, execution.region)
-            if bucket is None:
-                raise ActionFailure(
-                    "ConfigurationError",
-                    f"The pipeline has no artifact store in {run.region}: an action in another "
-                    "region needs artifactStores with a bucket in that region",
-                )
-            first = next(iter(locations.values()))
-            s3_here = self.client("s3", execution.region, execution.account)
-            s3_there = self.client("s3", run.region, execution.account)
-            data = get_artifact(s3_here, first)
-            location = put_artifact(s3_there, bucket, first["objectKey"], data)
-            with self.lock:
-                execution.artifacts.setdefault(name, {})[run.region] = location
-        with self.lock:
-            for entry in run.input_artifacts:
-                if entry["name"] == name:
-                    entry["location"] = location
-        return location
-
-
-class _RecordHooks(BuildHooks):
-    """Keeps the build's record and its CloudWatch Logs stream up to date while it runs."""
-
-    def __init__(
-        self,
-        pipelines: Pipelines,
-        record: dict[str, Any],
-        generation: int,
-        execution: Execution,
-        logs: Any,
-        group: str,
-        stream: str,
-    ) -> None:
-        self.pipelines = pipelines
-        self.record = record
-        self.generation = generation
-        self.execution = execution
-        self.logs = logs
-        self.group = group
-        self.stream = stream
-
-    def phases_changed(self, phases: list[dict[str, Any]], current: str) -> None:
-        with self.pipelines.lock:
-            if self.pipelines._current(self.generation, self.execution):
-                self.record["phases"] = phases
-                self.record["currentPhase"] = current
-                self.pipelines.sandbox.mark_dirty()
-
-    def log_events(self, events: list[tuple[int, str]]) -> None:
-        if self.logs is None or not events:
-            return
-        for start in range(0, len(events), LOG_BATCH):
-            batch = events[start : start + LOG_BATCH]
-            try:
-                self.logs.put_log_events(
-                    logGroupName=self.group,
-                    logStreamName=self.stream,
-                    logEvents=[{"timestamp": t, "message": m} for t, m in batch],
-                )
-            except Exception:  # noqa: BLE001, S112  (the file log still has them)
-                continue
-
-
-# ---------------------------------------------------------------------- moto's models
-
-
-def pipeline_model(account: str, region: str, name: str) -> Any:
-    """moto's stored pipeline, or None (lock held)."""
-    from moto.codepipeline.models import codepipeline_backends
-
-    return codepipeline_backends[account][region].pipelines.get(name)
-
-
-def watching_pipelines(account: str, repo: str, branch: str) -> list[tuple[str, str, bool]]:
-    """(region, pipeline, polls) of every pipeline of the account whose CodeCommit source is
-    that repository's branch (lock held): the same repository name in another account is
-    another repository."""
-    import sys
-
-    if "moto.codepipeline.models" not in sys.modules:
-        return []  # no pipeline was ever created
-    from moto.codepipeline.models import codepipeline_backends
-
-    found: list[tuple[str, str, bool]] = []
-    if account in codepipeline_backends:
-        for region, backend in list(codepipeline_backends[account].items()):
-            for name, stored in list(backend.pipelines.items()):
-                for stage in stored.pipeline.get("stages", []):
-                    for action in stage.get("actions", []):
-                        kind = action.get("actionTypeId", {})
-                        config = action.get("configuration", {})
-                        if (
-                            kind.get("category") == "Source"
-                            and kind.get("provider") == "CodeCommit"
-                            and config.get("RepositoryName") == repo
-                            and config.get("BranchName") == branch
-                        ):
-                            polls = str(config.get("PollForSourceChanges", "true")).lower()
-                            found.append((region, name, polls == "true"))
-    return found
-
-
-def event_rule_arn(account: str, region: str, pipeline: str, repo: str, branch: str) -> str:
-    """The EventBridge rule that targets the pipeline (the one that "heard" the push)."""
-    import sys
-
-    arn = f"arn:aws:codepipeline:{region}:{account}:{pipeline}"
-    if "moto.events.models" in sys.modules:
-        from moto.events.models import events_backends
-
-        for bus_rules in _event_rules(events_backends[account][region]):
-            for rule in bus_rules:
-                if any(target.get("Arn") == arn for target in getattr(rule, "targets", [])):
-                    return str(rule.arn)
-    return f"arn:aws:events:{region}:{account}:rule/codepipeline-{repo[:6]}-{branch}-rule"
-
-
-def _event_rules(backend: Any) -> list[list[Any]]:
-    buses = getattr(backend, "event_buses", {})
-    return [list(getattr(bus, "rules", {}).values()) for bus in buses.values()]
-
-
-def codebuild_project(account: str, region: str, name: str) -> dict[str, Any] | None:
-    """A copy of moto's project as BatchGetProjects describes it, or None (lock held)."""
-    from moto.codebuild.models import codebuild_backends
-
-    project = codebuild_backends[account][region].codebuild_projects.get(name)
-    return None if project is None else copy.deepcopy(project.project_metadata)
-
-
-def artifact_bucket(definition: dict[str, Any], region: str, pipeline_region: str) -> str | None:
-    stores = definition.get("artifactStores") or {}
-    if region in stores:
-        return str(stores[region].get("location"))
-    store = definition.get("artifactStore")
-    if store and region == pipeline_region:
-        return str(store.get("location"))
-    return None
-
-
-# ---------------------------------------------------------------------- builds
-
-
-def new_build_record(
-    build_id: str,
-    number: int,
-    project: dict[str, Any],
-    region: str,
-    account: str,
-    pipeline: str,
-    source: Location,
-    commit: str,
-) -> dict[str, Any]:
-    """A build as BatchGetBuilds describes it, just submitted."""
-    now = time.time()
-    source_spec = project.get("source") or {}
-    return {
-        "id": build_id,
-        "arn": f"arn:aws:codebuild:{region}:{account}:build/{build_id}",
-        "buildNumber": number,
-        "startTime": now,
-        "currentPhase": "SUBMITTED",
-        "buildStatus": "IN_PROGRESS",
-        "sourceVersion": s3_arn(source),
-        "resolvedSourceVersion": commit,
-        "projectName": project["name"],
-        "phases": [{"phaseType": "SUBMITTED", "startTime": now}],
-        "source": {
-            "type": "CODEPIPELINE",
-            "buildspec": str(source_spec.get("buildspec") or "buildspec.yml"),
-            "insecureSsl": False,
-        },
-        "secondarySources": [],
-        "secondarySourceVersions": [],
-        "artifacts": {"location": ""},
-        "secondaryArtifacts": [],
-        "cache": project.get("cache") or {"type": "NO_CACHE"},
-        "environment": project.get("environment") or {},
-        "serviceRole": project.get("serviceRole", ""),
-        "timeoutInMinutes": int(project.get("timeoutInMinutes") or 60),
-        "queuedTimeoutInMinutes": int(project.get("queuedTimeoutInMinutes") or 480),
-        "buildComplete": False,
-        "initiator": f"codepipeline/{pipeline}",
-        "encryptionKey": project.get("encryptionKey", ""),
-    }
-
-
-def build_logs(region: str, account: str, group: str, stream: str, enabled: bool) -> dict[str, Any]:
-    if not enabled:
-        return {
-            "cloudWatchLogs": {"status": "DISABLED"},
-            "s3Logs": {"status": "DISABLED", "encryptionDisabled": False},
-        }
-    return {
-        "groupName": group,
-        "streamName": stream,
-        "deepLink": (
-            f"https://console.aws.amazon.com/cloudwatch/home?region={region}#logEvent:"
-            f"group={group};stream={stream}"
-        ),
-        "cloudWatchLogsArn": f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:"
-        f"{stream}",
-        "cloudWatchLogs": {"status": "ENABLED"},
-        "s3Logs": {"status": "DISABLED", "encryptionDisabled": False},
-    }
-
-
-def _ensure_log_stream(logs: Any, group: str, stream: str) -> None:
-    from botocore.exceptions import ClientError
-
-    for call, kwargs in (
-        (logs.create_log_group, {"logGroupName": group}),
-        (logs.create_log_stream, {"logGroupName": group, "logStreamName": stream}),
-    ):
-        try:
-            call(**kwargs)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-                raise
-
-
-def _arn_account(arn: str) -> str:
-    """The account field of an ARN (`arn:aws:codebuild:REGION:ACCOUNT:...`)."""
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 5 else ""
 
 
 def find(sandbox: Sandbox) -> Pipelines:

@@ -26,8 +26,6 @@ described from its own region only), the simpler of the states AWS shows is kept
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import heapq
 import json
@@ -38,6 +36,45 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mmtui.sandbox.behaviours.dynamodb_global.messages import (
+    ALREADY_EXISTED,
+    BEING_UPDATED,
+    CREATING_IN_USE,
+    DELETION_PROTECTED,
+    GSI_WRITE_CAPACITY,
+    IN_USE,
+    LOCAL_REGION,
+    MIXED_ACTIONS,
+    NO_ACTIONS,
+    NOT_PART,
+    ONLY_OPERATION,
+    SEVERAL_ACTIONS,
+    SOURCE_REGION,
+    STREAM_DISABLE,
+    STREAM_ENABLED,
+    STREAM_REQUIRED,
+    TABLE_WRITE_CAPACITY,
+    UNSUPPORTED_REGION,
+)
+from mmtui.sandbox.behaviours.dynamodb_global.moto_tables import (
+    _autoscaled,
+    _copy_settings,
+    _create_replica_table,
+    _fingerprint,
+    _get_item,
+    _item_key,
+    _padded,
+)
+from mmtui.sandbox.behaviours.dynamodb_global.requests import (
+    Key,
+    _error,
+    _is_dynamodb,
+    _json_response,
+    _named_tables,
+    _not_found,
+    _table_name,
+    _written_keys,
+)
 from mmtui.sandbox.core.extension import Extension
 from mmtui.sandbox.core.protocol import AwsRequest, AwsResponse, not_available
 from mmtui.sandbox.core.timing import VARIABLES, scale_of, seconds
@@ -50,9 +87,6 @@ LAG_VARIABLE = "MMTUI_SANDBOX_REPLICATION_LAG"
 CREATE_VARIABLE = VARIABLES["replica_create"]
 DEFAULT_LAG = 0.5
 SOURCE_WINDOW_SECONDS = 24 * 3600
-
-_TARGET_PREFIX = "DynamoDB_20120810."
-_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 
 CREATING = "CREATING"
 ACTIVE = "ACTIVE"
@@ -86,67 +120,6 @@ _SETTINGS = (
     "BillingMode",
     "ProvisionedThroughput",
 )
-
-# AWS's own wording (including its typos): ValidationException unless noted.
-ONLY_OPERATION = (
-    "One or more parameter values were invalid: Replica modification must be the only "
-    "operation in the request"
-)
-NO_ACTIONS = "There are no actions specified in the Replica Update Action of the request."
-MIXED_ACTIONS = "Update table operation with more than one type of replica actions not allowed."
-SEVERAL_ACTIONS = (
-    "Update table operation with more than one create or delete replica actions not allowed."
-)
-LOCAL_REGION = (
-    "Cannot add or delete the local region through ReplicaUpdates. Use CreateTable, "
-    "DeleteTable, or UpdateTable as required."
-)
-UNSUPPORTED_REGION = (
-    "Region {region} is not supported. The latest version of global tables are only "
-    "supported in the following regions: [{regions}]."
-)
-ALREADY_EXISTED = (
-    "Failed to create a the new replica of table with name: \u2018{name}\u2019 because one or "
-    "more replicas already existed as tables."
-)
-NOT_PART = (
-    "Update global table operation failed because one or more replicas were not part of the "
-    "global table. Please retry the request without these replicas: [{region}]."
-)
-SOURCE_REGION = (
-    "Replica cannot be deleted because it has acted as a source region for new replica(s) "
-    "being added to the table in the last 24 hours."
-)
-DELETION_PROTECTED = (
-    "Cannot delete table {name} in region {region} because it has deletion protection "
-    "enabled. Disable deletion protection first."
-)
-STREAM_DISABLE = (
-    "One or more parameter values were invalid: Disabling Stream is not allowed for a Global "
-    "Table replica."
-)
-STREAM_ENABLED = "Table already has an enabled stream: TableName: {name}"
-TABLE_WRITE_CAPACITY = "Table write capacity should either be Pay-Per-Request or AutoScaled."
-GSI_WRITE_CAPACITY = "GSI write capacity should either be Pay-Per-Request or AutoScaled."
-IN_USE = "The resource which you are attempting to change is in use."  # ResourceInUseException
-CREATING_IN_USE = "Attempt to change a resource which is still in use: Table: {name} is being used."
-NOT_FOUND = "Requested resource not found: Table: {name} not found"  # ResourceNotFoundException
-# ResourceInUseException while a stream is being enabled or disabled (the words AWS uses for a
-# table in the process of an update).
-BEING_UPDATED = (
-    "Attempt to change a resource which is still in use: Table: {name} is in the process of "
-    "being updated."
-)
-# A replica needs the table's stream with both images: global tables replicate from it. The
-# shape is DynamoDB's parameter-validation message; the exact words AWS uses could not be
-# checked here, so tests match on the code and the view type it names.
-STREAM_REQUIRED = (
-    "One or more parameter values were invalid: Table {name} must have DynamoDB Streams "
-    "enabled with StreamViewType NEW_AND_OLD_IMAGES to add a replica (stream: {stream})."
-)
-
-Key = tuple[Any, ...]
-"""An item's key as moto's `DynamoType`s: (hash,) or (hash, range)."""
 
 
 @dataclass
@@ -870,212 +843,3 @@ class DynamoDBGlobalTables(Extension):
             if keys:
                 changed[table] = keys
         return changed
-
-
-# ------------------------------------------------------------------ helpers
-
-
-def _is_dynamodb(request: AwsRequest) -> bool:
-    return request.service == "dynamodb" and (request.target or "").startswith(_TARGET_PREFIX)
-
-
-def _error(code: str, message: str) -> AwsResponse:
-    """An error as DynamoDB sends it (JSON 1.0, service-qualified type, CRC32 of the body)."""
-    return _json_response({"__type": _ERROR_PREFIX + code, "message": message}, status=400)
-
-
-def _not_found(name: str) -> AwsResponse:
-    return _error("ResourceNotFoundException", NOT_FOUND.format(name=_table_name(name)))
-
-
-def _json_response(
-    payload: Any, headers: dict[str, str] | None = None, status: int = 200
-) -> AwsResponse:
-    body = json.dumps(payload).encode()
-    merged = {"Content-Type": "application/x-amz-json-1.0", **(headers or {})}
-    for name in [name for name in merged if name.lower() == "x-amz-crc32"]:
-        del merged[name]
-    # botocore retries a DynamoDB answer whose CRC32 header does not match its body.
-    merged["x-amz-crc32"] = str(binascii.crc32(body))
-    return AwsResponse(status, body, merged)
-
-
-def _table_name(name_or_arn: str) -> str:
-    if name_or_arn.startswith("arn:") and ":table/" in name_or_arn:
-        return name_or_arn.split(":table/", 1)[1].split("/", 1)[0]
-    return name_or_arn
-
-
-def _named_tables(body: dict[str, Any]) -> list[str]:
-    """The tables a request names, wherever its operation puts them."""
-    names = [
-        str(body[field_name])
-        for field_name in ("TableName", "ResourceArn")
-        if isinstance(body.get(field_name), str)
-    ]
-    if isinstance(body.get("RequestItems"), dict):
-        names += [str(name) for name in body["RequestItems"]]
-    for entry in body.get("TransactItems") or []:
-        if isinstance(entry, dict):
-            names += [
-                str(action["TableName"])
-                for action in entry.values()
-                if isinstance(action, dict) and "TableName" in action
-            ]
-    return names
-
-
-def _written_keys(
-    operation: str, body: dict[str, Any], tables: dict[str, Any]
-) -> dict[str, list[Key]]:
-    """Table name → keys of the items a successful item write may have changed."""
-    writes: list[tuple[str, dict[str, Any]]] = []
-    if operation == "PutItem":
-        writes.append((str(body.get("TableName", "")), body.get("Item") or {}))
-    elif operation in ("UpdateItem", "DeleteItem"):
-        writes.append((str(body.get("TableName", "")), body.get("Key") or {}))
-    elif operation == "BatchWriteItem":
-        for name, requests in (body.get("RequestItems") or {}).items():
-            for request in requests or []:
-                put = (request.get("PutRequest") or {}).get("Item")
-                delete = (request.get("DeleteRequest") or {}).get("Key")
-                writes.append((str(name), put or delete or {}))
-    elif operation == "TransactWriteItems":
-        for entry in body.get("TransactItems") or []:
-            for kind, attribute in (("Put", "Item"), ("Update", "Key"), ("Delete", "Key")):
-                action = entry.get(kind)
-                if isinstance(action, dict):
-                    writes.append((str(action.get("TableName", "")), action.get(attribute) or {}))
-    found: dict[str, list[Key]] = {}
-    for name_or_arn, attributes in writes:
-        table = tables.get(_table_name(name_or_arn))
-        key = None if table is None else _request_key(table, attributes)
-        if table is not None and key is not None:
-            found.setdefault(table.name, []).append(key)
-    return found
-
-
-def _request_key(table: Any, attributes: dict[str, Any]) -> Key | None:
-    """The key of an item as moto stores it, from the attributes of a request (wire format)."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    parts = []
-    for name in (table.hash_key_attr, table.range_key_attr):
-        if name is None:
-            continue
-        value = attributes.get(name)
-        if not isinstance(value, dict) or len(value) != 1:
-            return None
-        if "B" in value and isinstance(value["B"], str):
-            # The wire carries binary keys in base64; moto keeps the bytes.
-            try:
-                value = {"B": base64.b64decode(value["B"])}
-            except (binascii.Error, ValueError):
-                return None
-        parts.append(DynamoType(value))
-    return tuple(parts)
-
-
-def _item_key(table: Any, item: Any) -> Key:
-    return (item.hash_key,) if table.range_key_attr is None else (item.hash_key, item.range_key)
-
-
-def _padded(key: Key) -> tuple[Any, Any]:
-    return (key[0], key[1] if len(key) == 2 else None)
-
-
-def _get_item(table: Any, key: Key) -> Any:
-    return table.get_item(*_padded(key))
-
-
-def _fingerprint(item: Any) -> str:
-    return json.dumps(item.to_json(), sort_keys=True, default=str)
-
-
-def _index_specs(table: Any) -> list[dict[str, Any]]:
-    """The table's GSIs as CreateTable wants them."""
-    provisioned = table.billing_mode == "PROVISIONED"
-    specs = []
-    for index in table.global_indexes:
-        spec = {
-            "IndexName": index.name,
-            "KeySchema": copy.deepcopy(index.schema),
-            "Projection": copy.deepcopy(index.projection),
-        }
-        if provisioned:
-            spec["ProvisionedThroughput"] = {
-                "ReadCapacityUnits": index.throughput.get("ReadCapacityUnits", 0),
-                "WriteCapacityUnits": index.throughput.get("WriteCapacityUnits", 0),
-            }
-        specs.append(spec)
-    return specs
-
-
-def _create_replica_table(account: str, region: str, source: Any) -> Any:
-    """The replica: an ordinary table in `region` with the source's shape and its items."""
-    from moto.dynamodb.models import dynamodb_backends
-
-    throughput = None
-    if source.billing_mode == "PROVISIONED":
-        throughput = {
-            "ReadCapacityUnits": source.throughput.get("ReadCapacityUnits", 0),
-            "WriteCapacityUnits": source.throughput.get("WriteCapacityUnits", 0),
-        }
-    sse = None
-    if source.sse_specification and source.sse_specification.get("Enabled"):
-        # Encryption type is group-wide; the key is the replica region's own.
-        sse = {"Enabled": True, "SSEType": source.sse_specification.get("SSEType", "KMS")}
-    replica = dynamodb_backends[account][region].create_table(
-        name=source.name,
-        schema=copy.deepcopy(source.schema),
-        throughput=throughput,
-        attr=copy.deepcopy(source.attr),
-        global_indexes=_index_specs(source),
-        indexes=[
-            {
-                "IndexName": index.name,
-                "KeySchema": copy.deepcopy(index.schema),
-                "Projection": copy.deepcopy(index.projection),
-            }
-            for index in source.indexes
-        ],
-        streams=copy.deepcopy(source.stream_specification),
-        billing_mode=source.billing_mode,
-        sse_specification=sse,
-        tags=[],  # tags, deletion protection and PITR stay regional
-        deletion_protection_enabled=False,
-        warm_throughput=None,
-    )
-    replica.ttl = copy.deepcopy(source.ttl)
-    # The backfill is not a stream of writes: it lands without stream records.
-    for item in source.all_items():
-        new = copy.deepcopy(item)
-        if source.range_key_attr is None:
-            replica.items[new.hash_key] = new
-        else:
-            replica.items[new.hash_key][new.range_key] = new
-    return replica
-
-
-def _copy_settings(source: Any, replica: Any) -> None:
-    from moto.dynamodb.models.table import GlobalSecondaryIndex
-
-    replica.attr = copy.deepcopy(source.attr)
-    replica.billing_mode = source.billing_mode
-    replica.throughput = copy.deepcopy(source.throughput)
-    replica.global_indexes = [
-        GlobalSecondaryIndex.create(spec, replica.table_key_attrs) for spec in _index_specs(source)
-    ]
-
-
-def _autoscaled(account: str, region: str, resource: str, dimension: str) -> bool:
-    """Whether Application Auto Scaling has a target and a scaling policy for it."""
-    from moto.applicationautoscaling.models import applicationautoscaling_backends
-
-    backend = applicationautoscaling_backends[account][region]
-    if resource not in backend.targets.get(dimension, {}):
-        return False
-    return any(
-        policy.resource_id == resource and policy.scalable_dimension == dimension
-        for policy in backend.policies.values()
-    )
