@@ -2,10 +2,10 @@
 
 Step 1 is one `aws cloudformation deploy` of the workshop template into the secondary region;
 the attendee (and mmtui's checks) then read the stack's outputs, watch its events and, at the
-end, delete it. moto gets most of that wrong (moto-limits.md §1-§3), so this module replaces
+end, delete it. moto gets most of that wrong (moto-limits.md §1-§3), so this package replaces
 the parts of moto's CloudFormation engine involved. Everything is patched on moto's own classes
 and module functions, once per process: the objects in moto's backends stay moto's own, so the
-sandbox's pickled state loads with or without this module.
+sandbox's pickled state loads with or without this package.
 
 What changes, and which moto internals carry it:
 
@@ -35,7 +35,7 @@ What changes, and which moto internals carry it:
   AWS blocks fails its resource with Lambda's refusal, so the workshop's python3.7 clean-up
   function rolls a new stack back, as on AWS. Custom resources answer SUCCESS at once without
   running their function's code (the workshop's CleanDelete answers SUCCESS on Create and
-  Update; its deletions are done by this module's deleters), but their function must exist.
+  Update; its deletions are done by deletion.py's deleters), but their function must exist.
 * Change sets: an UPDATE change set is refused for a stack under review (never created),
   rolled back, failed or busy (any *_IN_PROGRESS), with AWS's ValidationError messages.
 * Nested stacks and the CI/CD resource types moto lacks (nested_stacks.py): the workshop's
