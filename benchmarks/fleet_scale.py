@@ -84,7 +84,7 @@ class Room:
 @contextmanager
 def room_sandbox(accounts: int) -> Iterator[Room]:
     """A sandbox in this process with `accounts` attendee accounts, until the block ends."""
-    from mmtui.sandbox.server import Sandbox, SandboxOptions
+    from mmtui.sandbox.core.server import Sandbox, SandboxOptions
 
     with tempfile.TemporaryDirectory(prefix="mmtui-bench-room-") as scratch:
         options = SandboxOptions(state_dir=Path(scratch) / "state", fresh=True)

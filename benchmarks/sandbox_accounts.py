@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mmtui.sandbox.server import Sandbox, SandboxOptions
+from mmtui.sandbox.core.server import Sandbox, SandboxOptions
 
 
 def rss_mib() -> float:

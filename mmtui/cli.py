@@ -142,8 +142,8 @@ def sandbox(state_dir: str | None, port: int, fresh: bool, time_scale: float | N
     from pathlib import Path
 
     from mmtui.paths import default_sandbox_dir
-    from mmtui.sandbox.foreground import run_foreground
-    from mmtui.sandbox.server import SandboxOptions
+    from mmtui.sandbox.core.foreground import run_foreground
+    from mmtui.sandbox.core.server import SandboxOptions
 
     options = SandboxOptions(
         state_dir=Path(state_dir) if state_dir else default_sandbox_dir(),

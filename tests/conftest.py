@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from mmtui.content.render import render
-from mmtui.sandbox.extensions.accounts import AccountRecord
-from mmtui.sandbox.server import Sandbox, SandboxOptions
+from mmtui.sandbox.behaviours.accounts import AccountRecord
+from mmtui.sandbox.core.server import Sandbox, SandboxOptions
 
 REPO = Path(__file__).resolve().parent.parent
 LAB3 = REPO / "labs" / "lab-3-multi-region-prep"
@@ -431,7 +431,7 @@ def codecommit_git(
     through `aws codecommit credential-helper`, given on the command line, signing with the
     credentials of `aws` (None: no credentials at all)."""
     from mmtui.gitops.codecommit import credential_options
-    from mmtui.sandbox.git_store import git_env
+    from mmtui.sandbox.behaviours.git_store import git_env
 
     variables = {
         key: value for key, value in git_env().items() if not key.startswith(("AWS_", "MMTUI_"))
@@ -524,7 +524,7 @@ def secondary_template() -> str:
     """The sandbox's workshop template as step 1 deploys it in the secondary region: with
     the Lambda runtimes AWS no longer accepts for new functions raised (mmtui's table)."""
     from mmtui.labs.lab3.runtimes import raise_runtimes
-    from mmtui.sandbox.workshop import template_body
+    from mmtui.sandbox.workshop.stacks import template_body
 
     return raise_runtimes(template_body())[0]
 

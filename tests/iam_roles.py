@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from mmtui.sandbox.extensions.iam_enforcement import ENFORCE_TAG
+from mmtui.sandbox.behaviours.iam_enforcement import ENFORCE_TAG
 from tests.conftest import AttendeeSandbox, assume_role
 
 ROLE = "MmtuiRestricted"

@@ -27,7 +27,7 @@ import pytest
 
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.fleet.targets import load_targets
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from tests.conftest import AttendeeSandbox, invoke
 
 ACCOUNT = "123456789012"  # the sandbox's account

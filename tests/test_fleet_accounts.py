@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mmtui.exitcodes import ExitCode
-from mmtui.sandbox.server import ENV_FILE
+from mmtui.sandbox.core.server import ENV_FILE
 from mmtui.target.connect import parse_resolve, read_env_file
 from tests.conftest import REPO, AttendeeSandbox, Result
 

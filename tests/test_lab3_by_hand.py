@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from tests.conftest import aws_cli, deploy_secondary_by_hand, invoke
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, RichLog, Static
 
 import mmtui.labs
 from mmtui.engine.results import Status
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.spec import TargetSpec
 from mmtui.tui.app import MmtuiApp
 from mmtui.tui.dialogs import ResetPlanScreen

@@ -20,7 +20,7 @@ import yaml
 import mmtui.labs
 from mmtui.exitcodes import ExitCode
 from mmtui.labs.lab3.permissions import TEMPLATE_RESOURCE_ACTIONS
-from mmtui.sandbox.workshop import template_body
+from mmtui.sandbox.workshop.stacks import template_body
 from mmtui.target.readonly import is_read_only
 from tests.conftest import AttendeeSandbox, assume_role, invoke
 from tests.iam_roles import make_role

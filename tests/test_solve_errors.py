@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from mmtui.engine.tasks import TaskContext, run_actions
 from mmtui.exitcodes import ExitCode
 from mmtui.labs.lab3 import tasks
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.errors import describe_client_error
 from mmtui.target.spec import TargetFlags, resolve_target
 from tests.conftest import REPO, invoke

@@ -38,7 +38,7 @@ def parse_resolve(text: str) -> dict[str, str]:
 
 def running_sandbox_env(state_dir: Path) -> dict[str, str] | None:
     """The env of a `mmtui sandbox` that holds the lock on `state_dir`, if one runs."""
-    from mmtui.sandbox.server import ENV_FILE, LOCK_FILE
+    from mmtui.sandbox.core.server import ENV_FILE, LOCK_FILE
 
     lock_path = state_dir / LOCK_FILE
     if not lock_path.exists():
@@ -92,7 +92,7 @@ def connect(spec: TargetSpec) -> Iterator[Connection]:
                 workspace=spec.workspace or Path(env["MMTUI_WORKSPACE"]),
             )
             return
-    from mmtui.sandbox.server import Sandbox, SandboxOptions
+    from mmtui.sandbox.core.server import Sandbox, SandboxOptions
 
     options = SandboxOptions(
         state_dir=spec.sandbox_dir,

@@ -41,7 +41,7 @@ UNKNOWN_KEY_CODES = frozenset(
     {"InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId"}
 )
 SANDBOX_ACCESS_KEY = "testing"
-"""The access key `sandbox.env` exports (sandbox/server.py): seeing it on a real-AWS target
+"""The access key `sandbox.env` exports (sandbox/core/server.py): seeing it on a real-AWS target
 means the shell still carries a sandbox's settings."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 
 
 @pytest.fixture

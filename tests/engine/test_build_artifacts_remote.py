@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mmtui.gitops.repository import TRAILER
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from tests.conftest import Result, codecommit_git, invoke
 from tests.engine.test_solve_reset import solve, step_status
 from tests.test_lab3_by_hand import finished_buildspec

@@ -13,6 +13,7 @@ STARTING = (
     Path(__file__).resolve().parents[2]
     / "mmtui"
     / "sandbox"
+    / "workshop"
     / "assets"
     / "services"
     / "core"

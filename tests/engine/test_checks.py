@@ -16,7 +16,7 @@ from mmtui.engine.checks import Checker, run_checks, run_one
 from mmtui.engine.context import CheckContext
 from mmtui.engine.registry import CheckDecl
 from mmtui.engine.results import CheckResult, Status
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.connect import Connection
 from mmtui.target.readonly import WriteRefused
 from mmtui.target.spec import TargetFlags, resolve_target

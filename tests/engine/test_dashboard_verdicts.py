@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from mmtui.sandbox.primary_app import stack_outputs
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.workshop.primary_app import stack_outputs
 from tests.conftest import aws_cli, invoke
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"

@@ -21,7 +21,7 @@ from mmtui.labs.lab3.forms import (
     ReplicaForm,
     open_form,
 )
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from tests.engine.test_checks import context
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"

@@ -15,7 +15,7 @@ from mmtui.engine.context import CheckContext
 from mmtui.engine.tasks import TaskContext, run_actions
 from mmtui.labs.lab3 import tasks
 from mmtui.labs.lab3.inventory import image_region, render_text, take_inventory
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.clients import ClientFactory
 from tests.engine.test_checks import context
 

@@ -26,7 +26,7 @@ from mmtui.engine.permissions import NEEDS_NO_PERMISSION, client_action, git_act
 from mmtui.engine.tasks import TaskContext, run_actions, step_actions
 from mmtui.labs.lab3.forms import FORMS, open_form
 from mmtui.labs.lab3.inventory import take_inventory
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.clients import ClientFactory
 from mmtui.target.connect import Connection
 from mmtui.target.spec import TargetFlags, resolve_target

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from tests.conftest import invoke
 
 

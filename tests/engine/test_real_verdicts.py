@@ -16,9 +16,9 @@ from mmtui.engine.checks import run_one
 from mmtui.engine.context import CheckContext
 from mmtui.engine.results import CheckResult, Status
 from mmtui.engine.tasks import TaskContext
-from mmtui.sandbox.pipelines import moto_patches
-from mmtui.sandbox.primary_app import stack_outputs
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.moto_repairs import ecs_services_never_start
+from mmtui.sandbox.workshop.primary_app import stack_outputs
 from tests.conftest import aws_cli, deploy_secondary_by_hand, invoke
 from tests.engine.test_checks import context
 
@@ -264,7 +264,7 @@ def test_deployed_to_the_secondary_waits_for_the_rollout(
     """The secondary services already name the primary's build, but ECS is still replacing
     their tasks: pending until the rollout is COMPLETED."""
     secondary_by_hand()
-    monkeypatch.setattr(moto_patches, "ROLLOUT_SECONDS", 3600.0)
+    monkeypatch.setattr(ecs_services_never_start, "ROLLOUT_SECONDS", 3600.0)
     secondary = stack_outputs(sandbox, "mm-secondary-region", SECONDARY)
     primary = stack_outputs(sandbox, "mm-multi-region", PRIMARY)
     _run_the_primarys_build_in_the_secondary(sandbox, primary, secondary)
@@ -283,7 +283,7 @@ def test_deployed_to_the_secondary_waits_for_the_rollout(
     assert rolling.status == Status.PENDING, rolling
     assert rolling.observed == "rollout IN_PROGRESS"
 
-    monkeypatch.setattr(moto_patches, "ROLLOUT_SECONDS", 0.0)
+    monkeypatch.setattr(ecs_services_never_start, "ROLLOUT_SECONDS", 0.0)
     done = run_check(context(sandbox), "build_artifacts.deployed_to_secondary")
     assert done.status == Status.PASS, done
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from tests.conftest import Result, codecommit_git, invoke
 
 

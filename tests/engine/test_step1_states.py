@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from mmtui.sandbox.server import Sandbox
-from mmtui.sandbox.workshop import CAPABILITIES, SECONDARY_STACK, template_body
+from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.workshop.stacks import CAPABILITIES, SECONDARY_STACK, template_body
 from tests.conftest import Result, invoke, secondary_template
 
 SECONDARY = "us-east-1"

@@ -20,9 +20,9 @@ from mmtui.engine.steps import find_step
 from mmtui.engine.tasks import DYNAMODB_CADENCE, Action, TaskContext, run_actions
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.labs.lab3 import tasks
-from mmtui.sandbox.extensions.dynamodb_global import DynamoDBGlobalTables
-from mmtui.sandbox.server import Sandbox
-from mmtui.sandbox.timing import seconds
+from mmtui.sandbox.behaviours.dynamodb_global import DynamoDBGlobalTables
+from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.core.timing import seconds
 from tests.engine.test_checks import context
 
 PRIMARY, SECONDARY, TABLE = "us-west-2", "us-east-1", "mm-ddbtable"

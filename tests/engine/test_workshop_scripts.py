@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mmtui.sandbox import workshop
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.workshop import stacks as workshop
 from tests.conftest import run_by_hand
 from tests.engine.test_solve_reset import check, target  # noqa: F401  (fixture)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mmtui.gitops import git_signer
-from mmtui.sandbox.auth import Principal, verify_git
+from mmtui.sandbox.core.auth import Principal, verify_git
 
 KEYS = {
     "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEY000001",

@@ -24,10 +24,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from mmtui.sandbox import git_store
-from mmtui.sandbox.protocol import TEMPLATE_ACCOUNT
-from mmtui.sandbox.repositories import nested_stack_name
-from mmtui.sandbox.server import ENV_FILE, STATE_FILE
+from mmtui.sandbox.behaviours import git_store
+from mmtui.sandbox.core.protocol import TEMPLATE_ACCOUNT
+from mmtui.sandbox.core.server import ENV_FILE, STATE_FILE
+from mmtui.sandbox.workshop.repositories import nested_stack_name
 from tests.conftest import (
     ATTENDEE_EXTERNAL_ID,
     AttendeeSandbox,
@@ -283,7 +283,7 @@ def test_nothing_of_the_template_or_another_account_shows(attendee_accounts: Att
 def test_a_fast_initial_commit_is_the_commit_a_real_seed_pushes(tmp_path: Path) -> None:
     """Copies write their initial commits with git fast-import; a real seed commits in a clone
     and pushes. Both must give the same commit."""
-    from mmtui.sandbox.repositories import (
+    from mmtui.sandbox.workshop.repositories import (
         SERVICES,
         push_initial_commit,
         service_files,

@@ -25,9 +25,9 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from mmtui.sandbox import git_store
-from mmtui.sandbox.repositories import repository_names
-from mmtui.sandbox.server import ENV_FILE, KEY_FILE, STATE_FILE, Sandbox, SandboxOptions
+from mmtui.sandbox.behaviours import git_store
+from mmtui.sandbox.core.server import ENV_FILE, KEY_FILE, STATE_FILE, Sandbox, SandboxOptions
+from mmtui.sandbox.workshop.repositories import repository_names
 from tests.conftest import AttendeeSandbox, aws_cli, aws_keys, codecommit_git
 
 REGION = "us-west-2"
@@ -232,7 +232,7 @@ def test_a_foreign_host_is_refused_before_anything_reads_it(sandbox: Sandbox) ->
 
 
 def test_load_balancer_stand_ins_listen_on_loopback_only(sandbox: Sandbox) -> None:
-    from mmtui.sandbox.extensions.load_balancers import LoadBalancers
+    from mmtui.sandbox.behaviours.load_balancers import LoadBalancers
 
     balancers = sandbox.extension(LoadBalancers)
     assert balancers.servers  # the baseline's primary load balancer
@@ -466,7 +466,7 @@ def test_the_signature_is_botocores_and_the_git_password_awsclis() -> None:
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    from mmtui.sandbox.auth import codecommit_password, signature
+    from mmtui.sandbox.core.auth import codecommit_password, signature
 
     canonical = "GET\n/\n\nhost:127.0.0.1:5000\n\nhost\n" + "e3b0" * 16
     signer = SigV4Auth(Credentials("AKIAEXAMPLE", "secret/key+1"), "dynamodb", "eu-west-1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 
 
 def test_table_as_lab0_leaves_it(sandbox: Sandbox) -> None:

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from mmtui.sandbox import workshop
-from mmtui.sandbox.extensions import cloudformation as fixes
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox import moto_repairs
+from mmtui.sandbox.behaviours import cloudformation as fixes
+from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.workshop import stacks as workshop
 from tests.conftest import REPO, run_by_hand, secondary_template, step1_by_hand_script
 
-TEMPLATE = REPO / "mmtui" / "sandbox" / "assets" / "workshop" / "cfn" / "core.yml"
+TEMPLATE = REPO / "mmtui" / "sandbox" / "workshop" / "assets" / "workshop" / "cfn" / "core.yml"
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 WORKSHOP_STEP1 = (
     "aws cloudformation deploy --stack-name mm-secondary-region --template-file cfn/core.yml "
@@ -645,12 +646,12 @@ def test_a_stack_that_cannot_be_deleted_stays_delete_failed(sandbox: Sandbox) ->
     assert non_default_vpcs(sandbox, SECONDARY) == [vpc]
 
 
-def test_fixes_install_once() -> None:
+def test_repairs_install_once() -> None:
     from moto.cloudformation import parsing
 
-    fixes.install()
+    moto_repairs.install()
     clean_json = parsing.clean_json
-    fixes.install()
+    moto_repairs.install()
     fixes.CloudFormationFixes()
     assert parsing.clean_json is clean_json
 

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import pytest
 from botocore.exceptions import ClientError
 
-from mmtui.sandbox.extensions.dynamodb_global import DynamoDBGlobalTables
-from mmtui.sandbox.server import STATE_FILE, Sandbox
+from mmtui.sandbox.behaviours.dynamodb_global import DynamoDBGlobalTables
+from mmtui.sandbox.core.server import STATE_FILE, Sandbox
 
 PRIMARY = "us-west-2"
 SECONDARY = "us-east-1"
@@ -907,7 +907,7 @@ RESTART_SCRIPT = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from mmtui.sandbox.server import Sandbox, SandboxOptions
+    from mmtui.sandbox.core.server import Sandbox, SandboxOptions
 
     sandbox = Sandbox(SandboxOptions(state_dir=Path(sys.argv[1]))).start()
     try:

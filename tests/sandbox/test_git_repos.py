@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import yaml
 
-from mmtui.sandbox import git_store
-from mmtui.sandbox.extensions.git_repos import GitRepositories
-from mmtui.sandbox.primary_app import stack_outputs
-from mmtui.sandbox.repositories import repository_names, seed_repositories
-from mmtui.sandbox.server import PORT_FILE, Sandbox, SandboxOptions
-from mmtui.sandbox.workshop import PRIMARY_STACK
+from mmtui.sandbox.behaviours import git_store
+from mmtui.sandbox.behaviours.git_repos import GitRepositories
+from mmtui.sandbox.core.server import PORT_FILE, Sandbox, SandboxOptions
+from mmtui.sandbox.workshop.primary_app import stack_outputs
+from mmtui.sandbox.workshop.repositories import repository_names, seed_repositories
+from mmtui.sandbox.workshop.stacks import PRIMARY_STACK
 from tests.conftest import codecommit_git
 from tests.sandbox.test_sandbox_command import _stop, running_sandbox
 

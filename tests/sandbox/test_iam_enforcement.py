@@ -111,7 +111,7 @@ def test_a_role_not_marked_is_not_evaluated(
 
 
 def test_the_decision_follows_iam_rules() -> None:
-    from mmtui.sandbox.extensions.iam_enforcement import evaluate
+    from mmtui.sandbox.behaviours.iam_enforcement import evaluate
 
     def region_allow(operator: str, values: list[str]) -> dict[str, Any]:
         return policy(
@@ -161,8 +161,8 @@ def test_the_decision_follows_iam_rules() -> None:
 def test_s3_requests_are_named_from_method_path_and_query(
     method: str, path: str, query: str, operation: str
 ) -> None:
-    from mmtui.sandbox.extensions.iam_enforcement import s3_operation
-    from mmtui.sandbox.protocol import AwsRequest
+    from mmtui.sandbox.behaviours.iam_enforcement import s3_operation
+    from mmtui.sandbox.core.protocol import AwsRequest
 
     request = AwsRequest(method, path, query, {}, b"", service="s3")
     assert s3_operation(request) == operation

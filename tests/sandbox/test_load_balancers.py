@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from mmtui.sandbox.primary_app import stack_outputs
-from mmtui.sandbox.server import Sandbox
-from mmtui.sandbox.workshop import CAPABILITIES
+from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.workshop.primary_app import stack_outputs
+from mmtui.sandbox.workshop.stacks import CAPABILITIES
 from mmtui.target.connect import parse_resolve, read_env_file
 from tests.conftest import secondary_template
 

@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mmtui.sandbox import workshop
-from mmtui.sandbox.repositories import nested_stack_name
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.workshop import stacks as workshop
+from mmtui.sandbox.workshop.repositories import nested_stack_name
 from tests.conftest import aws_cli, codecommit_git, run_by_hand
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"

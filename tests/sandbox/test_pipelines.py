@@ -22,19 +22,26 @@ from typing import Any
 
 import pytest
 
-from mmtui.sandbox import git_store
-from mmtui.sandbox.extensions.dynamodb_global import DynamoDBGlobalTables
-from mmtui.sandbox.pipelines import buildspec as buildspecs
-from mmtui.sandbox.pipelines.build import BuildHooks, BuildRequest, BuildRun
-from mmtui.sandbox.pipelines.engine import find
-from mmtui.sandbox.primary_app import stack_outputs
-from mmtui.sandbox.repositories import repository_names
-from mmtui.sandbox.server import Sandbox
-from mmtui.sandbox.workshop import CAPABILITIES, PRIMARY_STACK, SECONDARY_STACK
+from mmtui.sandbox.behaviours import git_store
+from mmtui.sandbox.behaviours.dynamodb_global import DynamoDBGlobalTables
+from mmtui.sandbox.behaviours.pipelines import buildspec as buildspecs
+from mmtui.sandbox.behaviours.pipelines.build import BuildHooks, BuildRequest, BuildRun
+from mmtui.sandbox.behaviours.pipelines.engine import find
+from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.workshop.primary_app import stack_outputs
+from mmtui.sandbox.workshop.repositories import repository_names
+from mmtui.sandbox.workshop.stacks import CAPABILITIES, PRIMARY_STACK, SECONDARY_STACK
 from tests.conftest import codecommit_git, secondary_template
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
-DOCKER = Path(__file__).resolve().parents[2] / "mmtui" / "sandbox" / "pipelines" / "docker.py"
+DOCKER = (
+    Path(__file__).resolve().parents[2]
+    / "mmtui"
+    / "sandbox"
+    / "behaviours"
+    / "pipelines"
+    / "docker.py"
+)
 TIMEOUT = 60.0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 
 LIKE = 'service("Like Service") AND http.method = "POST"'
 ERRORS = 'service("Like Service") { error = true OR fault = true }'

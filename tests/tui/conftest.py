@@ -10,7 +10,7 @@ from textual.worker import WorkerFailed
 
 import mmtui.labs
 from mmtui.guide import Guide
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
 from mmtui.tui.app import MmtuiApp
 

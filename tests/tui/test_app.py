@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Markdown, RichLog, Static
 
 import mmtui.labs
 from mmtui.engine.results import Status
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
 from mmtui.tui.app import MmtuiApp
 from mmtui.tui.dialogs import DiffScreen, RequirementScreen, ResetPlanScreen, SandboxEnvScreen

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from textual.widgets import Button, DataTable, Input, Select, Static, TabbedContent
 
-from mmtui.sandbox.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox
 from mmtui.tui.app import MmtuiApp
 from mmtui.tui.form_view import FormView
 from mmtui.tui.step import StepScreen

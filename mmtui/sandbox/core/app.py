@@ -1,0 +1,184 @@
+"""The sandbox's WSGI application: moto behind mmtui's extensions, with AWS-shaped errors.
+
+Every request passes through here. Extensions may answer it themselves (an API moto lacks) or
+adjust moto's answer (a field moto leaves out). An operation nobody implements comes back as
+an AWS error naming it, never as moto's HTML error page. One lock serialises requests and the
+background work that edits moto's state (replication, snapshots): moto's models are plain
+Python objects with no locking of their own.
+
+Before anything else, a request must be addressed to loopback (auth.host_allowed) and, unless
+an extension serves it raw (git, which checks its own credentials), carry a valid AWS
+signature (auth.verify): an unsigned or badly signed request never reaches moto.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from mmtui.sandbox.core import auth
+from mmtui.sandbox.core.extension import Extension, StartResponse
+from mmtui.sandbox.core.protocol import AwsRequest, AwsResponse, aws_error, not_available
+
+
+class UnknownService(LookupError):
+    pass
+
+
+def quiet_moto_dispatcher() -> Any:
+    """moto's dispatcher, minus its print() for services it does not know."""
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    class QuietDispatcher(DomainDispatcherApplication):
+        def get_backend_for_host(self, host: str | None) -> Any:
+            if host is None:
+                return None
+            if host == "moto_api" or host in backends.list_of_moto_modules():
+                return host
+            for backend, pattern in self.backend_url_patterns:
+                if pattern.match(f"http://{host}"):
+                    return backend
+            raise UnknownService(host)
+
+    return QuietDispatcher(create_backend_app)
+
+
+class SandboxApp:
+    def __init__(
+        self,
+        extensions: Sequence[Extension],
+        lock: threading.RLock,
+        on_change: Callable[[], None] = lambda: None,
+        *,
+        keys: Callable[[str], auth.Principal | None],
+        port: Callable[[], int],
+    ) -> None:
+        self.moto = quiet_moto_dispatcher()
+        self.extensions = list(extensions)
+        self.lock = lock
+        self.on_change = on_change
+        self.keys = keys
+        """Access key → who it is (None: unknown); takes the sandbox lock itself."""
+        self.port = port
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not auth.host_allowed(environ.get("HTTP_HOST"), self.port()):
+            # Another host name: a web page's request through DNS rebinding, or a proxy.
+            # Refused before anything reads it.
+            message = (
+                b"the mmtui sandbox only answers requests addressed to 127.0.0.1, localhost "
+                b"or [::1]\n"
+            )
+            start_response(
+                "403 Forbidden",
+                [("Content-Type", "text/plain"), ("Content-Length", str(len(message)))],
+            )
+            return [message]
+        # moto would act in whatever account this header names: never a caller's choice.
+        environ.pop("HTTP_X_MOTO_ACCOUNT_ID", None)
+        for extension in self.extensions:
+            answer = extension.serve_raw(environ, start_response)
+            if answer is not None:
+                return answer
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        request = AwsRequest.from_environ(environ, body)
+        verdict = auth.verify(environ, body, self.keys)
+        if isinstance(verdict, auth.Refused):
+            return self._send(start_response, refused(request, verdict))
+        with self.lock:
+            response = self.handle(request, environ)
+        if request.may_write:
+            self.on_change()  # may have changed state: the next autosave writes it
+        return self._send(start_response, response)
+
+    @staticmethod
+    def _send(start_response: StartResponse, response: AwsResponse) -> Iterable[bytes]:
+        start_response(
+            f"{response.status} {_REASONS.get(response.status, 'Status')}",
+            [*response.headers.items(), ("Content-Length", str(len(response.body)))],
+        )
+        return [response.body]
+
+    def handle(self, request: AwsRequest, environ: dict[str, Any]) -> AwsResponse:
+        for extension in self.extensions:
+            answer = extension.before(request)
+            if answer is not None:
+                return answer
+        response = self.call_moto(request, environ)
+        for extension in self.extensions:
+            response = extension.after(request, response)
+        return response
+
+    def call_moto(self, request: AwsRequest, environ: dict[str, Any]) -> AwsResponse:
+        environ = dict(environ)
+        environ["wsgi.input"] = io.BytesIO(request.body)
+        environ["CONTENT_LENGTH"] = str(len(request.body))
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            captured["status"] = int(status.split(" ", 1)[0])
+            captured["headers"] = headers
+
+        try:
+            chunks = self.moto(environ, capture)
+            try:
+                body = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+        except UnknownService:
+            return not_available(request, "this service is not part of the sandbox")
+        except NotImplementedError:
+            return not_available(request)
+        except Exception as exc:  # noqa: BLE001  (moto bug: answer as AWS would, not HTML)
+            return not_available(request, f"the emulator failed ({type(exc).__name__})")
+        headers = {
+            name: value
+            for name, value in captured.get("headers", [])
+            if name.lower() not in ("content-length", "transfer-encoding")
+        }
+        response = AwsResponse(captured.get("status", 500), body, headers)
+        if response.status in (404, 405, 500) and _is_html(response):
+            # moto's answer for a route it lacks or an operation it does not implement.
+            return not_available(request)
+        return response
+
+
+def refused(request: AwsRequest, verdict: auth.Refused) -> AwsResponse:
+    """The error AWS answers a refused request with, in the wire format of its service (known
+    from the credential scope when the request has one, else guessed from its shape)."""
+    protocol = auth.protocol_of(request.service)
+    if not protocol:
+        shape = request.protocol
+        protocol = ("json" if request.target else "rest-json") if shape == "json" else shape
+    status, code, message = auth.refusal(verdict, protocol)
+    wire = {"json": "json", "rest-json": "json", "query": "query", "ec2": "ec2"}
+    return aws_error(request, status, code, message, protocol=wire.get(protocol, "rest-xml"))
+
+
+def _is_html(response: AwsResponse) -> bool:
+    """moto's error page, judged by its body: an empty HEAD answer (a real "404: no such
+    bucket") carries Flask's default text/html type and must pass through untouched."""
+    return response.body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html"))
+
+
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    301: "Moved Permanently",
+    307: "Temporary Redirect",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+}

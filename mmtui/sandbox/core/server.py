@@ -1,0 +1,641 @@
+"""Starting, saving and stopping the sandbox.
+
+One `Sandbox` per process: moto's state is process-global. The HTTP server runs on daemon
+threads; `start()` returns once it answers, `stop()` saves the state and shuts it down.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hmac
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.files import write_atomically
+from mmtui.sandbox.behaviours.accounts import (
+    ADMINISTRATOR_ACCESS,
+    DEFAULT_ROLE_NAME,
+    AccountRecord,
+    Accounts,
+    moto_principal,
+    trust_policy,
+    valid_account_id,
+    valid_role_name,
+)
+from mmtui.sandbox.core.app import SandboxApp
+from mmtui.sandbox.core.auth import Principal
+from mmtui.sandbox.core.extension import Extension
+from mmtui.sandbox.core.persistence import (
+    SnapshotMismatch,
+    dump_state,
+    load_state,
+)
+from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT
+
+if TYPE_CHECKING:
+    from mmtui.sandbox.core.account_image import AccountImage
+
+E = TypeVar("E")
+_RUNNING: list[Sandbox] = []
+_RUNNING_LOCK = threading.Lock()
+
+STATE_FILE = "state.pickle"
+ENV_FILE = "sandbox.env"
+LOCK_FILE = "sandbox.lock"
+PORT_FILE = "port"
+KEY_FILE = "credentials.json"
+"""The default account's access key: made with the state folder, kept in it (0600)."""
+AUTOSAVE_SECONDS = 2.0
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+_KEY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+"
+
+
+def silence_emulator_logs() -> None:
+    """No log line of moto, werkzeug or flask may reach the attendee's terminal."""
+    for name in ("werkzeug", "moto", "flask", "flask_cors", "botocore.credentials"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+        logger.setLevel(logging.CRITICAL)
+
+
+@dataclass
+class SandboxOptions:
+    state_dir: Path | None = None
+    """Where state lives; None makes a temporary folder removed at stop (`--sandbox`)."""
+    port: int = 0
+    fresh: bool = False
+    primary_region: str = "us-west-2"
+    secondary_region: str = "us-east-1"
+    seed: bool = True
+    """Seed the Labs 0-2 baseline when starting without saved state."""
+    time_scale: float | None = None
+    """AWS's durations are multiplied by this (0 instant, 1 real time; see sandbox/timing.py);
+    None takes MMTUI_SANDBOX_TIME_SCALE, else 0."""
+    autosave: bool = True
+    """Write the state every AUTOSAVE_SECONDS while it changes. The test suite's shared sandbox
+    turns it off: it resets to in-memory snapshots between tests and never restarts from its
+    folder, so the writes (a pickle of every backend, under the lock) would only slow it."""
+
+
+@dataclass(eq=False)  # compared by identity: one per process
+class Sandbox:
+    options: SandboxOptions = field(default_factory=SandboxOptions)
+    extensions: list[Extension] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    notes: list[str] = field(default_factory=list)
+    """Things worth telling the user at start (a snapshot set aside, ...)."""
+    push_listeners: list[Callable[[str, str, str, str], None]] = field(default_factory=list)
+    """Called with (repository, branch, old sha, new sha) after a `git push` changed a branch
+    of a CodeCommit repository of the default account (behaviours/git_repos.py), outside the
+    lock."""
+    account_push_listeners: list[Callable[[str, str, str, str, str], None]] = field(
+        default_factory=list
+    )
+    """The same for a push in any account, called with (account, repository, branch, old sha,
+    new sha)."""
+
+    _server: Any = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _dirty: threading.Event = field(default_factory=threading.Event)
+    _lock_handle: Any = None
+    _temporary: bool = False
+    _env_ready: bool = False
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock)
+    _session: Any = None
+    _adding: threading.Lock = field(default_factory=threading.Lock)
+    """One add_accounts at a time (they share the template)."""
+    _account_image: AccountImage | None = None
+    """The template attendee accounts are copied from (made on first use, in memory only)."""
+    _keys: tuple[str, str] = ("", "")
+    """The default account's access key id and secret (KEY_FILE)."""
+    state_dir: Path = field(default=Path("."))
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> Sandbox:
+        # moto's state is process-global: a second sandbox would share (and reset) the first's.
+        with _RUNNING_LOCK:
+            if _RUNNING:
+                raise MmtuiError(
+                    "a sandbox is already running in this process; use its endpoint instead",
+                    ExitCode.USAGE,
+                )
+            _RUNNING.append(self)
+        try:
+            return self._start()
+        except BaseException:
+            with _RUNNING_LOCK:
+                _RUNNING.remove(self)
+            raise
+
+    def _start(self) -> Sandbox:
+        silence_emulator_logs()
+        self._prepare_dir()
+        from mmtui.sandbox import moto_repairs
+
+        moto_repairs.install()
+        if not self.extensions:
+            from mmtui.sandbox.behaviours import default_extensions
+
+            self.extensions = default_extensions(self)
+        self._serve()
+        restored = False
+        if not self.options.fresh:
+            restored = self._restore()
+        if not restored:
+            self._reset_moto()
+            if self.options.seed:
+                from mmtui.sandbox.workshop.baseline import seed_baseline
+
+                seed_baseline(self)
+            self.save()
+        if self.extension(Accounts).get(TEMPLATE_ACCOUNT) is not None:
+            # Saved while a template was being made (a crash, or a stop mid-way): not an
+            # attendee account, and no use without its image.
+            from mmtui.sandbox.core.account_image import drop
+
+            drop(self, TEMPLATE_ACCOUNT)
+        for extension in self.extensions:
+            extension.on_start()
+        self._env_ready = True
+        self._write_env()
+        if self.options.autosave:
+            self._start_thread("mmtui-sandbox-autosave", self._autosave_loop)
+        return self
+
+    def stop(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        if not self._temporary:
+            self.save()
+        for extension in self.extensions:
+            extension.close()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._lock_handle is not None:
+            self._lock_handle.close()
+        if self._temporary:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        with _RUNNING_LOCK:
+            if self in _RUNNING:
+                _RUNNING.remove(self)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------- facts
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def account_id(self) -> str:
+        """The default account: the attendee's own, with the keys of `sandbox.env`."""
+        return DEFAULT_ACCOUNT
+
+    # ----------------------------------------------------------------- attendee accounts
+
+    def add_accounts(
+        self,
+        ids: Iterable[str],
+        *,
+        role_name: str = DEFAULT_ROLE_NAME,
+        external_id: str | None = None,
+        trusted_account: str = DEFAULT_ACCOUNT,
+        seed: bool = True,
+        copy: bool = True,
+    ) -> list[AccountRecord]:
+        """Add attendee accounts, each as Labs 0-2 leave it (an empty account if not `seed`).
+
+        Each gets a role `role_name` whose trust policy allows `trusted_account` (the
+        instructor's; by default the sandbox's own, whose keys are in sandbox.env) and, if
+        `external_id` is given, requires it as `sts:ExternalId`. The instructor then reaches the
+        account as at a real event: `sts assume-role --role-arn <record.role_arn>
+        --external-id <external_id>` on this sandbox's endpoint, with the keys of sandbox.env.
+
+        With `copy` (the default) each account is a copy of a template account seeded for real
+        once per process (account_image.py: a third of a second an account, after two or three
+        seconds for the template); without it each is seeded for real through the API, its
+        pipelines running their first builds (about four seconds an account). Raises MmtuiError
+        (usage) for an id that is not 12 digits, is the default account or is already here;
+        nothing is added then. Accounts added are kept by snapshots and restarts.
+        """
+        wanted = list(dict.fromkeys(ids))
+        problems = [a for a in wanted if not valid_account_id(a)]
+        if problems:
+            raise MmtuiError(
+                f"not an attendee account id: {', '.join(problems)} (12 digits, other than the "
+                f"default account {DEFAULT_ACCOUNT} and the sandbox's template "
+                f"{TEMPLATE_ACCOUNT})",
+                ExitCode.USAGE,
+            )
+        if not valid_role_name(role_name):
+            raise MmtuiError(f"not an IAM role name: {role_name!r}", ExitCode.USAGE)
+        with self._adding:
+            return self._add_accounts(wanted, role_name, external_id, trusted_account, seed, copy)
+
+    def _add_accounts(
+        self,
+        wanted: list[str],
+        role_name: str,
+        external_id: str | None,
+        trusted_account: str,
+        seed: bool,
+        copy: bool,
+    ) -> list[AccountRecord]:
+        from mmtui.sandbox.core import account_image
+        from mmtui.sandbox.workshop.baseline import seed_accounts
+
+        accounts = self.extension(Accounts)
+        with self.lock:
+            present = [a for a in wanted if accounts.get(a) is not None]
+        if present:
+            raise MmtuiError(
+                f"the sandbox already has the account(s) {', '.join(present)}", ExitCode.USAGE
+            )
+
+        def register(account: str) -> AccountRecord:
+            with self.lock:
+                return accounts.register(account, role_name, external_id, trusted_account)
+
+        records: list[AccountRecord] = []
+        if seed and copy:
+            if self._account_image is None:
+                self._account_image = account_image.capture(self)
+            image = self._account_image
+            for account in wanted:
+                # The copy replaces the account's IAM: its own key is made after.
+                account_image.install(self, image, account)
+                records.append(register(account))
+                account_image.finish(self, image, account)
+        else:
+            records = [register(account) for account in wanted]
+            if seed:
+                seed_accounts(self, wanted)
+        for record in records:
+            self._make_instructor_role(record)
+        self.mark_dirty()
+        return records
+
+    def _make_instructor_role(self, record: AccountRecord) -> None:
+        # Over the API, as an account's administrator would: the role shows in IAM.
+        iam = self.client("iam", self.options.primary_region, record.account_id)
+        iam.create_role(
+            RoleName=record.role_name,
+            AssumeRolePolicyDocument=json.dumps(
+                trust_policy(record.trusted_account, record.external_id)
+            ),
+            Description="The workshop instructor's access to this attendee account",
+        )
+        # AWS attaches its managed AdministratorAccess; moto does not load AWS's managed
+        # policies (that costs seconds per account), so the same grant is inline.
+        iam.put_role_policy(
+            RoleName=record.role_name,
+            PolicyName="AdministratorAccess",
+            PolicyDocument=json.dumps(ADMINISTRATOR_ACCESS),
+        )
+
+    @property
+    def attendee_accounts(self) -> list[AccountRecord]:
+        """The attendee accounts, by id (the default account is not one of them)."""
+        accounts = self.extension(Accounts)
+        with self.lock:
+            return [
+                record
+                for a in accounts.ids()
+                if a != TEMPLATE_ACCOUNT and (record := accounts.get(a)) is not None
+            ]
+
+    def credentials(self, account: str = DEFAULT_ACCOUNT) -> tuple[str, str]:
+        """The sandbox's own keys in `account` (sandbox.env's for the default account)."""
+        if account == DEFAULT_ACCOUNT:
+            return self._keys
+        # No lock: a dictionary lookup is atomic, and the site's threads ask while a request
+        # may hold the lock.
+        record = self.extension(Accounts).get(account)
+        if record is None:
+            raise MmtuiError(f"the sandbox has no account {account}", ExitCode.USAGE)
+        return record.access_key, record.secret_key
+
+    def find_key(self, access_key: str) -> Principal | None:
+        """Who an access key is, with its secret (and session token for temporary
+        credentials), if the sandbox knows it: the default account's key, or a key in moto's
+        IAM of any account (attendee accounts' own keys, AssumeRole's temporary ones)."""
+        if access_key and hmac.compare_digest(access_key, self._keys[0]):
+            return Principal(self._keys[0], self._keys[1], DEFAULT_ACCOUNT)
+        with self.lock:  # moto's dictionaries are not thread-safe
+            return moto_principal(access_key)
+
+    def extension(self, kind: type[E]) -> E:
+        """The sandbox's extension of that class."""
+        for extension in self.extensions:
+            if isinstance(extension, kind):
+                return extension
+        raise LookupError(f"the sandbox runs without its {kind.__name__} extension")
+
+    @property
+    def workspace(self) -> Path:
+        return self.state_dir / "workspace"
+
+    def env(self) -> dict[str, str]:
+        """What `sandbox.env` exports: enough for `aws`, `git` and mmtui to use the sandbox."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": self._keys[0],
+            "AWS_SECRET_ACCESS_KEY": self._keys[1],
+            "AWS_DEFAULT_REGION": self.options.primary_region,
+            "MMTUI_WORKSPACE": str(self.workspace),
+            "MMTUI_RESOLVE": ",".join(f"{dns}={url}" for dns, url in self.resolve_map().items()),
+            # Load balancers made later (step 1) are added to this file; mmtui reads it fresh,
+            # so a shell that sourced it before still finds them.
+            "MMTUI_RESOLVE_FILE": str(self.state_dir / ENV_FILE),
+        }
+
+    def resolve_map(self) -> dict[str, str]:
+        """Load balancer DNS name → the loopback URL that serves it."""
+        mapping: dict[str, str] = {}
+        for extension in self.extensions:
+            mapping.update(extension.resolve_map())
+        return mapping
+
+    def client(
+        self, service: str, region: str | None = None, account: str = DEFAULT_ACCOUNT
+    ) -> Any:
+        """A boto3 client on this sandbox over HTTP (seeding, the site, tests), acting in
+        `account` with the sandbox's own keys there.
+
+        Clients are cached and shared by all threads (boto3 clients are thread-safe once made);
+        they are made from one session, under a lock since sessions are not thread-safe, because
+        a session loads each service model once: a client from a warm session costs a few
+        milliseconds, one from a new session fifty (seeding many accounts makes hundreds).
+        """
+        import boto3
+
+        from mmtui.target.clients import client_config
+
+        access_key, secret_key = self.credentials(account)
+        # Keyed by the key too: an account added again after a snapshot restore has a new one,
+        # and a client with the old key would act in the default account.
+        key = (service, region or self.options.primary_region, access_key)
+        with self._clients_lock:
+            if key not in self._clients:
+                if self._session is None:
+                    self._session = boto3.session.Session()
+                self._clients[key] = self._session.client(
+                    service,
+                    region_name=key[1],
+                    endpoint_url=self.url,
+                    aws_access_key_id=access_key,
+                    aws_secret_access_key=secret_key,
+                    config=client_config(),
+                )
+            return self._clients[key]
+
+    # ----------------------------------------------------------------- state
+
+    def mark_dirty(self) -> None:
+        self._dirty.set()
+
+    def env_changed(self) -> None:
+        """Rewrite sandbox.env (a load balancer came or went); before start, nothing to do."""
+        if self._env_ready:
+            self._write_env()
+
+    def save(self) -> None:
+        """Write the state now (atomic); a no-op for a temporary sandbox."""
+        with self.lock:
+            data = dump_state(self._extension_state())
+            self._dirty.clear()
+        if not self._temporary:
+            write_atomically(self.state_dir / STATE_FILE, data, PRIVATE_FILE)
+
+    def snapshot(self) -> bytes:
+        """The whole state in memory (tests reset to it between cases)."""
+        with self.lock:
+            return dump_state(self._extension_state())
+
+    def restore_snapshot(self, data: bytes) -> None:
+        with self.lock:
+            self._install(data)
+
+    def _extension_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {}
+        for extension in self.extensions:
+            state[extension.name] = extension.get_state()
+        return state
+
+    def _install(self, data: bytes) -> None:
+        extension_state = load_state(data)
+        for extension in self.extensions:
+            extension.set_state(extension_state.get(extension.name))
+
+    def _restore(self) -> bool:
+        path = self.state_dir / STATE_FILE
+        if not path.exists():
+            return False
+        try:
+            with self.lock:
+                self._install(path.read_bytes())
+            return True
+        except (SnapshotMismatch, Exception) as exc:  # noqa: BLE001  (never lose it: set aside)
+            aside = path.with_name(f"{STATE_FILE}.unreadable-{int(time.time())}")
+            os.replace(path, aside)
+            self.notes.append(
+                f"the saved sandbox state could not be loaded ({exc}); it was kept as {aside} "
+                "and the sandbox starts again from the baseline"
+            )
+            return False
+
+    def _reset_moto(self) -> None:
+        from moto.moto_api._internal.models import moto_api_backend
+
+        with self.lock:
+            moto_api_backend.reset()
+            for extension in self.extensions:
+                extension.set_state(None)
+
+    def _autosave_loop(self) -> None:
+        while not self._stopping.wait(AUTOSAVE_SECONDS):
+            if self._dirty.is_set() and not self._temporary:
+                try:
+                    self.save()
+                except OSError as exc:
+                    self.notes.append(f"could not save the sandbox state: {exc}")
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _prepare_dir(self) -> None:
+        if self.options.state_dir is None:
+            self.state_dir = Path(tempfile.mkdtemp(prefix="mmtui-sandbox-"))
+            self._temporary = True
+        else:
+            self.state_dir = self.options.state_dir.expanduser().resolve()
+        try:
+            self.state_dir.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+            probe = self.state_dir / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+            handle = open(self.state_dir / LOCK_FILE, "a+")  # noqa: SIM115  (held until stop)
+        except OSError as exc:
+            raise MmtuiError(
+                f"--dir: cannot write to {self.state_dir}: {exc.strerror or exc}", ExitCode.USAGE
+            ) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise MmtuiError(
+                f"--dir: another sandbox is already running on {self.state_dir}; stop it or "
+                "choose another --dir",
+                ExitCode.USAGE,
+            ) from None
+        self._lock_handle = handle
+        try:
+            self._make_private()
+            self._keys = _load_or_make_keys(self.state_dir / KEY_FILE)
+        except OSError as exc:
+            handle.close()
+            raise MmtuiError(
+                f"--dir: cannot secure {self.state_dir}: {exc.strerror or exc}", ExitCode.USAGE
+            ) from None
+
+    def _make_private(self) -> None:
+        """The state folder is its owner's alone: 0700, and the files that hold keys or state
+        0600, whatever the umask was when they were made (folders of earlier versions too)."""
+        os.chmod(self.state_dir, PRIVATE_DIR)
+        for name in (STATE_FILE, ENV_FILE, KEY_FILE, PORT_FILE, LOCK_FILE):
+            path = self.state_dir / name
+            if path.is_file() and not path.is_symlink():
+                os.chmod(path, PRIVATE_FILE)
+
+    def _serve(self) -> None:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class QuietHandler(WSGIRequestHandler):
+            def log(self, *_: Any, **__: Any) -> None:
+                """Nothing reaches the terminal."""
+
+        app = SandboxApp(
+            self.extensions,
+            self.lock,
+            on_change=self.mark_dirty,
+            keys=self.find_key,
+            port=lambda: self.port,
+        )
+        # Bind the socket ourselves: werkzeug prints and calls sys.exit when a port is taken.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            # Clone URLs in the workspace embed the port: without --port, take the previous
+            # run's port again when it is free, else any free one (git_repos then fixes the
+            # clones' origin).
+            try:
+                listener.bind(("127.0.0.1", self.options.port or _saved_port(self.state_dir)))
+            except OSError:
+                if self.options.port:
+                    raise
+                listener.bind(("127.0.0.1", 0))
+            listener.listen(128)
+        except OSError as exc:
+            listener.close()
+            if self._lock_handle is not None:
+                self._lock_handle.close()
+            if exc.errno == errno.EADDRINUSE:
+                raise MmtuiError(
+                    f"--port: port {self.options.port} on 127.0.0.1 is already in use; choose "
+                    "another or omit --port for a free one",
+                    ExitCode.USAGE,
+                ) from None
+            raise MmtuiError(f"--port: cannot listen on {self.options.port}: {exc}") from None
+        try:
+            self._server = make_server(
+                "127.0.0.1",
+                listener.getsockname()[1],
+                app,
+                threaded=True,
+                request_handler=QuietHandler,
+                fd=listener.fileno(),
+            )
+        finally:
+            listener.close()  # werkzeug keeps its own duplicate of the descriptor
+        self._server.daemon_threads = True
+        write_atomically(self.state_dir / PORT_FILE, f"{self.port}\n".encode(), PRIVATE_FILE)
+        self._start_thread("mmtui-sandbox-http", self._server.serve_forever)
+
+    def _start_thread(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _write_env(self) -> None:
+        from mmtui.sandbox.core.timing import describe, scale_of
+
+        lines = ["# Written by `mmtui sandbox`: source it to use the sandbox from this shell."]
+        lines.append(f"# time scale: {describe(scale_of(self.options))}")
+        lines += [f"export {key}={_shell_quote(value)}" for key, value in self.env().items()]
+        write_atomically(
+            self.state_dir / ENV_FILE, ("\n".join(lines) + "\n").encode(), PRIVATE_FILE
+        )
+
+
+def _load_or_make_keys(path: Path) -> tuple[str, str]:
+    """The default account's key from KEY_FILE, made (random, as AWS makes them: a 20
+    character `AKIA` id and a 40 character secret) when the file is not there yet."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        access_key, secret = str(saved["aws_access_key_id"]), str(saved["aws_secret_access_key"])
+        if access_key and secret:
+            return access_key, secret
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # none yet, or unreadable: a new key (sandbox.env is rewritten with it)
+    access_key = "AKIA" + "".join(secrets.choice(_KEY_ID_ALPHABET) for _ in range(16))
+    secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+    payload = {"aws_access_key_id": access_key, "aws_secret_access_key": secret}
+    write_atomically(path, (json.dumps(payload, indent=2) + "\n").encode(), PRIVATE_FILE)
+    return access_key, secret
+
+
+def _saved_port(state_dir: Path) -> int:
+    try:
+        port = int((state_dir / PORT_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return 0
+    return port if 0 < port < 65536 else 0
+
+
+def _shell_quote(value: str) -> str:
+    import shlex
+
+    return shlex.quote(value)

@@ -1,0 +1,268 @@
+"""Stack deletion as AWS does it: every resource the stack made, dependants first, with events;
+a resource that cannot go leaves the stack DELETE_FAILED instead of vanishing and leaking.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from mmtui.sandbox.moto_repairs.cloudformation.stacks import (
+    _TIMINGS,
+    _creation_order,
+    _ec2,
+    _ecs,
+    _elbv2,
+    _event,
+    _find_stack,
+    _reason,
+    _stack_event,
+    _stack_of,
+)
+
+
+def _delete_stack(self: Any, name_or_stack_id: str) -> None:
+    """DeleteStack: remove the resources (at once, or after `stack_delete_seconds`); on
+    failure the stack stays, DELETE_FAILED (as AWS)."""
+    stack = _find_stack(self, name_or_stack_id)
+    if stack is None:
+        return  # deleting a stack that does not exist succeeds, as on AWS
+    if stack.status == "DELETE_IN_PROGRESS":
+        return  # already being deleted: AWS accepts the call and changes nothing
+    _stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
+    stack.status = "DELETE_IN_PROGRESS"
+    if _TIMINGS.delete > 0:
+        stack._mmtui_pending = "delete"
+        stack._mmtui_due = time.time() + _TIMINGS.delete
+        return
+    stack._mmtui_due = stack._mmtui_pending = None  # a creation still pending is cancelled
+    _finish_delete(self, stack)
+
+
+def _finish_delete(backend: Any, stack: Any) -> None:
+    leftovers = _delete_resources(stack.resource_map)
+    if leftovers:
+        stack.status = "DELETE_FAILED"
+        _stack_event(
+            stack,
+            "DELETE_FAILED",
+            f"The following resource(s) failed to delete: [{', '.join(leftovers)}]. ",
+        )
+        return
+    for name in [n for n, e in backend.exports.items() if e.exporting_stack_id == stack.stack_id]:
+        del backend.exports[name]
+    del backend.stacks[stack.stack_id]
+    backend.deleted_stacks[stack.stack_id] = stack
+    stack.status = "DELETE_COMPLETE"
+    _stack_event(stack, "DELETE_COMPLETE")
+
+
+def _stack_delete(self: Any) -> None:
+    """moto's own deletions (nested stacks, stack set instances) go through the same engine."""
+    _stack_event(self, "DELETE_IN_PROGRESS", "User Initiated")
+    leftovers = _delete_resources(self.resource_map)
+    self.status = "DELETE_FAILED" if leftovers else "DELETE_COMPLETE"
+    _stack_event(self, self.status)
+
+
+def _resource_map_delete(self: Any) -> None:
+    from moto.cloudformation.exceptions import ValidationError
+
+    leftovers = _delete_resources(self)
+    if leftovers:
+        raise ValidationError(message=f"The following resource(s) failed to delete: {leftovers}")
+
+
+def _delete_resources(
+    resources_map: Any,
+    names: Iterable[str] | None = None,
+    resources: dict[str, Any] | None = None,
+) -> list[str]:
+    """Delete resources, dependants first, with events; returns the ones that could not go.
+
+    A deletion that fails is retried after the others (an implicit dependency moto does not
+    see in the template); only when a whole pass makes no progress does it give up.
+    """
+    stack = _stack_of(resources_map)
+    resources = resources if resources is not None else resources_map._resource_json_map
+    parsed = resources_map._parsed_resources
+    wanted = set(names) if names is not None else None
+    pending = [
+        name
+        for name in reversed(_creation_order(resources))
+        if (wanted is None or name in wanted)
+        and parsed.get(name) is not None
+        and not isinstance(parsed[name], str | int | float | list)
+    ]
+    errors: dict[str, str] = {}
+    for name in list(pending):
+        if resources[name].get("DeletionPolicy") == "Retain":
+            physical = getattr(parsed[name], "physical_resource_id", None)
+            _event(stack, name, physical, resources[name]["Type"], "DELETE_SKIPPED")
+            parsed.pop(name)
+            pending.remove(name)
+    started: set[str] = set()
+    progress = True
+    while pending and progress:
+        progress = False
+        for name in list(pending):
+            resource = parsed[name]
+            resource_type = resources[name]["Type"]
+            physical = getattr(resource, "physical_resource_id", None)
+            if name not in started:
+                _event(stack, name, physical, resource_type, "DELETE_IN_PROGRESS")
+                started.add(name)
+            try:
+                _delete_one(resources_map, resource, resources[name])
+            except Exception as exc:  # noqa: BLE001  (retried; reported if it never succeeds)
+                errors[name] = _reason(exc)
+                continue
+            parsed.pop(name, None)
+            pending.remove(name)
+            progress = True
+            _event(stack, name, physical, resource_type, "DELETE_COMPLETE")
+    for name in pending:
+        physical = getattr(parsed[name], "physical_resource_id", None)
+        _event(stack, name, physical, resources[name]["Type"], "DELETE_FAILED", errors.get(name))
+    return pending
+
+
+def _delete_one(resources_map: Any, resource: Any, resource_json: dict[str, Any]) -> None:
+    account, region = resources_map._account_id, resources_map._region_name
+    deleter = _DELETERS.get(resource_json["Type"])
+    if deleter is not None:
+        deleter(resource, account, region)
+    else:
+        # moto's own deletion for the types it can delete (VPC, subnet, security group, role,
+        # table, log group, load balancer, ...).
+        resources_map._delete_resource(resource, resource_json)
+
+
+def _delete_gateway_attachment(attachment: Any, account: str, region: str) -> None:
+    backend = _ec2(account, region)
+    gateway_id = str(attachment.gateway_id or "")
+    if gateway_id.startswith("vgw-"):
+        backend.detach_vpn_gateway(gateway_id, attachment.vpc_id)
+        return
+    gateway = backend.internet_gateways.get(gateway_id)
+    if gateway is not None and gateway.vpc is not None and gateway.vpc.id == attachment.vpc_id:
+        backend.detach_internet_gateway(gateway_id, attachment.vpc_id)
+
+
+def _delete_internet_gateway(gateway: Any, account: str, region: str) -> None:
+    _ec2(account, region).delete_internet_gateway(gateway.id)
+
+
+def _delete_route(route: Any, account: str, region: str) -> None:
+    backend = _ec2(account, region)
+    if route.route_table.id in backend.route_tables:
+        backend.delete_route(
+            route.route_table.id,
+            route.destination_cidr_block,
+            destination_ipv6_cidr_block=route.destination_ipv6_cidr_block,
+        )
+
+
+def _delete_route_table_association(association: Any, account: str, region: str) -> None:
+    backend = _ec2(account, region)
+    table = backend.route_tables.get(association.route_table_id)
+    if table is None:
+        return
+    for association_id, target in list(table._associations.items()):
+        if target == association.subnet_id:
+            backend.disassociate_route_table(association_id)
+
+
+def _delete_route_table(table: Any, account: str, region: str) -> None:
+    _ec2(account, region).delete_route_table(table.id)
+
+
+def _delete_nat_gateway(gateway: Any, account: str, region: str) -> None:
+    """AWS lists a deleted NAT gateway for a while; its address and interface are freed."""
+    backend = _ec2(account, region)
+    backend.delete_nat_gateway(gateway.id)
+    interface = getattr(gateway, "_eni", None)
+    if interface is not None:
+        for address in backend.addresses:
+            if address.eni is interface:
+                backend.disassociate_address(address=address.public_ip)
+        backend.enis.pop(interface.id, None)
+
+
+def _delete_elastic_ip(address: Any, account: str, region: str) -> None:
+    backend = _ec2(account, region)
+    if address in backend.addresses:
+        backend.release_address(allocation_id=address.allocation_id)
+
+
+def _delete_vpc_endpoint(endpoint: Any, account: str, region: str) -> None:
+    backend = _ec2(account, region)
+    # moto removes the endpoint's routes itself, and fails if a route table went first.
+    endpoint.route_table_ids = [t for t in endpoint.route_table_ids if t in backend.route_tables]
+    backend.delete_vpc_endpoints([endpoint.id])
+
+
+def _delete_ecs_cluster(cluster: Any, account: str, region: str) -> None:
+    """The workshop stack's CleanDelete custom resource first removes the services created
+    outside the stack (Lab 0's primary services); this template has no custom resource, so
+    its deletion does the same, or the cluster would outlive the stack."""
+    backend = _ecs(account, region)
+    for service in list(backend.services.values()):
+        if service.cluster_name == cluster.name and service.status == "ACTIVE":
+            backend.delete_service(cluster.name, service.name, force=True)
+    backend.delete_cluster(cluster.name)
+
+
+def _delete_ecs_service(service: Any, account: str, region: str) -> None:
+    if service.status == "ACTIVE":
+        _ecs(account, region).delete_service(service.cluster_name, service.name, force=True)
+
+
+def _delete_task_definition(definition: Any, account: str, region: str) -> None:
+    if definition.status == "ACTIVE":
+        _ecs(account, region).deregister_task_definition(definition.arn)
+
+
+def _delete_ecr_repository(repository: Any, account: str, region: str) -> None:
+    """Forced, as the workshop's CleanDelete custom resource does: the pipelines put images in."""
+    from moto.ecr.models import ecr_backends
+
+    backend = ecr_backends[account][region]
+    if repository.name in backend.repositories:
+        backend.delete_repository(repository.name, force=True)
+
+
+def _delete_listener(listener: Any, account: str, region: str) -> None:
+    backend = _elbv2(account, region)
+    if any(listener.arn in lb.listeners for lb in backend.load_balancers.values()):
+        backend.delete_listener(listener.arn)
+
+
+def _delete_listener_rule(rule: Any, account: str, region: str) -> None:
+    _elbv2(account, region).delete_rule(rule.arn)
+
+
+def _delete_target_group(group: Any, account: str, region: str) -> None:
+    backend = _elbv2(account, region)
+    if group.arn in backend.target_groups:
+        backend.delete_target_group(group.arn)
+
+
+_DELETERS: dict[str, Callable[[Any, str, str], None]] = {
+    "AWS::EC2::VPCGatewayAttachment": _delete_gateway_attachment,
+    "AWS::EC2::InternetGateway": _delete_internet_gateway,
+    "AWS::EC2::Route": _delete_route,
+    "AWS::EC2::SubnetRouteTableAssociation": _delete_route_table_association,
+    "AWS::EC2::RouteTable": _delete_route_table,
+    "AWS::EC2::NatGateway": _delete_nat_gateway,
+    "AWS::EC2::EIP": _delete_elastic_ip,
+    "AWS::EC2::VPCEndpoint": _delete_vpc_endpoint,
+    "AWS::ECS::Cluster": _delete_ecs_cluster,
+    "AWS::ECS::Service": _delete_ecs_service,
+    "AWS::ECS::TaskDefinition": _delete_task_definition,
+    "AWS::ECR::Repository": _delete_ecr_repository,
+    "AWS::ElasticLoadBalancingV2::Listener": _delete_listener,
+    "AWS::ElasticLoadBalancingV2::ListenerRule": _delete_listener_rule,
+    "AWS::ElasticLoadBalancingV2::TargetGroup": _delete_target_group,
+}

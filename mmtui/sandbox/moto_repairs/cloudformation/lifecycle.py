@@ -1,0 +1,139 @@
+"""Where moto's stack life cycle is replaced: the patches that route creation, change sets,
+updates and deletion to this package, and `advance`, which finishes the operations given time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mmtui.sandbox.moto_repairs.cloudformation.change_sets import (
+    _change_set_diff,
+    _create_change_set,
+    _execute_change_set,
+)
+from mmtui.sandbox.moto_repairs.cloudformation.creation import (
+    _create_resource,
+    _create_stack,
+    _finish_create,
+)
+from mmtui.sandbox.moto_repairs.cloudformation.deletion import (
+    _delete_stack,
+    _finish_delete,
+    _resource_map_delete,
+    _stack_delete,
+)
+from mmtui.sandbox.moto_repairs.cloudformation.stacks import _resource_state, _stack_resources
+from mmtui.sandbox.moto_repairs.cloudformation.updates import _update_stack
+from mmtui.sandbox.moto_repairs.patching import patch
+
+
+def advance(now: float) -> None:
+    """Finish the stack operations whose time is up (called under the sandbox's lock)."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    # dict.values: moto's backend dictionaries create accounts and regions on lookup, not here.
+    for account in dict.values(cloudformation_backends):
+        for backend in dict.values(account):
+            stacks: list[Any] = list(backend.stacks.values())
+            for stack in stacks:
+                due = getattr(stack, "_mmtui_due", None)
+                if due is None or due > now:
+                    continue
+                pending = stack._mmtui_pending
+                stack._mmtui_due = stack._mmtui_pending = None
+                if pending == "create":
+                    _finish_create(backend, stack)
+                elif pending == "delete":
+                    _finish_delete(backend, stack)
+
+
+# =========================================================================== lifecycle
+
+
+def install() -> None:
+    from moto.cloudformation import models, parsing, responses
+
+    backend_class = models.CloudFormationBackend
+    patch("cloudformation.lifecycle", backend_class, "create_stack", _create_stack)
+    patch("cloudformation.lifecycle", backend_class, "create_change_set", _create_change_set)
+    patch("cloudformation.lifecycle", backend_class, "execute_change_set", _execute_change_set)
+    patch("cloudformation.lifecycle", backend_class, "delete_stack", _delete_stack)
+    patch("cloudformation.lifecycle", models.Stack, "update", _update_stack)
+    patch("cloudformation.lifecycle", models.Stack, "delete", _stack_delete)
+    patch("cloudformation.lifecycle", models.Stack, "stack_resources", property(_stack_resources))
+    patch("cloudformation.lifecycle", models.ChangeSet, "diff", _change_set_diff)
+    patch("cloudformation.lifecycle", parsing.ResourceMap, "delete", _resource_map_delete)
+
+    original_create_resource = parsing.parse_and_create_resource
+
+    def parse_and_create_resource(
+        logical_id: str,
+        resource_json: dict[str, Any],
+        resources_map: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        return _create_resource(
+            original_create_resource,
+            logical_id,
+            resource_json,
+            resources_map,
+            account_id,
+            region_name,
+        )
+
+    patch(
+        "cloudformation.lifecycle", parsing, "parse_and_create_resource", parse_and_create_resource
+    )
+
+    original_validate = responses.CloudFormationResponse._validate_different_update
+
+    def validate_different_update(self: Any, *args: Any, **kwargs: Any) -> None:
+        # UpdateStack refuses an update without changes; CreateChangeSet accepts it and the
+        # change set fails (what `deploy --no-fail-on-empty-changeset` relies on).
+        if self._get_action() == "CreateChangeSet":
+            return
+        original_validate(self, *args, **kwargs)
+
+    patch(
+        "cloudformation.lifecycle",
+        responses.CloudFormationResponse,
+        "_validate_different_update",
+        validate_different_update,
+    )
+
+    # A resource's status and time are its latest event's (moto: the stack's status, and a
+    # timestamp from 2010), so a UI can show which resources are done.
+    original_resource_dto = responses.StackResourceDTO.__init__
+
+    def resource_dto(self: Any, stack: Any, resource: Any) -> None:
+        original_resource_dto(self, stack, resource)
+        self.resource_status, self.timestamp = _resource_state(stack, self.logical_resource_id)
+        self.last_updated_timestamp = self.timestamp
+
+    patch("cloudformation.lifecycle", responses.StackResourceDTO, "__init__", resource_dto)
+
+    def list_stack_resources(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        summaries = []
+        for resource in stack.stack_resources:
+            status, when = _resource_state(stack, resource.logical_resource_id)
+            summaries.append(
+                {
+                    "LogicalResourceId": resource.logical_resource_id,
+                    "PhysicalResourceId": getattr(resource, "physical_resource_id", ""),
+                    "ResourceType": getattr(resource, "cf_resource_type", ""),
+                    "ResourceStatus": status,
+                    "LastUpdatedTimestamp": when,
+                }
+            )
+        return ActionResult({"StackResourceSummaries": summaries})
+
+    patch(
+        "cloudformation.lifecycle",
+        responses.CloudFormationResponse,
+        "list_stack_resources",
+        list_stack_resources,
+    )

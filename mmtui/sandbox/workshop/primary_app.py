@@ -1,0 +1,228 @@
+"""What Lab 0's bootstrap and Labs 1-2 leave in the primary region besides the stack.
+
+The stack (workshop.py) makes the network, table, registries, cluster and task definitions.
+Lab 0's scripts then load the twelve mysfits and create the two ECS services by hand (they are
+not in the stack), on the stack's task definitions, whose image is still the placeholder: the
+real images come from the pipelines' first runs on the initial commits (workshop/pipelines.py),
+which build them, push them to the registries and deploy them to these services. Lab 2 leaves
+a dashboard with an X-Ray widget. This module seeds the mysfits, services and dashboard, over
+the sandbox's API.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT
+from mmtui.sandbox.workshop.mysfits import mysfit_items
+
+if TYPE_CHECKING:
+    from mmtui.sandbox.core.server import Sandbox
+
+# (label, container, task definition output, service name suffix, target group output)
+SERVICES = [
+    (
+        "Core",
+        "service",
+        "CoreServiceTaskDefinition",
+        "_Core-Service",
+        "MythicalServiceTargetGroupArn",
+    ),
+    (
+        "Like",
+        "like-service",
+        "LikeServiceTaskDefinition",
+        "_Like-Service",
+        "LikeServiceTargetGroupArn",
+    ),
+]
+
+
+def stack_outputs(
+    sandbox: Sandbox, stack: str, region: str, account: str = DEFAULT_ACCOUNT
+) -> dict[str, str]:
+    described = sandbox.client("cloudformation", region, account).describe_stacks(StackName=stack)
+    return {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
+
+
+def seed_primary_application(sandbox: Sandbox, stack: str, account: str = DEFAULT_ACCOUNT) -> None:
+    region = sandbox.options.primary_region
+    outputs = stack_outputs(sandbox, stack, region, account)
+    _load_mysfits(sandbox, region, outputs["DynamoTable"], account)
+    ecs = sandbox.client("ecs", region, account)
+    for _label, container, definition_output, suffix, target_group_output in SERVICES:
+        # bootstrap/docker/create-fargate-service: the stack's task definition, as it is.
+        ecs.create_service(
+            cluster=outputs["EcsClusterName"],
+            serviceName=f"{stack}{suffix}",
+            taskDefinition=outputs[definition_output],
+            desiredCount=1,
+            launchType="FARGATE",
+            deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 0},
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": [outputs["PrivateSubnetOne"], outputs["PrivateSubnetTwo"]],
+                    "securityGroups": [outputs["FargateContainerSecurityGroup"]],
+                    "assignPublicIp": "DISABLED",
+                }
+            },
+            loadBalancers=[
+                {
+                    "targetGroupArn": outputs[target_group_output],
+                    "containerName": container,
+                    "containerPort": 8080,
+                }
+            ],
+        )
+    sandbox.client("cloudwatch", region, account).put_dashboard(
+        DashboardName=f"{stack}_Dashboard",
+        DashboardBody=json.dumps(lab2_dashboard(region, stack, outputs)),
+    )
+
+
+def _load_mysfits(sandbox: Sandbox, region: str, table: str, account: str) -> None:
+    dynamodb = sandbox.client("dynamodb", region, account)
+    items = mysfit_items()
+    for start in range(0, len(items), 25):
+        dynamodb.batch_write_item(
+            RequestItems={
+                table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            }
+        )
+
+
+def lab2_dashboard(region: str, stack: str, outputs: dict[str, str]) -> dict[str, Any]:
+    """The single-region dashboard of Lab 0's stack, plus Lab 2's X-Ray widget."""
+    alb = outputs["LoadBalancerFullName"]
+    cluster = outputs["EcsClusterName"]
+
+    def service_widget(label: str, service: str, x: int) -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "x": x,
+            "y": 6,
+            "width": 6,
+            "height": 6,
+            "properties": {
+                "title": f"{region} {label} Service Metrics",
+                "view": "singleValue",
+                "region": region,
+                "stat": "Average",
+                "period": 60,
+                "metrics": [
+                    ["AWS/ECS", "CPUUtilization", "ServiceName", service, "ClusterName", cluster],
+                    [".", "MemoryUtilization", ".", ".", ".", "."],
+                ],
+            },
+        }
+
+    return {
+        "widgets": [
+            {
+                "type": "metric",
+                "x": 0,
+                "y": 0,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": "ALB Requests Per Minute",
+                    "view": "timeSeries",
+                    "stacked": True,
+                    "region": region,
+                    "stat": "Sum",
+                    "period": 60,
+                    "metrics": [
+                        [
+                            "AWS/ApplicationELB",
+                            "RequestCount",
+                            "LoadBalancer",
+                            alb,
+                            {"label": f"{region} ALB"},
+                        ]
+                    ],
+                },
+            },
+            service_widget("Core", outputs["CoreEcsServiceName"], 0),
+            {
+                "type": "metric",
+                "x": 12,
+                "y": 0,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": "ALB HTTP Responses",
+                    "view": "timeSeries",
+                    "region": region,
+                    "stat": "Sum",
+                    "period": 60,
+                    "metrics": [
+                        [
+                            "AWS/ApplicationELB",
+                            f"HTTPCode_Target_{code}_Count",
+                            "LoadBalancer",
+                            alb,
+                            {"label": f"{region} {code}"},
+                        ]
+                        for code in ("4XX", "5XX", "2XX")
+                    ],
+                },
+            },
+            {
+                "type": "text",
+                "x": 12,
+                "y": 6,
+                "width": 6,
+                "height": 6,
+                "properties": {"markdown": "# Multi-Region BCDR Workshop"},
+            },
+            service_widget("Like", outputs["LikeEcsServiceName"], 6),
+            {
+                "type": "metric",
+                "x": 0,
+                "y": 12,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": "DynamoDB Read/Write",
+                    "view": "timeSeries",
+                    "region": region,
+                    "stat": "Sum",
+                    "period": 60,
+                    "metrics": [
+                        [
+                            "AWS/DynamoDB",
+                            "ConsumedReadCapacityUnits",
+                            "TableName",
+                            outputs["DynamoTable"],
+                        ],
+                        [".", "ConsumedWriteCapacityUnits", ".", "."],
+                    ],
+                },
+            },
+            # Lab 2: the X-Ray group metric, as a stacked area of the Sum.
+            {
+                "type": "metric",
+                "x": 12,
+                "y": 12,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": "like-service-errors-faults",
+                    "view": "timeSeries",
+                    "stacked": True,
+                    "region": region,
+                    "stat": "Sum",
+                    "period": 60,
+                    "metrics": [
+                        [
+                            "AWS/X-Ray",
+                            "ApproximateTraceCount",
+                            "GroupName",
+                            "like-service-errors-faults",
+                        ]
+                    ],
+                },
+            },
+        ]
+    }

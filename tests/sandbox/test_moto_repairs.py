@@ -1,0 +1,395 @@
+"""Every moto target the repairs patch is still where, and what, the repairs expect.
+
+The repairs (mmtui/sandbox/moto_repairs/) replace attributes of moto's modules and classes and
+often call the original with its own arguments. moto is pinned for this; when the pin moves,
+these tests say which repair lost its target or now wraps a function whose parameters changed,
+instead of a wrong AWS answer surfacing in some other test. TARGETS is checked against a moto
+that no repair has touched (a fresh interpreter), and against what `moto_repairs.install()`
+really patched in this process, so the list can neither go stale nor miss a patch.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import NamedTuple
+
+import pytest
+
+from mmtui.sandbox import moto_repairs
+from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.moto_repairs.patching import PATCHED, MotoTargetMissing, patch
+
+
+class Target(NamedTuple):
+    repair: str
+    owner: str
+    """`module` or `module:Class` in moto."""
+    attribute: str
+    shape: str | None
+    """As the pinned moto has it: a callable's parameters, "property" or "value"; None: moto
+    has no such attribute and the repair adds it (moto gaining one would be overwritten)."""
+
+
+# Written from the pinned moto (its parameters as `describe` below reports them).
+TARGETS: tuple[Target, ...] = (
+    Target(
+        "cloudformation.template_reading",
+        "moto.cloudformation.utils",
+        "yaml_tag_constructor",
+        "(loader, tag, node)",
+    ),
+    Target(
+        "cloudformation.template_reading",
+        "moto.cloudformation.models",
+        "yaml_tag_constructor",
+        "(loader, tag, node)",
+    ),
+    Target(
+        "cloudformation.template_reading",
+        "moto.cloudformation.responses",
+        "yaml_tag_constructor",
+        "(loader, tag, node)",
+    ),
+    Target(
+        "cloudformation.template_reading",
+        "moto.cloudformation.parsing",
+        "clean_json",
+        "(resource_json, resources_map)",
+    ),
+    Target(
+        "cloudformation.outputs", "moto.cloudformation.parsing:OutputMap", "exports", "property"
+    ),
+    Target("cloudformation.outputs", "moto.cloudformation.models:Stack", "outputs", "property"),
+    Target(
+        "cloudformation.outputs",
+        "moto.cloudformation.parsing:ResourceMap",
+        "validate_outputs",
+        "(self)",
+    ),
+    Target(
+        "cloudformation.resource_properties",
+        "moto.elbv2.models:FakeLoadBalancer",
+        "get_cfn_attribute",
+        "(self, attribute_name)",
+    ),
+    Target(
+        "cloudformation.resource_properties",
+        "moto.ec2.models.security_groups:SecurityGroup",
+        "create_from_cloudformation_json",
+        ("(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)"),
+    ),
+    Target(
+        "cloudformation.resource_properties",
+        "moto.iam.models:Role",
+        "update_from_cloudformation_json",
+        (
+            "(cls, original_resource, new_resource_name, "
+            "cloudformation_json, account_id, region_name)"
+        ),
+    ),
+    Target(
+        "cloudformation.resource_properties",
+        "moto.ecs.models:Service",
+        "create_from_cloudformation_json",
+        ("(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)"),
+    ),
+    Target(
+        "cloudformation.resource_properties",
+        "moto.ecs.models:TaskDefinition",
+        "create_from_cloudformation_json",
+        ("(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)"),
+    ),
+    Target(
+        "cloudformation.resource_properties",
+        "moto.ecs.models:TaskDefinition",
+        "update_from_cloudformation_json",
+        (
+            "(cls, original_resource, new_resource_name, "
+            "cloudformation_json, account_id, region_name)"
+        ),
+    ),
+    Target(
+        "cloudformation.resource_properties",
+        "moto.elbv2.models:FakeLoadBalancer",
+        "create_from_cloudformation_json",
+        ("(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)"),
+    ),
+    Target(
+        "cloudformation.resource_properties",
+        "moto.elbv2.models:FakeTargetGroup",
+        "create_from_cloudformation_json",
+        ("(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)"),
+    ),
+    Target(
+        "cloudformation.resource_properties",
+        "moto.ec2.models.vpcs:VPC",
+        "create_from_cloudformation_json",
+        ("(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)"),
+    ),
+    Target(
+        "cloudformation.resource_properties",
+        "moto.ec2.models.subnets:Subnet",
+        "create_from_cloudformation_json",
+        ("(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)"),
+    ),
+    Target(
+        "cloudformation.lifecycle",
+        "moto.cloudformation.models:CloudFormationBackend",
+        "create_stack",
+        (
+            "(self, name, template, parameters, notification_arns, tags, "
+            "role_arn, enable_termination_protection, timeout_in_mins, "
+            "stack_policy_body)"
+        ),
+    ),
+    Target(
+        "cloudformation.lifecycle",
+        "moto.cloudformation.models:CloudFormationBackend",
+        "create_change_set",
+        (
+            "(self, stack_name, change_set_name, template, parameters, "
+            "description, change_set_type, notification_arns, tags, "
+            "role_arn)"
+        ),
+    ),
+    Target(
+        "cloudformation.lifecycle",
+        "moto.cloudformation.models:CloudFormationBackend",
+        "execute_change_set",
+        "(self, change_set_name, stack_name)",
+    ),
+    Target(
+        "cloudformation.lifecycle",
+        "moto.cloudformation.models:CloudFormationBackend",
+        "delete_stack",
+        "(self, name_or_stack_id)",
+    ),
+    Target(
+        "cloudformation.lifecycle",
+        "moto.cloudformation.models:Stack",
+        "update",
+        "(self, template, role_arn, parameters, tags)",
+    ),
+    Target("cloudformation.lifecycle", "moto.cloudformation.models:Stack", "delete", "(self)"),
+    Target(
+        "cloudformation.lifecycle",
+        "moto.cloudformation.models:Stack",
+        "stack_resources",
+        "property",
+    ),
+    Target("cloudformation.lifecycle", "moto.cloudformation.models:ChangeSet", "diff", "(self)"),
+    Target(
+        "cloudformation.lifecycle", "moto.cloudformation.parsing:ResourceMap", "delete", "(self)"
+    ),
+    Target(
+        "cloudformation.lifecycle",
+        "moto.cloudformation.parsing",
+        "parse_and_create_resource",
+        ("(logical_id, resource_json, resources_map, account_id, region_name)"),
+    ),
+    Target(
+        "cloudformation.lifecycle",
+        "moto.cloudformation.responses:CloudFormationResponse",
+        "_validate_different_update",
+        "(self, incoming_params, stack_body, old_stack)",
+    ),
+    Target(
+        "cloudformation.lifecycle",
+        "moto.cloudformation.responses:StackResourceDTO",
+        "__init__",
+        "(self, stack, resource)",
+    ),
+    Target(
+        "cloudformation.lifecycle",
+        "moto.cloudformation.responses:CloudFormationResponse",
+        "list_stack_resources",
+        "(self)",
+    ),
+    Target(
+        "cloudformation.custom_resources",
+        "moto.cloudformation.custom_model:CustomModel",
+        "create_from_cloudformation_json",
+        ("(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)"),
+    ),
+    Target(
+        "lambda_blocked_runtimes",
+        "moto.awslambda.models:LambdaBackend",
+        "create_function",
+        "(self, spec)",
+    ),
+    Target(
+        "lambda_blocked_runtimes",
+        "moto.awslambda.models:LambdaFunction",
+        "create_from_cloudformation_json",
+        ("(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)"),
+    ),
+    Target(
+        "lambda_blocked_runtimes",
+        "moto.awslambda.models:LambdaFunction",
+        "update_from_cloudformation_json",
+        (
+            "(cls, original_resource, new_resource_name, "
+            "cloudformation_json, account_id, region_name)"
+        ),
+    ),
+    Target(
+        "cloudformation.nested_stacks.stack_model",
+        "moto.cloudformation.models:Stack",
+        "physical_resource_id",
+        "property",
+    ),
+    Target(
+        "cloudformation.nested_stacks.stack_model",
+        "moto.cloudformation.models:Stack",
+        "get_cfn_attribute",
+        None,
+    ),
+    Target(
+        "cloudformation.nested_stacks.stack_model",
+        "moto.cloudformation.models:Stack",
+        "create_from_cloudformation_json",
+        ("(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)"),
+    ),
+    Target(
+        "cloudformation.nested_stacks.stack_model",
+        "moto.cloudformation.models:Stack",
+        "delete_from_cloudformation_json",
+        ("(cls, resource_name, cloudformation_json, account_id, region_name)"),
+    ),
+    Target(
+        "cloudformation.nested_stacks.stack_model",
+        "moto.cloudformation.models:Stack",
+        "parent_id",
+        None,
+    ),
+    Target(
+        "cloudformation.nested_stacks.stack_model",
+        "moto.cloudformation.models:Stack",
+        "root_id",
+        None,
+    ),
+    Target(
+        "cloudformation.nested_stacks.generated_names",
+        "moto.cloudformation.parsing",
+        "generate_resource_name",
+        "(resource_type, stack_name, logical_id)",
+    ),
+    Target(
+        "ecs_services_never_start",
+        "moto.ecs.models:EC2ContainerServiceBackend",
+        "create_service",
+        (
+            "(self, cluster_str, service_name, desired_count, "
+            "task_definition_str, load_balancers, scheduling_strategy, "
+            "tags, deployment_controller, launch_type, "
+            "service_registries, platform_version, propagate_tags, "
+            "network_configuration, role_arn)"
+        ),
+    ),
+    Target(
+        "ecs_services_never_start",
+        "moto.ecs.models:EC2ContainerServiceBackend",
+        "update_service",
+        "(self, service_properties)",
+    ),
+    Target(
+        "ecs_services_never_start",
+        "moto.ecs.models:EC2ContainerServiceBackend",
+        "describe_services",
+        "(self, cluster_str, service_names_or_arns)",
+    ),
+    Target(
+        "codebuild_source_location",
+        "moto.codebuild.responses",
+        "_validate_required_params_source",
+        "(source)",
+    ),
+    Target(
+        "codebuild_source_location",
+        "moto.codebuild.responses",
+        "_validate_required_params_artifacts",
+        "(artifacts)",
+    ),
+    Target(
+        "elbv2_account_dns_names",
+        "moto.elbv2.models:ELBv2Backend",
+        "create_load_balancer",
+        (
+            "(self, name, security_groups, subnet_ids, subnet_mappings, "
+            "scheme, loadbalancer_type, ip_address_type, tags)"
+        ),
+    ),
+)
+
+
+# Run in a fresh interpreter, so that it sees moto's own attributes, not the repairs'.
+_DESCRIBE = r"""
+import importlib, inspect, json, sys
+
+def describe(owner, attribute):
+    module_name, _, qualname = owner.partition(":")
+    try:
+        holder = importlib.import_module(module_name)
+        for part in filter(None, qualname.split(".")):
+            holder = getattr(holder, part)
+    except (ImportError, AttributeError) as exc:
+        return f"missing owner ({type(exc).__name__}: {exc})"
+    if not hasattr(holder, attribute):
+        return None
+    value = inspect.getattr_static(holder, attribute)
+    if isinstance(value, (classmethod, staticmethod)):
+        value = value.__func__
+    if isinstance(value, property):
+        return "property"
+    if not callable(value):
+        return "value"
+    marks = {"VAR_POSITIONAL": "*", "VAR_KEYWORD": "**"}
+    parameters = inspect.signature(value).parameters.values()
+    return "(" + ", ".join(marks.get(p.kind.name, "") + p.name for p in parameters) + ")"
+
+targets = json.load(sys.stdin)
+print(json.dumps([describe(owner, attribute) for owner, attribute in targets]))
+"""
+
+
+def test_every_target_is_in_the_pinned_moto_as_the_repair_expects() -> None:
+    found = subprocess.run(
+        [sys.executable, "-c", _DESCRIBE],
+        input=json.dumps([[target.owner, target.attribute] for target in TARGETS]),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    shapes = json.loads(found.stdout)
+    changed = [
+        f"repair {target.repair!r}: {target.owner}.{target.attribute} was {target.shape}, "
+        f"moto now has {shape}"
+        for target, shape in zip(TARGETS, shapes, strict=True)
+        if shape != target.shape
+    ]
+    assert not changed, "moto moved what these repairs patch:\n" + "\n".join(changed)
+
+
+def test_targets_list_exactly_what_the_repairs_patch(sandbox: Sandbox) -> None:
+    # The sandbox started: the repairs are installed in this process (once).
+    moto_repairs.install()
+    patched = {(p.repair, p.owner, p.attribute, p.new) for p in PATCHED}
+    declared = {(t.repair, t.owner, t.attribute, t.shape is None) for t in TARGETS}
+    assert patched - declared == set(), "patched but not listed in TARGETS"
+    assert declared - patched == set(), "listed in TARGETS but not patched"
+    assert len(PATCHED) == len(patched), "a target was patched twice"
+
+
+def test_a_repair_whose_target_is_gone_fails_at_install_naming_it() -> None:
+    class Model:  # stands for a moto class that lost the method a repair replaces
+        def kept(self) -> str:
+            return "moto"
+
+    recorded = len(PATCHED)
+    with pytest.raises(MotoTargetMissing, match=r"'lambda_blocked_runtimes'.*'create_function'"):
+        patch("lambda_blocked_runtimes", Model, "create_function", lambda self: None)
+    assert not hasattr(Model, "create_function")
+    assert len(PATCHED) == recorded
