@@ -7,20 +7,18 @@ result. Messages speak to the attendee; `command` is the `aws` CLI line that sho
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 from mmtui.engine.checks import Checker, describe
 from mmtui.engine.results import CheckResult, Status
-from mmtui.labs.lab3.catalog import CHECKS  # declares the names implemented here
-from mmtui.labs.lab3.facts import Lab3Facts
+from mmtui.labs.lab3.aws import IMAGE_MISSING, NO_TABLE, _scan, facts, unless_missing
+from mmtui.labs.lab3.catalog import CHECKS
+from mmtui.labs.lab3.codepipeline import _last_runs
+from mmtui.labs.lab3.dashboards import Metric, _dashboard, _metrics
 from mmtui.labs.lab3.site import visit
-from mmtui.labs.lab3.stack_events import DEPLOYED, failed, failure_reason, in_progress
+from mmtui.labs.lab3.stacks import _needs_secondary_stack, _stack_command, _stack_status
+from mmtui.labs.lab3.xray import XRAY_GROUPS, _xray_groups
 
-XRAY_GROUPS = {
-    "like-service": 'service("Like Service") AND http.method = "POST"',
-    "like-service-errors-faults": 'service("Like Service") { error = true OR fault = true }',
-}
 SECONDARY_OUTPUTS = (
     "SecondaryRegion",
     "SecondaryLoadBalancerDNS",
@@ -31,298 +29,6 @@ SECONDARY_OUTPUTS = (
     "LikeEcsServiceName",
     "LoadBalancerFullName",
 )
-MYSFITS = 12
-T = TypeVar("T")
-
-
-def facts(check: Checker) -> Lab3Facts:
-    found: Lab3Facts = check.ctx.facts
-    return found
-
-
-def _stack_command(check: Checker, which: str, query: str) -> str:
-    region = check.ctx.primary_region if which == "primary" else check.ctx.secondary_region
-    return (
-        f"aws cloudformation describe-stacks --stack-name {check.ctx.param(f'{which}_stack')} "
-        f"--region {region} --query '{query}'"
-    )
-
-
-_NO_OUTPUTS = ("REVIEW_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
-"""Stack states in which nothing of the template exists: no outputs, no resources."""
-
-
-def _needs_secondary_stack(check: Checker, what: str) -> CheckResult | None:
-    """None when the secondary stack has its outputs to check against; otherwise the result:
-    pending while it is being created (AWS shows outputs only at the end), failed when it
-    does not exist, never got created, or is being deleted."""
-    stack = facts(check).stack("secondary")
-    name = check.ctx.param("secondary_stack")
-    command = _stack_command(check, "secondary", "Stacks[0].StackStatus")
-    if stack is None:
-        return check.failed(
-            what,
-            f"no stack {name}",
-            f"Checking {what} needs the stack {name}, which does not exist in "
-            f"{check.ctx.secondary_region} yet (step 1).",
-            command,
-        )
-    status = str(stack["StackStatus"])
-    if status in ("CREATE_IN_PROGRESS", "IMPORT_IN_PROGRESS"):
-        return check.pending(
-            what,
-            status,
-            f"Checking {what} waits for {name}, which is still being created ({status}); "
-            "its outputs appear when it is complete.",
-            command,
-        )
-    if status in _NO_OUTPUTS or (status.startswith("DELETE_") and status != "DELETE_FAILED"):
-        return check.failed(
-            what,
-            status,
-            f"Checking {what} needs the stack {name}, which is {status} (see step 1).",
-            command,
-        )
-    return None
-
-
-def _stack_status(check: Checker, which: str) -> CheckResult:
-    """A stack's state as a verdict: deployed passes, a deployment running is pending, and
-    every other state (failed, rolled back, under review, being deleted) fails with what
-    happened and what to do."""
-    stack = facts(check).stack(which)
-    name = check.ctx.param(f"{which}_stack")
-    region = check.region
-    command = _stack_command(check, which, "Stacks[0].StackStatus")
-    expected = "CREATE_COMPLETE or UPDATE_COMPLETE"
-    if stack is None:
-        return check.failed(
-            expected, "no such stack", f"There is no stack {name} in {region}.", command
-        )
-    status = str(stack["StackStatus"])
-    if status in DEPLOYED:
-        return check.passed(expected, status, f"{name} is deployed in {region}.", command)
-    if status == "UPDATE_ROLLBACK_COMPLETE" and which == "primary":
-        # Lab 0's stack runs its previous template after a failed update: still deployed.
-        return check.passed(
-            expected,
-            status,
-            f"{name} is deployed in {region} (its last update was rolled back).",
-            command,
-        )
-    if status == "REVIEW_IN_PROGRESS":
-        return check.failed(
-            expected,
-            status,
-            f"{name} was created by a change set that was never executed, so nothing is being "
-            "deployed. Run the deploy command again (it creates the stack), or execute the "
-            f"change set (aws cloudformation list-change-sets --stack-name {name} --region "
-            f"{region}).",
-            command,
-        )
-    if status.startswith("DELETE_"):
-        detail = "it is being deleted" if status == "DELETE_IN_PROGRESS" else "its deletion failed"
-        return check.failed(
-            expected,
-            status,
-            f"{name} is {status}: {detail}, which is not a deployment. "
-            + _reason_text(check, stack, which),
-            command,
-        )
-    if in_progress(status) and not failed(status):
-        return check.pending(
-            expected, status, f"{name} is still being deployed ({status}).", command
-        )
-    advice = (
-        f"A stack that rolled back cannot be updated: delete it (aws cloudformation "
-        f"delete-stack --stack-name {name} --region {region}) and deploy again."
-        if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "ROLLBACK_IN_PROGRESS")
-        else "Fix the cause and deploy again."
-    )
-    return check.failed(
-        expected,
-        status,
-        f"{name} is {status}: its deployment failed. {_reason_text(check, stack, which)} {advice}",
-        command,
-    )
-
-
-def _reason_text(check: Checker, stack: dict[str, Any], which: str) -> str:
-    """Why the stack's latest operation failed: its first failed resource and AWS's reason,
-    from the stack's events (read-only: DescribeStackEvents)."""
-    name = check.ctx.param(f"{which}_stack")
-    region = check.ctx.primary_region if which == "primary" else check.ctx.secondary_region
-    reason = failure_reason(check.ctx.client("cloudformation", region), name)
-    if reason:
-        return f"The first resource that failed: {reason}."
-    own = stack.get("StackStatusReason")
-    return f"Reason: {own}." if own else "Its events give no reason."
-
-
-# ---------------------------------------------------------------------- prerequisites
-
-
-@CHECKS.implement("prereq.primary_stack")
-def primary_stack(check: Checker) -> CheckResult:
-    return _stack_status(check, "primary")
-
-
-@CHECKS.implement("prereq.table_seeded")
-def table_seeded(check: Checker) -> CheckResult:
-    table = check.ctx.param("table")
-    command = f"aws dynamodb scan --table-name {table} --select COUNT --region {check.region}"
-    count = _count_items(check, check.region, table)
-    expected = f"at least {MYSFITS} items"
-    if count is None:
-        return check.failed(
-            expected,
-            "no such table",
-            f"The table {table} does not exist in {check.region}; Lab 0 "
-            "creates it with the workshop stack.",
-            command,
-        )
-    if count < MYSFITS:
-        return check.failed(
-            expected,
-            f"{count} items",
-            f"{table} holds {count} items; Lab 0's setup loads {MYSFITS}.",
-            command,
-        )
-    return check.passed(expected, f"{count} items", f"{table} holds the mysfits.", command)
-
-
-@CHECKS.implement("prereq.primary_services")
-def primary_services(check: Checker) -> CheckResult:
-    outputs = facts(check).outputs("primary")
-    cluster = outputs.get("EcsClusterName", f"Cluster-{check.ctx.param('primary_stack')}")
-    names = [outputs.get("CoreEcsServiceName", ""), outputs.get("LikeEcsServiceName", "")]
-    command = (
-        f"aws ecs describe-services --cluster {cluster} --services {' '.join(names)} "
-        f"--region {check.region} --query 'services[].[serviceName,status,runningCount]'"
-    )
-    return _services_running(check, cluster, [n for n in names if n], command)
-
-
-def _services_running(check: Checker, cluster: str, names: list[str], command: str) -> CheckResult:
-    expected = "both services ACTIVE with a running task"
-    if len(names) < 2:
-        return check.failed(
-            expected,
-            "service names unknown",
-            "The stack's outputs do not name both services.",
-            command,
-        )
-    answer = check.ctx.client("ecs", check.region).describe_services(
-        cluster=cluster, services=names
-    )
-    found = {s["serviceName"]: s for s in answer.get("services", [])}
-    missing = [n for n in names if n not in found or found[n]["status"] != "ACTIVE"]
-    if missing:
-        return check.failed(
-            expected,
-            f"missing: {describe(missing)}",
-            f"These services are not in {cluster}: {describe(missing)}.",
-            command,
-        )
-    idle = [n for n in names if found[n].get("runningCount", 0) < 1]
-    observed = ", ".join(f"{n}: {found[n].get('runningCount', 0)} running" for n in names)
-    if idle:
-        return check.pending(
-            expected, observed, f"{describe(idle)} has no running task yet.", command
-        )
-    return check.passed(expected, observed, f"Both services run in {cluster}.", command)
-
-
-@CHECKS.implement("prereq.pipelines_succeeded")
-def pipelines_succeeded(check: Checker) -> CheckResult:
-    pipelines = facts(check).pipelines()
-    command = f"aws codepipeline list-pipelines --region {check.region}"
-    stack = check.ctx.param("primary_stack")
-    expected = f"CorePipeline-{stack}-… and LikePipeline-{stack}-…, last run Succeeded"
-    missing = [k for k in ("core", "like") if k not in pipelines]
-    if missing:
-        return check.failed(
-            expected,
-            f"found {describe(pipelines.values())}",
-            "The service pipelines of Lab 0 are missing: "
-            f"{describe([f'{k.title()}Pipeline-{stack}-…' for k in missing])}.",
-            command,
-        )
-    return _last_runs(check, pipelines, expected, "release a change to run it again")
-
-
-def _last_runs(
-    check: Checker, pipelines: dict[str, str], expected: str, advice: str
-) -> CheckResult:
-    """Pass when every pipeline's last run succeeded; pending while one runs."""
-    states = {name: facts(check).last_run(name, check.region) for name in pipelines.values()}
-    observed = ", ".join(f"{n}: {s}" for n, s in states.items()) or "no pipelines"
-    command = (
-        f"aws codepipeline get-pipeline-state --name {pipelines.get('core', '')} "
-        f"--region {check.region}"
-    )
-    if states and all(s == "Succeeded" for s in states.values()):
-        return check.passed(expected, observed, "Both pipelines last succeeded.", command)
-    # Stopping ends as Stopped: not a verdict yet. Stopped and Superseded are final (a run
-    # someone stopped, or one a newer run replaced before it finished): not a success.
-    if any(s in ("InProgress", "Stopping") for s in states.values()):
-        return check.pending(expected, observed, "A pipeline is running; wait for it.", command)
-    return check.failed(
-        expected, observed, f"A pipeline's last run did not succeed; {advice}.", command
-    )
-
-
-def _xray_groups(check: Checker, region: str, lab: str) -> CheckResult:
-    command = f"aws xray get-groups --region {region}"
-    groups = facts(check).groups(region)
-    expected = ", ".join(XRAY_GROUPS)
-    problems = []
-    for name, expression in XRAY_GROUPS.items():
-        if name not in groups:
-            problems.append(f"{name} is missing")
-        elif _normalise(groups[name]) != _normalise(expression):
-            problems.append(f"{name} filters on {groups[name]!r}, not {expression!r}")
-    observed = describe(n for n in groups if n != "Default")
-    if problems:
-        return check.failed(
-            expected, observed, f"In {region}: {'; '.join(problems)} ({lab}).", command
-        )
-    return check.passed(expected, observed, f"Both X-Ray groups exist in {region}.", command)
-
-
-def _normalise(expression: str) -> str:
-    return re.sub(r"\s+", " ", expression).strip()
-
-
-@CHECKS.implement("prereq.xray_groups")
-def xray_groups_primary(check: Checker) -> CheckResult:
-    return _xray_groups(check, check.region, "Lab 1 creates them")
-
-
-@CHECKS.implement("prereq.dashboard")
-def lab2_dashboard(check: Checker) -> CheckResult:
-    name = check.ctx.param("dashboard")
-    command = f"aws cloudwatch get-dashboard --dashboard-name {name} --region {check.region}"
-    body = _dashboard(check, name)
-    expected = "the dashboard with an X-Ray group widget"
-    if body is None:
-        return check.failed(
-            expected,
-            "no such dashboard",
-            f"There is no dashboard {name} in {check.region}.",
-            command,
-        )
-    if not any(m.namespace == "AWS/X-Ray" for m in _metrics(body, check.region)):
-        return check.failed(
-            expected,
-            "no X-Ray metric",
-            f"{name} has no X-Ray group widget yet (Lab 2 adds it).",
-            command,
-        )
-    return check.passed(expected, "X-Ray widget present", f"{name} is ready.", command)
-
-
-# ---------------------------------------------------------------------- step 1
 
 
 @CHECKS.implement("infrastructure.stack_complete")
@@ -496,40 +202,11 @@ def secondary_load_balancer(check: Checker) -> CheckResult:
     return check.passed("active", code, f"The load balancer {dns} exists.", command)
 
 
-# ---------------------------------------------------------------------- step 2
-
-
-def unless_missing(fetch: Callable[[], T], *codes: str) -> T | None:
-    """`fetch()`, or None when AWS answers that the thing does not exist (one of `codes`)."""
-    from botocore.exceptions import ClientError
-
-    try:
-        return fetch()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in codes:
-            return None
-        raise
-
-
-NO_TABLE = "ResourceNotFoundException"
-
-
 def _describe_table(check: Checker, region: str) -> dict[str, Any] | None:
     client = check.ctx.client("dynamodb", region)
     return unless_missing(
         lambda: dict(client.describe_table(TableName=check.ctx.param("table"))["Table"]), NO_TABLE
     )
-
-
-def _scan(check: Checker, region: str, **kwargs: Any) -> list[dict[str, Any]] | None:
-    """Every page of a scan, or None when the table does not exist."""
-    client = check.ctx.client("dynamodb", region)
-    return unless_missing(lambda: list(client.get_paginator("scan").paginate(**kwargs)), NO_TABLE)
-
-
-def _count_items(check: Checker, region: str, table: str) -> int | None:
-    pages = _scan(check, region, TableName=table, Select="COUNT")
-    return None if pages is None else sum(int(page.get("Count", 0)) for page in pages)
 
 
 @CHECKS.implement("data_tier.stream_enabled")
@@ -645,9 +322,6 @@ def _ids(check: Checker, region: str, table: str) -> set[str] | None:
     if pages is None:
         return None
     return {item["MysfitId"]["S"] for page in pages for item in page.get("Items", [])}
-
-
-# ---------------------------------------------------------------------- step 3
 
 
 def _cross_region_stage(check: Checker, which: str) -> CheckResult:
@@ -767,77 +441,6 @@ def artifact_stores(check: Checker) -> CheckResult:
     return check.passed(
         expected, "both pipelines", "Each pipeline has a store per region.", command
     )
-
-
-# ---------------------------------------------------------------------- step 5
-
-
-class Metric:
-    def __init__(
-        self,
-        namespace: str,
-        name: str,
-        dimensions: dict[str, str],
-        options: dict[str, Any],
-        region: str,
-    ) -> None:
-        self.namespace = namespace
-        self.name = name
-        self.dimensions = dimensions
-        self.label = str(options.get("label", ""))
-        self.region = str(options.get("region", region))
-
-
-REPEAT_ONE = "."
-"""CloudWatch's shorthand in a metric row: the value at this position of the row above."""
-REPEAT_REST = "..."
-"""CloudWatch's shorthand: the row above's values from here on, up to where this row's
-remaining values take over (`["...", "other-alb"]` is the row above with its last value
-replaced; `["...", {"region": "us-east-1"}]` is the row above again, in another region)."""
-
-
-def expand_rows(rows: list[Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
-    """Each metric row of a widget as (values, options), with the shorthands expanded as the
-    CloudWatch console reads them. A row that is only options (a math expression) is skipped
-    and does not become the row above."""
-    previous: list[Any] = []
-    for row in rows:
-        if not isinstance(row, list):
-            continue
-        options = row[-1] if row and isinstance(row[-1], dict) else {}
-        values = list(row[:-1] if options else row)
-        if not values:
-            continue
-        if REPEAT_REST in values:
-            at = values.index(REPEAT_REST)
-            before, after = values[:at], values[at + 1 :]
-            values = [*before, *previous[at : max(at, len(previous) - len(after))], *after]
-        values = [
-            previous[i] if v == REPEAT_ONE and i < len(previous) else v
-            for i, v in enumerate(values)
-        ]
-        previous = values
-        yield values, options
-
-
-def _metrics(body: dict[str, Any], default_region: str) -> Iterator[Metric]:
-    """Every metric of every widget, with CloudWatch's shorthands expanded and each metric's
-    own region (its option, else the widget's, else the dashboard's region)."""
-    for widget in body.get("widgets", []) if isinstance(body.get("widgets"), list) else []:
-        properties = widget.get("properties", {}) if isinstance(widget, dict) else {}
-        if not isinstance(properties, dict) or not isinstance(properties.get("metrics"), list):
-            continue
-        region = properties.get("region", default_region)
-        for values, options in expand_rows(properties["metrics"]):
-            if len(values) < 2:
-                continue
-            pairs = values[2:]
-            dimensions = {str(pairs[i]): str(pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)}
-            yield Metric(str(values[0]), str(values[1]), dimensions, options, region)
-
-
-def _dashboard(check: Checker, name: str) -> dict[str, Any] | None:
-    return facts(check).dashboard(name, check.ctx.primary_region)
 
 
 Wanted = tuple[str, str, dict[str, str]]
@@ -1032,9 +635,6 @@ def secondary_xray_widget(check: Checker) -> CheckResult:
     return found
 
 
-# ---------------------------------------------------------------------- checkpoint
-
-
 @CHECKS.implement("checkpoint.secondary_site")
 def secondary_site(check: Checker) -> CheckResult:
     missing = _needs_secondary_stack(check, "the secondary site")
@@ -1064,8 +664,6 @@ def secondary_site(check: Checker) -> CheckResult:
     )
 
 
-# ---------------------------------------------------------------------- step 4
-
 _IMAGE = re.compile(
     r"^(?P<host>\d{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?)/"
     r"(?P<repo>[^:@]+):(?P<tag>.+)$"
@@ -1094,11 +692,6 @@ def _service_images(check: Checker, which: str) -> dict[str, str]:
         if containers:
             images[service["serviceName"]] = containers[0].get("image", "")
     return images
-
-
-IMAGE_MISSING = ("ImageNotFoundException", "RepositoryNotFoundException")
-"""ECR's answers that mean "no such image"; any other error (AccessDenied, throttling) says
-nothing about the image and ends the check as an error with its code."""
 
 
 def _image_exists(check: Checker, region: str, repo: str, tag: str) -> bool:

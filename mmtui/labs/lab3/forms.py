@@ -44,7 +44,10 @@ from mmtui.labs.lab3.tasks import (
 
 FieldKind = Literal["choice", "text", "info"]
 """choice: one of `choices`; text: free text; info: read-only text (its `default`), no value."""
+
+
 Values = Mapping[str, str]
+
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9.@_-]{1,100}$")
 """What CodePipeline accepts as a stage or action name."""
@@ -166,9 +169,6 @@ def available_regions(ctx: CheckContext, service: str) -> tuple[tuple[str, ...],
         return tuple(sorted(offered)), f"the {partition} partition"
     enabled = {str(r["RegionName"]) for r in described}
     return tuple(sorted(offered & enabled)), "the account's enabled regions"
-
-
-# ---------------------------------------------------------------------- step 2
 
 
 @dataclass(frozen=True)
@@ -301,9 +301,6 @@ class ReplicaForm(Form):
         region = _text(values, "region")
         changes = [ensure_stream(ctx), ensure_replica(ctx, region, wait=False)]
         return Applied(tuple(c for c in changes if c))
-
-
-# ---------------------------------------------------------------------- step 3
 
 
 @dataclass(frozen=True)
@@ -676,18 +673,3 @@ def _region_services(ctx: CheckContext, region: str) -> RegionServices:
     except BotoCoreError as exc:
         return RegionServices(error=str(exc))
     return RegionServices(clusters)
-
-
-# ---------------------------------------------------------------------- the forms by step
-
-FORMS: dict[str, type[ReplicaForm] | type[CrossRegionStageForm]] = {
-    ReplicaForm.step: ReplicaForm,
-    CrossRegionStageForm.step: CrossRegionStageForm,
-}
-"""Step id → the form that does it by hand (steps 2 and 3)."""
-
-
-def open_form(step: str, ctx: CheckContext) -> Form:
-    """The form of a step, read from the live account (read-only calls; off the UI thread).
-    KeyError for a step that has no form."""
-    return FORMS[step].load(ctx)

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from mmtui.engine.context import CheckContext
-from mmtui.labs.lab3.checks import _metrics
+from mmtui.labs.lab3.dashboards import _metrics
 from mmtui.labs.lab3.facts import Lab3Facts, stack_missing
 from mmtui.target.readonly import WriteRefused
 

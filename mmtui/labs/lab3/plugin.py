@@ -37,14 +37,14 @@ class Lab3(LabPlugin):
 
     @property
     def checks(self) -> Registry[CheckDecl]:
-        import mmtui.labs.lab3.checks  # noqa: F401  (attaches the implementations)
+        import mmtui.labs.lab3.steps  # noqa: F401  (attaches the implementations)
         from mmtui.labs.lab3.catalog import CHECKS
 
         return CHECKS
 
     @property
     def tasks(self) -> Registry[TaskDecl]:
-        import mmtui.labs.lab3.tasks  # noqa: F401  (attaches the implementations)
+        import mmtui.labs.lab3.steps  # noqa: F401  (attaches the implementations)
         from mmtui.labs.lab3.catalog import TASKS
 
         return TASKS
@@ -82,7 +82,7 @@ class Lab3(LabPlugin):
         return list(rows(inventory))
 
     def open_form(self, step_id: str, ctx: CheckContext) -> Any:
-        from mmtui.labs.lab3.forms import open_form
+        from mmtui.labs.lab3.steps import open_form
 
         return open_form(step_id, ctx)
 

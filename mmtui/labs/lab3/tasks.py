@@ -13,38 +13,20 @@ from typing import TYPE_CHECKING, Any
 
 from mmtui.engine.checks import describe
 from mmtui.engine.tasks import DYNAMODB_CADENCE, Action, TaskContext, git_identity
+from mmtui.labs.lab3.aws import _error_code
 from mmtui.labs.lab3.catalog import TASKS
-from mmtui.labs.lab3.checks import XRAY_GROUPS, _normalise, expand_rows
-from mmtui.labs.lab3.facts import DASHBOARD_MISSING, service_pipelines, stack_missing, xray_groups
+from mmtui.labs.lab3.codepipeline import _pipelines
+from mmtui.labs.lab3.dashboards import expand_rows
+from mmtui.labs.lab3.facts import DASHBOARD_MISSING, stack_missing, xray_groups
 from mmtui.labs.lab3.runtimes import raise_runtimes
 from mmtui.labs.lab3.stack_events import DEPLOYED, failed, failure_reason, in_progress
+from mmtui.labs.lab3.stacks import _outputs, _stack
+from mmtui.labs.lab3.xray import XRAY_GROUPS, _normalise
 
 if TYPE_CHECKING:
     from mmtui.gitops.repository import FileChange
 
 CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-
-
-def _stack(ctx: TaskContext, which: str) -> dict[str, Any] | None:
-    from botocore.exceptions import ClientError
-
-    region = ctx.primary_region if which == "primary" else ctx.secondary_region
-    try:
-        stacks = ctx.client("cloudformation", region).describe_stacks(
-            StackName=ctx.param(f"{which}_stack")
-        )["Stacks"]
-    except ClientError as exc:
-        if stack_missing(exc):
-            return None
-        raise
-    return dict(stacks[0]) if stacks else None
-
-
-def _outputs(stack: dict[str, Any] | None) -> dict[str, str]:
-    return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
-
-
-# ---------------------------------------------------------------------- step 1
 
 
 @TASKS.implement("infrastructure.solve")
@@ -276,9 +258,6 @@ def _empty_repository(ctx: TaskContext, region: str, repository: str) -> str:
     return f"deleted {len(images)} images from {repository}" if images else ""
 
 
-# ---------------------------------------------------------------------- step 2
-
-
 def _table(ctx: TaskContext) -> dict[str, Any]:
     table: dict[str, Any] = ctx.client("dynamodb", ctx.primary_region).describe_table(
         TableName=ctx.param("table")
@@ -295,6 +274,7 @@ def _replica_status(ctx: TaskContext, region: str | None = None) -> str | None:
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
 """What global tables replicate from: the item before and after each change."""
 
+
 REPLICA_FAILED = frozenset(
     {
         "CREATION_FAILED",
@@ -307,6 +287,7 @@ REPLICA_FAILED = frozenset(
 )
 """ReplicaStatus values a replica does not leave by waiting (botocore's model)."""
 
+
 REPLICA_RETRY_SECONDS = 600.0
 """How long a replica creation is retried while DynamoDB says the table is still busy (its
 stream still enabling): a few minutes on AWS, never forever."""
@@ -318,10 +299,6 @@ def _wait_table_active(ctx: TaskContext) -> None:
         lambda: _table(ctx)["TableStatus"] == "ACTIVE",
         cadence=DYNAMODB_CADENCE,
     )
-
-
-def _error_code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 def _stream(ctx: TaskContext) -> dict[str, Any]:
@@ -499,9 +476,6 @@ def reset_data_tier(ctx: TaskContext) -> list[Action]:
 
         actions.append(Action(primary, f"table {table}", "disable stream", stream_off))
     return actions
-
-
-# ---------------------------------------------------------------------- step 5
 
 
 def _groups(ctx: TaskContext) -> dict[str, str]:
@@ -834,19 +808,13 @@ def _delete_group(ctx: TaskContext, group: str) -> str:
     return f"deleted the X-Ray group {group}"
 
 
-# ---------------------------------------------------------------------- step 3
-
 STAGE = "CrossRegionDeploy"
+
+
 BUILD_ARTIFACT = "BuildArtifact"
+
+
 IMAGE_DEFINITIONS = "imagedefinitions_secondary.json"
-
-
-def _pipelines(ctx: TaskContext) -> dict[str, str]:
-    """{"Core": name, "Like": name}: the service pipelines, keyed as the stack outputs are."""
-    found = service_pipelines(
-        ctx.client("codepipeline", ctx.primary_region), ctx.param("primary_stack")
-    )
-    return {kind.title(): name for kind, name in found.items()}
 
 
 def bucket_name(ctx: TaskContext, region: str | None = None) -> str:
@@ -1102,9 +1070,9 @@ def _delete_bucket(ctx: TaskContext, bucket: str, region: str) -> str:
     return f"deleted the artifact bucket {bucket}"
 
 
-# ---------------------------------------------------------------------- step 4
-
 BUILDSPEC = "buildspec_prod.yml"
+
+
 RUNNING = ("InProgress", "Stopping")
 
 
@@ -1527,9 +1495,6 @@ def reset_build_artifacts(ctx: TaskContext) -> list[Action]:
 
         actions.append(Action(ctx.primary_region, "the pipelines", "follow the rebuild of", follow))
     return actions
-
-
-# ---------------------------------------------------------------------- checkpoint
 
 
 @TASKS.implement("checkpoint.solve")
