@@ -15,7 +15,6 @@ from mmtui.labs.lab3.aws import IMAGE_MISSING, NO_TABLE, _scan, facts, unless_mi
 from mmtui.labs.lab3.catalog import CHECKS
 from mmtui.labs.lab3.codepipeline import _last_runs
 from mmtui.labs.lab3.dashboards import Metric, _dashboard, _metrics
-from mmtui.labs.lab3.site import visit
 from mmtui.labs.lab3.stacks import _needs_secondary_stack
 from mmtui.labs.lab3.xray import XRAY_GROUPS, _xray_groups
 
@@ -451,35 +450,6 @@ def secondary_xray_widget(check: Checker) -> CheckResult:
                 f"aws cloudwatch get-dashboard --dashboard-name {dashboard} --region {primary}",
             )
     return found
-
-
-@CHECKS.implement("checkpoint.secondary_site")
-def secondary_site(check: Checker) -> CheckResult:
-    missing = _needs_secondary_stack(check, "the secondary site")
-    if missing:
-        return missing
-    dns = facts(check).outputs("secondary").get("SecondaryLoadBalancerDNS", "")
-    command = f"curl -s http://{dns}/ | grep -i 'current region'"
-    expected = f'HTTP 200 with "Current region: {check.region}"'
-    site = visit(dns, check.ctx.connection.resolve)
-    if site.status is None:
-        return check.failed(
-            expected, site.reason, f"{site.address} does not answer: {site.reason}.", command
-        )
-    if site.status != 200:
-        return check.failed(
-            expected,
-            f"HTTP {site.status}",
-            f"{site.address} answers {site.status}: the secondary services do not run "
-            "the application's images yet (steps 3 and 4 deploy them).",
-            command,
-        )
-    shown = site.region or "no region line"
-    if shown != check.region:
-        return check.failed(expected, shown, f"The page shows {shown}.", command)
-    return check.passed(
-        expected, f"Current region: {shown}", f"The secondary site answers from {shown}.", command
-    )
 
 
 _IMAGE = re.compile(

@@ -18,7 +18,6 @@ from mmtui.labs.lab3.codepipeline import _pipelines
 from mmtui.labs.lab3.dashboards import expand_rows
 from mmtui.labs.lab3.facts import DASHBOARD_MISSING, xray_groups
 from mmtui.labs.lab3.stacks import _outputs, _stack
-from mmtui.labs.lab3.steps.infrastructure import solve_infrastructure
 from mmtui.labs.lab3.xray import XRAY_GROUPS, _normalise
 
 if TYPE_CHECKING:
@@ -1262,14 +1261,3 @@ def reset_build_artifacts(ctx: TaskContext) -> list[Action]:
 
         actions.append(Action(ctx.primary_region, "the pipelines", "follow the rebuild of", follow))
     return actions
-
-
-@TASKS.implement("checkpoint.solve")
-def solve_checkpoint(ctx: TaskContext) -> list[Action]:
-    """Catch up: the checkpoint creates nothing itself; it needs steps 1 to 4 done."""
-    return [
-        *solve_infrastructure(ctx),
-        *solve_data_tier(ctx),
-        *solve_pipeline(ctx),
-        *solve_build_artifacts(ctx),
-    ]
