@@ -169,7 +169,7 @@ def test_an_x_ray_group_created_meanwhile_is_done(sandbox: Sandbox) -> None:
     ctx = TaskContext(context(sandbox))
     xray = ctx.client("xray", "us-east-1")
     other = sandbox.client("xray", "us-east-1")
-    group, expression = next(iter(tasks.XRAY_GROUPS.items()))
+    group, expression = next(iter(xray.XRAY_GROUPS.items()))
 
     def applied_first(params: dict[str, Any], **_: Any) -> None:
         if params.get("GroupName") == group:

@@ -14,8 +14,9 @@ from mmtui.engine.results import CheckResult, Status
 from mmtui.engine.steps import find_step
 from mmtui.engine.tasks import TaskContext, run_actions
 from mmtui.labs.lab3 import tasks
-from mmtui.labs.lab3.forms import CrossRegionStageForm, FormInvalid, ReplicaForm
+from mmtui.labs.lab3.forms import CrossRegionStageForm, FormInvalid
 from mmtui.labs.lab3.steps import FORMS, open_form
+from mmtui.labs.lab3.steps.data_tier import ReplicaForm
 from mmtui.sandbox.server import Sandbox
 from tests.engine.test_checks import context
 

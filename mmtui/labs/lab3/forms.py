@@ -33,12 +33,9 @@ from mmtui.labs.lab3.tasks import (
     BUILD_ARTIFACT,
     IMAGE_DEFINITIONS,
     STAGE,
-    STREAM_VIEW,
     StageConflict,
     add_stage,
     cross_region_stage,
-    ensure_replica,
-    ensure_stream,
     same_stage,
 )
 
@@ -169,138 +166,6 @@ def available_regions(ctx: CheckContext, service: str) -> tuple[tuple[str, ...],
         return tuple(sorted(offered)), f"the {partition} partition"
     enabled = {str(r["RegionName"]) for r in described}
     return tuple(sorted(offered & enabled)), "the account's enabled regions"
-
-
-@dataclass(frozen=True)
-class ReplicaForm(Form):
-    """Step 2: DynamoDB console → Tables → the table → Global tables → Create replica."""
-
-    step: ClassVar[str] = "data-tier"
-    title: ClassVar[str] = "Add a replica region"
-
-    table: str
-    home_region: str
-    """The table's own region (the primary)."""
-    lab_region: str
-    """The region the lab replicates into (the secondary): preselected."""
-    table_status: str | None
-    """None: there is no such table."""
-    stream_view_type: str | None
-    """None: no stream."""
-    replicas: Mapping[str, str]
-    """Region → status of the table's existing replicas."""
-    regions: tuple[str, ...]
-    regions_from: str
-
-    @classmethod
-    def load(cls, ctx: CheckContext) -> ReplicaForm:
-        """Two read calls: the table, and the regions the account can use."""
-        from botocore.exceptions import ClientError
-
-        name, home = ctx.param("table"), ctx.primary_region
-        try:
-            table = ctx.client("dynamodb", home).describe_table(TableName=name)["Table"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                raise
-            table = {}
-        stream = table.get("StreamSpecification") or {}
-        regions, source = available_regions(ctx, "dynamodb")
-        return cls(
-            table=name,
-            home_region=home,
-            lab_region=ctx.secondary_region,
-            table_status=table.get("TableStatus"),
-            stream_view_type=stream.get("StreamViewType") if stream.get("StreamEnabled") else None,
-            replicas={
-                str(r["RegionName"]): str(r.get("ReplicaStatus", ""))
-                for r in table.get("Replicas", [])
-            },
-            regions=tuple(r for r in regions if r != home),
-            regions_from=source,
-        )
-
-    def _stream_text(self) -> str:
-        if self.stream_view_type == STREAM_VIEW:
-            return "on, with new and old images, as global tables need"
-        if self.stream_view_type is None:
-            return "off: it will be turned on with new and old images, as global tables need"
-        return (
-            f"on with {self.stream_view_type}: global tables need new and old images, so it "
-            "will be turned off and on again with both"
-        )
-
-    def fields(self, values: Values | None = None) -> tuple[Field, ...]:
-        def label(region: str) -> str:
-            status = self.replicas.get(region)
-            return f"{region} (has a replica: {status})" if status else region
-
-        return (
-            Field(
-                "table",
-                "Table",
-                "info",
-                default=f"{self.table} in {self.home_region}",
-                help="The replica gets the same name, items, keys and indexes.",
-            ),
-            Field(
-                "stream",
-                "Stream",
-                "info",
-                default=self._stream_text(),
-                help=(
-                    "Replication is driven by the table's stream, which must record each item "
-                    "as it was before a change and after it (NEW_AND_OLD_IMAGES)."
-                ),
-            ),
-            Field(
-                "region",
-                "Replica region",
-                "choice",
-                default=self.lab_region if self.lab_region in self.regions else "",
-                choices=tuple(Choice(r, label(r)) for r in self.regions),
-                help=(
-                    f"The region that receives a full copy of {self.table}; the lab uses "
-                    f"its secondary region, {self.lab_region}. Regions from "
-                    f"{self.regions_from}."
-                ),
-            ),
-        )
-
-    def validate(self, values: Values) -> list[Problem]:
-        problems = []
-        if self.table_status is None:
-            problems.append(Problem(None, f"There is no table {self.table} in {self.home_region}."))
-        region = _text(values, "region")
-        if not region:
-            problems.append(Problem("region", "Choose the region of the new replica."))
-        elif region == self.home_region:
-            problems.append(
-                Problem("region", f"{region} is the table's own region; choose another.")
-            )
-        elif region not in self.regions:
-            known = f"a region this account can use ({self.regions_from})"
-            problems.append(Problem("region", _unknown(region, self.regions, known)))
-        if self.stream_view_type not in (None, STREAM_VIEW) and self.replicas:
-            problems.append(
-                Problem(
-                    "stream",
-                    f"The stream records {self.stream_view_type}, and a global table's stream "
-                    "cannot be turned off: the replicas must be removed first.",
-                )
-            )
-        return problems
-
-    def apply(self, values: Values, ctx: TaskContext) -> Applied:
-        """Enable the stream if needed (and wait for the table to settle), then UpdateTable
-        ReplicaUpdates Create. Does not wait for the replica: it stays CREATING while DynamoDB
-        copies the items, which the step's live checks show as pending."""
-        problems = self.validate(values)
-        if problems:
-            raise FormInvalid(problems)
-        region = _text(values, "region")
-        changes = [ensure_stream(ctx), ensure_replica(ctx, region, wait=False)]
-        return Applied(tuple(c for c in changes if c))
 
 
 @dataclass(frozen=True)
