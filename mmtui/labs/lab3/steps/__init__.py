@@ -13,11 +13,13 @@ import mmtui.labs.lab3.checks  # noqa: F401  (registers the steps not yet moved)
 import mmtui.labs.lab3.steps.checkpoint  # noqa: F401  (registers its checks and tasks)
 import mmtui.labs.lab3.steps.data_tier  # noqa: F401  (registers its checks and tasks)
 import mmtui.labs.lab3.steps.infrastructure  # noqa: F401  (registers its checks and tasks)
+import mmtui.labs.lab3.steps.pipeline  # noqa: F401  (registers its checks and tasks)
 import mmtui.labs.lab3.steps.prerequisites  # noqa: F401  (registers its checks and tasks)
 import mmtui.labs.lab3.tasks  # noqa: F401  (registers the steps not yet moved)
 from mmtui.engine.context import CheckContext
-from mmtui.labs.lab3.forms import CrossRegionStageForm, Form
+from mmtui.labs.lab3.forms import Form
 from mmtui.labs.lab3.steps.data_tier import ReplicaForm
+from mmtui.labs.lab3.steps.pipeline import CrossRegionStageForm
 
 FORMS: dict[str, type[ReplicaForm] | type[CrossRegionStageForm]] = {
     ReplicaForm.step: ReplicaForm,

@@ -13,7 +13,8 @@ from mmtui.labs.lab3.site import visit
 from mmtui.labs.lab3.stacks import _needs_secondary_stack
 from mmtui.labs.lab3.steps.data_tier import solve_data_tier
 from mmtui.labs.lab3.steps.infrastructure import solve_infrastructure
-from mmtui.labs.lab3.tasks import solve_build_artifacts, solve_pipeline
+from mmtui.labs.lab3.steps.pipeline import solve_pipeline
+from mmtui.labs.lab3.tasks import solve_build_artifacts
 
 
 @CHECKS.implement("checkpoint.secondary_site")
