@@ -88,7 +88,7 @@ class Lab3(LabPlugin):
 
     def preview(self, step: Step, ctx: TaskContext) -> Preview:
         """Step 4's buildspec diffs, per service repository, before anything is committed."""
-        from mmtui.labs.lab3.tasks import buildspec_changes
+        from mmtui.labs.lab3.steps.build_artifacts import buildspec_changes
 
         changes: list[tuple[str, Any]] = list(buildspec_changes(ctx))
         needed = [change for _, change in changes if change.needed]

@@ -11,10 +11,10 @@ from mmtui.labs.lab3.aws import facts
 from mmtui.labs.lab3.catalog import CHECKS, TASKS
 from mmtui.labs.lab3.site import visit
 from mmtui.labs.lab3.stacks import _needs_secondary_stack
+from mmtui.labs.lab3.steps.build_artifacts import solve_build_artifacts
 from mmtui.labs.lab3.steps.data_tier import solve_data_tier
 from mmtui.labs.lab3.steps.infrastructure import solve_infrastructure
 from mmtui.labs.lab3.steps.pipeline import solve_pipeline
-from mmtui.labs.lab3.tasks import solve_build_artifacts
 
 
 @CHECKS.implement("checkpoint.secondary_site")
