@@ -1,6 +1,6 @@
 """Lab 3 as a plugin: what "Preparing for multi-region deployments" gives the engine and the
-front ends. It wraps the lab's modules (catalog, checks, tasks, facts, forms, inventory, site,
-probe) without moving them, and imports each only when it is first needed, so that building
+front ends. It wraps the lab's modules (the catalogue, one module per step under `steps/`, facts,
+inventory, site, probe), and imports each only when it is first needed, so that building
 the command line (`mmtui --help`) stays cheap.
 """
 

@@ -9,14 +9,13 @@ Importing this package registers every step's checks and tasks.
 
 from __future__ import annotations
 
-import mmtui.labs.lab3.checks  # noqa: F401  (registers the steps not yet moved)
 import mmtui.labs.lab3.steps.build_artifacts  # noqa: F401  (registers its checks and tasks)
 import mmtui.labs.lab3.steps.checkpoint  # noqa: F401  (registers its checks and tasks)
+import mmtui.labs.lab3.steps.dashboard  # noqa: F401  (registers its checks and tasks)
 import mmtui.labs.lab3.steps.data_tier  # noqa: F401  (registers its checks and tasks)
 import mmtui.labs.lab3.steps.infrastructure  # noqa: F401  (registers its checks and tasks)
 import mmtui.labs.lab3.steps.pipeline  # noqa: F401  (registers its checks and tasks)
 import mmtui.labs.lab3.steps.prerequisites  # noqa: F401  (registers its checks and tasks)
-import mmtui.labs.lab3.tasks  # noqa: F401  (registers the steps not yet moved)
 from mmtui.engine.context import CheckContext
 from mmtui.labs.lab3.forms import Form
 from mmtui.labs.lab3.steps.data_tier import ReplicaForm
