@@ -18,6 +18,7 @@ from mmtui.labs.lab3.dashboards import Metric, _dashboard, _metrics, expand_rows
 from mmtui.labs.lab3.facts import DASHBOARD_MISSING, xray_groups
 from mmtui.labs.lab3.stacks import _needs_secondary_stack, _outputs, _stack
 from mmtui.labs.lab3.xray import XRAY_GROUPS, _normalise, _xray_groups
+from mmtui.workshop_dashboard import secondary_widgets
 
 Wanted = tuple[str, str, dict[str, str]]
 """(namespace, metric name, dimensions it must have)."""
@@ -311,121 +312,6 @@ def without_lab_metrics(
 
 def _has_metric(row: list[Any]) -> bool:
     return bool(row[:-1] if row and isinstance(row[-1], dict) else row)
-
-
-def secondary_widgets(region: str, outputs: dict[str, str]) -> list[dict[str, Any]]:
-    """The secondary region's widgets, each metric labelled with its region."""
-    alb, cluster = outputs["LoadBalancerFullName"], outputs["EcsClusterName"]
-    here = {"region": region}
-
-    def labelled(text: str) -> dict[str, str]:
-        return {**here, "label": f"{region} {text}"}
-
-    return [
-        {
-            "type": "metric",
-            "x": 0,
-            "y": 18,
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": f"{region} ALB Requests Per Minute",
-                "view": "timeSeries",
-                "stacked": True,
-                "region": region,
-                "stat": "Sum",
-                "period": 60,
-                "metrics": [
-                    ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", alb, labelled("ALB")]
-                ],
-            },
-        },
-        {
-            "type": "metric",
-            "x": 12,
-            "y": 18,
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": f"{region} ALB HTTP Responses",
-                "view": "timeSeries",
-                "region": region,
-                "stat": "Sum",
-                "period": 60,
-                "metrics": [
-                    [
-                        "AWS/ApplicationELB",
-                        f"HTTPCode_Target_{code}_Count",
-                        "LoadBalancer",
-                        alb,
-                        labelled(code),
-                    ]
-                    for code in ("2XX", "4XX", "5XX")
-                ],
-            },
-        },
-        *[
-            {
-                "type": "metric",
-                "x": 6 * index,
-                "y": 24,
-                "width": 6,
-                "height": 6,
-                "properties": {
-                    "title": f"{region} {kind} Service Metrics",
-                    "view": "singleValue",
-                    "region": region,
-                    "stat": "Average",
-                    "period": 60,
-                    "metrics": [
-                        [
-                            "AWS/ECS",
-                            "CPUUtilization",
-                            "ServiceName",
-                            outputs[f"{kind}EcsServiceName"],
-                            "ClusterName",
-                            cluster,
-                            here,
-                        ],
-                        [
-                            "AWS/ECS",
-                            "MemoryUtilization",
-                            "ServiceName",
-                            outputs[f"{kind}EcsServiceName"],
-                            "ClusterName",
-                            cluster,
-                            here,
-                        ],
-                    ],
-                },
-            }
-            for index, kind in enumerate(("Core", "Like"))
-        ],
-        {
-            "type": "metric",
-            "x": 12,
-            "y": 24,
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": f"{region} X-Ray Errors and Faults",
-                "view": "timeSeries",
-                "stacked": True,
-                "region": region,
-                "stat": "Sum",
-                "period": 300,
-                "metrics": [
-                    [
-                        "AWS/X-Ray",
-                        "ApproximateTraceCount",
-                        "GroupName",
-                        "like-service-errors-faults",
-                        labelled("errors and faults"),
-                    ]
-                ],
-            },
-        },
-    ]
 
 
 @TASKS.implement("dashboard.solve")
