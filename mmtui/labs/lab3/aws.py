@@ -34,14 +34,14 @@ def unless_missing(fetch: Callable[[], T], *codes: str) -> T | None:
 NO_TABLE = "ResourceNotFoundException"
 
 
-def _scan(check: Checker, region: str, **kwargs: Any) -> list[dict[str, Any]] | None:
+def scan_table(check: Checker, region: str, **kwargs: Any) -> list[dict[str, Any]] | None:
     """Every page of a scan, or None when the table does not exist."""
     client = check.ctx.client("dynamodb", region)
     return unless_missing(lambda: list(client.get_paginator("scan").paginate(**kwargs)), NO_TABLE)
 
 
-def _count_items(check: Checker, region: str, table: str) -> int | None:
-    pages = _scan(check, region, TableName=table, Select="COUNT")
+def count_items(check: Checker, region: str, table: str) -> int | None:
+    pages = scan_table(check, region, TableName=table, Select="COUNT")
     return None if pages is None else sum(int(page.get("Count", 0)) for page in pages)
 
 
@@ -50,5 +50,5 @@ IMAGE_MISSING = ("ImageNotFoundException", "RepositoryNotFoundException")
 nothing about the image and ends the check as an error with its code."""
 
 
-def _error_code(exc: Exception) -> str:
+def error_code_of(exc: Exception) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))

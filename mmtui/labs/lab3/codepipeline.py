@@ -11,9 +11,7 @@ from mmtui.labs.lab3.aws import facts
 from mmtui.labs.lab3.facts import service_pipelines
 
 
-def _last_runs(
-    check: Checker, pipelines: dict[str, str], expected: str, advice: str
-) -> CheckResult:
+def last_runs(check: Checker, pipelines: dict[str, str], expected: str, advice: str) -> CheckResult:
     """Pass when every pipeline's last run succeeded; pending while one runs."""
     states = {name: facts(check).last_run(name, check.region) for name in pipelines.values()}
     observed = ", ".join(f"{n}: {s}" for n, s in states.items()) or "no pipelines"
@@ -32,7 +30,7 @@ def _last_runs(
     )
 
 
-def _pipelines(ctx: TaskContext) -> dict[str, str]:
+def pipeline_names(ctx: TaskContext) -> dict[str, str]:
     """{"Core": name, "Like": name}: the service pipelines, keyed as the stack outputs are."""
     found = service_pipelines(
         ctx.client("codepipeline", ctx.primary_region), ctx.param("primary_stack")

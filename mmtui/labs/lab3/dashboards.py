@@ -61,7 +61,7 @@ def expand_rows(rows: list[Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
         yield values, options
 
 
-def _metrics(body: dict[str, Any], default_region: str) -> Iterator[Metric]:
+def dashboard_metrics(body: dict[str, Any], default_region: str) -> Iterator[Metric]:
     """Every metric of every widget, with CloudWatch's shorthands expanded and each metric's
     own region (its option, else the widget's, else the dashboard's region)."""
     for widget in body.get("widgets", []) if isinstance(body.get("widgets"), list) else []:
@@ -77,5 +77,5 @@ def _metrics(body: dict[str, Any], default_region: str) -> Iterator[Metric]:
             yield Metric(str(values[0]), str(values[1]), dimensions, options, region)
 
 
-def _dashboard(check: Checker, name: str) -> dict[str, Any] | None:
+def read_dashboard(check: Checker, name: str) -> dict[str, Any] | None:
     return facts(check).dashboard(name, check.ctx.primary_region)

@@ -15,7 +15,7 @@ from mmtui.labs.lab3.facts import stack_missing
 from mmtui.labs.lab3.stack_events import DEPLOYED, failed, failure_reason, in_progress
 
 
-def _stack_command(check: Checker, which: str, query: str) -> str:
+def stack_command(check: Checker, which: str, query: str) -> str:
     region = check.ctx.primary_region if which == "primary" else check.ctx.secondary_region
     return (
         f"aws cloudformation describe-stacks --stack-name {check.ctx.param(f'{which}_stack')} "
@@ -27,13 +27,13 @@ _NO_OUTPUTS = ("REVIEW_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE"
 """Stack states in which nothing of the template exists: no outputs, no resources."""
 
 
-def _needs_secondary_stack(check: Checker, what: str) -> CheckResult | None:
+def needs_secondary_stack(check: Checker, what: str) -> CheckResult | None:
     """None when the secondary stack has its outputs to check against; otherwise the result:
     pending while it is being created (AWS shows outputs only at the end), failed when it
     does not exist, never got created, or is being deleted."""
     stack = facts(check).stack("secondary")
     name = check.ctx.param("secondary_stack")
-    command = _stack_command(check, "secondary", "Stacks[0].StackStatus")
+    command = stack_command(check, "secondary", "Stacks[0].StackStatus")
     if stack is None:
         return check.failed(
             what,
@@ -61,14 +61,14 @@ def _needs_secondary_stack(check: Checker, what: str) -> CheckResult | None:
     return None
 
 
-def _stack_status(check: Checker, which: str) -> CheckResult:
+def stack_status(check: Checker, which: str) -> CheckResult:
     """A stack's state as a verdict: deployed passes, a deployment running is pending, and
     every other state (failed, rolled back, under review, being deleted) fails with what
     happened and what to do."""
     stack = facts(check).stack(which)
     name = check.ctx.param(f"{which}_stack")
     region = check.region
-    command = _stack_command(check, which, "Stacks[0].StackStatus")
+    command = stack_command(check, which, "Stacks[0].StackStatus")
     expected = "CREATE_COMPLETE or UPDATE_COMPLETE"
     if stack is None:
         return check.failed(
@@ -101,7 +101,7 @@ def _stack_status(check: Checker, which: str) -> CheckResult:
             expected,
             status,
             f"{name} is {status}: {detail}, which is not a deployment. "
-            + _reason_text(check, stack, which),
+            + stack_failure_text(check, stack, which),
             command,
         )
     if in_progress(status) and not failed(status):
@@ -114,15 +114,16 @@ def _stack_status(check: Checker, which: str) -> CheckResult:
         if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "ROLLBACK_IN_PROGRESS")
         else "Fix the cause and deploy again."
     )
+    reason = stack_failure_text(check, stack, which)
     return check.failed(
         expected,
         status,
-        f"{name} is {status}: its deployment failed. {_reason_text(check, stack, which)} {advice}",
+        f"{name} is {status}: its deployment failed. {reason} {advice}",
         command,
     )
 
 
-def _reason_text(check: Checker, stack: dict[str, Any], which: str) -> str:
+def stack_failure_text(check: Checker, stack: dict[str, Any], which: str) -> str:
     """Why the stack's latest operation failed: its first failed resource and AWS's reason,
     from the stack's events (read-only: DescribeStackEvents)."""
     name = check.ctx.param(f"{which}_stack")
@@ -134,7 +135,7 @@ def _reason_text(check: Checker, stack: dict[str, Any], which: str) -> str:
     return f"Reason: {own}." if own else "Its events give no reason."
 
 
-def _stack(ctx: TaskContext, which: str) -> dict[str, Any] | None:
+def describe_stack(ctx: TaskContext, which: str) -> dict[str, Any] | None:
     from botocore.exceptions import ClientError
 
     region = ctx.primary_region if which == "primary" else ctx.secondary_region
@@ -149,5 +150,5 @@ def _stack(ctx: TaskContext, which: str) -> dict[str, Any] | None:
     return dict(stacks[0]) if stacks else None
 
 
-def _outputs(stack: dict[str, Any] | None) -> dict[str, str]:
+def outputs_of(stack: dict[str, Any] | None) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}

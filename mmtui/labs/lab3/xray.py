@@ -16,7 +16,7 @@ XRAY_GROUPS = {
 }
 
 
-def _xray_groups(check: Checker, region: str, lab: str) -> CheckResult:
+def check_xray_groups(check: Checker, region: str, lab: str) -> CheckResult:
     command = f"aws xray get-groups --region {region}"
     groups = facts(check).groups(region)
     expected = ", ".join(XRAY_GROUPS)
@@ -24,7 +24,7 @@ def _xray_groups(check: Checker, region: str, lab: str) -> CheckResult:
     for name, expression in XRAY_GROUPS.items():
         if name not in groups:
             problems.append(f"{name} is missing")
-        elif _normalise(groups[name]) != _normalise(expression):
+        elif normalise_expression(groups[name]) != normalise_expression(expression):
             problems.append(f"{name} filters on {groups[name]!r}, not {expression!r}")
     observed = describe(n for n in groups if n != "Default")
     if problems:
@@ -34,5 +34,5 @@ def _xray_groups(check: Checker, region: str, lab: str) -> CheckResult:
     return check.passed(expected, observed, f"Both X-Ray groups exist in {region}.", command)
 
 
-def _normalise(expression: str) -> str:
+def normalise_expression(expression: str) -> str:
     return re.sub(r"\s+", " ", expression).strip()

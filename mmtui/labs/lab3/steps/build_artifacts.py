@@ -15,11 +15,14 @@ from mmtui.engine.results import CheckResult
 from mmtui.engine.tasks import Action, TaskContext, git_identity
 from mmtui.labs.lab3.aws import IMAGE_MISSING, facts, unless_missing
 from mmtui.labs.lab3.catalog import CHECKS, TASKS
-from mmtui.labs.lab3.codepipeline import _last_runs, _pipelines
-from mmtui.labs.lab3.stacks import _needs_secondary_stack, _outputs, _stack
+from mmtui.labs.lab3.codepipeline import last_runs, pipeline_names
+from mmtui.labs.lab3.stacks import describe_stack, needs_secondary_stack, outputs_of
 
 if TYPE_CHECKING:
     from mmtui.gitops.repository import FileChange
+
+# ---------------------------------------------------------------------- checks
+
 
 _IMAGE = re.compile(
     r"^(?P<host>\d{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?)/"
@@ -89,7 +92,7 @@ def images_in_both_regions(check: Checker) -> CheckResult:
 
 
 def _images_in_both_regions(check: Checker) -> CheckResult:
-    missing_stack = _needs_secondary_stack(check, "the secondary registries")
+    missing_stack = needs_secondary_stack(check, "the secondary registries")
     if missing_stack:
         return missing_stack
     secondary = facts(check).outputs("secondary")
@@ -153,7 +156,7 @@ def deployed_to_secondary(check: Checker) -> CheckResult:
 
 
 def _deployed_to_secondary(check: Checker) -> CheckResult:
-    missing_stack = _needs_secondary_stack(check, "the secondary services")
+    missing_stack = needs_secondary_stack(check, "the secondary services")
     if missing_stack:
         return missing_stack
     expected = "the secondary services run the primary's images, from the secondary registry"
@@ -280,7 +283,7 @@ def _buildspec_pieces(check: Checker, which: str) -> tuple[list[Any] | None, str
 def _buildspec(check: Checker, which: str) -> CheckResult:
     kind = "Core" if which == "core" else "Like"
     expected = "buildspec_prod.yml on master, valid YAML"
-    missing_stack = _needs_secondary_stack(check, f"the {kind} buildspec")
+    missing_stack = needs_secondary_stack(check, f"the {kind} buildspec")
     if missing_stack:
         return missing_stack
     pieces, why, command = _buildspec_pieces(check, which)
@@ -294,7 +297,7 @@ def _buildspec(check: Checker, which: str) -> CheckResult:
 
 def _buildspec_piece(check: Checker, which: str, key: str, what: str) -> CheckResult:
     kind = "Core" if which == "core" else "Like"
-    missing_stack = _needs_secondary_stack(check, f"the {kind} buildspec")
+    missing_stack = needs_secondary_stack(check, f"the {kind} buildspec")
     if missing_stack:
         return missing_stack
     pieces, why, command = _buildspec_pieces(check, which)
@@ -330,12 +333,15 @@ for _which in ("core", "like"):
 
 @CHECKS.implement("build_artifacts.pipelines_succeeded")
 def pipelines_last_run(check: Checker) -> CheckResult:
-    return _last_runs(
+    return last_runs(
         check,
         facts(check).pipelines(),
         "the last run of both pipelines Succeeded",
         "its state shows the failing action and why",
     )
+
+
+# ---------------------------------------------------------------------- solve, preview and reset
 
 
 BUILDSPEC = "buildspec_prod.yml"
@@ -483,7 +489,7 @@ def _deployed_everywhere(ctx: TaskContext, pipeline: str, head: str, runs: dict[
     that deploy does not count either."""
     client = ctx.client("codepipeline", ctx.primary_region)
     secondary = ctx.secondary_region
-    created = (_stack(ctx, "secondary") or {}).get("CreationTime")
+    created = (describe_stack(ctx, "secondary") or {}).get("CreationTime")
     definition = client.get_pipeline(name=pipeline)["pipeline"]
     stages = {
         s["name"]
@@ -586,8 +592,8 @@ def _buildspec_change(ctx: TaskContext, kind: str, repository: str) -> FileChang
     from mmtui.gitops.repository import FileChange, remote_text
     from mmtui.labs.lab3.buildspec import missing_pieces
 
-    primary = _outputs(_stack(ctx, "primary"))
-    secondary = _outputs(_stack(ctx, "secondary"))
+    primary = outputs_of(describe_stack(ctx, "primary"))
+    secondary = outputs_of(describe_stack(ctx, "secondary"))
     if f"Secondary{kind}ServiceEcrRepo" not in secondary:
         raise MmtuiError(
             f"the buildspecs need {ctx.param('secondary_stack')} (step 1) first",
@@ -595,7 +601,7 @@ def _buildspec_change(ctx: TaskContext, kind: str, repository: str) -> FileChang
         )
     repo = _clone(ctx, repository)
     current = remote_text(repo, BUILDSPEC)
-    pipeline = _pipelines(ctx)[kind]
+    pipeline = pipeline_names(ctx)[kind]
     image = _build_image(ctx, pipeline)
     secondary_uri = secondary[f"Secondary{kind}ServiceEcrRepo"]
     container = SERVICES[kind.lower()]
@@ -622,7 +628,7 @@ def buildspec_changes(ctx: TaskContext) -> list[tuple[str, FileChange]]:
 
     changes = []
     with aws_identity_for_git(git_identity(ctx)):
-        for kind, pipeline in sorted(_pipelines(ctx).items()):
+        for kind, pipeline in sorted(pipeline_names(ctx).items()):
             repository = _source_repository(ctx, pipeline)
             changes.append((repository, _buildspec_change(ctx, kind, repository)))
     return changes
@@ -644,7 +650,7 @@ def _outcome(ctx: TaskContext, pipelines: list[str]) -> str:
 def solve_build_artifacts(ctx: TaskContext) -> list[Action]:
     from mmtui.gitops.repository import commit_and_push, remote_head
 
-    pipelines = _pipelines(ctx)
+    pipelines = pipeline_names(ctx)
     pushed: dict[str, str] = {}
     released: dict[str, str] = {}
     actions = []
@@ -715,7 +721,7 @@ def reset_build_artifacts(ctx: TaskContext) -> list[Action]:
     secondary = ctx.secondary_region
     actions = []
     pushed: dict[str, str] = {}
-    for _kind, pipeline in sorted(_pipelines(ctx).items()):
+    for _kind, pipeline in sorted(pipeline_names(ctx).items()):
         repository = _source_repository(ctx, pipeline)
         repo = _clone(ctx, repository)
         if not pushes_to_region(remote_text(repo, BUILDSPEC), secondary):

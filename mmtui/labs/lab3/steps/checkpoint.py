@@ -10,16 +10,18 @@ from mmtui.engine.tasks import Action, TaskContext
 from mmtui.labs.lab3.aws import facts
 from mmtui.labs.lab3.catalog import CHECKS, TASKS
 from mmtui.labs.lab3.site import visit
-from mmtui.labs.lab3.stacks import _needs_secondary_stack
+from mmtui.labs.lab3.stacks import needs_secondary_stack
 from mmtui.labs.lab3.steps.build_artifacts import solve_build_artifacts
 from mmtui.labs.lab3.steps.data_tier import solve_data_tier
 from mmtui.labs.lab3.steps.infrastructure import solve_infrastructure
 from mmtui.labs.lab3.steps.pipeline import solve_pipeline
 
+# ---------------------------------------------------------------------- check
+
 
 @CHECKS.implement("checkpoint.secondary_site")
 def secondary_site(check: Checker) -> CheckResult:
-    missing = _needs_secondary_stack(check, "the secondary site")
+    missing = needs_secondary_stack(check, "the secondary site")
     if missing:
         return missing
     dns = facts(check).outputs("secondary").get("SecondaryLoadBalancerDNS", "")
@@ -44,6 +46,9 @@ def secondary_site(check: Checker) -> CheckResult:
     return check.passed(
         expected, f"Current region: {shown}", f"The secondary site answers from {shown}.", command
     )
+
+
+# ---------------------------------------------------------------------- solve
 
 
 @TASKS.implement("checkpoint.solve")

@@ -14,11 +14,14 @@ from mmtui.engine.results import CheckResult, Status
 from mmtui.engine.tasks import Action, TaskContext
 from mmtui.labs.lab3.aws import facts
 from mmtui.labs.lab3.catalog import CHECKS, TASKS
-from mmtui.labs.lab3.dashboards import Metric, _dashboard, _metrics, expand_rows
+from mmtui.labs.lab3.dashboards import Metric, dashboard_metrics, expand_rows, read_dashboard
 from mmtui.labs.lab3.facts import DASHBOARD_MISSING, xray_groups
-from mmtui.labs.lab3.stacks import _needs_secondary_stack, _outputs, _stack
-from mmtui.labs.lab3.xray import XRAY_GROUPS, _normalise, _xray_groups
+from mmtui.labs.lab3.stacks import describe_stack, needs_secondary_stack, outputs_of
+from mmtui.labs.lab3.xray import XRAY_GROUPS, check_xray_groups, normalise_expression
 from mmtui.workshop_dashboard import secondary_widgets
+
+# ---------------------------------------------------------------------- checks
+
 
 Wanted = tuple[str, str, dict[str, str]]
 """(namespace, metric name, dimensions it must have)."""
@@ -44,7 +47,7 @@ def multi_region_dashboards(check: Checker) -> list[tuple[str, list[Metric]]]:
     lab = check.ctx.param("dashboard")
     found = []
     for name, body in facts(check).dashboards(primary).items():
-        metrics = list(_metrics(body, primary))
+        metrics = list(dashboard_metrics(body, primary))
         regions = {m.region for m in metrics}
         if primary in regions and secondary in regions:
             found.append((name, metrics))
@@ -70,7 +73,7 @@ def _dashboard_has(
     expected = f"{what}, in {region}" + (", labelled with the region" if labelled else "")
     candidates = multi_region_dashboards(check)
     if not candidates:
-        lab2 = _dashboard(check, name)
+        lab2 = read_dashboard(check, name)
         observed = "no dashboard graphs both regions"
         message = f"No dashboard in {primary} graphs {region} yet" + (
             f" ({name} shows only {primary})." if lab2 is not None else "."
@@ -131,7 +134,7 @@ def _lab2_restored(check: Checker, body: dict[str, Any] | None) -> str:
     update of the primary stack puts the Lab 2 body back over the metrics added in step 5.
     When the dashboard is back to primary-only after step 5 was done, that is the likely
     cause (said as a hint: the check cannot see the stack's history)."""
-    if body is None or not any(m.namespace == "AWS/X-Ray" for m in _metrics(body, "")):
+    if body is None or not any(m.namespace == "AWS/X-Ray" for m in dashboard_metrics(body, "")):
         return ""
     # Only worth saying once step 5 was under way: its X-Ray groups exist in the secondary.
     if not set(XRAY_GROUPS) <= set(facts(check).groups(check.ctx.secondary_region)):
@@ -145,12 +148,12 @@ def _lab2_restored(check: Checker, body: dict[str, Any] | None) -> str:
 
 @CHECKS.implement("dashboard.xray_groups_secondary")
 def xray_groups_secondary(check: Checker) -> CheckResult:
-    return _xray_groups(check, check.region, "create them in the secondary region")
+    return check_xray_groups(check, check.region, "create them in the secondary region")
 
 
 @CHECKS.implement("dashboard.secondary_alb_widgets")
 def secondary_alb_widgets(check: Checker) -> CheckResult:
-    missing = _needs_secondary_stack(check, "the secondary load balancer's metrics")
+    missing = needs_secondary_stack(check, "the secondary load balancer's metrics")
     if missing:
         return missing
     alb = facts(check).outputs("secondary").get("LoadBalancerFullName", "")
@@ -172,7 +175,7 @@ def secondary_alb_widgets(check: Checker) -> CheckResult:
 
 @CHECKS.implement("dashboard.secondary_service_widgets")
 def secondary_service_widgets(check: Checker) -> CheckResult:
-    missing = _needs_secondary_stack(check, "the secondary services' metrics")
+    missing = needs_secondary_stack(check, "the secondary services' metrics")
     if missing:
         return missing
     outputs = facts(check).outputs("secondary")
@@ -210,6 +213,9 @@ def secondary_xray_widget(check: Checker) -> CheckResult:
                 f"aws cloudwatch get-dashboard --dashboard-name {dashboard} --region {primary}",
             )
     return found
+
+
+# ---------------------------------------------------------------------- solve and reset
 
 
 def _groups(ctx: TaskContext) -> dict[str, str]:
@@ -335,7 +341,7 @@ def solve_dashboard(ctx: TaskContext) -> list[Action]:
                     current = _groups(ctx).get(group)
                     if current is None:
                         raise
-            if _normalise(current) != _normalise(expression):
+            if normalise_expression(current) != normalise_expression(expression):
                 xray.update_group(GroupName=group, FilterExpression=expression)
                 return f"corrected the filter of the X-Ray group {group}"
             return ""
@@ -345,7 +351,7 @@ def solve_dashboard(ctx: TaskContext) -> list[Action]:
     def widgets() -> str:
         from mmtui.exitcodes import ExitCode, MmtuiError
 
-        outputs = _outputs(_stack(ctx, "secondary"))
+        outputs = outputs_of(describe_stack(ctx, "secondary"))
         if "LoadBalancerFullName" not in outputs:
             raise MmtuiError(
                 f"the dashboard needs {ctx.param('secondary_stack')} (step 1) first",
@@ -381,7 +387,7 @@ def reset_dashboard(ctx: TaskContext) -> list[Action]:
         for group in XRAY_GROUPS
         if group in existing
     ]
-    outputs = _outputs(_stack(ctx, "secondary"))
+    outputs = outputs_of(describe_stack(ctx, "secondary"))
     body = _dashboard_body(ctx)
     if (
         body is not None

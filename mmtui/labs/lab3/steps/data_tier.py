@@ -14,7 +14,7 @@ from mmtui.engine.checks import Checker, describe
 from mmtui.engine.context import CheckContext
 from mmtui.engine.results import CheckResult
 from mmtui.engine.tasks import DYNAMODB_CADENCE, Action, TaskContext
-from mmtui.labs.lab3.aws import NO_TABLE, _error_code, _scan, unless_missing
+from mmtui.labs.lab3.aws import NO_TABLE, error_code_of, scan_table, unless_missing
 from mmtui.labs.lab3.catalog import CHECKS, TASKS
 from mmtui.labs.lab3.forms import (
     Applied,
@@ -28,6 +28,8 @@ from mmtui.labs.lab3.forms import (
     _unknown,
     available_regions,
 )
+
+# ---------------------------------------------------------------------- checks
 
 
 def _describe_table(check: Checker, region: str) -> dict[str, Any] | None:
@@ -146,10 +148,13 @@ def replica_items_match(check: Checker) -> CheckResult:
 
 
 def _ids(check: Checker, region: str, table: str) -> set[str] | None:
-    pages = _scan(check, region, TableName=table, ProjectionExpression="MysfitId")
+    pages = scan_table(check, region, TableName=table, ProjectionExpression="MysfitId")
     if pages is None:
         return None
     return {item["MysfitId"]["S"] for page in pages for item in page.get("Items", [])}
+
+
+# ---------------------------------------------------------------------- solve and reset
 
 
 def _table(ctx: TaskContext) -> dict[str, Any]:
@@ -220,7 +225,7 @@ def ensure_stream(ctx: TaskContext) -> str:
         try:
             dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
         except ClientError as exc:
-            if _error_code(exc) != "ValidationException" or _stream(ctx).get("StreamEnabled"):
+            if error_code_of(exc) != "ValidationException" or _stream(ctx).get("StreamEnabled"):
                 raise
         _wait_table_active(ctx)
         done = f"turned off the {spec.get('StreamViewType')} stream of {table}, then "
@@ -235,7 +240,7 @@ def ensure_stream(ctx: TaskContext) -> str:
         if not (now.get("StreamEnabled") and now.get("StreamViewType") == STREAM_VIEW):
             raise
         _wait_table_active(ctx)
-        return f"{done}found the stream of {table} enabled meanwhile ({_error_code(exc)})"
+        return f"{done}found the stream of {table} enabled meanwhile ({error_code_of(exc)})"
     _wait_table_active(ctx)
     return f"{done}enabled the stream of {table} (new and old images)"
 
@@ -260,7 +265,7 @@ def _create_replica(ctx: TaskContext, region: str) -> bool:
         except ClientError as exc:
             if _replica_status(ctx, region) is not None:
                 return False  # "already existed": it is there, which is all we wanted
-            if _error_code(exc) != "ResourceInUseException":
+            if error_code_of(exc) != "ResourceInUseException":
                 raise
             if ctx.clock() - started + pause > REPLICA_RETRY_SECONDS:
                 raise MmtuiError(
@@ -370,6 +375,9 @@ def reset_data_tier(ctx: TaskContext) -> list[Action]:
 
         actions.append(Action(primary, f"table {table}", "disable stream", stream_off))
     return actions
+
+
+# ---------------------------------------------------------------------- the console's form
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,15 @@ from mmtui.labs.lab3.facts import stack_missing
 from mmtui.labs.lab3.runtimes import raise_runtimes
 from mmtui.labs.lab3.stack_events import DEPLOYED, failed, failure_reason, in_progress
 from mmtui.labs.lab3.stacks import (
-    _needs_secondary_stack,
-    _outputs,
-    _stack,
-    _stack_command,
-    _stack_status,
+    describe_stack,
+    needs_secondary_stack,
+    outputs_of,
+    stack_command,
+    stack_status,
 )
+
+# ---------------------------------------------------------------------- checks
+
 
 SECONDARY_OUTPUTS = (
     "SecondaryRegion",
@@ -40,19 +43,19 @@ SECONDARY_OUTPUTS = (
 
 @CHECKS.implement("infrastructure.stack_complete")
 def secondary_stack_complete(check: Checker) -> CheckResult:
-    return _stack_status(check, "secondary")
+    return stack_status(check, "secondary")
 
 
 @CHECKS.implement("infrastructure.stack_is_secondary")
 def stack_is_secondary(check: Checker) -> CheckResult:
-    missing = _needs_secondary_stack(check, "IsSecondary=true")
+    missing = needs_secondary_stack(check, "IsSecondary=true")
     if missing:
         return missing
     stack = facts(check).stack("secondary") or {}
     value = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}.get(
         "IsSecondary", "(not set)"
     )
-    command = _stack_command(check, "secondary", "Stacks[0].Parameters")
+    command = stack_command(check, "secondary", "Stacks[0].Parameters")
     if value == "true":
         return check.passed(
             "IsSecondary=true",
@@ -72,11 +75,11 @@ def stack_is_secondary(check: Checker) -> CheckResult:
 
 @CHECKS.implement("infrastructure.secondary_outputs")
 def secondary_outputs(check: Checker) -> CheckResult:
-    missing_stack = _needs_secondary_stack(check, "the secondary outputs")
+    missing_stack = needs_secondary_stack(check, "the secondary outputs")
     if missing_stack:
         return missing_stack
     outputs = facts(check).outputs("secondary")
-    command = _stack_command(check, "secondary", "Stacks[0].Outputs")
+    command = stack_command(check, "secondary", "Stacks[0].Outputs")
     missing = [name for name in SECONDARY_OUTPUTS if not outputs.get(name)]
     if missing:
         return check.failed(
@@ -99,7 +102,7 @@ def secondary_outputs(check: Checker) -> CheckResult:
 
 @CHECKS.implement("infrastructure.cluster_and_services")
 def secondary_services(check: Checker) -> CheckResult:
-    missing = _needs_secondary_stack(check, "the cluster and services")
+    missing = needs_secondary_stack(check, "the cluster and services")
     if missing:
         return missing
     outputs = facts(check).outputs("secondary")
@@ -137,7 +140,7 @@ def secondary_services(check: Checker) -> CheckResult:
 
 @CHECKS.implement("infrastructure.registries")
 def secondary_registries(check: Checker) -> CheckResult:
-    missing = _needs_secondary_stack(check, "the registries")
+    missing = needs_secondary_stack(check, "the registries")
     if missing:
         return missing
     outputs = facts(check).outputs("secondary")
@@ -174,7 +177,7 @@ def secondary_registries(check: Checker) -> CheckResult:
 
 @CHECKS.implement("infrastructure.load_balancer")
 def secondary_load_balancer(check: Checker) -> CheckResult:
-    missing = _needs_secondary_stack(check, "the load balancer")
+    missing = needs_secondary_stack(check, "the load balancer")
     if missing:
         return missing
     dns = facts(check).outputs("secondary").get("SecondaryLoadBalancerDNS", "")
@@ -209,6 +212,9 @@ def secondary_load_balancer(check: Checker) -> CheckResult:
     return check.passed("active", code, f"The load balancer {dns} exists.", command)
 
 
+# ---------------------------------------------------------------------- solve and reset
+
+
 CAPABILITIES = ["CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 
 
@@ -231,7 +237,7 @@ def _deploy(ctx: TaskContext) -> str:
     name, region = ctx.param("secondary_stack"), ctx.secondary_region
     cloudformation = ctx.client("cloudformation", region)
     done: list[str] = []
-    current = _stack(ctx, "secondary")
+    current = describe_stack(ctx, "secondary")
     if current is not None and in_progress(current["StackStatus"]):
         ctx.log(f"{region}: {name} is {current['StackStatus']}; waiting for it to finish first")
         # To the very end, rollbacks too: only a settled stack can be deleted or updated.
@@ -395,11 +401,11 @@ def _delete_stack(ctx: TaskContext, cloudformation: Any, name: str) -> None:
 
 @TASKS.implement("infrastructure.reset")
 def reset_infrastructure(ctx: TaskContext) -> list[Action]:
-    stack = _stack(ctx, "secondary")
+    stack = describe_stack(ctx, "secondary")
     if stack is None:
         return []
     name, region = ctx.param("secondary_stack"), ctx.secondary_region
-    outputs = _outputs(stack)
+    outputs = outputs_of(stack)
     actions = []
     for key in ("SecondaryCoreServiceEcrRepo", "SecondaryLikeServiceEcrRepo"):
         repository = outputs.get(key, "").split("/", 1)[-1]

@@ -15,7 +15,7 @@ from mmtui.engine.results import CheckResult
 from mmtui.engine.tasks import Action, TaskContext
 from mmtui.labs.lab3.aws import facts
 from mmtui.labs.lab3.catalog import CHECKS, TASKS
-from mmtui.labs.lab3.codepipeline import _pipelines
+from mmtui.labs.lab3.codepipeline import pipeline_names
 from mmtui.labs.lab3.facts import service_pipelines
 from mmtui.labs.lab3.forms import (
     NAME_PATTERN,
@@ -30,7 +30,9 @@ from mmtui.labs.lab3.forms import (
     _unknown,
     available_regions,
 )
-from mmtui.labs.lab3.stacks import _outputs, _stack
+from mmtui.labs.lab3.stacks import describe_stack, outputs_of
+
+# ---------------------------------------------------------------------- checks
 
 
 def _cross_region_stage(check: Checker, which: str) -> CheckResult:
@@ -150,6 +152,9 @@ def artifact_stores(check: Checker) -> CheckResult:
     return check.passed(
         expected, "both pipelines", "Each pipeline has a store per region.", command
     )
+
+
+# ---------------------------------------------------------------------- solve and reset
 
 
 STAGE = "CrossRegionDeploy"
@@ -301,10 +306,10 @@ def solve_pipeline(ctx: TaskContext) -> list[Action]:
 
     region = ctx.secondary_region
     actions = []
-    for kind, name in sorted(_pipelines(ctx).items()):
+    for kind, name in sorted(pipeline_names(ctx).items()):
 
         def add(kind: str = kind, name: str = name) -> str:
-            outputs = _outputs(_stack(ctx, "secondary"))
+            outputs = outputs_of(describe_stack(ctx, "secondary"))
             if "EcsClusterName" not in outputs:
                 raise MmtuiError(
                     f"the pipelines need {ctx.param('secondary_stack')} (step 1) first",
@@ -337,7 +342,7 @@ def reset_pipeline(ctx: TaskContext) -> list[Action]:
 
     actions = []
     regions = {ctx.secondary_region}
-    for name in sorted(_pipelines(ctx).values()):
+    for name in sorted(pipeline_names(ctx).values()):
         pipeline = client.get_pipeline(name=name)["pipeline"]
         regions.update(pipeline.get("artifactStores") or {})
         if not any(added(s) for s in pipeline["stages"]) and not pipeline.get("artifactStores"):
@@ -412,6 +417,9 @@ def _delete_bucket(ctx: TaskContext, bucket: str, region: str) -> str:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
     s3.delete_bucket(Bucket=bucket)
     return f"deleted the artifact bucket {bucket}"
+
+
+# ---------------------------------------------------------------------- the console's form
 
 
 @dataclass(frozen=True)

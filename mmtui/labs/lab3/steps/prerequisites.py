@@ -7,26 +7,26 @@ from __future__ import annotations
 
 from mmtui.engine.checks import Checker, describe
 from mmtui.engine.results import CheckResult
-from mmtui.labs.lab3.aws import _count_items, facts
+from mmtui.labs.lab3.aws import count_items, facts
 from mmtui.labs.lab3.catalog import CHECKS
-from mmtui.labs.lab3.codepipeline import _last_runs
-from mmtui.labs.lab3.dashboards import _dashboard, _metrics
-from mmtui.labs.lab3.stacks import _stack_status
-from mmtui.labs.lab3.xray import _xray_groups
+from mmtui.labs.lab3.codepipeline import last_runs
+from mmtui.labs.lab3.dashboards import dashboard_metrics, read_dashboard
+from mmtui.labs.lab3.stacks import stack_status
+from mmtui.labs.lab3.xray import check_xray_groups
 
 MYSFITS = 12
 
 
 @CHECKS.implement("prereq.primary_stack")
 def primary_stack(check: Checker) -> CheckResult:
-    return _stack_status(check, "primary")
+    return stack_status(check, "primary")
 
 
 @CHECKS.implement("prereq.table_seeded")
 def table_seeded(check: Checker) -> CheckResult:
     table = check.ctx.param("table")
     command = f"aws dynamodb scan --table-name {table} --select COUNT --region {check.region}"
-    count = _count_items(check, check.region, table)
+    count = count_items(check, check.region, table)
     expected = f"at least {MYSFITS} items"
     if count is None:
         return check.failed(
@@ -103,19 +103,19 @@ def pipelines_succeeded(check: Checker) -> CheckResult:
             f"{describe([f'{k.title()}Pipeline-{stack}-…' for k in missing])}.",
             command,
         )
-    return _last_runs(check, pipelines, expected, "release a change to run it again")
+    return last_runs(check, pipelines, expected, "release a change to run it again")
 
 
 @CHECKS.implement("prereq.xray_groups")
 def xray_groups_primary(check: Checker) -> CheckResult:
-    return _xray_groups(check, check.region, "Lab 1 creates them")
+    return check_xray_groups(check, check.region, "Lab 1 creates them")
 
 
 @CHECKS.implement("prereq.dashboard")
 def lab2_dashboard(check: Checker) -> CheckResult:
     name = check.ctx.param("dashboard")
     command = f"aws cloudwatch get-dashboard --dashboard-name {name} --region {check.region}"
-    body = _dashboard(check, name)
+    body = read_dashboard(check, name)
     expected = "the dashboard with an X-Ray group widget"
     if body is None:
         return check.failed(
@@ -124,7 +124,7 @@ def lab2_dashboard(check: Checker) -> CheckResult:
             f"There is no dashboard {name} in {check.region}.",
             command,
         )
-    if not any(m.namespace == "AWS/X-Ray" for m in _metrics(body, check.region)):
+    if not any(m.namespace == "AWS/X-Ray" for m in dashboard_metrics(body, check.region)):
         return check.failed(
             expected,
             "no X-Ray metric",
