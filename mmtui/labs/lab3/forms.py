@@ -125,11 +125,11 @@ def _completed(fields: tuple[Field, ...], values: Values) -> dict[str, str]:
     return {f.name: values.get(f.name, f.default) for f in fields if f.kind != "info"}
 
 
-def _text(values: Values, name: str) -> str:
+def entered_text(values: Values, name: str) -> str:
     return str(values.get(name, "")).strip()
 
 
-def _unknown(value: str, known: tuple[str, ...], what: str) -> str:
+def unknown_choice(value: str, known: tuple[str, ...], what: str) -> str:
     close = difflib.get_close_matches(value, known, n=2, cutoff=0.6)
     if close:
         return f"{value!r} is not {what}; did you mean {' or '.join(close)}?"

@@ -24,9 +24,9 @@ from mmtui.labs.lab3.forms import (
     FormInvalid,
     Problem,
     Values,
-    _text,
-    _unknown,
     available_regions,
+    entered_text,
+    unknown_choice,
 )
 
 # ---------------------------------------------------------------------- checks
@@ -480,7 +480,7 @@ class ReplicaForm(Form):
         problems = []
         if self.table_status is None:
             problems.append(Problem(None, f"There is no table {self.table} in {self.home_region}."))
-        region = _text(values, "region")
+        region = entered_text(values, "region")
         if not region:
             problems.append(Problem("region", "Choose the region of the new replica."))
         elif region == self.home_region:
@@ -489,7 +489,7 @@ class ReplicaForm(Form):
             )
         elif region not in self.regions:
             known = f"a region this account can use ({self.regions_from})"
-            problems.append(Problem("region", _unknown(region, self.regions, known)))
+            problems.append(Problem("region", unknown_choice(region, self.regions, known)))
         if self.stream_view_type not in (None, STREAM_VIEW) and self.replicas:
             problems.append(
                 Problem(
@@ -507,6 +507,6 @@ class ReplicaForm(Form):
         problems = self.validate(values)
         if problems:
             raise FormInvalid(problems)
-        region = _text(values, "region")
+        region = entered_text(values, "region")
         changes = [ensure_stream(ctx), ensure_replica(ctx, region, wait=False)]
         return Applied(tuple(c for c in changes if c))

@@ -26,9 +26,9 @@ from mmtui.labs.lab3.forms import (
     FormInvalid,
     Problem,
     Values,
-    _text,
-    _unknown,
     available_regions,
+    entered_text,
+    unknown_choice,
 )
 from mmtui.labs.lab3.stacks import describe_stack, outputs_of
 
@@ -483,7 +483,7 @@ class CrossRegionStageForm(Form):
         return form.refreshed(ctx, values)
 
     def _region(self, values: Values) -> str:
-        return _text(values, "region") or self.lab_region
+        return entered_text(values, "region") or self.lab_region
 
     def stale(self, values: Values | None = None) -> bool:
         region = self._region(values or {})
@@ -635,34 +635,34 @@ class CrossRegionStageForm(Form):
 
     def _stage(self, values: Values) -> dict[str, Any]:
         return cross_region_stage(
-            _text(values, "region"),
-            _text(values, "cluster"),
-            _text(values, "service"),
-            stage=_text(values, "stage_name"),
-            action=_text(values, "action_name"),
-            input_artifact=_text(values, "input_artifact"),
-            file_name=_text(values, "file_name"),
+            entered_text(values, "region"),
+            entered_text(values, "cluster"),
+            entered_text(values, "service"),
+            stage=entered_text(values, "stage_name"),
+            action=entered_text(values, "action_name"),
+            input_artifact=entered_text(values, "input_artifact"),
+            file_name=entered_text(values, "file_name"),
         )
 
     def validate(self, values: Values) -> list[Problem]:
         return list(self._problems(values))
 
     def _problems(self, values: Values) -> Iterator[Problem]:
-        name = _text(values, "pipeline")
+        name = entered_text(values, "pipeline")
         pipeline = self._pipeline(name)
         if pipeline is None:
             names = tuple(p.name for p in self.pipelines)
             yield Problem(
                 "pipeline",
-                _unknown(name, names, "a service pipeline")
+                unknown_choice(name, names, "a service pipeline")
                 if name
                 else "Choose the pipeline to edit.",
             )
         yield from self._name_problems(values, "stage_name", "stage")
         yield from self._name_problems(values, "action_name", "action")
-        if _text(values, "provider") != "ECS":
+        if entered_text(values, "provider") != "ECS":
             yield Problem("provider", "The cross-region deploy uses Amazon ECS (ECS).")
-        region = _text(values, "region")
+        region = entered_text(values, "region")
         region_ok = False
         if not region:
             yield Problem("region", "Choose the region the action deploys to.")
@@ -674,11 +674,11 @@ class CrossRegionStageForm(Form):
             )
         elif region not in self.regions:
             known = f"a region this account can use ({self.regions_from})"
-            yield Problem("region", _unknown(region, self.regions, known))
+            yield Problem("region", unknown_choice(region, self.regions, known))
         else:
             region_ok = True
         if pipeline is not None:
-            artifact = _text(values, "input_artifact")
+            artifact = entered_text(values, "input_artifact")
             if artifact not in pipeline.output_artifacts:
                 made = ", ".join(pipeline.output_artifacts) or "nothing"
                 yield Problem(
@@ -689,13 +689,13 @@ class CrossRegionStageForm(Form):
                 )
         if region_ok:
             yield from self._ecs_problems(values, region)
-        if not _text(values, "file_name"):
+        if not entered_text(values, "file_name"):
             yield Problem("file_name", "Give the name of the image definitions file.")
         if pipeline is not None:
             yield from self._stage_exists(values, pipeline)
 
     def _name_problems(self, values: Values, key: str, what: str) -> Iterator[Problem]:
-        text = _text(values, key)
+        text = entered_text(values, key)
         if not text:
             yield Problem(key, f"Give the {what} a name.")
         elif not NAME_PATTERN.match(text):
@@ -714,7 +714,7 @@ class CrossRegionStageForm(Form):
         if found.error:
             yield Problem("cluster", f"Could not list the clusters of {region}: {found.error}")
             return
-        cluster, service = _text(values, "cluster"), _text(values, "service")
+        cluster, service = entered_text(values, "cluster"), entered_text(values, "service")
         clusters = tuple(sorted(found.clusters))
         if not clusters:
             where = "there" if region == self.lab_region else f"in {self.lab_region}"
@@ -726,7 +726,7 @@ class CrossRegionStageForm(Form):
         if cluster not in found.clusters:
             yield Problem(
                 "cluster",
-                _unknown(cluster, clusters, f"a cluster in {region}")
+                unknown_choice(cluster, clusters, f"a cluster in {region}")
                 if cluster
                 else "Choose the cluster.",
             )
@@ -735,13 +735,13 @@ class CrossRegionStageForm(Form):
         if service not in services:
             yield Problem(
                 "service",
-                _unknown(service, services, f"a service of {cluster}")
+                unknown_choice(service, services, f"a service of {cluster}")
                 if service
                 else "Choose the service.",
             )
 
     def _stage_exists(self, values: Values, pipeline: PipelineChoice) -> Iterator[Problem]:
-        stage_name = _text(values, "stage_name")
+        stage_name = entered_text(values, "stage_name")
         current = next((s for s in pipeline.stages if s.get("name") == stage_name), None)
         if current is None:
             return
@@ -761,7 +761,9 @@ class CrossRegionStageForm(Form):
         if problems:
             raise FormInvalid(problems)
         try:
-            done = add_stage(ctx, _text(values, "pipeline"), self._stage(values), replace=False)
+            done = add_stage(
+                ctx, entered_text(values, "pipeline"), self._stage(values), replace=False
+            )
         except StageConflict as exc:  # someone added it since the form was read
             raise FormInvalid([Problem("stage_name", str(exc))]) from exc
         return Applied(tuple(done))
