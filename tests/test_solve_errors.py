@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 
 from mmtui.engine.tasks import TaskContext, run_actions
 from mmtui.exitcodes import ExitCode
-from mmtui.labs.lab3 import tasks
+from mmtui.labs.lab3.steps import dashboard as dashboard_step
+from mmtui.labs.lab3.xray import XRAY_GROUPS
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.errors import describe_client_error
 from mmtui.target.spec import TargetFlags, resolve_target
@@ -169,7 +170,7 @@ def test_an_x_ray_group_created_meanwhile_is_done(sandbox: Sandbox) -> None:
     ctx = TaskContext(context(sandbox))
     xray = ctx.client("xray", "us-east-1")
     other = sandbox.client("xray", "us-east-1")
-    group, expression = next(iter(tasks.XRAY_GROUPS.items()))
+    group, expression = next(iter(XRAY_GROUPS.items()))
 
     def applied_first(params: dict[str, Any], **_: Any) -> None:
         if params.get("GroupName") == group:
@@ -177,7 +178,7 @@ def test_an_x_ray_group_created_meanwhile_is_done(sandbox: Sandbox) -> None:
 
     xray.meta.events.register("provide-client-params.xray.CreateGroup", applied_first)
     try:
-        (action, *_rest) = tasks.solve_dashboard(ctx)
+        (action, *_rest) = dashboard_step.solve_dashboard(ctx)
         assert run_actions([action], print) == []
     finally:
         xray.meta.events.unregister("provide-client-params.xray.CreateGroup", applied_first)

@@ -222,7 +222,7 @@ def test_the_workshops_scripted_dashboard_stack_passes_step5(
 
 
 def test_shorthands_expand_as_cloudwatch_reads_them() -> None:
-    from mmtui.labs.lab3.checks import expand_rows
+    from mmtui.labs.lab3.dashboards import expand_rows
 
     rows = [
         ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/a/1", {"label": "a"}],

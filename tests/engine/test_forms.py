@@ -13,14 +13,11 @@ from mmtui.engine.checks import run_checks
 from mmtui.engine.results import CheckResult, Status
 from mmtui.engine.steps import find_step
 from mmtui.engine.tasks import TaskContext, run_actions
-from mmtui.labs.lab3 import tasks
-from mmtui.labs.lab3.forms import (
-    FORMS,
-    CrossRegionStageForm,
-    FormInvalid,
-    ReplicaForm,
-    open_form,
-)
+from mmtui.labs.lab3.forms import FormInvalid
+from mmtui.labs.lab3.steps import FORMS, open_form
+from mmtui.labs.lab3.steps import pipeline as pipeline_step
+from mmtui.labs.lab3.steps.data_tier import ReplicaForm
+from mmtui.labs.lab3.steps.pipeline import CrossRegionStageForm
 from mmtui.sandbox.core.server import Sandbox
 from tests.engine.test_checks import context
 
@@ -395,7 +392,7 @@ def test_stage_form_does_step_3_once(sandbox: Sandbox, secondary_stack: None) ->
     assert pipeline_versions(sandbox) == before
 
     # And `mmtui solve` agrees: the step is already done.
-    assert run_actions(tasks.solve_pipeline(task_context(sandbox)), lambda _l: None) == []
+    assert run_actions(pipeline_step.solve_pipeline(task_context(sandbox)), lambda _l: None) == []
 
 
 def test_stage_form_with_other_values_gets_what_the_checks_say(
@@ -428,7 +425,7 @@ def test_stage_form_with_other_values_gets_what_the_checks_say(
 
     # Step 3's reset takes back whatever the form added, under any name, and mmtui's bucket.
     task_ctx = task_context(sandbox)
-    run_actions(tasks.reset_pipeline(task_ctx), lambda _l: None)
+    run_actions(pipeline_step.reset_pipeline(task_ctx), lambda _l: None)
     client = sandbox.client("codepipeline", PRIMARY)
     for name in (core, like):
         pipeline = client.get_pipeline(name=name)["pipeline"]
@@ -439,7 +436,7 @@ def test_stage_form_with_other_values_gets_what_the_checks_say(
         ]
         assert "artifactStores" not in pipeline and pipeline["artifactStore"]
     buckets = [b["Name"] for b in sandbox.client("s3", SECONDARY).list_buckets()["Buckets"]]
-    assert tasks.bucket_name(task_ctx) not in buckets
+    assert pipeline_step.bucket_name(task_ctx) not in buckets
 
 
 def test_stage_form_into_a_third_region_makes_its_bucket(
@@ -459,16 +456,19 @@ def test_stage_form_into_a_third_region_makes_its_bucket(
     assert (values["cluster"], values["service"]) == ("Cluster-elsewhere", "Core-elsewhere")
     task_ctx = task_context(sandbox)
     changes = form.apply(values, task_ctx).changes
-    assert changes[0] == f"created the artifact bucket {tasks.bucket_name(task_ctx, 'eu-west-1')}"
+    assert (
+        changes[0]
+        == f"created the artifact bucket {pipeline_step.bucket_name(task_ctx, 'eu-west-1')}"
+    )
     pipeline = sandbox.client("codepipeline", PRIMARY).get_pipeline(name=values["pipeline"])
     assert sorted(pipeline["pipeline"]["artifactStores"]) == ["eu-west-1", PRIMARY]
     # The lab's check wants the secondary region, and says so.
     core = step_checks(sandbox, "pipeline")["pipeline.core_cross_region_stage"]
     assert core.status == Status.FAIL and "region eu-west-1" in core.message
 
-    run_actions(tasks.reset_pipeline(task_ctx), lambda _l: None)
+    run_actions(pipeline_step.reset_pipeline(task_ctx), lambda _l: None)
     buckets = [b["Name"] for b in sandbox.client("s3", "eu-west-1").list_buckets()["Buckets"]]
-    assert tasks.bucket_name(task_ctx, "eu-west-1") not in buckets
+    assert pipeline_step.bucket_name(task_ctx, "eu-west-1") not in buckets
 
 
 def test_stage_form_refuses_a_stage_added_since_it_was_read(
@@ -476,7 +476,7 @@ def test_stage_form_refuses_a_stage_added_since_it_was_read(
 ) -> None:
     form = stage_form(sandbox)
     values = form.defaults({"file_name": "mine.json"})
-    run_actions(tasks.solve_pipeline(task_context(sandbox)), lambda _l: None)
+    run_actions(pipeline_step.solve_pipeline(task_context(sandbox)), lambda _l: None)
     before = pipeline_versions(sandbox)
     with pytest.raises(FormInvalid) as raised:
         form.apply(values, task_context(sandbox))

@@ -13,8 +13,9 @@ import pytest
 
 from mmtui.engine.context import CheckContext
 from mmtui.engine.tasks import TaskContext, run_actions
-from mmtui.labs.lab3 import tasks
 from mmtui.labs.lab3.inventory import image_region, render_text, take_inventory
+from mmtui.labs.lab3.steps import data_tier as data_tier_step
+from mmtui.labs.lab3.steps import pipeline as pipeline_step
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.clients import ClientFactory
 from tests.engine.test_checks import context
@@ -85,7 +86,7 @@ def test_after_steps_1_to_3_both_regions_show(
 ) -> None:
     secondary_by_hand()
     ctx = context(sandbox)
-    solve(ctx, tasks.solve_data_tier, tasks.solve_pipeline)
+    solve(ctx, data_tier_step.solve_data_tier, pipeline_step.solve_pipeline)
 
     # A kept executor is what the guide passes, refresh after refresh.
     with ThreadPoolExecutor(4) as pool:

@@ -24,8 +24,8 @@ from mmtui.engine.checks import run_one
 from mmtui.engine.context import CheckContext
 from mmtui.engine.permissions import NEEDS_NO_PERMISSION, client_action, git_action
 from mmtui.engine.tasks import TaskContext, run_actions, step_actions
-from mmtui.labs.lab3.forms import FORMS, open_form
 from mmtui.labs.lab3.inventory import take_inventory
+from mmtui.labs.lab3.steps import FORMS, open_form
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.clients import ClientFactory
 from mmtui.target.connect import Connection

@@ -241,7 +241,7 @@ def test_a_run_being_stopped_is_pending(
 
 
 def test_image_uris_of_the_china_partition_are_read() -> None:
-    from mmtui.labs.lab3.checks import _IMAGE
+    from mmtui.labs.lab3.steps.build_artifacts import _IMAGE
 
     found = _IMAGE.match("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/core-service:abc123")
     assert found is not None

@@ -19,7 +19,7 @@ from mmtui.engine.checks import run_checks
 from mmtui.engine.steps import find_step
 from mmtui.engine.tasks import DYNAMODB_CADENCE, Action, TaskContext, run_actions
 from mmtui.exitcodes import ExitCode, MmtuiError
-from mmtui.labs.lab3 import tasks
+from mmtui.labs.lab3.steps import data_tier as data_tier_step
 from mmtui.sandbox.behaviours.dynamodb_global import DynamoDBGlobalTables
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.sandbox.core.timing import seconds
@@ -186,14 +186,14 @@ def test_step_2_waits_out_a_replica_as_slow_as_on_aws(sandbox: Sandbox) -> None:
     log: list[str] = []
     ctx = task_context(sandbox, log, clock=clock.clock, sleep=clock.sleep)
 
-    done = run_actions(tasks.solve_data_tier(ctx), log.append)
+    done = run_actions(data_tier_step.solve_data_tier(ctx), log.append)
 
     assert done == [
         f"enabled the stream of {TABLE} (new and old images)",
         f"added a replica of {TABLE} in {SECONDARY}",
     ]
     assert "  replica in us-east-1: CREATING" in log
-    assert tasks._replica_status(ctx) == "ACTIVE"
+    assert data_tier_step._replica_status(ctx) == "ACTIVE"
 
 
 def test_step_2_retries_the_replica_while_the_stream_is_still_enabling(sandbox: Sandbox) -> None:
@@ -203,11 +203,11 @@ def test_step_2_retries_the_replica_while_the_stream_is_still_enabling(sandbox: 
     log: list[str] = []
     ctx = task_context(sandbox, log, poll_seconds=0.05, timeout_seconds=60)
 
-    done = run_actions(tasks.solve_data_tier(ctx), log.append)
+    done = run_actions(data_tier_step.solve_data_tier(ctx), log.append)
 
     assert done[-1] == f"added a replica of {TABLE} in {SECONDARY}"
     assert any("still busy (its stream is enabling): retrying" in line for line in log), log
-    assert tasks._replica_status(ctx) == "ACTIVE"
+    assert data_tier_step._replica_status(ctx) == "ACTIVE"
 
 
 def test_a_failed_replica_ends_the_solve_at_once_with_its_status(sandbox: Sandbox) -> None:
@@ -225,14 +225,14 @@ def test_a_failed_replica_ends_the_solve_at_once_with_its_status(sandbox: Sandbo
     ctx = task_context(sandbox, log, clock=clock.clock, sleep=clock.sleep)
 
     with pytest.raises(MmtuiError) as raised:
-        run_actions(tasks.solve_data_tier(ctx), log.append)
+        run_actions(data_tier_step.solve_data_tier(ctx), log.append)
 
     assert raised.value.exit_code == ExitCode.AWS_ERROR
     assert "DynamoDB reports the replica CREATION_FAILED" in str(raised.value)
     assert len(clock.sleeps) == 1
     # Solving again says what to do instead of waiting on it.
     with pytest.raises(MmtuiError, match="is CREATION_FAILED: delete it"):
-        run_actions(tasks.solve_data_tier(ctx), log.append)
+        run_actions(data_tier_step.solve_data_tier(ctx), log.append)
 
 
 def test_a_solve_interrupted_while_the_replica_is_created_is_picked_up(sandbox: Sandbox) -> None:
@@ -249,11 +249,11 @@ def test_a_solve_interrupted_while_the_replica_is_created_is_picked_up(sandbox: 
     clock = FakeClock(on_sleep=lambda n: finish_replicas(extension) if n == 3 else None)
     ctx = task_context(sandbox, log, clock=clock.clock, sleep=clock.sleep)
 
-    done = run_actions(tasks.solve_data_tier(ctx), log.append)
+    done = run_actions(data_tier_step.solve_data_tier(ctx), log.append)
 
     assert done == []  # nothing asked of AWS: it was already on its way
     assert "  replica in us-east-1: CREATING" in log
-    assert tasks._replica_status(ctx) == "ACTIVE"
+    assert data_tier_step._replica_status(ctx) == "ACTIVE"
 
 
 def test_two_solves_at_once_both_succeed(sandbox: Sandbox) -> None:
@@ -278,10 +278,10 @@ def test_two_solves_at_once_both_succeed(sandbox: Sandbox) -> None:
             )
 
     ctx = TaskContext(context(sandbox), log=interleave, poll_seconds=0.05, timeout_seconds=60)
-    done = run_actions(tasks.solve_data_tier(ctx), interleave)
+    done = run_actions(data_tier_step.solve_data_tier(ctx), interleave)
 
     assert done == [f"found the stream of {TABLE} enabled meanwhile (ValidationException)"]
-    assert tasks._replica_status(ctx) == "ACTIVE"
+    assert data_tier_step._replica_status(ctx) == "ACTIVE"
 
 
 def test_the_replica_items_are_pending_while_the_replica_is_created(sandbox: Sandbox) -> None:
@@ -289,8 +289,8 @@ def test_the_replica_items_are_pending_while_the_replica_is_created(sandbox: San
     gt(sandbox).replica_create_seconds = 600.0
     log: list[str] = []
     ctx = task_context(sandbox, log, poll_seconds=0.05, timeout_seconds=60)
-    tasks.ensure_stream(ctx)
-    tasks.ensure_replica(ctx, SECONDARY, wait=False)
+    data_tier_step.ensure_stream(ctx)
+    data_tier_step.ensure_replica(ctx, SECONDARY, wait=False)
 
     checks = context(sandbox)
     (result,) = run_checks(checks, [find_step(checks.content.lab, "2")], prerequisites=False)

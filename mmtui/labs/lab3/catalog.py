@@ -1,9 +1,10 @@
 """The checks and tasks of Lab 3 and of its prerequisites (Labs 0–2), by name.
 
 These declarations are the contract between `labs/lab-3-multi-region-prep/lab.yaml` and the
-engine: the content names them, the linter proves every name exists, and `checks.py` and
-`tasks.py` attach the implementation of each. The registries are Lab 3's own (the plugin,
-`plugin.py`, hands them to the engine): another lab's names never collide with these.
+engine: the content names them, the linter proves every name exists, and each step's module
+(`steps/<step>.py`) attaches the implementations of its own. The registries are Lab 3's own
+(the plugin, `plugin.py`, hands them to the engine): another lab's names never collide with
+these.
 """
 
 from mmtui.engine.registry import CheckDecl, RegionScope, Registry, TaskDecl

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from mmtui.engine.context import CheckContext
-from mmtui.labs.lab3.checks import _metrics
+from mmtui.labs.lab3.dashboards import dashboard_metrics
 from mmtui.labs.lab3.facts import Lab3Facts, stack_missing
 from mmtui.target.readonly import WriteRefused
 
@@ -627,7 +627,8 @@ def _dashboard(ctx: CheckContext, name: str) -> DashboardInfo:
     def regions(widget: dict[str, Any]) -> tuple[str, ...]:
         properties = widget.get("properties", {})
         found = {
-            m.region for m in _metrics({"widgets": [widget]}, properties.get("region", region))
+            m.region
+            for m in dashboard_metrics({"widgets": [widget]}, properties.get("region", region))
         }
         if not found and widget.get("type") == "metric":
             found = {str(properties.get("region", region))}

@@ -1,6 +1,6 @@
 """Lab 3 as a plugin: what "Preparing for multi-region deployments" gives the engine and the
-front ends. It wraps the lab's modules (catalog, checks, tasks, facts, forms, inventory, site,
-probe) without moving them, and imports each only when it is first needed, so that building
+front ends. It wraps the lab's modules (the catalogue, one module per step under `steps/`, facts,
+inventory, site, probe), and imports each only when it is first needed, so that building
 the command line (`mmtui --help`) stays cheap.
 """
 
@@ -37,14 +37,14 @@ class Lab3(LabPlugin):
 
     @property
     def checks(self) -> Registry[CheckDecl]:
-        import mmtui.labs.lab3.checks  # noqa: F401  (attaches the implementations)
+        import mmtui.labs.lab3.steps  # noqa: F401  (attaches the implementations)
         from mmtui.labs.lab3.catalog import CHECKS
 
         return CHECKS
 
     @property
     def tasks(self) -> Registry[TaskDecl]:
-        import mmtui.labs.lab3.tasks  # noqa: F401  (attaches the implementations)
+        import mmtui.labs.lab3.steps  # noqa: F401  (attaches the implementations)
         from mmtui.labs.lab3.catalog import TASKS
 
         return TASKS
@@ -82,13 +82,13 @@ class Lab3(LabPlugin):
         return list(rows(inventory))
 
     def open_form(self, step_id: str, ctx: CheckContext) -> Any:
-        from mmtui.labs.lab3.forms import open_form
+        from mmtui.labs.lab3.steps import open_form
 
         return open_form(step_id, ctx)
 
     def preview(self, step: Step, ctx: TaskContext) -> Preview:
         """Step 4's buildspec diffs, per service repository, before anything is committed."""
-        from mmtui.labs.lab3.tasks import buildspec_changes
+        from mmtui.labs.lab3.steps.build_artifacts import buildspec_changes
 
         changes: list[tuple[str, Any]] = list(buildspec_changes(ctx))
         needed = [change for _, change in changes if change.needed]

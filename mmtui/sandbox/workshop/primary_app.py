@@ -12,10 +12,11 @@ the sandbox's API.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT
 from mmtui.sandbox.workshop.mysfits import mysfit_items
+from mmtui.workshop_dashboard import lab2_dashboard
 
 if TYPE_CHECKING:
     from mmtui.sandbox.core.server import Sandbox
@@ -77,7 +78,7 @@ def seed_primary_application(sandbox: Sandbox, stack: str, account: str = DEFAUL
         )
     sandbox.client("cloudwatch", region, account).put_dashboard(
         DashboardName=f"{stack}_Dashboard",
-        DashboardBody=json.dumps(lab2_dashboard(region, stack, outputs)),
+        DashboardBody=json.dumps(lab2_dashboard(region, outputs)),
     )
 
 
@@ -90,139 +91,3 @@ def _load_mysfits(sandbox: Sandbox, region: str, table: str, account: str) -> No
                 table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
             }
         )
-
-
-def lab2_dashboard(region: str, stack: str, outputs: dict[str, str]) -> dict[str, Any]:
-    """The single-region dashboard of Lab 0's stack, plus Lab 2's X-Ray widget."""
-    alb = outputs["LoadBalancerFullName"]
-    cluster = outputs["EcsClusterName"]
-
-    def service_widget(label: str, service: str, x: int) -> dict[str, Any]:
-        return {
-            "type": "metric",
-            "x": x,
-            "y": 6,
-            "width": 6,
-            "height": 6,
-            "properties": {
-                "title": f"{region} {label} Service Metrics",
-                "view": "singleValue",
-                "region": region,
-                "stat": "Average",
-                "period": 60,
-                "metrics": [
-                    ["AWS/ECS", "CPUUtilization", "ServiceName", service, "ClusterName", cluster],
-                    [".", "MemoryUtilization", ".", ".", ".", "."],
-                ],
-            },
-        }
-
-    return {
-        "widgets": [
-            {
-                "type": "metric",
-                "x": 0,
-                "y": 0,
-                "width": 12,
-                "height": 6,
-                "properties": {
-                    "title": "ALB Requests Per Minute",
-                    "view": "timeSeries",
-                    "stacked": True,
-                    "region": region,
-                    "stat": "Sum",
-                    "period": 60,
-                    "metrics": [
-                        [
-                            "AWS/ApplicationELB",
-                            "RequestCount",
-                            "LoadBalancer",
-                            alb,
-                            {"label": f"{region} ALB"},
-                        ]
-                    ],
-                },
-            },
-            service_widget("Core", outputs["CoreEcsServiceName"], 0),
-            {
-                "type": "metric",
-                "x": 12,
-                "y": 0,
-                "width": 12,
-                "height": 6,
-                "properties": {
-                    "title": "ALB HTTP Responses",
-                    "view": "timeSeries",
-                    "region": region,
-                    "stat": "Sum",
-                    "period": 60,
-                    "metrics": [
-                        [
-                            "AWS/ApplicationELB",
-                            f"HTTPCode_Target_{code}_Count",
-                            "LoadBalancer",
-                            alb,
-                            {"label": f"{region} {code}"},
-                        ]
-                        for code in ("4XX", "5XX", "2XX")
-                    ],
-                },
-            },
-            {
-                "type": "text",
-                "x": 12,
-                "y": 6,
-                "width": 6,
-                "height": 6,
-                "properties": {"markdown": "# Multi-Region BCDR Workshop"},
-            },
-            service_widget("Like", outputs["LikeEcsServiceName"], 6),
-            {
-                "type": "metric",
-                "x": 0,
-                "y": 12,
-                "width": 12,
-                "height": 6,
-                "properties": {
-                    "title": "DynamoDB Read/Write",
-                    "view": "timeSeries",
-                    "region": region,
-                    "stat": "Sum",
-                    "period": 60,
-                    "metrics": [
-                        [
-                            "AWS/DynamoDB",
-                            "ConsumedReadCapacityUnits",
-                            "TableName",
-                            outputs["DynamoTable"],
-                        ],
-                        [".", "ConsumedWriteCapacityUnits", ".", "."],
-                    ],
-                },
-            },
-            # Lab 2: the X-Ray group metric, as a stacked area of the Sum.
-            {
-                "type": "metric",
-                "x": 12,
-                "y": 12,
-                "width": 12,
-                "height": 6,
-                "properties": {
-                    "title": "like-service-errors-faults",
-                    "view": "timeSeries",
-                    "stacked": True,
-                    "region": region,
-                    "stat": "Sum",
-                    "period": 60,
-                    "metrics": [
-                        [
-                            "AWS/X-Ray",
-                            "ApproximateTraceCount",
-                            "GroupName",
-                            "like-service-errors-faults",
-                        ]
-                    ],
-                },
-            },
-        ]
-    }
