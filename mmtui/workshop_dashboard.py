@@ -6,8 +6,7 @@ Lab 2 leaves behind (its baseline), Lab 3's step 5 adds the secondary region's w
 This module sits outside the sandbox and the labs so that each may import it (import-linter
 forbids the sandbox to import a lab). The CloudFormation template the sandbox deploys as the
 primary stack's dashboard nested stack (sandbox/workshop/assets/workshop/cfn/cwdashboard.yml)
-stays a
-template, as the workshop ships it; tests/test_workshop_dashboard.py proves it equals
+stays a template, as the workshop ships it; tests/test_workshop_dashboard.py proves it equals
 `region_widgets`.
 
 Every function takes the workshop stack's outputs (`LoadBalancerFullName`, `EcsClusterName`,
