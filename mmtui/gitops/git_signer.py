@@ -61,13 +61,28 @@ def region_for(host: str, environ: dict[str, str]) -> str | None:
     return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
 
 
+def _loopback(host: str) -> bool:
+    """Whether `host` (with its port, maybe) names this machine: a prefix test would also pass
+    `127.0.0.1.example.com` or `localhost.example.com`."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    name = urlsplit(f"//{host}").hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def answer(request: dict[str, str], environ: dict[str, str], moment: datetime) -> str:
     """What the helper writes for git's `get` request (empty: no answer, git goes on)."""
     access_key = environ.get("AWS_ACCESS_KEY_ID", "")
     secret = environ.get("AWS_SECRET_ACCESS_KEY", "")
     host = request.get("host", "")
     region = region_for(host, environ)
-    if request.get("protocol") != "https" and not host.startswith(("127.", "localhost")):
+    if request.get("protocol") != "https" and not _loopback(host):
         return ""  # never sign for plain HTTP beyond loopback (the sandbox's server)
     if not (access_key and secret and host and region):
         return ""

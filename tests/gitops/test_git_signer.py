@@ -61,6 +61,12 @@ def test_session_credentials_carry_their_token_in_the_username() -> None:
     assert answer.endswith(f"password={cli_password(host, '/x', 'us-west-2', 'tok/en')}\n")
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1:8123", "localhost:8123", "[::1]:8123", "127.0.0.1"])
+def test_loopback_over_plain_http_is_signed(host: str) -> None:
+    request = {"protocol": "http", "host": host, "path": "r"}
+    assert git_signer.answer(request, {**KEYS, "AWS_REGION": "us-west-2"}, MOMENT)
+
+
 def test_other_hosts_are_signed_for_the_environments_region() -> None:
     """As the CLI's helper with --ignore-host-check (the sandbox's git server on loopback)."""
     request = {"protocol": "http", "host": "127.0.0.1:8123", "path": PATH.lstrip("/")}
@@ -73,6 +79,15 @@ def test_other_hosts_are_signed_for_the_environments_region() -> None:
     [
         # Cleartext beyond loopback: credentials would travel readable.
         ({"protocol": "http", "host": "git.example.com", "path": "r"}, {**KEYS, "AWS_REGION": "x"}),
+        # Names that only start like loopback's are somebody else's hosts.
+        (
+            {"protocol": "http", "host": "127.0.0.1.example.com", "path": "r"},
+            {**KEYS, "AWS_REGION": "x"},
+        ),
+        (
+            {"protocol": "http", "host": "localhost.example.com:80", "path": "r"},
+            {**KEYS, "AWS_REGION": "x"},
+        ),
         # No keys, or no region to sign for: no answer, git asks no one else and fails.
         ({"protocol": "https", "host": "git-codecommit.us-west-2.amazonaws.com"}, {}),
         ({"protocol": "https", "host": "git.example.com", "path": "r"}, KEYS),
