@@ -79,20 +79,19 @@ def test_duplicate_step_id(lab_copy: Path) -> None:
 
 def test_unknown_check_name(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(lab_yaml, "- data_tier.replica_active", "- data_tier.replica_actve")
+    _replace_once(lab_yaml, "- name: data_tier.replica_active", "- name: data_tier.replica_actve")
     code, lines = _lint(lab_yaml)
     line = _line_of(lab_yaml, "data_tier.replica_actve")
     assert code == 2
     assert len(lines) == 2
-    assert lines[0].startswith(
+    assert lines[1].startswith(
         f"{lab_yaml}:{line}: no check is registered as 'data_tier.replica_actve' (known checks "
         "here: data_tier.replica_active,"
     )
-    # The step's hint for the check now names a check the step no longer has.
-    hint_line = _line_of(lab_yaml, "data_tier.replica_active: ")
-    assert lines[1] == (
-        f"{lab_yaml}:{hint_line}: check_hints names 'data_tier.replica_active', which is not "
-        "one of this step's checks"
+    # And the check the lab implements is now described by no entry: it would never run.
+    assert lines[0] == (
+        f"{lab_yaml}:{_line_of(lab_yaml, 'steps:')}: lab 3 implements the check "
+        "'data_tier.replica_active', which no entry of this file declares"
     )
 
 

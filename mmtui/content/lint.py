@@ -213,22 +213,34 @@ def _lint_model(loaded: LoadedYaml, lab: Lab, run: _Run) -> Iterator[Problem]:
             loaded.line_of(("steps",)),
             f"steps must be numbered 1, 2, 3… in order; found {numbers}",
         )
-    for name_index, name in enumerate(lab.prerequisites):
+    declared: list[tuple[str, Loc]] = [
+        (check.name, ("prerequisites", index, "name"))
+        for index, check in enumerate(lab.prerequisites)
+    ]
+    declared += [
+        (check.name, ("steps", index, "checks", check_index, "name"))
+        for index, step in enumerate(lab.steps)
+        for check_index, check in enumerate(step.checks)
+    ]
+    seen: set[str] = set()
+    for name, where in declared:
+        if name in seen:
+            yield Problem(
+                loaded.path, loaded.line_of(where), f"check {name!r} is declared twice in this lab"
+            )
+        seen.add(name)
         if name not in known.checks:
-            yield _unregistered(loaded, ("prerequisites", name_index), "check", name, known)
+            yield _unregistered(loaded, where, "check", name, known)
+    if lab.id in run.known:
+        # The other way round: Python judging a check that no content describes would never
+        # run, and would carry no title, region or command to show.
+        for name in sorted(known.checks - seen):
+            yield Problem(
+                loaded.path,
+                loaded.line_of(("steps",)),
+                f"lab {lab.id} implements the check {name!r}, which no entry of this file declares",
+            )
     for index, step in enumerate(lab.steps):
-        for check_index, name in enumerate(step.checks):
-            if name not in known.checks:
-                yield _unregistered(
-                    loaded, ("steps", index, "checks", check_index), "check", name, known
-                )
-        for name in step.check_hints:
-            if name not in step.checks:
-                yield Problem(
-                    loaded.path,
-                    loaded.line_of(("steps", index, "check_hints", name)),
-                    f"check_hints names {name!r}, which is not one of this step's checks",
-                )
         for kind in ("solve", "reset"):
             name = getattr(step.automated, kind)
             loc: Loc = ("steps", index, "automated", kind)

@@ -11,7 +11,7 @@ import jinja2
 import pydantic
 from pydantic import BaseModel
 
-from mmtui.content.model import Lab, Step, Workshop
+from mmtui.content.model import FORMAT, Check, Lab, Step, Workshop
 from mmtui.content.render import render
 from mmtui.content.template_rules import parse, refusals
 from mmtui.content.yamlload import LoadedYaml, Loc, YamlError, load_yaml
@@ -122,6 +122,13 @@ class LabContent:
             if step.id == step_id:
                 return step
         raise KeyError(step_id)
+
+    def check(self, name: str) -> Check:
+        """A check the lab declares, by name (a prerequisite or any step's)."""
+        for check in [*self.lab.prerequisites, *(c for s in self.lab.steps for c in s.checks)]:
+            if check.name == name:
+                return check
+        raise KeyError(name)
 
     def defaults(self, overrides: dict[str, str] | None = None) -> dict[str, str]:
         """Parameter values with the workshop defaults; a default may use earlier parameters,
@@ -247,6 +254,10 @@ def load_lab(folder: Path) -> LabContent:
         loaded = load_yaml(path)
     except YamlError as exc:
         raise ContentError([Problem(exc.path, exc.line, exc.message)]) from None
+    format_problem = _format_problem(loaded)
+    if format_problem is not None:
+        # Another shape altogether: its every difference would bury the one that matters.
+        raise ContentError([format_problem])
     problems: list[Problem] = []
     lab = validate(loaded, Lab, problems)
     if lab is None:
@@ -280,6 +291,28 @@ def load_lab(folder: Path) -> LabContent:
     if missing:
         raise LabTextError(missing)
     return LabContent(folder, loaded, lab, intro, instructions)
+
+
+def _format_problem(loaded: LoadedYaml) -> Problem | None:
+    """The file's `format` when it is not the one this mmtui reads (None when it is)."""
+    data = loaded.data
+    found = data.get("format") if isinstance(data, dict) else None
+    if found == FORMAT and type(found) is int:
+        return None
+    schema = "labs/lab.schema.json"
+    if found is None:
+        return Problem(
+            loaded.path,
+            1,
+            f"missing required key 'format': add `format: {FORMAT}` at the top; this mmtui "
+            f"reads lab.yaml format {FORMAT} (its shape is in {schema})",
+        )
+    return Problem(
+        loaded.path,
+        loaded.line_of(("format",)),
+        f"format {found!r} is not one this mmtui reads: it reads lab.yaml format {FORMAT} "
+        f"(its shape is in {schema})",
+    )
 
 
 def load_guided_lab(lab_id: str, root: Path | None = None) -> LabContent:

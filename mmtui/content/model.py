@@ -20,7 +20,8 @@ RegisteredName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Field docstrings become the descriptions of the published JSON schema (schema.py).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Parameter(Strict):
@@ -65,6 +66,26 @@ class AutomatedPath(Strict):
     """Every step has one; the checkpoint only verifies, so it has nothing of its own to undo."""
 
 
+RegionScope = Literal["primary", "secondary", "both", "local"]
+"""Where a check looks: one region, both, or only local files (a git repository)."""
+
+
+class Check(Strict):
+    """A check as the attendee sees it. Everything said about it lives here; the lab's Python
+    (registered under `name`) holds only the judgement: what it reads and how it decides."""
+
+    name: RegisteredName
+    title: Text
+    """One line saying what holds when the check passes."""
+    region: RegionScope
+    """The region its result reports (`both` and `local` report the primary)."""
+    command: Text
+    """The read-only command that shows what the check looks at, as the attendee would type
+    it: a template of the lab's parameters and facts, shown beside the result."""
+    hint: Text | None = None
+    """What to try when the check fails, shown beside it."""
+
+
 class Step(Strict):
     id: Identifier
     number: int | None = Field(default=None, ge=1)
@@ -79,9 +100,7 @@ class Step(Strict):
     """Revealed one at a time, in this order: from a nudge to the answer."""
     manual: ManualPath
     automated: AutomatedPath
-    checks: list[RegisteredName] = Field(min_length=1)
-    check_hints: dict[RegisteredName, Text] = Field(default_factory=dict)
-    """What to try when that check fails, shown beside it (keys are names in `checks`)."""
+    checks: list[Check] = Field(min_length=1)
     requires: list[Identifier] = Field(default_factory=list)
     """Ids of earlier steps whose work this step builds on: solving it while their checks
     fail leaves it failing, so `solve` and the guide warn first (`mmtui lint` checks the ids)."""
@@ -97,7 +116,14 @@ class Step(Strict):
         return self
 
 
+FORMAT = 2
+"""The version of lab.yaml's shape this mmtui reads. 2: checks are declared in the content
+(name, title, region, command, hint) instead of a list of names with `check_hints`."""
+
+
 class Lab(Strict):
+    format: Literal[2]
+    """The version of this file's shape (FORMAT); mmtui refuses one it does not read."""
     id: Annotated[str, StringConstraints(pattern=r"^[0-9]+$")]
     title: Text
     summary: Text
@@ -105,7 +131,7 @@ class Lab(Strict):
     """Path of the lab's introduction Markdown, relative to the lab folder."""
     parameters: dict[Identifier, Parameter]
     facts: dict[Identifier, Fact] = Field(default_factory=dict)
-    prerequisites: list[RegisteredName] = Field(default_factory=list)
+    prerequisites: list[Check] = Field(default_factory=list)
     """Checks that verify the labs before this one left the account as this lab expects."""
     steps: list[Step] = Field(min_length=1)
 

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from mmtui.content.model import Step
+from mmtui.content.model import Check, Step
+from mmtui.content.render import render
 from mmtui.engine.context import CheckContext
-from mmtui.engine.registry import CheckDecl
 from mmtui.engine.results import CheckResult, Status, StepResult
 from mmtui.target.readonly import WriteRefused
 
@@ -29,16 +29,24 @@ ResultSink = Callable[[str, CheckResult], None]
 @dataclass(frozen=True)
 class CheckUnit:
     step_id: str
-    decl: CheckDecl
+    check: Check
 
 
 class Checker:
-    """A builder of results for one check: `check.passed(...)`, `check.failed(...)`, ..."""
+    """A builder of results for one check: `check.passed(...)`, `check.failed(...)`, ...
 
-    def __init__(self, ctx: CheckContext, decl: CheckDecl) -> None:
+    The check's Python gives only its judgement (what it expected, what it saw, why); its
+    title, region and the command that shows what it looked at come from the content."""
+
+    def __init__(self, ctx: CheckContext, check: Check) -> None:
         self.ctx = ctx
-        self.decl = decl
-        self.region = ctx.region(decl.region)
+        self.check = check
+        self.region = ctx.region(check.region)
+
+    def command(self) -> str:
+        """The content's read-only command with the names known by now: the parameters, and
+        the facts this round has fetched (placeholders for the others)."""
+        return render(self.check.command, self.ctx.names(), f"the command of {self.check.name}")
 
     def _result(
         self,
@@ -46,46 +54,46 @@ class Checker:
         expected: str,
         observed: str,
         message: str,
-        command: str,
         error_code: str | None = None,
     ) -> CheckResult:
         return CheckResult(
-            self.decl.name,
-            self.decl.title,
+            self.check.name,
+            self.check.title,
             self.region,
             status,
             expected,
             observed,
             message,
-            command,
+            self.command(),
             error_code,
         )
 
-    def passed(self, expected: str, observed: str, message: str, command: str = "") -> CheckResult:
-        return self._result(Status.PASS, expected, observed, message, command)
+    def passed(self, expected: str, observed: str, message: str) -> CheckResult:
+        return self._result(Status.PASS, expected, observed, message)
 
-    def failed(self, expected: str, observed: str, message: str, command: str = "") -> CheckResult:
-        return self._result(Status.FAIL, expected, observed, message, command)
+    def failed(self, expected: str, observed: str, message: str) -> CheckResult:
+        return self._result(Status.FAIL, expected, observed, message)
 
-    def pending(self, expected: str, observed: str, message: str, command: str = "") -> CheckResult:
-        return self._result(Status.PENDING, expected, observed, message, command)
+    def pending(self, expected: str, observed: str, message: str) -> CheckResult:
+        return self._result(Status.PENDING, expected, observed, message)
 
-    def errored(self, message: str, code: str | None = None, command: str = "") -> CheckResult:
-        return self._result(Status.ERROR, "", "", message, command, code)
+    def errored(self, message: str, code: str | None = None) -> CheckResult:
+        return self._result(Status.ERROR, "", "", message, code)
 
 
-def run_one(ctx: CheckContext, decl: CheckDecl) -> CheckResult:
+def run_one(ctx: CheckContext, check: Check) -> CheckResult:
     """One check, never raising for AWS trouble (that is an ERROR result); a check that tries
     to write raises WriteRefused, loudly, because that is a bug in mmtui."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    checker = Checker(ctx, decl)
+    checker = Checker(ctx, check)
     started = time.perf_counter()
-    if decl.run is None:
+    judge = ctx.lab.checks.get(check.name).run if check.name in ctx.lab.checks else None
+    if judge is None:
         result = checker.errored("this check is not built yet in this version of mmtui", NOT_BUILT)
     else:
         try:
-            result = decl.run(checker)
+            result = judge(checker)
         except WriteRefused:
             raise
         except ClientError as exc:
@@ -104,14 +112,11 @@ def _timed(result: CheckResult, seconds: float) -> CheckResult:
 
 
 def plan(ctx: CheckContext, steps: list[Step], prerequisites: bool) -> list[CheckUnit]:
-    checks = ctx.lab.checks
     units: list[CheckUnit] = []
     if prerequisites:
-        units += [
-            CheckUnit(PREREQUISITES_ID, checks.get(name)) for name in ctx.content.lab.prerequisites
-        ]
+        units += [CheckUnit(PREREQUISITES_ID, check) for check in ctx.content.lab.prerequisites]
     for step in steps:
-        units += [CheckUnit(step.id, checks.get(name)) for name in step.checks]
+        units += [CheckUnit(step.id, check) for check in step.checks]
     return units
 
 
@@ -128,7 +133,7 @@ def run_checks(
     results: dict[int, CheckResult] = {}
 
     def work(index: int, unit: CheckUnit) -> None:
-        result = run_one(ctx, unit.decl)
+        result = run_one(ctx, unit.check)
         results[index] = result
         if sink is not None:
             sink(unit.step_id, result)

@@ -4,9 +4,11 @@ Lab content (`lab.yaml`) names its checks and its solve/reset tasks; each lab de
 registries of its own (a `LabPlugin`'s `checks` and `tasks`), as cloud-custodian registers
 filters and actions, so two labs may use the same names. This module imports no lab.
 
-A declaration carries what the content and the linter need to know (title, region scope); the
-callable that does the work is attached by the module that implements it. `implemented` tells
-the two apart honestly, so a command can say "not built yet" instead of pretending.
+A check is said in the content (its title, region, command and hint: `content.model.Check`);
+here it is only a name and the judgement, attached by the module that implements it. A task's
+declaration carries its title and kind; its callable is attached the same way. `implemented`
+tells a declared unit from a built one honestly, so a command can say "not built yet" instead of
+pretending.
 """
 
 from __future__ import annotations
@@ -15,15 +17,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeVar
 
-RegionScope = Literal["primary", "secondary", "both", "local"]
-"""Where a check looks: one region, both, or only local files (a git repository)."""
+from mmtui.content.model import RegionScope
+
+__all__ = ["CheckDecl", "RegionScope", "Registry", "TaskDecl"]
 
 
 @dataclass(frozen=True)
 class CheckDecl:
     name: str
-    title: str
-    region: RegionScope
     run: Callable[..., Any] | None = field(default=None, compare=False)
 
     @property
@@ -49,9 +50,11 @@ D = TypeVar("D", CheckDecl, TaskDecl)
 class Registry(Generic[D]):
     """A name → declaration map that refuses a second declaration of the same name."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, make: Callable[[str], D] | None = None) -> None:
         self._what = what
         self._items: dict[str, D] = {}
+        self._make: Callable[[str], D] | None = make
+        """Given, a name is declared by implementing it (checks: the content says the rest)."""
 
     def declare(self, decl: D) -> D:
         if decl.name in self._items:
@@ -60,11 +63,16 @@ class Registry(Generic[D]):
         return decl
 
     def implement(self, name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Decorator attaching the implementation to an already declared name."""
+        """Decorator attaching the implementation to a declared name (or, in a registry that
+        declares by implementing, to a new one)."""
 
         def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if name not in self._items and self._make is not None:
+                self.declare(self._make(name))
             if name not in self._items:
                 raise KeyError(f"{self._what} {name!r} is implemented but never declared")
+            if self._items[name].run is not None:
+                raise ValueError(f"{self._what} {name!r} is implemented twice")
             self._items[name] = replace(self._items[name], run=fn)
             return fn
 

@@ -123,15 +123,13 @@ class StepScreen(Screen[None]):
         table.add_column("check", key="check")
         table.add_column("region", key="region")
         table.add_column("status", key="status")
-        checks = app.guide.lab.checks
-        for name in self.step.checks:
-            decl = checks.get(name)
+        for check in self.step.checks:
             region = (
                 app.spec.secondary_region
-                if decl.region == "secondary"
+                if check.region == "secondary"
                 else (app.spec.primary_region)
             )
-            table.add_row(decl.title, region, mark(None, "checking…"), key=name)
+            table.add_row(check.title, region, mark(None, "checking…"), key=check.name)
         saved = app.guide.progress.step(self.step.id)
         self._show_hints(saved.hints)
         if saved.path == "automated":
@@ -180,7 +178,7 @@ class StepScreen(Screen[None]):
             return
         check = failing[0]
         lines = [f"{check.title}: {check.message}"]
-        hint = self.step.check_hints.get(check.id)
+        hint = next((c.hint for c in self.step.checks if c.name == check.id), None)
         if hint:
             lines.append(f"Try: {self._r(hint)}")
         if check.command:

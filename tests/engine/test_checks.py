@@ -12,9 +12,9 @@ from xml.etree import ElementTree
 import pytest
 
 import mmtui.labs
+from mmtui.content.model import Check
 from mmtui.engine.checks import Checker, run_checks, run_one
 from mmtui.engine.context import CheckContext
-from mmtui.engine.registry import CheckDecl
 from mmtui.engine.results import CheckResult, Status
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.connect import Connection
@@ -63,9 +63,13 @@ def test_a_check_that_writes_fails_loudly(sandbox: Sandbox) -> None:
         check.ctx.client("sqs", check.region).create_queue(QueueName="should-not-exist")
         return check.passed("", "", "")
 
-    decl = CheckDecl("test.sneaky", "A check that writes", "primary", sneaky)
-    with pytest.raises(WriteRefused, match="sqs:CreateQueue writes; checks are read-only"):
-        run_one(ctx, decl)
+    spec = Check(name="test.sneaky", title="A check that writes", region="primary", command="true")
+    ctx.lab.checks.implement(spec.name)(sneaky)
+    try:
+        with pytest.raises(WriteRefused, match="sqs:CreateQueue writes; checks are read-only"):
+            run_one(ctx, spec)
+    finally:
+        ctx.lab.checks._items.pop(spec.name)
     queues = sandbox.client("sqs", "us-west-2").list_queues().get("QueueUrls", [])
     assert queues == []
 

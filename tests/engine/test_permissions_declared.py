@@ -133,7 +133,7 @@ def walk(sandbox: Sandbox, recorder: Recorder) -> None:
         for name in LAB_CHECKS:
             # A context of its own: the facts a check reads are fetched by that check.
             with recorder.running(name):
-                run_one(CheckContext(connection, CONTENT, LAB), CHECKS.get(name))
+                run_one(CheckContext(connection, CONTENT, LAB), CONTENT.check(name))
         # What the guide reads besides: its inventory, and its forms as they open.
         with recorder.running(GUIDE):
             context = CheckContext(connection, CONTENT, LAB)
@@ -209,7 +209,7 @@ def test_every_registered_unit_declares_its_actions() -> None:
 def test_a_check_without_declaration_is_refused_at_load() -> None:
     from mmtui.engine.registry import CheckDecl
 
-    CHECKS.declare(CheckDecl("test.undeclared", "A check nobody declared", "primary"))
+    CHECKS.declare(CheckDecl("test.undeclared"))
     try:
         with pytest.raises(RuntimeError, match=r"no IAM actions declared for test\.undeclared"):
             LAB.validate()

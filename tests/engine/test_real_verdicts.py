@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-import mmtui.labs
 from mmtui.engine.checks import run_one
 from mmtui.engine.context import CheckContext
 from mmtui.engine.results import CheckResult, Status
@@ -40,7 +39,7 @@ def check_step(target: list[str], step: str) -> tuple[int, dict[str, dict[str, A
 
 
 def run_check(ctx: CheckContext, name: str) -> CheckResult:
-    return run_one(ctx, mmtui.labs.get("3").checks.get(name))
+    return run_one(ctx, ctx.content.check(name))
 
 
 @pytest.fixture

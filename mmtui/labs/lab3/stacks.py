@@ -1,6 +1,5 @@
 """The two CloudFormation stacks as the steps see them: their status explained in one
-place (with the events of a failed or deleting stack), their outputs, and the read-only command
-that shows each.
+place (with the events of a failed or deleting stack), and their outputs.
 """
 
 from __future__ import annotations
@@ -14,15 +13,6 @@ from mmtui.labs.lab3.aws import facts
 from mmtui.labs.lab3.facts import stack_missing
 from mmtui.labs.lab3.stack_events import DEPLOYED, failed, failure_reason, in_progress
 
-
-def stack_command(check: Checker, which: str, query: str) -> str:
-    region = check.ctx.primary_region if which == "primary" else check.ctx.secondary_region
-    return (
-        f"aws cloudformation describe-stacks --stack-name {check.ctx.param(f'{which}_stack')} "
-        f"--region {region} --query '{query}'"
-    )
-
-
 _NO_OUTPUTS = ("REVIEW_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
 """Stack states in which nothing of the template exists: no outputs, no resources."""
 
@@ -33,14 +23,12 @@ def needs_secondary_stack(check: Checker, what: str) -> CheckResult | None:
     does not exist, never got created, or is being deleted."""
     stack = facts(check).stack("secondary")
     name = check.ctx.param("secondary_stack")
-    command = stack_command(check, "secondary", "Stacks[0].StackStatus")
     if stack is None:
         return check.failed(
             what,
             f"no stack {name}",
             f"Checking {what} needs the stack {name}, which does not exist in "
             f"{check.ctx.secondary_region} yet (step 1).",
-            command,
         )
     status = str(stack["StackStatus"])
     if status in ("CREATE_IN_PROGRESS", "IMPORT_IN_PROGRESS"):
@@ -49,14 +37,12 @@ def needs_secondary_stack(check: Checker, what: str) -> CheckResult | None:
             status,
             f"Checking {what} waits for {name}, which is still being created ({status}); "
             "its outputs appear when it is complete.",
-            command,
         )
     if status in _NO_OUTPUTS or (status.startswith("DELETE_") and status != "DELETE_FAILED"):
         return check.failed(
             what,
             status,
             f"Checking {what} needs the stack {name}, which is {status} (see step 1).",
-            command,
         )
     return None
 
@@ -68,22 +54,18 @@ def stack_status(check: Checker, which: str) -> CheckResult:
     stack = facts(check).stack(which)
     name = check.ctx.param(f"{which}_stack")
     region = check.region
-    command = stack_command(check, which, "Stacks[0].StackStatus")
     expected = "CREATE_COMPLETE or UPDATE_COMPLETE"
     if stack is None:
-        return check.failed(
-            expected, "no such stack", f"There is no stack {name} in {region}.", command
-        )
+        return check.failed(expected, "no such stack", f"There is no stack {name} in {region}.")
     status = str(stack["StackStatus"])
     if status in DEPLOYED:
-        return check.passed(expected, status, f"{name} is deployed in {region}.", command)
+        return check.passed(expected, status, f"{name} is deployed in {region}.")
     if status == "UPDATE_ROLLBACK_COMPLETE" and which == "primary":
         # Lab 0's stack runs its previous template after a failed update: still deployed.
         return check.passed(
             expected,
             status,
             f"{name} is deployed in {region} (its last update was rolled back).",
-            command,
         )
     if status == "REVIEW_IN_PROGRESS":
         return check.failed(
@@ -93,7 +75,6 @@ def stack_status(check: Checker, which: str) -> CheckResult:
             "deployed. Run the deploy command again (it creates the stack), or execute the "
             f"change set (aws cloudformation list-change-sets --stack-name {name} --region "
             f"{region}).",
-            command,
         )
     if status.startswith("DELETE_"):
         detail = "it is being deleted" if status == "DELETE_IN_PROGRESS" else "its deletion failed"
@@ -102,12 +83,9 @@ def stack_status(check: Checker, which: str) -> CheckResult:
             status,
             f"{name} is {status}: {detail}, which is not a deployment. "
             + stack_failure_text(check, stack, which),
-            command,
         )
     if in_progress(status) and not failed(status):
-        return check.pending(
-            expected, status, f"{name} is still being deployed ({status}).", command
-        )
+        return check.pending(expected, status, f"{name} is still being deployed ({status}).")
     advice = (
         f"A stack that rolled back cannot be updated: delete it (aws cloudformation "
         f"delete-stack --stack-name {name} --region {region}) and deploy again."
@@ -119,7 +97,6 @@ def stack_status(check: Checker, which: str) -> CheckResult:
         expected,
         status,
         f"{name} is {status}: its deployment failed. {reason} {advice}",
-        command,
     )
 
 

@@ -17,7 +17,6 @@ XRAY_GROUPS = {
 
 
 def check_xray_groups(check: Checker, region: str, lab: str) -> CheckResult:
-    command = f"aws xray get-groups --region {region}"
     groups = facts(check).groups(region)
     expected = ", ".join(XRAY_GROUPS)
     problems = []
@@ -28,10 +27,8 @@ def check_xray_groups(check: Checker, region: str, lab: str) -> CheckResult:
             problems.append(f"{name} filters on {groups[name]!r}, not {expression!r}")
     observed = describe(n for n in groups if n != "Default")
     if problems:
-        return check.failed(
-            expected, observed, f"In {region}: {'; '.join(problems)} ({lab}).", command
-        )
-    return check.passed(expected, observed, f"Both X-Ray groups exist in {region}.", command)
+        return check.failed(expected, observed, f"In {region}: {'; '.join(problems)} ({lab}).")
+    return check.passed(expected, observed, f"Both X-Ray groups exist in {region}.")
 
 
 def normalise_expression(expression: str) -> str:

@@ -25,9 +25,8 @@ CHECK = "data_tier.replica_active"
 SOLVE = "data_tier.solve"
 RESET = "data_tier.reset"
 
-CHECKS: Registry[CheckDecl] = Registry("check")
+CHECKS: Registry[CheckDecl] = Registry("check", make=CheckDecl)
 TASKS: Registry[TaskDecl] = Registry("task")
-CHECKS.declare(CheckDecl(CHECK, "The marker parameter holds its value", "primary"))
 TASKS.declare(TaskDecl(SOLVE, "Put the marker", "solve"))
 TASKS.declare(TaskDecl(RESET, "Remove the marker", "reset"))
 
@@ -50,12 +49,11 @@ def _region_of(client: Any, bucket: str) -> str | None:
 def marker_placed(check: Checker) -> CheckResult:
     bucket = check.ctx.param("marker")
     found = _region_of(check.ctx.client("s3", check.region), bucket)
-    command = f"aws s3api get-bucket-location --bucket {bucket}"
     if found is None:
-        return check.failed(check.region, "no bucket", f"{bucket} does not exist.", command)
+        return check.failed(check.region, "no bucket", f"{bucket} does not exist.")
     if found != check.region:
-        return check.failed(check.region, found, f"{bucket} is in {found}.", command)
-    return check.passed(check.region, found, f"{bucket} is in {found}.", command)
+        return check.failed(check.region, found, f"{bucket} is in {found}.")
+    return check.passed(check.region, found, f"{bucket} is in {found}.")
 
 
 @TASKS.implement(SOLVE)

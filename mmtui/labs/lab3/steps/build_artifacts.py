@@ -109,27 +109,23 @@ def _images_in_both_regions(check: Checker) -> CheckResult:
         seen.append(f"{repo}:{match['tag']}")
         if not _image_exists(check, check.ctx.secondary_region, repo, match["tag"]):
             problems.append(f"{repo}:{match['tag'][:12]} is not in {check.ctx.secondary_region}")
-    command = (
+    (
         f"aws ecr describe-images --repository-name "
         f"{secondary.get('SecondaryCoreServiceEcrRepo', '').split('/', 1)[-1]} "
         f"--region {check.ctx.secondary_region}"
     )
     if not primary_images:
-        return check.failed(
-            expected, "no primary services", "The primary services are missing.", command
-        )
+        return check.failed(expected, "no primary services", "The primary services are missing.")
     if problems:
         return check.failed(
             expected,
             "; ".join(problems),
             f"The builds do not push to the secondary registries yet: {'; '.join(problems)}.",
-            command,
         )
     return check.passed(
         expected,
         describe(seen),
         "The images the primary runs are in the secondary registries too.",
-        command,
     )
 
 
@@ -165,7 +161,7 @@ def _deployed_to_secondary(check: Checker) -> CheckResult:
     }
     secondary = _service_images(check, "secondary")
     outputs = facts(check).outputs("secondary")
-    command = (
+    (
         f"aws ecs describe-services --cluster {outputs.get('EcsClusterName', '')} "
         f"--services {outputs.get('CoreEcsServiceName', '')} "
         f"{outputs.get('LikeEcsServiceName', '')} --region {check.ctx.secondary_region} "
@@ -185,13 +181,12 @@ def _deployed_to_secondary(check: Checker) -> CheckResult:
                 f"{service} runs {match['tag'][:12]}, the primary runs {wanted['tag'][:12]}"
             )
     if not secondary:
-        return check.failed(expected, "no services", "The secondary services are missing.", command)
+        return check.failed(expected, "no services", "The secondary services are missing.")
     if problems:
         return check.failed(
             expected,
             "; ".join(problems),
             f"The pipelines have not deployed to the secondary region yet: {'; '.join(problems)}.",
-            command,
         )
     rollouts = _rollouts(check, outputs.get("EcsClusterName", ""), list(secondary))
     failed = [
@@ -202,7 +197,6 @@ def _deployed_to_secondary(check: Checker) -> CheckResult:
             expected,
             "rollout FAILED",
             f"The deployment to the secondary failed: {'; '.join(failed)}.",
-            command,
         )
     rolling = [name for name, (state, _) in rollouts.items() if state == "IN_PROGRESS"]
     if rolling:
@@ -210,18 +204,16 @@ def _deployed_to_secondary(check: Checker) -> CheckResult:
             expected,
             "rollout IN_PROGRESS",
             f"{describe(rolling)} still rolling out the new build; wait for it to complete.",
-            command,
         )
     return check.passed(
         expected,
         describe(i.rsplit("/", 1)[-1] for i in secondary.values()),
         "Both secondary services run the same build as the primary.",
-        command,
     )
 
 
-def _buildspec_text(check: Checker, which: str) -> tuple[str | None, str, str]:
-    """(text of buildspec_prod.yml on master or None, why not, the command that shows it);
+def _buildspec_text(check: Checker, which: str) -> tuple[str | None, str]:
+    """(text of buildspec_prod.yml on master or None, why not);
     fetched once per check run and shared by the checks of that service."""
     import base64
 
@@ -230,16 +222,7 @@ def _buildspec_text(check: Checker, which: str) -> tuple[str | None, str, str]:
     repository = facts(check).source_repository(which)
     primary = check.ctx.primary_region
     if repository is None:
-        return (
-            None,
-            "the pipeline or its source repository is missing",
-            (f"aws codepipeline list-pipelines --region {primary}"),
-        )
-    command = (
-        f"aws codecommit get-file --repository-name {repository} --file-path "
-        f"buildspec_prod.yml --region {primary} --query fileContent --output text "
-        "| base64 -d"
-    )
+        return None, "the pipeline or its source repository is missing"
 
     def fetch() -> str | None:
         try:
@@ -259,15 +242,15 @@ def _buildspec_text(check: Checker, which: str) -> tuple[str | None, str, str]:
         return raw.decode("utf-8", "replace")
 
     text = facts(check).once(f"buildspec:{which}", fetch)
-    return text, f"{repository} has no buildspec_prod.yml on master", command
+    return text, f"{repository} has no buildspec_prod.yml on master"
 
 
-def _buildspec_pieces(check: Checker, which: str) -> tuple[list[Any] | None, str, str]:
+def _buildspec_pieces(check: Checker, which: str) -> tuple[list[Any] | None, str]:
     from mmtui.labs.lab3.buildspec import missing_pieces
 
-    text, why, command = _buildspec_text(check, which)
+    text, why = _buildspec_text(check, which)
     if text is None:
-        return None, why, command
+        return None, why
     kind = "Core" if which == "core" else "Like"
     uri = facts(check).outputs("secondary").get(f"Secondary{kind}ServiceEcrRepo", "")
     container = "service" if which == "core" else "like-service"
@@ -277,7 +260,7 @@ def _buildspec_pieces(check: Checker, which: str) -> tuple[list[Any] | None, str
         f"buildspec-pieces:{which}",
         lambda: missing_pieces(text, container, uri, check.ctx.secondary_region),
     )
-    return pieces, why, command
+    return pieces, why
 
 
 def _buildspec(check: Checker, which: str) -> CheckResult:
@@ -286,13 +269,13 @@ def _buildspec(check: Checker, which: str) -> CheckResult:
     missing_stack = needs_secondary_stack(check, f"the {kind} buildspec")
     if missing_stack:
         return missing_stack
-    pieces, why, command = _buildspec_pieces(check, which)
+    pieces, why = _buildspec_pieces(check, which)
     if pieces is None:
-        return check.failed(expected, "no buildspec", f"{why}.", command)
+        return check.failed(expected, "no buildspec", f"{why}.")
     invalid = [p for p in pieces if p.key == "yaml"]
     if invalid:
-        return check.failed(expected, "not YAML", f"{invalid[0].hint}.", command)
-    return check.passed(expected, "present", f"The {kind} buildspec is on master.", command)
+        return check.failed(expected, "not YAML", f"{invalid[0].hint}.")
+    return check.passed(expected, "present", f"The {kind} buildspec is on master.")
 
 
 def _buildspec_piece(check: Checker, which: str, key: str, what: str) -> CheckResult:
@@ -300,15 +283,15 @@ def _buildspec_piece(check: Checker, which: str, key: str, what: str) -> CheckRe
     missing_stack = needs_secondary_stack(check, f"the {kind} buildspec")
     if missing_stack:
         return missing_stack
-    pieces, why, command = _buildspec_pieces(check, which)
+    pieces, why = _buildspec_pieces(check, which)
     if pieces is None:
-        return check.failed(what, "no buildspec", f"{why}.", command)
+        return check.failed(what, "no buildspec", f"{why}.")
     if any(p.key == "yaml" for p in pieces):
-        return check.failed(what, "not YAML", "buildspec_prod.yml is not valid YAML.", command)
+        return check.failed(what, "not YAML", "buildspec_prod.yml is not valid YAML.")
     missing = [p for p in pieces if p.key == key]
     if missing:
-        return check.failed(what, "missing", f"The {kind} buildspec: {missing[0].hint}.", command)
-    return check.passed(what, "present", f"The {kind} buildspec: {what}.", command)
+        return check.failed(what, "missing", f"The {kind} buildspec: {missing[0].hint}.")
+    return check.passed(what, "present", f"The {kind} buildspec: {what}.")
 
 
 for _which in ("core", "like"):

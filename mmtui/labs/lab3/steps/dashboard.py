@@ -69,7 +69,6 @@ def _dashboard_has(
     result, never a failure."""
     name = check.ctx.param("dashboard")
     primary, region = check.ctx.primary_region, check.ctx.secondary_region
-    command = f"aws cloudwatch list-dashboards --region {primary}"
     expected = f"{what}, in {region}" + (", labelled with the region" if labelled else "")
     candidates = multi_region_dashboards(check)
     if not candidates:
@@ -78,7 +77,7 @@ def _dashboard_has(
         message = f"No dashboard in {primary} graphs {region} yet" + (
             f" ({name} shows only {primary})." if lab2 is not None else "."
         )
-        return check.failed(expected, observed, message + _lab2_restored(check, lab2), command)
+        return check.failed(expected, observed, message + _lab2_restored(check, lab2))
     best: tuple[str, list[str], list[str]] | None = None
     for dashboard, metrics in candidates:
         missing = [w[1] for w in wanted if not _has(metrics, w, region)]
@@ -90,9 +89,6 @@ def _dashboard_has(
             and not any(region in m.label for m in _has(metrics, w, region))
         ]
         if not missing and not unlabelled:
-            command = (
-                f"aws cloudwatch get-dashboard --dashboard-name {dashboard} --region {primary}"
-            )
             absent = [w[1] for w in advised or [] if not _has(metrics, w, region)]
             if absent:
                 return check.passed(
@@ -100,32 +96,27 @@ def _dashboard_has(
                     f"{dashboard}: all present; not graphed yet: {describe(absent)}",
                     f"{dashboard} shows {what} of {region}. Advice: {describe(absent)} "
                     f"{'is' if len(absent) == 1 else 'are'} not graphed; {advice}",
-                    command,
                 )
             return check.passed(
                 expected,
                 f"{dashboard}: all present",
                 f"{dashboard} shows {what} of {region}.",
-                command,
             )
         if best is None or len(missing) + len(unlabelled) < len(best[1]) + len(best[2]):
             best = (dashboard, missing, unlabelled)
     assert best is not None
     dashboard, missing, unlabelled = best
-    command = f"aws cloudwatch get-dashboard --dashboard-name {dashboard} --region {primary}"
     if missing:
         return check.failed(
             expected,
             f"{dashboard}: missing {describe(missing)}",
             f"{dashboard} does not graph {describe(missing)} of {region} yet.",
-            command,
         )
     return check.failed(
         expected,
         f"{dashboard}: unlabelled {describe(unlabelled)}",
         f"Label {describe(unlabelled)} in {dashboard} with {region} so both regions can be "
         "told apart.",
-        command,
     )
 
 
@@ -210,7 +201,6 @@ def secondary_xray_widget(check: Checker) -> CheckResult:
                 f"{dashboard}: the group in {primary} only",
                 f"{dashboard} graphs the errors and faults group of {primary}. Advice: add the "
                 f"same group's metric from {check.ctx.secondary_region} to see errors there.",
-                f"aws cloudwatch get-dashboard --dashboard-name {dashboard} --region {primary}",
             )
     return found
 

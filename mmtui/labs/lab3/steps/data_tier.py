@@ -42,21 +42,16 @@ def _describe_table(check: Checker, region: str) -> dict[str, Any] | None:
 @CHECKS.implement("data_tier.stream_enabled")
 def stream_enabled(check: Checker) -> CheckResult:
     table_name = check.ctx.param("table")
-    command = (
-        f"aws dynamodb describe-table --table-name {table_name} --region {check.region} "
-        "--query 'Table.StreamSpecification'"
-    )
     table = _describe_table(check, check.region)
     expected = "stream enabled, NEW_AND_OLD_IMAGES"
     if table is None:
-        return check.failed(expected, "no table", f"There is no table {table_name}.", command)
+        return check.failed(expected, "no table", f"There is no table {table_name}.")
     spec = table.get("StreamSpecification") or {}
     if not spec.get("StreamEnabled"):
         return check.failed(
             expected,
             "no stream",
             f"{table_name} has no stream yet: enable it with new and old images.",
-            command,
         )
     view = spec.get("StreamViewType", "")
     if view != "NEW_AND_OLD_IMAGES":
@@ -65,23 +60,18 @@ def stream_enabled(check: Checker) -> CheckResult:
             view,
             f"The stream records {view}; global tables need NEW_AND_OLD_IMAGES: turn the "
             "stream off, wait for the table to be ACTIVE, then turn it on with both images.",
-            command,
         )
-    return check.passed(expected, view, f"{table_name} streams new and old images.", command)
+    return check.passed(expected, view, f"{table_name} streams new and old images.")
 
 
 @CHECKS.implement("data_tier.replica_active")
 def replica_active(check: Checker) -> CheckResult:
     table_name = check.ctx.param("table")
     primary = check.ctx.primary_region
-    command = (
-        f"aws dynamodb describe-table --table-name {table_name} --region {primary} "
-        "--query 'Table.Replicas'"
-    )
     table = _describe_table(check, primary)
     expected = f"a replica in {check.region}, ACTIVE"
     if table is None:
-        return check.failed(expected, "no table", f"There is no table {table_name}.", command)
+        return check.failed(expected, "no table", f"There is no table {table_name}.")
     replicas = {r["RegionName"]: r.get("ReplicaStatus", "") for r in table.get("Replicas", [])}
     status = replicas.get(check.region)
     if status is None:
@@ -90,27 +80,21 @@ def replica_active(check: Checker) -> CheckResult:
             expected,
             f"replicas: {observed}",
             f"{table_name} has no replica in {check.region} yet.",
-            command,
         )
     if status == "ACTIVE":
-        return check.passed(expected, status, f"The replica in {check.region} is active.", command)
+        return check.passed(expected, status, f"The replica in {check.region} is active.")
     if status in ("CREATING", "UPDATING"):
         return check.pending(
             expected,
             status,
             f"The replica in {check.region} is {status.lower()}; DynamoDB is copying the items.",
-            command,
         )
-    return check.failed(expected, status, f"The replica in {check.region} is {status}.", command)
+    return check.failed(expected, status, f"The replica in {check.region} is {status}.")
 
 
 @CHECKS.implement("data_tier.replica_items_match")
 def replica_items_match(check: Checker) -> CheckResult:
     table_name = check.ctx.param("table")
-    command = (
-        f"aws dynamodb scan --table-name {table_name} --region {check.region} "
-        "--projection-expression MysfitId --query 'Items[].MysfitId.S'"
-    )
     expected = "the same mysfits in both regions"
     primary_ids = _ids(check, check.ctx.primary_region, table_name)
     replica_ids = _ids(check, check.region, table_name)
@@ -126,24 +110,21 @@ def replica_items_match(check: Checker) -> CheckResult:
                 f"replica {status}",
                 f"The replica in {check.region} is {status.lower()}; its items can be read "
                 "once it is ACTIVE.",
-                command,
             )
         return check.failed(
             expected,
             f"no table in {check.region}",
             f"There is no replica of {table_name} in {check.region} yet.",
-            command,
         )
     if primary_ids is None:
-        return check.failed(expected, "no primary table", f"{table_name} is missing.", command)
+        return check.failed(expected, "no primary table", f"{table_name} is missing.")
     observed = f"{len(primary_ids)} in {check.ctx.primary_region}, {len(replica_ids)} here"
     if primary_ids == replica_ids:
-        return check.passed(expected, observed, "The replica holds the same mysfits.", command)
+        return check.passed(expected, observed, "The replica holds the same mysfits.")
     return check.pending(
         expected,
         observed,
         "The replica does not hold the same mysfits yet; replication may still be catching up.",
-        command,
     )
 
 

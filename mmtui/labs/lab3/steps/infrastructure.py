@@ -22,7 +22,6 @@ from mmtui.labs.lab3.stacks import (
     describe_stack,
     needs_secondary_stack,
     outputs_of,
-    stack_command,
     stack_status,
 )
 
@@ -55,13 +54,11 @@ def stack_is_secondary(check: Checker) -> CheckResult:
     value = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}.get(
         "IsSecondary", "(not set)"
     )
-    command = stack_command(check, "secondary", "Stacks[0].Parameters")
     if value == "true":
         return check.passed(
             "IsSecondary=true",
             f"IsSecondary={value}",
             "The stack was deployed as the secondary.",
-            command,
         )
     return check.failed(
         "IsSecondary=true",
@@ -69,7 +66,6 @@ def stack_is_secondary(check: Checker) -> CheckResult:
         "The stack was deployed without IsSecondary=true, so it built the "
         "primary's resources; deploy it again with "
         "--parameter-overrides IsSecondary=true.",
-        command,
     )
 
 
@@ -79,24 +75,21 @@ def secondary_outputs(check: Checker) -> CheckResult:
     if missing_stack:
         return missing_stack
     outputs = facts(check).outputs("secondary")
-    command = stack_command(check, "secondary", "Stacks[0].Outputs")
     missing = [name for name in SECONDARY_OUTPUTS if not outputs.get(name)]
     if missing:
         return check.failed(
             describe(SECONDARY_OUTPUTS),
             f"missing {describe(missing)}",
             f"The stack lacks the outputs {describe(missing)}.",
-            command,
         )
     if outputs["SecondaryRegion"] != check.region:
         return check.failed(
             check.region,
             outputs["SecondaryRegion"],
             "SecondaryRegion names another region.",
-            command,
         )
     return check.passed(
-        describe(SECONDARY_OUTPUTS), "all present", "The stack has its secondary outputs.", command
+        describe(SECONDARY_OUTPUTS), "all present", "The stack has its secondary outputs."
     )
 
 
@@ -108,16 +101,14 @@ def secondary_services(check: Checker) -> CheckResult:
     outputs = facts(check).outputs("secondary")
     cluster = outputs.get("EcsClusterName", "")
     names = [outputs.get("CoreEcsServiceName", ""), outputs.get("LikeEcsServiceName", "")]
-    command = (
+    (
         f"aws ecs describe-services --cluster {cluster} --services {' '.join(names)} "
         f"--region {check.region} --query 'services[].[serviceName,status,runningCount]'"
     )
     expected = "the cluster with both services"
     clusters = check.ctx.client("ecs", check.region).describe_clusters(clusters=[cluster])
     if not any(c.get("status") == "ACTIVE" for c in clusters.get("clusters", [])):
-        return check.failed(
-            expected, "no cluster", f"The cluster {cluster} does not exist.", command
-        )
+        return check.failed(expected, "no cluster", f"The cluster {cluster} does not exist.")
     answer = check.ctx.client("ecs", check.region).describe_services(
         cluster=cluster, services=[n for n in names if n]
     )
@@ -128,13 +119,11 @@ def secondary_services(check: Checker) -> CheckResult:
             expected,
             f"active: {describe(active)}",
             f"Missing from {cluster}: {describe(absent)}.",
-            command,
         )
     return check.passed(
         expected,
         f"{cluster}: {describe(active)}",
         "The secondary cluster has its Core and Like services.",
-        command,
     )
 
 
@@ -148,10 +137,6 @@ def secondary_registries(check: Checker) -> CheckResult:
         outputs.get(k, "").split("/", 1)[-1]
         for k in ("SecondaryCoreServiceEcrRepo", "SecondaryLikeServiceEcrRepo")
     ]
-    command = (
-        f"aws ecr describe-repositories --region {check.region} "
-        "--query 'repositories[].repositoryName'"
-    )
     existing = {
         r["repositoryName"]
         for page in check.ctx.client("ecr", check.region)
@@ -165,13 +150,11 @@ def secondary_registries(check: Checker) -> CheckResult:
             describe(repos),
             describe(existing),
             f"These repositories are missing: {describe(absent)}.",
-            command,
         )
     return check.passed(
         describe(repos),
         "both exist",
         "Both image repositories exist in the secondary region.",
-        command,
     )
 
 
@@ -181,10 +164,6 @@ def secondary_load_balancer(check: Checker) -> CheckResult:
     if missing:
         return missing
     dns = facts(check).outputs("secondary").get("SecondaryLoadBalancerDNS", "")
-    command = (
-        f"aws elbv2 describe-load-balancers --region {check.region} "
-        "--query 'LoadBalancers[].[LoadBalancerName,DNSName,State.Code]'"
-    )
     balancers = [
         b
         for page in check.ctx.client("elbv2", check.region)
@@ -198,18 +177,15 @@ def secondary_load_balancer(check: Checker) -> CheckResult:
             dns or "the stack's load balancer",
             "not found",
             "The secondary load balancer does not exist.",
-            command,
         )
     state = match[0].get("State", {})
     code = state.get("Code", "active")
     if code == "provisioning":
-        return check.pending("active", code, "The load balancer is still provisioning.", command)
+        return check.pending("active", code, "The load balancer is still provisioning.")
     if code != "active":  # failed, active_impaired: it exists but does not serve as it should
         reason = state.get("Reason") or "see the load balancer in the EC2 console"
-        return check.failed(
-            "active", code, f"The load balancer {dns} is {code}: {reason}.", command
-        )
-    return check.passed("active", code, f"The load balancer {dns} exists.", command)
+        return check.failed("active", code, f"The load balancer {dns} is {code}: {reason}.")
+    return check.passed("active", code, f"The load balancer {dns} exists.")
 
 
 # ---------------------------------------------------------------------- solve and reset

@@ -48,12 +48,7 @@ def _cross_region_stage(check: Checker, which: str) -> CheckResult:
             expected,
             "no pipeline",
             f"There is no {title}Pipeline-{check.ctx.param('primary_stack')}-… pipeline.",
-            f"aws codepipeline list-pipelines --region {check.region}",
         )
-    command = (
-        f"aws codepipeline get-pipeline --name {name} --region {check.region} "
-        "--query 'pipeline.stages[].name'"
-    )
     pipeline = facts(check).pipeline(name, check.region)
     stages = [s["name"] for s in pipeline.get("stages", [])]
     if "CrossRegionDeploy" not in stages:
@@ -61,14 +56,12 @@ def _cross_region_stage(check: Checker, which: str) -> CheckResult:
             expected,
             f"stages: {', '.join(stages)}",
             f"{name} has no CrossRegionDeploy stage yet.",
-            command,
         )
     if "Deploy" in stages and stages.index("CrossRegionDeploy") < stages.index("Deploy"):
         return check.failed(
             expected,
             f"stages: {', '.join(stages)}",
             "CrossRegionDeploy must come after Deploy.",
-            command,
         )
     stage = next(s for s in pipeline["stages"] if s["name"] == "CrossRegionDeploy")
     outputs = facts(check).outputs("secondary")
@@ -97,7 +90,6 @@ def _cross_region_stage(check: Checker, which: str) -> CheckResult:
                 expected,
                 f"{action['name']} deploys to {want_service}",
                 f"{name} deploys every build to {check.ctx.secondary_region}.",
-                command,
             )
         problems.append(f"{action.get('name')}: {'; '.join(found)}")
     return check.failed(
@@ -105,7 +97,6 @@ def _cross_region_stage(check: Checker, which: str) -> CheckResult:
         "; ".join(problems) or "no action",
         f"The CrossRegionDeploy stage of {name} is not right: "
         f"{'; '.join(problems) or 'it has no action'}.",
-        command,
     )
 
 
@@ -129,7 +120,6 @@ def artifact_stores(check: Checker) -> CheckResult:
             expected,
             "no pipelines",
             "The service pipelines are missing.",
-            f"aws codepipeline list-pipelines --region {check.region}",
         )
     problems = []
     for name in pipelines.values():
@@ -137,7 +127,7 @@ def artifact_stores(check: Checker) -> CheckResult:
         stores = set(pipeline.get("artifactStores", {}))
         if not regions <= stores:
             problems.append(f"{name}: {describe(stores) if stores else 'one artifactStore'}")
-    command = (
+    (
         f"aws codepipeline get-pipeline --name {pipelines.get('core', '')} "
         f"--region {check.region} --query 'pipeline.[artifactStore,artifactStores]'"
     )
@@ -147,11 +137,8 @@ def artifact_stores(check: Checker) -> CheckResult:
             "; ".join(problems),
             "A cross-region action reads its input from an artifact bucket in "
             "its own region: give each pipeline an artifact store per region.",
-            command,
         )
-    return check.passed(
-        expected, "both pipelines", "Each pipeline has a store per region.", command
-    )
+    return check.passed(expected, "both pipelines", "Each pipeline has a store per region.")
 
 
 # ---------------------------------------------------------------------- solve and reset

@@ -25,7 +25,6 @@ def primary_stack(check: Checker) -> CheckResult:
 @CHECKS.implement("prereq.table_seeded")
 def table_seeded(check: Checker) -> CheckResult:
     table = check.ctx.param("table")
-    command = f"aws dynamodb scan --table-name {table} --select COUNT --region {check.region}"
     count = count_items(check, check.region, table)
     expected = f"at least {MYSFITS} items"
     if count is None:
@@ -34,16 +33,14 @@ def table_seeded(check: Checker) -> CheckResult:
             "no such table",
             f"The table {table} does not exist in {check.region}; Lab 0 "
             "creates it with the workshop stack.",
-            command,
         )
     if count < MYSFITS:
         return check.failed(
             expected,
             f"{count} items",
             f"{table} holds {count} items; Lab 0's setup loads {MYSFITS}.",
-            command,
         )
-    return check.passed(expected, f"{count} items", f"{table} holds the mysfits.", command)
+    return check.passed(expected, f"{count} items", f"{table} holds the mysfits.")
 
 
 @CHECKS.implement("prereq.primary_services")
@@ -51,21 +48,16 @@ def primary_services(check: Checker) -> CheckResult:
     outputs = facts(check).outputs("primary")
     cluster = outputs.get("EcsClusterName", f"Cluster-{check.ctx.param('primary_stack')}")
     names = [outputs.get("CoreEcsServiceName", ""), outputs.get("LikeEcsServiceName", "")]
-    command = (
-        f"aws ecs describe-services --cluster {cluster} --services {' '.join(names)} "
-        f"--region {check.region} --query 'services[].[serviceName,status,runningCount]'"
-    )
-    return _services_running(check, cluster, [n for n in names if n], command)
+    return _services_running(check, cluster, [n for n in names if n])
 
 
-def _services_running(check: Checker, cluster: str, names: list[str], command: str) -> CheckResult:
+def _services_running(check: Checker, cluster: str, names: list[str]) -> CheckResult:
     expected = "both services ACTIVE with a running task"
     if len(names) < 2:
         return check.failed(
             expected,
             "service names unknown",
             "The stack's outputs do not name both services.",
-            command,
         )
     answer = check.ctx.client("ecs", check.region).describe_services(
         cluster=cluster, services=names
@@ -77,21 +69,17 @@ def _services_running(check: Checker, cluster: str, names: list[str], command: s
             expected,
             f"missing: {describe(missing)}",
             f"These services are not in {cluster}: {describe(missing)}.",
-            command,
         )
     idle = [n for n in names if found[n].get("runningCount", 0) < 1]
     observed = ", ".join(f"{n}: {found[n].get('runningCount', 0)} running" for n in names)
     if idle:
-        return check.pending(
-            expected, observed, f"{describe(idle)} has no running task yet.", command
-        )
-    return check.passed(expected, observed, f"Both services run in {cluster}.", command)
+        return check.pending(expected, observed, f"{describe(idle)} has no running task yet.")
+    return check.passed(expected, observed, f"Both services run in {cluster}.")
 
 
 @CHECKS.implement("prereq.pipelines_succeeded")
 def pipelines_succeeded(check: Checker) -> CheckResult:
     pipelines = facts(check).pipelines()
-    command = f"aws codepipeline list-pipelines --region {check.region}"
     stack = check.ctx.param("primary_stack")
     expected = f"CorePipeline-{stack}-… and LikePipeline-{stack}-…, last run Succeeded"
     missing = [k for k in ("core", "like") if k not in pipelines]
@@ -101,7 +89,6 @@ def pipelines_succeeded(check: Checker) -> CheckResult:
             f"found {describe(pipelines.values())}",
             "The service pipelines of Lab 0 are missing: "
             f"{describe([f'{k.title()}Pipeline-{stack}-…' for k in missing])}.",
-            command,
         )
     return last_runs(check, pipelines, expected, "release a change to run it again")
 
@@ -114,7 +101,6 @@ def xray_groups_primary(check: Checker) -> CheckResult:
 @CHECKS.implement("prereq.dashboard")
 def lab2_dashboard(check: Checker) -> CheckResult:
     name = check.ctx.param("dashboard")
-    command = f"aws cloudwatch get-dashboard --dashboard-name {name} --region {check.region}"
     body = read_dashboard(check, name)
     expected = "the dashboard with an X-Ray group widget"
     if body is None:
@@ -122,13 +108,11 @@ def lab2_dashboard(check: Checker) -> CheckResult:
             expected,
             "no such dashboard",
             f"There is no dashboard {name} in {check.region}.",
-            command,
         )
     if not any(m.namespace == "AWS/X-Ray" for m in dashboard_metrics(body, check.region)):
         return check.failed(
             expected,
             "no X-Ray metric",
             f"{name} has no X-Ray group widget yet (Lab 2 adds it).",
-            command,
         )
-    return check.passed(expected, "X-Ray widget present", f"{name} is ready.", command)
+    return check.passed(expected, "X-Ray widget present", f"{name} is ready.")
