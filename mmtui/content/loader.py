@@ -125,7 +125,7 @@ class LabContent:
 
     def check(self, name: str) -> Check:
         """A check the lab declares, by name (a prerequisite or any step's)."""
-        for check in [*self.lab.prerequisites, *(c for s in self.lab.steps for c in s.checks)]:
+        for check in self.lab.every_check():
             if check.name == name:
                 return check
         raise KeyError(name)

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from mmtui.content.scopes import RegionScope
+
 # Text that must say something: surrounding whitespace is dropped before the length test, so a
 # hint of only spaces is as empty as a missing one.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -64,10 +66,6 @@ class AutomatedPath(Strict):
     solve: RegisteredName
     reset: RegisteredName | None = None
     """Every step has one; the checkpoint only verifies, so it has nothing of its own to undo."""
-
-
-RegionScope = Literal["primary", "secondary", "both", "local"]
-"""Where a check looks: one region, both, or only local files (a git repository)."""
 
 
 class Check(Strict):
@@ -134,6 +132,10 @@ class Lab(Strict):
     prerequisites: list[Check] = Field(default_factory=list)
     """Checks that verify the labs before this one left the account as this lab expects."""
     steps: list[Step] = Field(min_length=1)
+
+    def every_check(self) -> list[Check]:
+        """The prerequisites, then each step's checks, in the order of the file."""
+        return [*self.prerequisites, *(check for step in self.steps for check in step.checks)]
 
 
 class WorkshopLab(Strict):

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmtui.content.loader import LabContent
+from mmtui.content.scopes import RegionScope
 from mmtui.engine.plugin import LabPlugin
-from mmtui.engine.registry import RegionScope
 from mmtui.target.connection import Connection
 
 

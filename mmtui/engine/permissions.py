@@ -118,7 +118,7 @@ def lab_policy(mode: PolicyMode, lab: Any, declared: Any, regions: list[str]) ->
     for the work those calls start; an action already granted by an earlier statement is not
     repeated, so each statement shows what its step adds.
     """
-    checks = [c.name for c in [*lab.prerequisites, *[c for step in lab.steps for c in step.checks]]]
+    checks = [check.name for check in lab.every_check()]
     grants = split_global("MmtuiCheckReadOnly", union(declared.units, checks))
     grants += split_global("MmtuiGuideReadOnly", declared.guide)
     if mode != "check":

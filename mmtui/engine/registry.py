@@ -17,10 +17,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeVar
 
-from mmtui.content.model import RegionScope
-
-__all__ = ["CheckDecl", "RegionScope", "Registry", "TaskDecl"]
-
 
 @dataclass(frozen=True)
 class CheckDecl:

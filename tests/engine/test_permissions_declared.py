@@ -34,7 +34,7 @@ from tests.conftest import _restore, _tunables_kept
 
 LAB, CONTENT = mmtui.labs.load("3")
 CHECKS, TASKS, PERMISSIONS = LAB.checks, LAB.tasks, LAB.permissions
-LAB_CHECKS = [*CONTENT.lab.prerequisites, *[c for s in CONTENT.lab.steps for c in s.checks]]
+LAB_CHECKS = [check.name for check in CONTENT.lab.every_check()]
 LAB_TASKS = [
     name
     for step in CONTENT.lab.steps

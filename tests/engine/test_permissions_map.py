@@ -83,9 +83,16 @@ def test_a_policy_grants_each_action_once_and_iam_without_regions() -> None:
         def __init__(self, id: str, checks: list[str], solve: str | None) -> None:
             self.id, self.checks, self.automated = id, checks, Automated(solve, None)
 
+    class Check:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
     class Lab:
-        prerequisites = ["pre"]
-        steps = [Step("one", ["one.check"], "one.solve"), Step("two", [], "two.solve")]
+        prerequisites = [Check("pre")]
+        steps = [Step("one", [Check("one.check")], "one.solve"), Step("two", [], "two.solve")]
+
+        def every_check(self) -> list[Check]:
+            return [*self.prerequisites, *(c for step in self.steps for c in step.checks)]
 
     declared = LabPermissions(
         {
