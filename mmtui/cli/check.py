@@ -7,12 +7,7 @@ from typing import Any
 
 import click
 
-from mmtui.cli.choice import (
-    STEP_HELP,
-    lab_option,
-    resolve_common,
-    resolve_step,
-)
+from mmtui.cli.choice import STEP_HELP, lab_option, resolve_common, resolve_step
 from mmtui.cli_options import target_options
 
 

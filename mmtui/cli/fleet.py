@@ -7,13 +7,7 @@ from typing import Any, NoReturn
 
 import click
 
-from mmtui.cli.choice import (
-    STEP_HELP,
-    lab_option,
-    not_built,
-    resolve_lab,
-    resolve_step,
-)
+from mmtui.cli.choice import STEP_HELP, lab_option, not_built, resolve_lab, resolve_step
 from mmtui.cli.fleet_progress import fleet_progress
 from mmtui.cli.tasks import solve_steps
 from mmtui.cli_options import F, require_names_declared

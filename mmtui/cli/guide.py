@@ -7,10 +7,7 @@ from typing import Any
 
 import click
 
-from mmtui.cli.choice import (
-    lab_option,
-    resolve_common,
-)
+from mmtui.cli.choice import lab_option, resolve_common
 from mmtui.cli_options import target_options
 from mmtui.exitcodes import ExitCode
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mmtui.cli.choice import (
-    lab_option,
-    not_built,
-    resolve_lab,
-)
+from mmtui.cli.choice import lab_option, not_built, resolve_lab
 from mmtui.exitcodes import MmtuiError
 
 

@@ -6,9 +6,7 @@ from typing import Any
 
 import click
 
-from mmtui.cli.choice import (
-    resolve_lab,
-)
+from mmtui.cli.choice import resolve_lab
 from mmtui.cli_options import require_names_declared, target_flags, target_options
 
 

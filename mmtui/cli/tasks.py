@@ -8,13 +8,7 @@ from typing import Any
 
 import click
 
-from mmtui.cli.choice import (
-    STEP_HELP,
-    lab_option,
-    not_built,
-    resolve_common,
-    resolve_step,
-)
+from mmtui.cli.choice import STEP_HELP, lab_option, not_built, resolve_common, resolve_step
 from mmtui.cli_options import target_options
 from mmtui.exitcodes import ExitCode, MmtuiError
 
