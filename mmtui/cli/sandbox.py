@@ -44,6 +44,7 @@ def sandbox(state_dir: str | None, port: int, fresh: bool, time_scale: float | N
     from mmtui.paths import default_sandbox_dir
     from mmtui.sandbox.core.foreground import run_foreground
     from mmtui.sandbox.core.server import SandboxOptions
+    from mmtui.sandbox.workshop.baseline import WorkshopSeeder
 
     options = SandboxOptions(
         state_dir=Path(state_dir) if state_dir else default_sandbox_dir(),
@@ -51,4 +52,4 @@ def sandbox(state_dir: str | None, port: int, fresh: bool, time_scale: float | N
         fresh=fresh,
         time_scale=time_scale,
     )
-    sys.exit(run_foreground(options, sys.stdout, sys.stderr))
+    sys.exit(run_foreground(options, sys.stdout, sys.stderr, WorkshopSeeder()))
