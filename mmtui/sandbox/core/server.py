@@ -38,11 +38,7 @@ from mmtui.sandbox.behaviours.accounts import (
 from mmtui.sandbox.core.app import SandboxApp
 from mmtui.sandbox.core.auth import Principal
 from mmtui.sandbox.core.extension import Extension
-from mmtui.sandbox.core.persistence import (
-    SnapshotMismatch,
-    dump_state,
-    load_state,
-)
+from mmtui.sandbox.core.persistence import SnapshotMismatch, dump_state, load_state
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT
 
 if TYPE_CHECKING:
