@@ -8,7 +8,7 @@ from typing import Any
 
 from mmtui.sandbox.behaviours.dynamodb_global.base import GlobalTablesBase
 from mmtui.sandbox.behaviours.dynamodb_global.model import ACTIVE, CREATING, DELETING
-from mmtui.sandbox.behaviours.dynamodb_global.requests import json_response
+from mmtui.sandbox.behaviours.dynamodb_global.requests import description_in, json_response
 from mmtui.sandbox.core.protocol import AwsResponse
 
 GLOBAL_TABLE_VERSION = "2019.11.21"
@@ -25,15 +25,10 @@ class Descriptions(GlobalTablesBase):
         return json_response(payload)
 
     def _decorate(self, response: AwsResponse, key: str, account: str, region: str) -> AwsResponse:
-        if not self.state.groups:
+        found = description_in(response, key) if self.state.groups else None
+        if found is None:
             return response
-        try:
-            payload = response.parsed_json()
-        except ValueError:
-            return response
-        description = payload.get(key) if isinstance(payload, dict) else None
-        if not isinstance(description, dict):
-            return response
+        payload, description = found
         if not self._describe_into(description, account, region):
             return response
         return json_response(payload, response.headers)

@@ -7,6 +7,7 @@ import copy
 import heapq
 import threading
 import time
+from typing import Any
 
 from mmtui.sandbox.behaviours.dynamodb_global.base import GlobalTablesBase
 from mmtui.sandbox.behaviours.dynamodb_global.model import ACTIVE, CREATING, DELETING, Pending
@@ -176,22 +177,23 @@ class Replication(GlobalTablesBase):
 
     def _mirror_settings(self, account: str, region: str, name_or_arn: str) -> None:
         """Index, key attribute and billing changes apply to every replica, as on AWS."""
-        source = self._table(account, region, name_or_arn)
-        group = None if source is None else self._group(account, region, source.name)
-        if source is None or group is None:
-            return
-        for member in group.members.values():
-            replica = self._table(group.account, member.region, group.name)
-            if member.region == region or member.status == DELETING or replica is None:
-                continue
+        for source, replica in self._other_replicas(account, region, name_or_arn):
             copy_settings(source, replica)
 
     def _mirror_ttl(self, account: str, region: str, name_or_arn: str) -> None:
+        """So does a change of the time to live."""
+        for source, replica in self._other_replicas(account, region, name_or_arn):
+            replica.ttl = copy.deepcopy(source.ttl)
+
+    def _other_replicas(self, account: str, region: str, name_or_arn: str) -> list[tuple[Any, Any]]:
+        """(the table in `region`, each other replica of it not being deleted): moto tables."""
         source = self._table(account, region, name_or_arn)
         group = None if source is None else self._group(account, region, source.name)
         if source is None or group is None:
-            return
+            return []
+        pairs = []
         for member in group.members.values():
             replica = self._table(group.account, member.region, group.name)
             if member.region != region and member.status != DELETING and replica is not None:
-                replica.ttl = copy.deepcopy(source.ttl)
+                pairs.append((source, replica))
+        return pairs

@@ -44,6 +44,16 @@ def json_response(
     return AwsResponse(status, body, merged)
 
 
+def description_in(response: AwsResponse, key: str) -> tuple[Any, dict[str, Any]] | None:
+    """(the answer's JSON, its table description under `key`), or None when it has none."""
+    try:
+        payload = response.parsed_json()
+    except ValueError:
+        return None
+    description = payload.get(key) if isinstance(payload, dict) else None
+    return (payload, description) if isinstance(description, dict) else None
+
+
 def table_name_of(name_or_arn: str) -> str:
     if name_or_arn.startswith("arn:") and ":table/" in name_or_arn:
         return name_or_arn.split(":table/", 1)[1].split("/", 1)[0]

@@ -14,7 +14,11 @@ from mmtui.sandbox.behaviours.dynamodb_global.messages import (
     STREAM_ENABLED,
 )
 from mmtui.sandbox.behaviours.dynamodb_global.model import ACTIVE, UPDATING
-from mmtui.sandbox.behaviours.dynamodb_global.requests import dynamodb_error, json_response
+from mmtui.sandbox.behaviours.dynamodb_global.requests import (
+    description_in,
+    dynamodb_error,
+    json_response,
+)
 from mmtui.sandbox.core.protocol import AwsResponse
 
 
@@ -55,15 +59,10 @@ class StreamRules(GlobalTablesBase):
     def _show_updating(
         self, response: AwsResponse, key: str, account: str, region: str
     ) -> AwsResponse:
-        if not self._updating:
+        found = description_in(response, key) if self._updating else None
+        if found is None:
             return response
-        try:
-            payload = response.parsed_json()
-        except ValueError:
-            return response
-        description = payload.get(key) if isinstance(payload, dict) else None
-        if not isinstance(description, dict):
-            return response
+        payload, description = found
         times = self._updating.get((account, region, str(description.get("TableName", ""))))
         if times is None or times[0] <= time.time() or description.get("TableStatus") != ACTIVE:
             return response
