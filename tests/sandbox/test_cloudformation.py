@@ -825,7 +825,7 @@ def test_stack_creation_and_deletion_take_the_time_asked(sandbox: Sandbox) -> No
 def test_the_stack_timings_are_read_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    saved = (fixes._TIMINGS.create, fixes._TIMINGS.delete)
+    saved = (fixes.TIMINGS.create, fixes.TIMINGS.delete)
     try:
         monkeypatch.setenv(fixes.CREATE_VARIABLE, "7")
         monkeypatch.setenv(fixes.DELETE_VARIABLE, "soon")
@@ -847,4 +847,4 @@ def test_the_stack_timings_are_read_from_the_environment(
             pytest.approx(4.8),
         )
     finally:
-        fixes._TIMINGS.create, fixes._TIMINGS.delete = saved
+        fixes.TIMINGS.create, fixes.TIMINGS.delete = saved
