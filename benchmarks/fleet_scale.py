@@ -85,10 +85,11 @@ class Room:
 def room_sandbox(accounts: int) -> Iterator[Room]:
     """A sandbox in this process with `accounts` attendee accounts, until the block ends."""
     from mmtui.sandbox.core.server import Sandbox, SandboxOptions
+    from mmtui.sandbox.workshop.baseline import WorkshopSeeder
 
     with tempfile.TemporaryDirectory(prefix="mmtui-bench-room-") as scratch:
         options = SandboxOptions(state_dir=Path(scratch) / "state", fresh=True)
-        with Sandbox(options) as sandbox:
+        with Sandbox(options, seeder=WorkshopSeeder()) as sandbox:
             started = time.perf_counter()
             ids = [str(FIRST_ACCOUNT + index) for index in range(accounts)]
             records = sandbox.add_accounts(ids, role_name=ROLE, external_id=EXTERNAL_ID)

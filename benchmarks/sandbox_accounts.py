@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from mmtui.sandbox.core.server import Sandbox, SandboxOptions
+from mmtui.sandbox.workshop.baseline import WorkshopSeeder
 
 
 def rss_mib() -> float:
@@ -50,7 +51,7 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as folder:
         options = SandboxOptions(state_dir=Path(folder) / "state", fresh=True)
-        sandbox = Sandbox(options)
+        sandbox = Sandbox(options, seeder=WorkshopSeeder())
         timed("start (fresh: seeds the default account)", 1, sandbox.start)
         try:
             ids = [f"{300000000001 + n:012d}" for n in range(1 + copies + real)]

@@ -21,6 +21,7 @@ import pytest
 from mmtui.content.render import render
 from mmtui.sandbox.behaviours.accounts import AccountRecord
 from mmtui.sandbox.core.server import Sandbox, SandboxOptions
+from mmtui.sandbox.workshop.baseline import WorkshopSeeder
 
 REPO = Path(__file__).resolve().parent.parent
 LAB3 = REPO / "labs" / "lab-3-multi-region-prep"
@@ -77,7 +78,9 @@ def sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
     baseline through the `sandbox` fixture.
     """
     state_dir = tmp_path_factory.mktemp("sandbox")
-    sandbox = Sandbox(SandboxOptions(state_dir=state_dir, fresh=True, autosave=False)).start()
+    sandbox = Sandbox(
+        SandboxOptions(state_dir=state_dir, fresh=True, autosave=False), seeder=WorkshopSeeder()
+    ).start()
     # moto builds a region's EC2 backend on first use (~0.4 s); build the secondary's once
     # here, so that restoring the baseline does not throw it away before every test.
     sandbox.client("ec2", "us-east-1").describe_vpcs()

@@ -1,7 +1,9 @@
 """The direction of imports (pyproject.toml, [tool.importlinter]) holds: the core never imports
-Textual, the engine imports no lab, sandbox or TUI, the sandbox no engine, lab or TUI, and only
-the command line picks a lab, and the sandbox's repairs to moto know none of its own behaviours
-or workshop fixtures. CI runs `lint-imports` too; this keeps a local run honest."""
+Textual, and of the command line only `mmtui run` reaches the TUI; the engine imports no lab,
+sandbox or TUI, the sandbox no engine, lab or TUI, and only the command line picks a lab; the
+sandbox's repairs to moto know none of its own behaviours or workshop fixtures, and neither its
+core nor its behaviours import the workshop fixtures (they are handed in as a Seeder). CI runs
+`lint-imports` too; this keeps a local run honest."""
 
 from __future__ import annotations
 

@@ -190,7 +190,7 @@ LAB3_WORDS = re.compile(
     r"checkpoint\.[a-z]|buildspec|\bcross.region",
     re.IGNORECASE,
 )
-GENERIC = ["mmtui/cli.py", "mmtui/guide.py", "mmtui/engine", "mmtui/tui", "mmtui/fleet"]
+GENERIC = ["mmtui/cli", "mmtui/guide.py", "mmtui/engine", "mmtui/tui", "mmtui/fleet"]
 
 
 def test_no_lab3_knowledge_in_the_core() -> None:

@@ -8,7 +8,6 @@ import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,34 +24,13 @@ from mmtui.target.errors import describe_client_error
 from mmtui.target.spec import TargetFlags, resolve_target
 from tests.conftest import REPO, invoke
 from tests.engine.test_checks import context
+from tests.output_lines import line_queue, read_until
 from tests.sandbox.test_sandbox_command import running_sandbox
 
 
-def _lines(stream: Any) -> queue.Queue[str | None]:
-    """A pipe's lines as they come, read on a thread."""
-    found: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        for line in iter(stream.readline, ""):
-            found.put(line.rstrip("\n"))
-        found.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return found
-
-
 def _until(lines: queue.Queue[str | None], text: str, seen: list[str], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        if line is None:
-            break
-        seen.append(line)
-        if text in line:
-            return
-    raise AssertionError(f"never saw {text!r}; got {seen!r}")
+    if not read_until(lines, lambda line: text in line, seen, deadline):
+        raise AssertionError(f"never saw {text!r}; got {seen!r}")
 
 
 def test_a_sandbox_gone_mid_solve_is_a_network_error_then_a_clean_resume(
@@ -73,7 +51,7 @@ def test_a_sandbox_gone_mid_solve_is_a_network_error_then_a_clean_resume(
         )
         seen: list[str] = []
         try:
-            lines = _lines(solve.stderr)
+            lines = line_queue(solve.stderr)
             _until(lines, "replica in us-east-1: CREATING", seen, time.monotonic() + 90)
             first.process.send_signal(signal.SIGKILL)
             first.process.wait(timeout=10)

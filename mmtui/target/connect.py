@@ -93,13 +93,14 @@ def connect(spec: TargetSpec) -> Iterator[Connection]:
             )
             return
     from mmtui.sandbox.core.server import Sandbox, SandboxOptions
+    from mmtui.sandbox.workshop.baseline import WorkshopSeeder
 
     options = SandboxOptions(
         state_dir=spec.sandbox_dir,
         primary_region=spec.primary_region,
         secondary_region=spec.secondary_region,
     )
-    with Sandbox(options) as sandbox:
+    with Sandbox(options, seeder=WorkshopSeeder()) as sandbox:
         yield Connection(
             spec,
             ClientFactory(spec, endpoint_url=sandbox.url, credentials=sandbox.credentials()),

@@ -22,6 +22,12 @@ from mmtui.sandbox.behaviours import cloudformation as fixes
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.sandbox.workshop import stacks as workshop
 from tests.conftest import REPO, run_by_hand, secondary_template, step1_by_hand_script
+from tests.sandbox.workshop_outputs import (
+    EXPORTED,
+    PRIMARY_EXPORTS,
+    PRIMARY_OUTPUTS,
+    SECONDARY_OUTPUTS,
+)
 
 TEMPLATE = REPO / "mmtui" / "sandbox" / "workshop" / "assets" / "workshop" / "cfn" / "core.yml"
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
@@ -42,59 +48,6 @@ NO_CHANGES = (
     "The submitted information didn't contain changes. Submit different information to create "
     "a change set."
 )
-
-EXPORTED = {
-    "CurrentRegion",
-    "CurrentAccount",
-    "EcsServiceRole",
-    "ECSTaskRole",
-    "VPCId",
-    "PublicSubnetOne",
-    "PublicSubnetTwo",
-    "PrivateSubnetOne",
-    "PrivateSubnetTwo",
-    "FargateContainerSecurityGroup",
-}
-BOTH = EXPORTED | {
-    "LoadBalancerDNS",
-    "MythicalServiceTargetGroupArn",
-    "LikeServiceTargetGroupArn",
-    "EcsClusterName",
-    "StackName",
-    "CoreEcsServiceName",
-    "LikeEcsServiceName",
-    "LoadBalancerFullName",
-}
-# The primary's own outputs, and those it passes on from its CI/CD nested stack (the workshop's
-# bootstrap scripts read them all from cfn-output.json): the workshop shows 30.
-PRIMARY_OUTPUTS = BOTH | {
-    "DynamoTable",
-    "ProfileName",
-    "CoreServiceEcrRepo",
-    "LikeServiceEcrRepo",
-    "CoreServiceTaskDefinition",
-    "LikeServiceTaskDefinition",
-    "CodeBuildRole",
-    "CodePipelineRole",
-    "MythicalLikeGitRepositoryCloneUrl",
-    "MythicalLikeGitRepositoryName",
-    "MythicalCoreGitRepositoryCloneUrl",
-    "MythicalCoreGitRepositoryName",
-}
-# The two role outputs are exported under their nested stack's names for them.
-PRIMARY_EXPORTS = {key: key for key in EXPORTED} | {
-    "CodeBuildRole": "MythicalMysfitsServiceCodeBuildServiceRole",
-    "CodePipelineRole": "MythicalMysfitsServiceCodePipelineServiceRole",
-}
-SECONDARY_OUTPUTS = BOTH | {
-    "SecondaryRegion",
-    "SecondaryLoadBalancerDNS",
-    "SecondaryCoreServiceEcrRepo",
-    "SecondaryLikeServiceEcrRepo",
-    "SecondaryCoreServiceTaskDefinition",
-    "SecondaryLikeServiceTaskDefinition",
-}
-
 
 # ------------------------------------------------------------------------------ helpers
 
@@ -872,7 +825,7 @@ def test_stack_creation_and_deletion_take_the_time_asked(sandbox: Sandbox) -> No
 def test_the_stack_timings_are_read_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    saved = (fixes._TIMINGS.create, fixes._TIMINGS.delete)
+    saved = (fixes.TIMINGS.create, fixes.TIMINGS.delete)
     try:
         monkeypatch.setenv(fixes.CREATE_VARIABLE, "7")
         monkeypatch.setenv(fixes.DELETE_VARIABLE, "soon")
@@ -894,4 +847,4 @@ def test_the_stack_timings_are_read_from_the_environment(
             pytest.approx(4.8),
         )
     finally:
-        fixes._TIMINGS.create, fixes._TIMINGS.delete = saved
+        fixes.TIMINGS.create, fixes.TIMINGS.delete = saved

@@ -15,43 +15,10 @@ from mmtui.sandbox.core.server import Sandbox
 from mmtui.sandbox.workshop import stacks as workshop
 from mmtui.sandbox.workshop.repositories import nested_stack_name
 from tests.conftest import aws_cli, codecommit_git, run_by_hand
+from tests.sandbox.workshop_outputs import PRIMARY_OUTPUTS
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 STACK = workshop.PRIMARY_STACK
-WORKSHOP_PRIMARY_OUTPUTS = {
-    # Written out from the workshop's table (workshop-facts.md "Outputs (36 names)"): every
-    # output whose condition holds in the primary.
-    "CurrentRegion",
-    "CurrentAccount",
-    "EcsServiceRole",
-    "ECSTaskRole",
-    "VPCId",
-    "PublicSubnetOne",
-    "PublicSubnetTwo",
-    "PrivateSubnetOne",
-    "PrivateSubnetTwo",
-    "FargateContainerSecurityGroup",
-    "CodeBuildRole",
-    "CodePipelineRole",
-    "LoadBalancerDNS",
-    "DynamoTable",
-    "ProfileName",
-    "CoreServiceEcrRepo",
-    "LikeServiceEcrRepo",
-    "MythicalServiceTargetGroupArn",
-    "LikeServiceTargetGroupArn",
-    "EcsClusterName",
-    "StackName",
-    "CoreServiceTaskDefinition",
-    "LikeServiceTaskDefinition",
-    "MythicalLikeGitRepositoryCloneUrl",
-    "MythicalLikeGitRepositoryName",
-    "MythicalCoreGitRepositoryCloneUrl",
-    "MythicalCoreGitRepositoryName",
-    "CoreEcsServiceName",
-    "LikeEcsServiceName",
-    "LoadBalancerFullName",
-}
 CICD_RESOURCES = {
     "MythicalLikeGitRepository": "AWS::CodeCommit::Repository",
     "MythicalCoreGitRepository": "AWS::CodeCommit::Repository",
@@ -198,7 +165,7 @@ def test_the_primary_shows_the_workshops_30_outputs_and_they_are_true(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     found = outputs(sandbox, STACK)
-    assert set(found) == WORKSHOP_PRIMARY_OUTPUTS and len(found) == 30
+    assert set(found) == PRIMARY_OUTPUTS and len(found) == 30
     nested = nested_stack_name(sandbox)
     cicd = outputs(sandbox, nested)
     assert found["MythicalCoreGitRepositoryName"] == f"core-service-{nested}"

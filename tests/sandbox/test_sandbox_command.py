@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ import boto3
 
 from mmtui.target.connect import read_env_file
 from tests.conftest import REPO, run_mmtui
+from tests.output_lines import line_queue, read_until
 
 KNOWN_PREFIXES = ("state:", "endpoint:", "workspace:", "time:", "site:", "ready:", "stopped;")
 
@@ -37,27 +36,10 @@ def _read_until_ready(process: subprocess.Popen[str], deadline: float) -> list[s
     """Lines up to the ready line, read on a thread (a pipe's buffer defeats select)."""
     assert process.stdout is not None
     stdout = process.stdout
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        for line in iter(stdout.readline, ""):
-            lines.put(line.rstrip("\n"))
-            if line.startswith("ready:"):
-                return
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
+    ready: Callable[[str], bool] = lambda line: line.startswith("ready:")  # noqa: E731
     seen: list[str] = []
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        if line is None:
-            break
-        seen.append(line)
-        if line.startswith("ready:"):
-            return seen
+    if read_until(line_queue(stdout, last=ready), ready, seen, deadline):
+        return seen
     raise AssertionError(f"no ready line; got {seen!r}, stderr {_stderr(process)!r}")
 
 

@@ -15,7 +15,7 @@ from mmtui.sandbox.core.extension import Extension
 from mmtui.sandbox.core.protocol import AwsRequest, AwsResponse
 from mmtui.sandbox.core.timing import VARIABLES, scale_of, seconds
 from mmtui.sandbox.moto_repairs.cloudformation.lifecycle import advance
-from mmtui.sandbox.moto_repairs.cloudformation.stacks import _TIMINGS
+from mmtui.sandbox.moto_repairs.cloudformation.stacks import TIMINGS
 
 if TYPE_CHECKING:
     from mmtui.sandbox.core.server import Sandbox
@@ -42,19 +42,19 @@ class CloudFormationFixes(Extension):
     # tests and the sandbox's options tune them on the extension like the other extensions'.
     @property
     def stack_create_seconds(self) -> float:
-        return _TIMINGS.create
+        return TIMINGS.create
 
     @stack_create_seconds.setter
     def stack_create_seconds(self, value: float) -> None:
-        _TIMINGS.create = float(value)
+        TIMINGS.create = float(value)
 
     @property
     def stack_delete_seconds(self) -> float:
-        return _TIMINGS.delete
+        return TIMINGS.delete
 
     @stack_delete_seconds.setter
     def stack_delete_seconds(self, value: float) -> None:
-        _TIMINGS.delete = float(value)
+        TIMINGS.delete = float(value)
 
     def before(self, request: AwsRequest) -> AwsResponse | None:
         # Any request may be the first one after a stack's time is up (a check reading ECS

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 from mmtui.sandbox.core.extension import Extension
 from mmtui.sandbox.core.protocol import AwsRequest, AwsResponse
-from mmtui.sandbox.workshop.mysfits import as_api
 
 if TYPE_CHECKING:
     from mmtui.sandbox.core.server import Sandbox
@@ -328,3 +327,24 @@ _REASON = {
     502: "Bad Gateway",
     503: "Service Temporarily Unavailable",
 }
+
+
+def as_api(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as the Core service's `GET /mysfits` shows it."""
+
+    def text(key: str) -> str:
+        return str(item.get(key, {}).get("S", ""))
+
+    return {
+        "mysfitId": text("MysfitId"),
+        "name": text("Name"),
+        "species": text("Species"),
+        "description": text("Description"),
+        "age": int(item.get("Age", {}).get("N", "0")),
+        "goodevil": text("GoodEvil"),
+        "lawchaos": text("LawChaos"),
+        "thumbImageUri": text("ThumbImageUri"),
+        "profileImageUri": text("ProfileImageUri"),
+        "likes": item.get("Likes", {}).get("N", "0"),
+        "adopted": bool(item.get("Adopted", {}).get("BOOL", False)),
+    }

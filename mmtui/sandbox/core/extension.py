@@ -50,7 +50,7 @@ class Extension(ABC):  # noqa: B024  (every hook has a default: none is abstract
     def set_state(self, state: Any) -> None:  # noqa: B027  (optional hook)
         """Take back a saved state; None means start empty (a reset or a fresh sandbox)."""
 
-    # -- attendee accounts (account_image.py: an account made from the template's image) --
+    # -- attendee accounts (workshop/account_image.py: an account made from the template's image) --
 
     def export_account(self, account: str) -> Any:
         """Its part of `account` for an account image (picklable); None when it keeps none."""

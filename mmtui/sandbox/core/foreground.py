@@ -8,11 +8,14 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from mmtui.sandbox.core.seeder import Seeder
 from mmtui.sandbox.core.server import ENV_FILE, Sandbox, SandboxOptions
 from mmtui.sandbox.core.timing import describe, scale_of
 
 
-def run_foreground(options: SandboxOptions, out: TextIO, err: TextIO) -> int:
+def run_foreground(
+    options: SandboxOptions, out: TextIO, err: TextIO, seeder: Seeder | None = None
+) -> int:
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -20,7 +23,7 @@ def run_foreground(options: SandboxOptions, out: TextIO, err: TextIO) -> int:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        sandbox = Sandbox(options).start()
+        sandbox = Sandbox(options, seeder=seeder).start()
         try:
             for note in sandbox.notes:
                 print(f"note: {note}", file=err, flush=True)

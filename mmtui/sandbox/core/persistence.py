@@ -44,7 +44,7 @@ def _reduce_defaultdict(value: collections.defaultdict[Any, Any]) -> tuple[Any, 
     return (collections.defaultdict, (factory,), None, None, iter(value.items()))
 
 
-class _StatePickler(pickle.Pickler):
+class StatePickler(pickle.Pickler):
     dispatch_table = _lock_reducers()
 
 
@@ -80,7 +80,7 @@ def dump_state(extension_state: dict[str, Any]) -> bytes:
         "extensions": extension_state,
     }
     buffer = io.BytesIO()
-    _StatePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+    StatePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
     return buffer.getvalue()
 
 

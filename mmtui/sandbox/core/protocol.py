@@ -17,8 +17,9 @@ from xml.sax.saxutils import escape
 
 DEFAULT_ACCOUNT = "123456789012"
 TEMPLATE_ACCOUNT = "846219537082"
-"""The hidden account attendee accounts are copied from (account_image.py). Its digits never
-repeat one after another, so no zero-padded counter or sequence number of moto's contains it."""
+"""The hidden account attendee accounts are copied from (workshop/account_image.py). Its digits
+never repeat one after another, so no zero-padded counter or sequence number of moto's contains
+it."""
 
 READ_PREFIXES = ("Describe", "Get", "List", "Query", "Scan", "Head", "BatchGet", "Lookup")
 

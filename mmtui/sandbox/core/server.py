@@ -38,15 +38,11 @@ from mmtui.sandbox.behaviours.accounts import (
 from mmtui.sandbox.core.app import SandboxApp
 from mmtui.sandbox.core.auth import Principal
 from mmtui.sandbox.core.extension import Extension
-from mmtui.sandbox.core.persistence import (
-    SnapshotMismatch,
-    dump_state,
-    load_state,
-)
+from mmtui.sandbox.core.persistence import SnapshotMismatch, dump_state, load_state
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT
 
 if TYPE_CHECKING:
-    from mmtui.sandbox.core.account_image import AccountImage
+    from mmtui.sandbox.core.seeder import Seeder
 
 E = TypeVar("E")
 _RUNNING: list[Sandbox] = []
@@ -84,7 +80,8 @@ class SandboxOptions:
     primary_region: str = "us-west-2"
     secondary_region: str = "us-east-1"
     seed: bool = True
-    """Seed the Labs 0-2 baseline when starting without saved state."""
+    """Seed the default account (with the sandbox's seeder, the workshop's Labs 0-2 baseline)
+    when starting without saved state."""
     time_scale: float | None = None
     """AWS's durations are multiplied by this (0 instant, 1 real time; see sandbox/timing.py);
     None takes MMTUI_SANDBOX_TIME_SCALE, else 0."""
@@ -110,6 +107,9 @@ class Sandbox:
     )
     """The same for a push in any account, called with (account, repository, branch, old sha,
     new sha)."""
+    seeder: Seeder | None = None
+    """What an account holds when it begins (core/seeder.py), given by whoever builds the
+    sandbox (the workshop's: workshop/baseline.py `WorkshopSeeder`); None starts empty."""
 
     _server: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -123,8 +123,6 @@ class Sandbox:
     _session: Any = None
     _adding: threading.Lock = field(default_factory=threading.Lock)
     """One add_accounts at a time (they share the template)."""
-    _account_image: AccountImage | None = None
-    """The template attendee accounts are copied from (made on first use, in memory only)."""
     _keys: tuple[str, str] = ("", "")
     """The default account's access key id and secret (KEY_FILE)."""
     state_dir: Path = field(default=Path("."))
@@ -163,15 +161,13 @@ class Sandbox:
             restored = self._restore()
         if not restored:
             self._reset_moto()
-            if self.options.seed:
-                from mmtui.sandbox.workshop.baseline import seed_baseline
-
-                seed_baseline(self)
+            if self.options.seed and self.seeder is not None:
+                self.seeder.seed(self, DEFAULT_ACCOUNT)
             self.save()
         if self.extension(Accounts).get(TEMPLATE_ACCOUNT) is not None:
             # Saved while a template was being made (a crash, or a stop mid-way): not an
             # attendee account, and no use without its image.
-            from mmtui.sandbox.core.account_image import drop
+            from mmtui.sandbox.core.account_share import drop
 
             drop(self, TEMPLATE_ACCOUNT)
         for extension in self.extensions:
@@ -237,7 +233,8 @@ class Sandbox:
         seed: bool = True,
         copy: bool = True,
     ) -> list[AccountRecord]:
-        """Add attendee accounts, each as Labs 0-2 leave it (an empty account if not `seed`).
+        """Add attendee accounts, each as the sandbox's seeder fills one (the workshop's: as
+        Labs 0-2 leave it; an empty account if not `seed` or the sandbox has no seeder).
 
         Each gets a role `role_name` whose trust policy allows `trusted_account` (the
         instructor's; by default the sandbox's own, whose keys are in sandbox.env) and, if
@@ -245,10 +242,11 @@ class Sandbox:
         account as at a real event: `sts assume-role --role-arn <record.role_arn>
         --external-id <external_id>` on this sandbox's endpoint, with the keys of sandbox.env.
 
-        With `copy` (the default) each account is a copy of a template account seeded for real
-        once per process (account_image.py: a third of a second an account, after two or three
-        seconds for the template); without it each is seeded for real through the API, its
-        pipelines running their first builds (about four seconds an account). Raises MmtuiError
+        With `copy` (the default) the seeder adds them as fast as it can (the workshop's copies
+        a template account seeded for real once per process, workshop/account_image.py: a third
+        of a second an account, after two or three seconds for the template); without it each
+        is seeded for real through the API, the workshop's pipelines running their first builds
+        (about four seconds an account). Raises MmtuiError
         (usage) for an id that is not 12 digits, is the default account or is already here;
         nothing is added then. Accounts added are kept by snapshots and restarts.
         """
@@ -275,9 +273,6 @@ class Sandbox:
         seed: bool,
         copy: bool,
     ) -> list[AccountRecord]:
-        from mmtui.sandbox.core import account_image
-        from mmtui.sandbox.workshop.baseline import seed_accounts
-
         accounts = self.extension(Accounts)
         with self.lock:
             present = [a for a in wanted if accounts.get(a) is not None]
@@ -290,20 +285,13 @@ class Sandbox:
             with self.lock:
                 return accounts.register(account, role_name, external_id, trusted_account)
 
-        records: list[AccountRecord] = []
-        if seed and copy:
-            if self._account_image is None:
-                self._account_image = account_image.capture(self)
-            image = self._account_image
-            for account in wanted:
-                # The copy replaces the account's IAM: its own key is made after.
-                account_image.install(self, image, account)
-                records.append(register(account))
-                account_image.finish(self, image, account)
+        seeder = self.seeder if seed else None
+        if seeder is not None and copy:
+            records = seeder.copy_accounts(self, wanted, register)
         else:
             records = [register(account) for account in wanted]
-            if seed:
-                seed_accounts(self, wanted)
+            if seeder is not None:
+                seeder.seed_accounts(self, wanted)
         for record in records:
             self._make_instructor_role(record)
         self.mark_dirty()

@@ -8,17 +8,21 @@ own stack, table, services, repositories and pipelines with their first runs.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT
+from mmtui.sandbox.core.seeder import Seeder
 from mmtui.sandbox.workshop.pipelines import seed_pipelines
 from mmtui.sandbox.workshop.primary_app import seed_primary_application
 from mmtui.sandbox.workshop.repositories import seed_repositories
 from mmtui.sandbox.workshop.stacks import PRIMARY_STACK, seed_workshop
 
 if TYPE_CHECKING:
+    from mmtui.sandbox.behaviours.accounts import AccountRecord
     from mmtui.sandbox.core.server import Sandbox
+    from mmtui.sandbox.workshop.account_image import AccountImage
 
 XRAY_GROUPS = {
     "like-service": 'service("Like Service") AND http.method = "POST"',
@@ -54,3 +58,37 @@ def _seed_workers() -> int:
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
     return 2 * (os.cpu_count() or 1)
+
+
+class WorkshopSeeder(Seeder):
+    """The workshop's accounts as Labs 0-2 leave them: what `Sandbox(seeder=...)` is given by
+    whoever builds a sandbox for the workshop (the command line, `--sandbox`, the tests)."""
+
+    def __init__(self) -> None:
+        self._image: AccountImage | None = None
+        """The template attendee accounts are copied from (made on first use, in memory
+        only: one sandbox per process, so one template)."""
+
+    def seed(self, sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> None:
+        seed_baseline(sandbox, account)
+
+    def seed_accounts(self, sandbox: Sandbox, accounts: list[str]) -> None:
+        seed_accounts(sandbox, accounts)
+
+    def copy_accounts(
+        self, sandbox: Sandbox, accounts: list[str], register: Callable[[str], AccountRecord]
+    ) -> list[AccountRecord]:
+        """Each account a copy of a template account seeded for real once per process
+        (account_image.py)."""
+        from mmtui.sandbox.workshop import account_image
+
+        if self._image is None:
+            self._image = account_image.capture(sandbox)
+        image = self._image
+        records = []
+        for account in accounts:
+            # The copy replaces the account's IAM: its own key is made after.
+            account_image.install(sandbox, image, account)
+            records.append(register(account))
+            account_image.finish(sandbox, image, account)
+        return records

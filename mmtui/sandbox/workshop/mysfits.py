@@ -141,24 +141,3 @@ def mysfit_items() -> list[dict[str, Any]]:
             }
         )
     return items
-
-
-def as_api(item: dict[str, Any]) -> dict[str, Any]:
-    """An item as the Core service's `GET /mysfits` shows it."""
-
-    def text(key: str) -> str:
-        return str(item.get(key, {}).get("S", ""))
-
-    return {
-        "mysfitId": text("MysfitId"),
-        "name": text("Name"),
-        "species": text("Species"),
-        "description": text("Description"),
-        "age": int(item.get("Age", {}).get("N", "0")),
-        "goodevil": text("GoodEvil"),
-        "lawchaos": text("LawChaos"),
-        "thumbImageUri": text("ThumbImageUri"),
-        "profileImageUri": text("ProfileImageUri"),
-        "likes": item.get("Likes", {}).get("N", "0"),
-        "adopted": bool(item.get("Adopted", {}).get("BOOL", False)),
-    }

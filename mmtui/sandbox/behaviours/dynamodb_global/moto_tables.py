@@ -11,19 +11,19 @@ from typing import Any
 from mmtui.sandbox.behaviours.dynamodb_global.requests import Key
 
 
-def _item_key(table: Any, item: Any) -> Key:
+def item_key(table: Any, item: Any) -> Key:
     return (item.hash_key,) if table.range_key_attr is None else (item.hash_key, item.range_key)
 
 
-def _padded(key: Key) -> tuple[Any, Any]:
+def padded_key(key: Key) -> tuple[Any, Any]:
     return (key[0], key[1] if len(key) == 2 else None)
 
 
-def _get_item(table: Any, key: Key) -> Any:
-    return table.get_item(*_padded(key))
+def get_item(table: Any, key: Key) -> Any:
+    return table.get_item(*padded_key(key))
 
 
-def _fingerprint(item: Any) -> str:
+def fingerprint(item: Any) -> str:
     return json.dumps(item.to_json(), sort_keys=True, default=str)
 
 
@@ -46,7 +46,7 @@ def _index_specs(table: Any) -> list[dict[str, Any]]:
     return specs
 
 
-def _create_replica_table(account: str, region: str, source: Any) -> Any:
+def create_replica_table(account: str, region: str, source: Any) -> Any:
     """The replica: an ordinary table in `region` with the source's shape and its items."""
     from moto.dynamodb.models import dynamodb_backends
 
@@ -92,7 +92,7 @@ def _create_replica_table(account: str, region: str, source: Any) -> Any:
     return replica
 
 
-def _copy_settings(source: Any, replica: Any) -> None:
+def copy_settings(source: Any, replica: Any) -> None:
     from moto.dynamodb.models.table import GlobalSecondaryIndex
 
     replica.attr = copy.deepcopy(source.attr)
@@ -103,7 +103,7 @@ def _copy_settings(source: Any, replica: Any) -> None:
     ]
 
 
-def _autoscaled(account: str, region: str, resource: str, dimension: str) -> bool:
+def autoscaled(account: str, region: str, resource: str, dimension: str) -> bool:
     """Whether Application Auto Scaling has a target and a scaling policy for it."""
     from moto.applicationautoscaling.models import applicationautoscaling_backends
 

@@ -19,20 +19,20 @@ Key = tuple[Any, ...]
 """An item's key as moto's `DynamoType`s: (hash,) or (hash, range)."""
 
 
-def _is_dynamodb(request: AwsRequest) -> bool:
+def is_dynamodb(request: AwsRequest) -> bool:
     return request.service == "dynamodb" and (request.target or "").startswith(_TARGET_PREFIX)
 
 
-def _error(code: str, message: str) -> AwsResponse:
+def dynamodb_error(code: str, message: str) -> AwsResponse:
     """An error as DynamoDB sends it (JSON 1.0, service-qualified type, CRC32 of the body)."""
-    return _json_response({"__type": _ERROR_PREFIX + code, "message": message}, status=400)
+    return json_response({"__type": _ERROR_PREFIX + code, "message": message}, status=400)
 
 
-def _not_found(name: str) -> AwsResponse:
-    return _error("ResourceNotFoundException", NOT_FOUND.format(name=_table_name(name)))
+def table_not_found(name: str) -> AwsResponse:
+    return dynamodb_error("ResourceNotFoundException", NOT_FOUND.format(name=table_name_of(name)))
 
 
-def _json_response(
+def json_response(
     payload: Any, headers: dict[str, str] | None = None, status: int = 200
 ) -> AwsResponse:
     body = json.dumps(payload).encode()
@@ -44,13 +44,23 @@ def _json_response(
     return AwsResponse(status, body, merged)
 
 
-def _table_name(name_or_arn: str) -> str:
+def description_in(response: AwsResponse, key: str) -> tuple[Any, dict[str, Any]] | None:
+    """(the answer's JSON, its table description under `key`), or None when it has none."""
+    try:
+        payload = response.parsed_json()
+    except ValueError:
+        return None
+    description = payload.get(key) if isinstance(payload, dict) else None
+    return (payload, description) if isinstance(description, dict) else None
+
+
+def table_name_of(name_or_arn: str) -> str:
     if name_or_arn.startswith("arn:") and ":table/" in name_or_arn:
         return name_or_arn.split(":table/", 1)[1].split("/", 1)[0]
     return name_or_arn
 
 
-def _named_tables(body: dict[str, Any]) -> list[str]:
+def named_tables(body: dict[str, Any]) -> list[str]:
     """The tables a request names, wherever its operation puts them."""
     names = [
         str(body[field_name])
@@ -69,7 +79,7 @@ def _named_tables(body: dict[str, Any]) -> list[str]:
     return names
 
 
-def _written_keys(
+def written_keys(
     operation: str, body: dict[str, Any], tables: dict[str, Any]
 ) -> dict[str, list[Key]]:
     """Table name → keys of the items a successful item write may have changed."""
@@ -92,7 +102,7 @@ def _written_keys(
                     writes.append((str(action.get("TableName", "")), action.get(attribute) or {}))
     found: dict[str, list[Key]] = {}
     for name_or_arn, attributes in writes:
-        table = tables.get(_table_name(name_or_arn))
+        table = tables.get(table_name_of(name_or_arn))
         key = None if table is None else _request_key(table, attributes)
         if table is not None and key is not None:
             found.setdefault(table.name, []).append(key)

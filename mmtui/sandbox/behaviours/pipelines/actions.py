@@ -188,7 +188,7 @@ def _build(
         execution.pinned[2] if execution.pinned else "",
     )
     with pipelines.lock:
-        if not pipelines._current(generation, execution):
+        if not pipelines.is_current(generation, execution):
             raise Cancelled()
         number = pipelines.state.build_numbers.get(project["arn"], 0) + 1
         pipelines.state.build_numbers[project["arn"]] = number
@@ -221,14 +221,14 @@ def _build(
         endpoint=pipelines.sandbox.url,
         access_key=access_key,
         secret_key=secret_key,
-        log_path=pipelines._log_path(build_id),
+        log_path=pipelines.log_path(build_id),
         environment_overrides=[v for v in overrides if isinstance(v, dict) and "name" in v],
         wants_artifact=bool(action.get("outputArtifacts")),
     )
     hooks = _RecordHooks(pipelines, record, generation, execution, logs, group, stream)
     outcome = BuildRun(request, hooks, cancel).run()
     with pipelines.lock:
-        if pipelines._current(generation, execution):
+        if pipelines.is_current(generation, execution):
             record.update(
                 buildStatus=outcome.status,
                 buildComplete=True,
@@ -247,7 +247,7 @@ def _build(
     outputs = _store_outputs(pipelines, execution, run, action, outcome.artifact or b"")
     if outputs:
         with pipelines.lock:
-            if pipelines._current(generation, execution):
+            if pipelines.is_current(generation, execution):
                 record["artifacts"] = {"location": s3_arn(next(iter(outputs.values())))}
     return ActionOutcome(outputs=outputs)
 
@@ -272,12 +272,12 @@ def _deploy(
         run.configuration,
         inputs[0],
         data,
-        lambda: pipelines._still_wanted(generation, execution, cancel),
+        lambda: pipelines.still_wanted(generation, execution, cancel),
     )
     if pipelines.ecs_deploy_seconds > 0:
         # ECS replaces the tasks one by one, draining the old ones: minutes on AWS.
         cancel.wait(pipelines.ecs_deploy_seconds)
-        pipelines._still_wanted(generation, execution, cancel)
+        pipelines.still_wanted(generation, execution, cancel)
     cluster = run.configuration.get("ClusterName", "")
     service = run.configuration.get("ServiceName", "")
     return ActionOutcome(
@@ -367,7 +367,7 @@ class _RecordHooks(BuildHooks):
 
     def phases_changed(self, phases: list[dict[str, Any]], current: str) -> None:
         with self.pipelines.lock:
-            if self.pipelines._current(self.generation, self.execution):
+            if self.pipelines.is_current(self.generation, self.execution):
                 self.record["phases"] = phases
                 self.record["currentPhase"] = current
                 self.pipelines.sandbox.mark_dirty()

@@ -147,7 +147,7 @@ class Pipelines(Extension):
             self.state.build_numbers.update(data["build_numbers"])
             for build_id, text in data["logs"].items():
                 if text is not None:
-                    path = self._log_path(build_id)
+                    path = self.log_path(build_id)
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_text(text, encoding="utf-8")
             for key in {e.key for e in data["executions"] if e.status in RUNNING_STATES}:
@@ -165,17 +165,17 @@ class Pipelines(Extension):
                 b for b, build in self.state.builds.items() if arn_account(build["arn"]) == account
             ]:
                 del self.state.builds[build_id]
-                self._log_path(build_id).unlink(missing_ok=True)
+                self.log_path(build_id).unlink(missing_ok=True)
             for arn in [arn for arn in self.state.build_numbers if arn_account(arn) == account]:
                 del self.state.build_numbers[arn]
             self._finished.notify_all()
 
-    def _log_path(self, build_id: str) -> Path:
+    def log_path(self, build_id: str) -> Path:
         return self.sandbox.state_dir / BUILDS_FOLDER / f"{build_id}.log"
 
     def _log_text(self, build_id: str) -> str | None:
         try:
-            return self._log_path(build_id).read_text(encoding="utf-8", errors="replace")
+            return self.log_path(build_id).read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
 
@@ -337,17 +337,20 @@ class Pipelines(Extension):
                 self._run(execution, generation, cancel)
             except Exception as exc:  # noqa: BLE001  (a sandbox bug fails the execution, no more)
                 with self.lock:
-                    if self._current(generation, execution):
+                    if self.is_current(generation, execution):
                         self._finish(execution, FAILED, f"mmtui sandbox error: {exc!r}")
             finally:
                 with self.lock:
                     if self._cancels.get(execution.execution_id) is cancel:
                         del self._cancels[execution.execution_id]
-                    if self._current(generation, execution) and execution.status in RUNNING_STATES:
+                    if (
+                        self.is_current(generation, execution)
+                        and execution.status in RUNNING_STATES
+                    ):
                         # _run returned without an end: never spin on the same execution.
                         self._finish(execution, FAILED, "the execution ended without a result")
 
-    def _current(self, generation: int, execution: Execution) -> bool:
+    def is_current(self, generation: int, execution: Execution) -> bool:
         """Whether work for this execution is still wanted (lock held)."""
         return (
             not self.closed
@@ -355,9 +358,9 @@ class Pipelines(Extension):
             and any(e is execution for e in self.state.executions)
         )
 
-    def _still_wanted(self, generation: int, execution: Execution, cancel: threading.Event) -> None:
+    def still_wanted(self, generation: int, execution: Execution, cancel: threading.Event) -> None:
         with self.lock:
-            if cancel.is_set() or not self._current(generation, execution):
+            if cancel.is_set() or not self.is_current(generation, execution):
                 raise Cancelled()
 
     def _finish(self, execution: Execution, status: str, summary: str | None) -> None:
@@ -369,7 +372,7 @@ class Pipelines(Extension):
 
     def _run(self, execution: Execution, generation: int, cancel: threading.Event) -> None:
         with self.lock:
-            if not self._current(generation, execution):
+            if not self.is_current(generation, execution):
                 return
             if not execution.started:
                 stored = pipeline_model(execution.account, execution.region, execution.pipeline)
@@ -386,7 +389,7 @@ class Pipelines(Extension):
             actions = sorted(stage.get("actions", []), key=lambda a: int(a.get("runOrder", 1)))
             for action in actions:
                 with self.lock:
-                    if not self._current(generation, execution):
+                    if not self.is_current(generation, execution):
                         return
                     if execution.stop:
                         self._finish(execution, STOPPED, execution.stop_reason)
@@ -401,7 +404,7 @@ class Pipelines(Extension):
                     outcome = run_action(self, execution, run, action, generation, cancel)
                 except Cancelled:
                     with self.lock:
-                        if self._current(generation, execution) and execution.stop:
+                        if self.is_current(generation, execution) and execution.stop:
                             run.status, run.updated = ABANDONED, time.time()
                             self._finish(execution, STOPPED, execution.stop_reason)
                     return
@@ -414,11 +417,11 @@ class Pipelines(Extension):
                     self._record_failure(execution, run, generation, "JobFailed", message)
                     return
                 with self.lock:
-                    if not self._current(generation, execution):
+                    if not self.is_current(generation, execution):
                         return
                     self._record_success(execution, run, outcome)
         with self.lock:
-            if self._current(generation, execution):
+            if self.is_current(generation, execution):
                 self._finish(execution, SUCCEEDED, None)
 
     def _begin(
@@ -473,7 +476,7 @@ class Pipelines(Extension):
         self, execution: Execution, run: ActionRun, generation: int, code: str, message: str
     ) -> None:
         with self.lock:
-            if not self._current(generation, execution):
+            if not self.is_current(generation, execution):
                 return
             run.status, run.updated = FAILED, time.time()
             run.error = {"code": code, "message": message}

@@ -9,25 +9,25 @@ from collections.abc import Callable
 from typing import Any
 
 from mmtui.sandbox.moto_repairs.cloudformation.creation import (
-    _check_export_names,
-    _new_stack,
-    _run_create,
+    check_export_names,
+    new_stack,
+    run_create,
 )
 from mmtui.sandbox.moto_repairs.cloudformation.stacks import (
     NO_CHANGES,
     UNSTABLE_FOR_UPDATE,
-    _backend_of,
-    _created,
-    _creation_order,
-    _find_stack,
-    _normalised,
-    _references,
-    _resolved_text,
-    _stack_event,
+    backend_of,
+    created_resources,
+    creation_order,
+    find_stack,
+    normalised,
+    references,
+    resolved_text,
+    stack_event,
 )
 
 
-def _create_change_set(
+def create_change_set(
     self: Any,
     stack_name: str,
     change_set_name: str,
@@ -48,7 +48,7 @@ def _create_change_set(
     )
 
     validate_create_change_set(change_set_name)
-    stack = _find_stack(self, stack_name)
+    stack = find_stack(self, stack_name)
     if change_set_type == "UPDATE":
         if stack is None or stack.status == "REVIEW_IN_PROGRESS":
             # A stack under review was never created: for an update it does not exist.
@@ -64,7 +64,7 @@ def _create_change_set(
     # A template or parameter problem is refused now, before any stack exists (as AWS).
     _preview_map(self, stack_name, template, parameters, tags)
     if stack is None:
-        stack = _new_stack(
+        stack = new_stack(
             stack_id=generate_stack_id(stack_name, self.region_name, self.account_id),
             name=stack_name,
             template={},
@@ -77,7 +77,7 @@ def _create_change_set(
         )
         self.stacks[stack.stack_id] = stack
         stack.status = "REVIEW_IN_PROGRESS"
-        _stack_event(stack, "REVIEW_IN_PROGRESS", "User Initiated")
+        stack_event(stack, "REVIEW_IN_PROGRESS", "User Initiated")
 
     change_set = ChangeSet(
         change_set_type=change_set_type,
@@ -131,24 +131,24 @@ def _has_changes(stack: Any, change_set: Any) -> bool:
     # The stack's parsed template is not a reference: moto edits it while creating resources.
     if Stack.parse_template(stack.template) != change_set.template_dict:
         return True
-    backend = _backend_of(stack)
+    backend = backend_of(stack)
     preview = _preview_map(backend, stack.name, change_set.template, change_set.parameters, None)
-    old = _resolved_text(stack.resource_map.resolved_parameters)
-    if _resolved_text(preview.resolved_parameters) != old:
+    old = resolved_text(stack.resource_map.resolved_parameters)
+    if resolved_text(preview.resolved_parameters) != old:
         return True
     return bool(change_set.tags) and dict(change_set.tags) != dict(stack.tags)
 
 
-def _plan(
+def plan_update(
     resources_map: Any,
     new_resources: dict[str, Any],
     wanted: Callable[[str], bool],
     changed: set[str],
 ) -> dict[str, list[str]]:
     """What an update does: Add, Modify, Remove (logical IDs in dependency order)."""
-    existing = _created(resources_map)
+    existing = created_resources(resources_map)
     old_resources = resources_map._resource_json_map
-    order = _creation_order(new_resources)
+    order = creation_order(new_resources)
     add = [name for name in order if wanted(name) and name not in existing]
     modify = [
         name
@@ -156,45 +156,43 @@ def _plan(
         if name in existing
         and wanted(name)
         and (
-            _normalised(old_resources.get(name, {})) != _normalised(new_resources[name])
-            or bool(_references(new_resources[name]) & changed)
+            normalised(old_resources.get(name, {})) != normalised(new_resources[name])
+            or bool(references(new_resources[name]) & changed)
         )
     ]
     remove = [
         name
-        for name in reversed(_creation_order(old_resources))
+        for name in reversed(creation_order(old_resources))
         if name in existing and (name not in new_resources or not wanted(name))
     ]
     return {"Add": add, "Modify": modify, "Remove": remove}
 
 
-def _change_set_diff(self: Any) -> list[Any]:
+def change_set_diff(self: Any) -> list[Any]:
     """The change set's Changes, evaluated with its own parameters and conditions."""
     from moto.cloudformation.models import Change
 
     stack = self.stack
-    preview = _preview_map(
-        _backend_of(stack), stack.name, self.template, self.parameters, self.tags
-    )
+    preview = _preview_map(backend_of(stack), stack.name, self.template, self.parameters, self.tags)
     new_resources = self.template_dict.get("Resources") or {}
 
     def wanted(name: str) -> bool:
         condition = new_resources[name].get("Condition")
         return not condition or bool(preview.lazy_condition_map[condition])
 
-    old = _resolved_text(stack.resource_map.resolved_parameters) if stack.template_dict else {}
-    new = _resolved_text(preview.resolved_parameters)
+    old = resolved_text(stack.resource_map.resolved_parameters) if stack.template_dict else {}
+    new = resolved_text(preview.resolved_parameters)
     changed = {key for key in set(old) | set(new) if old.get(key) != new.get(key)} if old else set()
-    plan = _plan(stack.resource_map, new_resources, wanted, changed)
-    existing = _created(stack.resource_map)
+    plan = plan_update(stack.resource_map, new_resources, wanted, changed)
+    existing = created_resources(stack.resource_map)
     # Resources referring to a modified one may change with it (AWS: Replacement Conditional).
     touched = set(plan["Modify"])
-    for name in _creation_order(new_resources):
+    for name in creation_order(new_resources):
         if (
             name in existing
             and wanted(name)
             and name not in touched
-            and _references(new_resources[name]) & touched
+            and references(new_resources[name]) & touched
         ):
             plan["Modify"].append(name)
             touched.add(name)
@@ -209,7 +207,7 @@ def _change_set_diff(self: Any) -> list[Any]:
     return changes
 
 
-def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
     from moto.cloudformation.exceptions import ValidationError
 
     change_set = self.change_sets.get(change_set_name) or next(
@@ -239,9 +237,9 @@ def _execute_change_set(self: Any, change_set_name: str, stack_name: str | None 
             stack.tags = dict(change_set.tags)
         stack.resource_map = stack._create_resource_map()
         stack.output_map = stack._create_output_map()
-        _check_export_names(self, stack)
+        check_export_names(self, stack)
         change_set.execution_status = "EXECUTE_IN_PROGRESS"
-        _run_create(self, stack)
+        run_create(self, stack)
     else:
         change_set.execution_status = "EXECUTE_IN_PROGRESS"
         stack.update(

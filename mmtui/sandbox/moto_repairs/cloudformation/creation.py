@@ -10,22 +10,22 @@ from contextlib import nullcontext
 from typing import Any
 
 from mmtui.sandbox.moto_repairs import lambda_blocked_runtimes
-from mmtui.sandbox.moto_repairs.cloudformation.deletion import _delete_resources
-from mmtui.sandbox.moto_repairs.cloudformation.outputs import _output_shown
+from mmtui.sandbox.moto_repairs.cloudformation.deletion import delete_resources
+from mmtui.sandbox.moto_repairs.cloudformation.outputs import output_shown
 from mmtui.sandbox.moto_repairs.cloudformation.stacks import (
-    _CREATING,
-    _TIMINGS,
-    _dependencies,
-    _event,
-    _reason,
-    _stack_event,
-    _stack_of,
-    _supported,
-    _take_backdating,
+    CREATING,
+    TIMINGS,
+    dependencies,
+    failure_reason,
+    resource_event,
+    stack_event,
+    stack_of,
+    supported,
+    take_backdating,
 )
 
 
-def _create_resource(
+def create_resource(
     original: Callable[..., Any],
     logical_id: str,
     resource_json: dict[str, Any],
@@ -34,41 +34,41 @@ def _create_resource(
     region_name: str,
 ) -> Any:
     """Create one resource after the ones it needs, with its events."""
-    stack = _stack_of(resources_map)
+    stack = stack_of(resources_map)
     condition = resource_json.get("Condition")
     resource_type = str(resource_json.get("Type"))
     arguments = (logical_id, resource_json, resources_map, account_id, region_name)
     if (
         stack is None
         or (condition and not resources_map.lazy_condition_map[condition])
-        or not _supported(resource_type)
+        or not supported(resource_type)
     ):
         return original(*arguments)
     key = (resources_map.stack_id, logical_id)
-    creating = _CREATING.get(frozenset())
+    creating = CREATING.get(frozenset())
     if key in creating:
         return original(*arguments)
-    token = _CREATING.set(creating | {key})
+    token = CREATING.set(creating | {key})
     try:
         resources = resources_map._resource_json_map
-        for dependency in _dependencies(resource_json, resources):
+        for dependency in dependencies(resource_json, resources):
             if (resources_map.stack_id, dependency) not in creating:
                 resources_map[dependency]
-        _event(stack, logical_id, None, resource_type, "CREATE_IN_PROGRESS")
+        resource_event(stack, logical_id, None, resource_type, "CREATE_IN_PROGRESS")
         try:
             resource = original(*arguments)
         except Exception as exc:
             reported = getattr(exc, "_mmtui_reported", False)
-            reason = "Resource creation cancelled" if reported else _reason(exc)
-            _event(stack, logical_id, None, resource_type, "CREATE_FAILED", reason)
+            reason = "Resource creation cancelled" if reported else failure_reason(exc)
+            resource_event(stack, logical_id, None, resource_type, "CREATE_FAILED", reason)
             if not reported:
-                _mark_reported(exc, logical_id)
+                mark_reported(exc, logical_id)
             raise
     finally:
-        _CREATING.reset(token)
+        CREATING.reset(token)
     if resource is not None:
         physical = getattr(resource, "physical_resource_id", None)
-        _event(
+        resource_event(
             stack,
             logical_id,
             physical,
@@ -76,11 +76,11 @@ def _create_resource(
             "CREATE_IN_PROGRESS",
             "Resource creation Initiated",
         )
-        _event(stack, logical_id, physical, resource_type, "CREATE_COMPLETE")
+        resource_event(stack, logical_id, physical, resource_type, "CREATE_COMPLETE")
     return resource
 
 
-def _mark_reported(exc: Exception, logical_id: str) -> None:
+def mark_reported(exc: Exception, logical_id: str) -> None:
     try:
         exc._mmtui_reported = True  # type: ignore[attr-defined]
         exc._mmtui_failed = logical_id  # type: ignore[attr-defined]
@@ -88,7 +88,7 @@ def _mark_reported(exc: Exception, logical_id: str) -> None:
         pass
 
 
-def _create_stack(
+def create_stack(
     self: Any,
     name: str,
     template: str,
@@ -105,7 +105,7 @@ def _create_stack(
 
     if any(stack.name == name for stack in self.stacks.values()):
         raise AlreadyExistsException(f"Stack [{name}] already exists")
-    stack = _new_stack(
+    stack = new_stack(
         stack_id=generate_stack_id(name, self.region_name, self.account_id),
         name=name,
         template=template,
@@ -120,13 +120,13 @@ def _create_stack(
         timeout_in_mins=timeout_in_mins,
         stack_policy_body=stack_policy_body,
     )
-    _check_export_names(self, stack)
+    check_export_names(self, stack)
     self.stacks[stack.stack_id] = stack
-    _run_create(self, stack)
+    run_create(self, stack)
     return stack
 
 
-def _new_stack(**arguments: Any) -> Any:
+def new_stack(**arguments: Any) -> Any:
     """A moto Stack (its class is abstract to the type checker, not at run time)."""
     from moto.cloudformation.models import Stack
 
@@ -134,7 +134,7 @@ def _new_stack(**arguments: Any) -> Any:
     return stack_class(**arguments)
 
 
-def _check_export_names(backend: Any, stack: Any) -> None:
+def check_export_names(backend: Any, stack: Any) -> None:
     """Export names are unique per region: refuse before anything is created (as AWS)."""
     from moto.cloudformation import parsing
     from moto.cloudformation.exceptions import ValidationError
@@ -145,7 +145,7 @@ def _check_export_names(backend: Any, stack: Any) -> None:
         if export.exporting_stack_id != stack.stack_id
     }
     for output in (stack.template_dict.get("Outputs") or {}).values():
-        if not output.get("Export") or not _output_shown(output, stack.resource_map):
+        if not output.get("Export") or not output_shown(output, stack.resource_map):
             continue
         name = parsing.clean_json(output["Export"].get("Name"), stack.resource_map)
         if name in taken:
@@ -161,27 +161,27 @@ def _exporter_name(backend: Any, export: Any) -> str:
     return str(stack.name if stack is not None else export.exporting_stack_id)
 
 
-def _publish_exports(backend: Any, stack: Any) -> None:
+def publish_exports(backend: Any, stack: Any) -> None:
     for name in [n for n, e in backend.exports.items() if e.exporting_stack_id == stack.stack_id]:
         del backend.exports[name]
     for export in stack.exports:
         backend.exports[export.name] = export
 
 
-def _run_create(backend: Any, stack: Any) -> None:
+def run_create(backend: Any, stack: Any) -> None:
     """Start creating a stack: at once, or after `stack_create_seconds` (CREATE_IN_PROGRESS
     meanwhile, with no resources and no outputs yet)."""
-    _stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
+    stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
     stack.status = "CREATE_IN_PROGRESS"
-    stack._mmtui_created_on = _take_backdating(stack)
-    if _TIMINGS.create > 0 and stack._mmtui_created_on is None:
+    stack._mmtui_created_on = take_backdating(stack)
+    if TIMINGS.create > 0 and stack._mmtui_created_on is None:
         stack._mmtui_pending = "create"
-        stack._mmtui_due = time.time() + _TIMINGS.create
+        stack._mmtui_due = time.time() + TIMINGS.create
         return
-    _finish_create(backend, stack)
+    finish_create(backend, stack)
 
 
-def _finish_create(backend: Any, stack: Any) -> None:
+def finish_create(backend: Any, stack: Any) -> None:
     """Create a stack's resources; a failure rolls back what was made (ROLLBACK_COMPLETE)."""
     day = getattr(stack, "_mmtui_created_on", None)
     with lambda_blocked_runtimes.created_on(day) if day else nullcontext():
@@ -189,20 +189,20 @@ def _finish_create(backend: Any, stack: Any) -> None:
             ready = stack.resource_map.create(stack.template_dict)
         except Exception as exc:  # noqa: BLE001  (any resource failure: AWS rolls back, not 500)
             failed = getattr(exc, "_mmtui_failed", None)
-            _stack_event(
+            stack_event(
                 stack,
                 "ROLLBACK_IN_PROGRESS",
                 f"The following resource(s) failed to create: [{failed or ''}]. "
                 "Rollback requested by user."
                 if failed
-                else f"Stack creation failed: {_reason(exc)}",
+                else f"Stack creation failed: {failure_reason(exc)}",
             )
-            leftovers = _delete_resources(stack.resource_map)
+            leftovers = delete_resources(stack.resource_map)
             stack.status = "ROLLBACK_FAILED" if leftovers else "ROLLBACK_COMPLETE"
-            _stack_event(stack, stack.status)
+            stack_event(stack, stack.status)
             return
     stack.description = stack.template_dict.get("Description")
     if ready:  # else a custom resource answers later (moto's verify_readiness completes it)
         stack.status = "CREATE_COMPLETE"
-        _stack_event(stack, stack.status)
-    _publish_exports(backend, stack)
+        stack_event(stack, stack.status)
+    publish_exports(backend, stack)

@@ -9,42 +9,42 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from mmtui.sandbox.moto_repairs.cloudformation.stacks import (
-    _TIMINGS,
-    _creation_order,
-    _ec2,
-    _ecs,
-    _elbv2,
-    _event,
-    _find_stack,
-    _reason,
-    _stack_event,
-    _stack_of,
+    TIMINGS,
+    creation_order,
+    ec2_backend,
+    ecs_backend,
+    elbv2_backend,
+    failure_reason,
+    find_stack,
+    resource_event,
+    stack_event,
+    stack_of,
 )
 
 
-def _delete_stack(self: Any, name_or_stack_id: str) -> None:
+def delete_stack(self: Any, name_or_stack_id: str) -> None:
     """DeleteStack: remove the resources (at once, or after `stack_delete_seconds`); on
     failure the stack stays, DELETE_FAILED (as AWS)."""
-    stack = _find_stack(self, name_or_stack_id)
+    stack = find_stack(self, name_or_stack_id)
     if stack is None:
         return  # deleting a stack that does not exist succeeds, as on AWS
     if stack.status == "DELETE_IN_PROGRESS":
         return  # already being deleted: AWS accepts the call and changes nothing
-    _stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
+    stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
     stack.status = "DELETE_IN_PROGRESS"
-    if _TIMINGS.delete > 0:
+    if TIMINGS.delete > 0:
         stack._mmtui_pending = "delete"
-        stack._mmtui_due = time.time() + _TIMINGS.delete
+        stack._mmtui_due = time.time() + TIMINGS.delete
         return
     stack._mmtui_due = stack._mmtui_pending = None  # a creation still pending is cancelled
-    _finish_delete(self, stack)
+    finish_delete(self, stack)
 
 
-def _finish_delete(backend: Any, stack: Any) -> None:
-    leftovers = _delete_resources(stack.resource_map)
+def finish_delete(backend: Any, stack: Any) -> None:
+    leftovers = delete_resources(stack.resource_map)
     if leftovers:
         stack.status = "DELETE_FAILED"
-        _stack_event(
+        stack_event(
             stack,
             "DELETE_FAILED",
             f"The following resource(s) failed to delete: [{', '.join(leftovers)}]. ",
@@ -55,26 +55,26 @@ def _finish_delete(backend: Any, stack: Any) -> None:
     del backend.stacks[stack.stack_id]
     backend.deleted_stacks[stack.stack_id] = stack
     stack.status = "DELETE_COMPLETE"
-    _stack_event(stack, "DELETE_COMPLETE")
+    stack_event(stack, "DELETE_COMPLETE")
 
 
-def _stack_delete(self: Any) -> None:
+def stack_delete(self: Any) -> None:
     """moto's own deletions (nested stacks, stack set instances) go through the same engine."""
-    _stack_event(self, "DELETE_IN_PROGRESS", "User Initiated")
-    leftovers = _delete_resources(self.resource_map)
+    stack_event(self, "DELETE_IN_PROGRESS", "User Initiated")
+    leftovers = delete_resources(self.resource_map)
     self.status = "DELETE_FAILED" if leftovers else "DELETE_COMPLETE"
-    _stack_event(self, self.status)
+    stack_event(self, self.status)
 
 
-def _resource_map_delete(self: Any) -> None:
+def resource_map_delete(self: Any) -> None:
     from moto.cloudformation.exceptions import ValidationError
 
-    leftovers = _delete_resources(self)
+    leftovers = delete_resources(self)
     if leftovers:
         raise ValidationError(message=f"The following resource(s) failed to delete: {leftovers}")
 
 
-def _delete_resources(
+def delete_resources(
     resources_map: Any,
     names: Iterable[str] | None = None,
     resources: dict[str, Any] | None = None,
@@ -84,13 +84,13 @@ def _delete_resources(
     A deletion that fails is retried after the others (an implicit dependency moto does not
     see in the template); only when a whole pass makes no progress does it give up.
     """
-    stack = _stack_of(resources_map)
+    stack = stack_of(resources_map)
     resources = resources if resources is not None else resources_map._resource_json_map
     parsed = resources_map._parsed_resources
     wanted = set(names) if names is not None else None
     pending = [
         name
-        for name in reversed(_creation_order(resources))
+        for name in reversed(creation_order(resources))
         if (wanted is None or name in wanted)
         and parsed.get(name) is not None
         and not isinstance(parsed[name], str | int | float | list)
@@ -99,7 +99,7 @@ def _delete_resources(
     for name in list(pending):
         if resources[name].get("DeletionPolicy") == "Retain":
             physical = getattr(parsed[name], "physical_resource_id", None)
-            _event(stack, name, physical, resources[name]["Type"], "DELETE_SKIPPED")
+            resource_event(stack, name, physical, resources[name]["Type"], "DELETE_SKIPPED")
             parsed.pop(name)
             pending.remove(name)
     started: set[str] = set()
@@ -111,20 +111,22 @@ def _delete_resources(
             resource_type = resources[name]["Type"]
             physical = getattr(resource, "physical_resource_id", None)
             if name not in started:
-                _event(stack, name, physical, resource_type, "DELETE_IN_PROGRESS")
+                resource_event(stack, name, physical, resource_type, "DELETE_IN_PROGRESS")
                 started.add(name)
             try:
                 _delete_one(resources_map, resource, resources[name])
             except Exception as exc:  # noqa: BLE001  (retried; reported if it never succeeds)
-                errors[name] = _reason(exc)
+                errors[name] = failure_reason(exc)
                 continue
             parsed.pop(name, None)
             pending.remove(name)
             progress = True
-            _event(stack, name, physical, resource_type, "DELETE_COMPLETE")
+            resource_event(stack, name, physical, resource_type, "DELETE_COMPLETE")
     for name in pending:
         physical = getattr(parsed[name], "physical_resource_id", None)
-        _event(stack, name, physical, resources[name]["Type"], "DELETE_FAILED", errors.get(name))
+        resource_event(
+            stack, name, physical, resources[name]["Type"], "DELETE_FAILED", errors.get(name)
+        )
     return pending
 
 
@@ -140,7 +142,7 @@ def _delete_one(resources_map: Any, resource: Any, resource_json: dict[str, Any]
 
 
 def _delete_gateway_attachment(attachment: Any, account: str, region: str) -> None:
-    backend = _ec2(account, region)
+    backend = ec2_backend(account, region)
     gateway_id = str(attachment.gateway_id or "")
     if gateway_id.startswith("vgw-"):
         backend.detach_vpn_gateway(gateway_id, attachment.vpc_id)
@@ -151,11 +153,11 @@ def _delete_gateway_attachment(attachment: Any, account: str, region: str) -> No
 
 
 def _delete_internet_gateway(gateway: Any, account: str, region: str) -> None:
-    _ec2(account, region).delete_internet_gateway(gateway.id)
+    ec2_backend(account, region).delete_internet_gateway(gateway.id)
 
 
 def _delete_route(route: Any, account: str, region: str) -> None:
-    backend = _ec2(account, region)
+    backend = ec2_backend(account, region)
     if route.route_table.id in backend.route_tables:
         backend.delete_route(
             route.route_table.id,
@@ -165,7 +167,7 @@ def _delete_route(route: Any, account: str, region: str) -> None:
 
 
 def _delete_route_table_association(association: Any, account: str, region: str) -> None:
-    backend = _ec2(account, region)
+    backend = ec2_backend(account, region)
     table = backend.route_tables.get(association.route_table_id)
     if table is None:
         return
@@ -175,12 +177,12 @@ def _delete_route_table_association(association: Any, account: str, region: str)
 
 
 def _delete_route_table(table: Any, account: str, region: str) -> None:
-    _ec2(account, region).delete_route_table(table.id)
+    ec2_backend(account, region).delete_route_table(table.id)
 
 
 def _delete_nat_gateway(gateway: Any, account: str, region: str) -> None:
     """AWS lists a deleted NAT gateway for a while; its address and interface are freed."""
-    backend = _ec2(account, region)
+    backend = ec2_backend(account, region)
     backend.delete_nat_gateway(gateway.id)
     interface = getattr(gateway, "_eni", None)
     if interface is not None:
@@ -191,13 +193,13 @@ def _delete_nat_gateway(gateway: Any, account: str, region: str) -> None:
 
 
 def _delete_elastic_ip(address: Any, account: str, region: str) -> None:
-    backend = _ec2(account, region)
+    backend = ec2_backend(account, region)
     if address in backend.addresses:
         backend.release_address(allocation_id=address.allocation_id)
 
 
 def _delete_vpc_endpoint(endpoint: Any, account: str, region: str) -> None:
-    backend = _ec2(account, region)
+    backend = ec2_backend(account, region)
     # moto removes the endpoint's routes itself, and fails if a route table went first.
     endpoint.route_table_ids = [t for t in endpoint.route_table_ids if t in backend.route_tables]
     backend.delete_vpc_endpoints([endpoint.id])
@@ -207,7 +209,7 @@ def _delete_ecs_cluster(cluster: Any, account: str, region: str) -> None:
     """The workshop stack's CleanDelete custom resource first removes the services created
     outside the stack (Lab 0's primary services); this template has no custom resource, so
     its deletion does the same, or the cluster would outlive the stack."""
-    backend = _ecs(account, region)
+    backend = ecs_backend(account, region)
     for service in list(backend.services.values()):
         if service.cluster_name == cluster.name and service.status == "ACTIVE":
             backend.delete_service(cluster.name, service.name, force=True)
@@ -216,12 +218,12 @@ def _delete_ecs_cluster(cluster: Any, account: str, region: str) -> None:
 
 def _delete_ecs_service(service: Any, account: str, region: str) -> None:
     if service.status == "ACTIVE":
-        _ecs(account, region).delete_service(service.cluster_name, service.name, force=True)
+        ecs_backend(account, region).delete_service(service.cluster_name, service.name, force=True)
 
 
 def _delete_task_definition(definition: Any, account: str, region: str) -> None:
     if definition.status == "ACTIVE":
-        _ecs(account, region).deregister_task_definition(definition.arn)
+        ecs_backend(account, region).deregister_task_definition(definition.arn)
 
 
 def _delete_ecr_repository(repository: Any, account: str, region: str) -> None:
@@ -234,17 +236,17 @@ def _delete_ecr_repository(repository: Any, account: str, region: str) -> None:
 
 
 def _delete_listener(listener: Any, account: str, region: str) -> None:
-    backend = _elbv2(account, region)
+    backend = elbv2_backend(account, region)
     if any(listener.arn in lb.listeners for lb in backend.load_balancers.values()):
         backend.delete_listener(listener.arn)
 
 
 def _delete_listener_rule(rule: Any, account: str, region: str) -> None:
-    _elbv2(account, region).delete_rule(rule.arn)
+    elbv2_backend(account, region).delete_rule(rule.arn)
 
 
 def _delete_target_group(group: Any, account: str, region: str) -> None:
-    backend = _elbv2(account, region)
+    backend = elbv2_backend(account, region)
     if group.arn in backend.target_groups:
         backend.delete_target_group(group.arn)
 

@@ -7,23 +7,23 @@ from __future__ import annotations
 from typing import Any
 
 from mmtui.sandbox.moto_repairs.cloudformation.change_sets import (
-    _change_set_diff,
-    _create_change_set,
-    _execute_change_set,
+    change_set_diff,
+    create_change_set,
+    execute_change_set,
 )
 from mmtui.sandbox.moto_repairs.cloudformation.creation import (
-    _create_resource,
-    _create_stack,
-    _finish_create,
+    create_resource,
+    create_stack,
+    finish_create,
 )
 from mmtui.sandbox.moto_repairs.cloudformation.deletion import (
-    _delete_stack,
-    _finish_delete,
-    _resource_map_delete,
-    _stack_delete,
+    delete_stack,
+    finish_delete,
+    resource_map_delete,
+    stack_delete,
 )
-from mmtui.sandbox.moto_repairs.cloudformation.stacks import _resource_state, _stack_resources
-from mmtui.sandbox.moto_repairs.cloudformation.updates import _update_stack
+from mmtui.sandbox.moto_repairs.cloudformation.stacks import resource_state, stack_resources
+from mmtui.sandbox.moto_repairs.cloudformation.updates import update_stack
 from mmtui.sandbox.moto_repairs.patching import patch
 
 
@@ -42,9 +42,9 @@ def advance(now: float) -> None:
                 pending = stack._mmtui_pending
                 stack._mmtui_due = stack._mmtui_pending = None
                 if pending == "create":
-                    _finish_create(backend, stack)
+                    finish_create(backend, stack)
                 elif pending == "delete":
-                    _finish_delete(backend, stack)
+                    finish_delete(backend, stack)
 
 
 # =========================================================================== lifecycle
@@ -54,15 +54,15 @@ def install() -> None:
     from moto.cloudformation import models, parsing, responses
 
     backend_class = models.CloudFormationBackend
-    patch("cloudformation.lifecycle", backend_class, "create_stack", _create_stack)
-    patch("cloudformation.lifecycle", backend_class, "create_change_set", _create_change_set)
-    patch("cloudformation.lifecycle", backend_class, "execute_change_set", _execute_change_set)
-    patch("cloudformation.lifecycle", backend_class, "delete_stack", _delete_stack)
-    patch("cloudformation.lifecycle", models.Stack, "update", _update_stack)
-    patch("cloudformation.lifecycle", models.Stack, "delete", _stack_delete)
-    patch("cloudformation.lifecycle", models.Stack, "stack_resources", property(_stack_resources))
-    patch("cloudformation.lifecycle", models.ChangeSet, "diff", _change_set_diff)
-    patch("cloudformation.lifecycle", parsing.ResourceMap, "delete", _resource_map_delete)
+    patch("cloudformation.lifecycle", backend_class, "create_stack", create_stack)
+    patch("cloudformation.lifecycle", backend_class, "create_change_set", create_change_set)
+    patch("cloudformation.lifecycle", backend_class, "execute_change_set", execute_change_set)
+    patch("cloudformation.lifecycle", backend_class, "delete_stack", delete_stack)
+    patch("cloudformation.lifecycle", models.Stack, "update", update_stack)
+    patch("cloudformation.lifecycle", models.Stack, "delete", stack_delete)
+    patch("cloudformation.lifecycle", models.Stack, "stack_resources", property(stack_resources))
+    patch("cloudformation.lifecycle", models.ChangeSet, "diff", change_set_diff)
+    patch("cloudformation.lifecycle", parsing.ResourceMap, "delete", resource_map_delete)
 
     original_create_resource = parsing.parse_and_create_resource
 
@@ -73,7 +73,7 @@ def install() -> None:
         account_id: str,
         region_name: str,
     ) -> Any:
-        return _create_resource(
+        return create_resource(
             original_create_resource,
             logical_id,
             resource_json,
@@ -108,7 +108,7 @@ def install() -> None:
 
     def resource_dto(self: Any, stack: Any, resource: Any) -> None:
         original_resource_dto(self, stack, resource)
-        self.resource_status, self.timestamp = _resource_state(stack, self.logical_resource_id)
+        self.resource_status, self.timestamp = resource_state(stack, self.logical_resource_id)
         self.last_updated_timestamp = self.timestamp
 
     patch("cloudformation.lifecycle", responses.StackResourceDTO, "__init__", resource_dto)
@@ -119,7 +119,7 @@ def install() -> None:
         stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
         summaries = []
         for resource in stack.stack_resources:
-            status, when = _resource_state(stack, resource.logical_resource_id)
+            status, when = resource_state(stack, resource.logical_resource_id)
             summaries.append(
                 {
                     "LogicalResourceId": resource.logical_resource_id,

@@ -165,11 +165,11 @@ def _create_nested(
     from moto.cloudformation.utils import generate_stack_id
 
     from mmtui.sandbox.moto_repairs.cloudformation.creation import (
-        _check_export_names,
-        _finish_create,
-        _new_stack,
+        check_export_names,
+        finish_create,
+        new_stack,
     )
-    from mmtui.sandbox.moto_repairs.cloudformation.stacks import _resolved_text, _stack_event
+    from mmtui.sandbox.moto_repairs.cloudformation.stacks import resolved_text, stack_event
 
     backend = cloudformation_backends[account_id][region_name]
     parent: Any = backend.stacks[kwargs["StackId"]]
@@ -179,8 +179,8 @@ def _create_nested(
     if not url:
         raise ValidationError(parent.stack_id, message="TemplateURL is required for a stack")
     name = nested_stack_name(account_id, region_name, parent.name, logical_id)
-    parameters = _resolved_text(properties.get("Parameters") or {})
-    stack = _new_stack(
+    parameters = resolved_text(properties.get("Parameters") or {})
+    stack = new_stack(
         stack_id=generate_stack_id(name, region_name, account_id),
         name=name,
         template=template_for(url, account_id, region_name),
@@ -194,14 +194,14 @@ def _create_nested(
     )
     stack.parent_id = parent.stack_id
     stack.root_id = parent.root_id or parent.stack_id
-    _check_export_names(backend, stack)
+    check_export_names(backend, stack)
     backend.stacks[stack.stack_id] = stack
-    _stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
+    stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
     stack.status = "CREATE_IN_PROGRESS"
     stack._mmtui_created_on = getattr(parent, "_mmtui_created_on", None)
     token = _NESTED.set(_NESTED.get() | {name})
     try:
-        _finish_create(backend, stack)
+        finish_create(backend, stack)
     finally:
         _NESTED.reset(token)
     if stack.status != "CREATE_COMPLETE":

@@ -17,7 +17,7 @@ def install() -> None:
     def exports(self: Any) -> list[Any]:
         found = []
         for output in (self._output_json_map or {}).values():
-            if not output.get("Export") or not _output_shown(output, self._resource_map):
+            if not output.get("Export") or not output_shown(output, self._resource_map):
                 continue
             name = parsing.clean_json(output["Export"].get("Name"), self._resource_map)
             value = parsing.clean_json(output.get("Value"), self._resource_map)
@@ -95,6 +95,6 @@ def _output_text(value: Any) -> str:
     return str(value)
 
 
-def _output_shown(output: dict[str, Any], resource_map: Any) -> bool:
+def output_shown(output: dict[str, Any], resource_map: Any) -> bool:
     condition = output.get("Condition")
     return not condition or bool(resource_map.lazy_condition_map[condition])

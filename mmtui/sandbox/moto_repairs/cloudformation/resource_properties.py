@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from mmtui.sandbox.moto_repairs.cloudformation.stacks import _ec2, _ecs, _elbv2
+from mmtui.sandbox.moto_repairs.cloudformation.stacks import ec2_backend, ecs_backend, elbv2_backend
 from mmtui.sandbox.moto_repairs.patching import patch
 
 
@@ -168,7 +168,7 @@ def _key_values(items: Iterable[dict[str, Any]] | None) -> dict[str, str]:
 def _apply_load_balancer_properties(
     balancer: Any, properties: dict[str, Any], account_id: str, region: str
 ) -> None:
-    backend = _elbv2(account_id, region)
+    backend = elbv2_backend(account_id, region)
     attributes = _key_values(properties.get("LoadBalancerAttributes"))
     if attributes:
         backend.modify_load_balancer_attributes(balancer.arn, attributes)
@@ -183,13 +183,13 @@ def _apply_target_group_properties(
 ) -> None:
     attributes = _key_values(properties.get("TargetGroupAttributes"))
     if attributes:
-        _elbv2(account_id, region).modify_target_group_attributes(group.arn, attributes)
+        elbv2_backend(account_id, region).modify_target_group_attributes(group.arn, attributes)
 
 
 def _apply_vpc_properties(
     vpc: Any, properties: dict[str, Any], account_id: str, region: str
 ) -> None:
-    backend = _ec2(account_id, region)
+    backend = ec2_backend(account_id, region)
     for name, attribute in (
         ("EnableDnsSupport", "enable_dns_support"),
         ("EnableDnsHostnames", "enable_dns_hostnames"),
@@ -202,7 +202,7 @@ def _apply_subnet_properties(
     subnet: Any, properties: dict[str, Any], account_id: str, region: str
 ) -> None:
     if "MapPublicIpOnLaunch" in properties:
-        _ec2(account_id, region).modify_subnet_attribute(
+        ec2_backend(account_id, region).modify_subnet_attribute(
             subnet.id, "map_public_ip_on_launch", _truthy(properties["MapPublicIpOnLaunch"])
         )
 
@@ -247,7 +247,7 @@ def _ecs_service_create(
     task_definition = properties.get("TaskDefinition")
     task_definition = getattr(task_definition, "arn", task_definition)
     network = (properties.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration")
-    return _ecs(account_id, region).create_service(
+    return ecs_backend(account_id, region).create_service(
         cluster,
         resource_name,
         int(properties.get("DesiredCount", 1)),
@@ -316,7 +316,7 @@ def _task_definition_create(
     **_: Any,
 ) -> Any:
     arguments = _task_definition_arguments(cloudformation_json["Properties"], resource_name)
-    return _ecs(account_id, region).register_task_definition(**arguments)
+    return ecs_backend(account_id, region).register_task_definition(**arguments)
 
 
 def _task_definition_update(
@@ -329,7 +329,7 @@ def _task_definition_update(
     region_name: str,
 ) -> Any:
     """A changed task definition is a new revision; the old one is deregistered (as AWS)."""
-    backend = _ecs(account_id, region_name)
+    backend = ecs_backend(account_id, region_name)
     arguments = _task_definition_arguments(cloudformation_json["Properties"], new_resource_name)
     replacement = backend.register_task_definition(**arguments)
     backend.deregister_task_definition(original_resource.arn)

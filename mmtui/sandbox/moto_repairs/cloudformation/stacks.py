@@ -27,7 +27,7 @@ class _Timings:
     delete = 0.0
 
 
-_TIMINGS = _Timings()
+TIMINGS = _Timings()
 
 # (account, region, stack name) → the day a stack about to be created was made on (seeding).
 _BACKDATED: dict[tuple[str, str, str], date] = {}
@@ -35,7 +35,7 @@ _backdated_lock = threading.Lock()
 
 # The resources being created right now, as (stack id, logical id): a resource creates the
 # resources it refers to first, and a reference cycle must not recurse forever.
-_CREATING: ContextVar[frozenset[tuple[str, str]]] = ContextVar("mmtui_cfn_creating")
+CREATING: ContextVar[frozenset[tuple[str, str]]] = ContextVar("mmtui_cfn_creating")
 
 
 def created_earlier(account: str, region: str, stack_name: str, day: date) -> None:
@@ -46,25 +46,25 @@ def created_earlier(account: str, region: str, stack_name: str, day: date) -> No
         _BACKDATED[(account, region, stack_name)] = day
 
 
-def _take_backdating(stack: Any) -> date | None:
+def take_backdating(stack: Any) -> date | None:
     with _backdated_lock:
         return _BACKDATED.pop((stack.account_id, stack.region_name, stack.name), None)
 
 
-def _backend_of(stack: Any) -> Any:
+def backend_of(stack: Any) -> Any:
     from moto.cloudformation.models import cloudformation_backends
 
     return cloudformation_backends[stack.account_id][stack.region_name]
 
 
-def _stack_of(resources_map: Any) -> Any | None:
+def stack_of(resources_map: Any) -> Any | None:
     from moto.cloudformation.models import cloudformation_backends
 
     backend = cloudformation_backends[resources_map._account_id][resources_map._region_name]
     return backend.stacks.get(resources_map.stack_id)
 
 
-def _event(
+def resource_event(
     stack: Any | None,
     logical_id: str,
     physical_id: str | None,
@@ -91,18 +91,18 @@ def _event(
     stack.events.append(event)
 
 
-def _stack_event(stack: Any, status: str, reason: str | None = None) -> None:
+def stack_event(stack: Any, status: str, reason: str | None = None) -> None:
     """A stack-level event; its reason is also the stack's StackStatusReason, as on AWS."""
-    _event(stack, stack.name, stack.stack_id, STACK, status, reason)
+    resource_event(stack, stack.name, stack.stack_id, STACK, status, reason)
     stack.status_reason = reason
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return str(message)
 
 
-def _supported(resource_type: str) -> bool:
+def supported(resource_type: str) -> bool:
     from moto.cloudformation import parsing
 
     if resource_type in parsing.NULL_MODELS:
@@ -110,7 +110,7 @@ def _supported(resource_type: str) -> bool:
     return resource_type.startswith("Custom::") or resource_type in parsing.get_model_map()
 
 
-def _references(node: Any) -> set[str]:
+def references(node: Any) -> set[str]:
     """Names a template fragment refers to: Ref, GetAtt and ${...} in Sub (not ${!literal})."""
     found: set[str] = set()
     if isinstance(node, dict):
@@ -126,25 +126,25 @@ def _references(node: Any) -> set[str]:
                     name.split(".", 1)[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", str(text))
                 }
                 found |= names - set(variables or {})
-                found |= _references(variables)
+                found |= references(variables)
             else:
-                found |= _references(value)
+                found |= references(value)
     elif isinstance(node, list):
         for item in node:
-            found |= _references(item)
+            found |= references(item)
     return found
 
 
-def _dependencies(resource_json: dict[str, Any], resources: dict[str, Any]) -> list[str]:
+def dependencies(resource_json: dict[str, Any], resources: dict[str, Any]) -> list[str]:
     """The resources one resource needs first: DependsOn and everything it refers to."""
     depends_on = resource_json.get("DependsOn") or []
     names = {depends_on} if isinstance(depends_on, str) else set(depends_on)
-    names |= _references(resource_json.get("Properties"))
+    names |= references(resource_json.get("Properties"))
     # Template order keeps creation (and so events and IDs) deterministic.
     return [name for name in resources if name in names]
 
 
-def _creation_order(resources: dict[str, Any]) -> list[str]:
+def creation_order(resources: dict[str, Any]) -> list[str]:
     """Logical IDs with every resource after the ones it depends on (template order otherwise)."""
     order: list[str] = []
     state: dict[str, int] = {}
@@ -155,7 +155,7 @@ def _creation_order(resources: dict[str, Any]) -> list[str]:
         if state.get(name) == 1:  # a cycle: AWS refuses the template; keep going regardless
             return
         state[name] = 1
-        for dependency in _dependencies(resources[name], resources):
+        for dependency in dependencies(resources[name], resources):
             visit(dependency)
         state[name] = 2
         order.append(name)
@@ -165,7 +165,7 @@ def _creation_order(resources: dict[str, Any]) -> list[str]:
     return order
 
 
-def _normalised(resource_json: dict[str, Any]) -> dict[str, Any]:
+def normalised(resource_json: dict[str, Any]) -> dict[str, Any]:
     """A resource's template entry as written (moto adds `Properties: {}` while creating it)."""
     entry = copy.deepcopy(resource_json)
     if not entry.get("Properties"):
@@ -173,7 +173,7 @@ def _normalised(resource_json: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def _created(resources_map: Any) -> dict[str, Any]:
+def created_resources(resources_map: Any) -> dict[str, Any]:
     """The stack's resources that exist, by logical ID (not the skipped or false-condition ones)."""
     parsed = resources_map._parsed_resources
     return {
@@ -183,14 +183,14 @@ def _created(resources_map: Any) -> dict[str, Any]:
     }
 
 
-def _resolved_text(parameters: dict[str, Any]) -> dict[str, str]:
+def resolved_text(parameters: dict[str, Any]) -> dict[str, str]:
     return {
         key: ",".join(map(str, value)) if isinstance(value, list) else str(value)
         for key, value in parameters.items()
     }
 
 
-def _resource_state(stack: Any, logical_id: str) -> tuple[str, Any]:
+def resource_state(stack: Any, logical_id: str) -> tuple[str, Any]:
     """A resource's latest status and when it was reached, from the stack's events."""
     for event in reversed(stack.events):
         if event.logical_resource_id == logical_id and event.resource_type != STACK:
@@ -198,30 +198,30 @@ def _resource_state(stack: Any, logical_id: str) -> tuple[str, Any]:
     return "CREATE_COMPLETE", stack.creation_time
 
 
-def _stack_resources(self: Any) -> list[Any]:
+def stack_resources(self: Any) -> list[Any]:
     """DescribeStackResources: the resources that exist, never placeholders for skipped ones."""
-    return list(_created(self.resource_map).values())
+    return list(created_resources(self.resource_map).values())
 
 
-def _find_stack(backend: Any, name_or_id: str) -> Any | None:
+def find_stack(backend: Any, name_or_id: str) -> Any | None:
     if name_or_id in backend.stacks:
         return backend.stacks[name_or_id]
     return next((s for s in backend.stacks.values() if s.name == name_or_id), None)
 
 
-def _ec2(account: str, region: str) -> Any:
+def ec2_backend(account: str, region: str) -> Any:
     from moto.ec2.models import ec2_backends
 
     return ec2_backends[account][region]
 
 
-def _ecs(account: str, region: str) -> Any:
+def ecs_backend(account: str, region: str) -> Any:
     from moto.ecs.models import ecs_backends
 
     return ecs_backends[account][region]
 
 
-def _elbv2(account: str, region: str) -> Any:
+def elbv2_backend(account: str, region: str) -> Any:
     from moto.elbv2.models import elbv2_backends
 
     return elbv2_backends[account][region]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mmtui.sandbox.moto_repairs.cloudformation.stacks import _ec2
+from mmtui.sandbox.moto_repairs.cloudformation.stacks import ec2_backend
 from mmtui.sandbox.moto_repairs.patching import patch
 
 # =========================================================================== template reading
@@ -55,5 +55,5 @@ def _availability_zones(argument: Any, resources_map: Any) -> list[str]:
 
     region = parsing.clean_json(argument, resources_map) if argument else ""
     region = str(region or resources_map["AWS::Region"])
-    zones = _ec2(resources_map["AWS::AccountId"], region).describe_availability_zones()
+    zones = ec2_backend(resources_map["AWS::AccountId"], region).describe_availability_zones()
     return sorted(zone.name for zone in zones)

@@ -7,22 +7,22 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from mmtui.sandbox.moto_repairs.cloudformation.change_sets import _plan
-from mmtui.sandbox.moto_repairs.cloudformation.creation import _mark_reported, _publish_exports
-from mmtui.sandbox.moto_repairs.cloudformation.deletion import _delete_resources
+from mmtui.sandbox.moto_repairs.cloudformation.change_sets import plan_update
+from mmtui.sandbox.moto_repairs.cloudformation.creation import mark_reported, publish_exports
+from mmtui.sandbox.moto_repairs.cloudformation.deletion import delete_resources
 from mmtui.sandbox.moto_repairs.cloudformation.stacks import (
-    _backend_of,
-    _created,
-    _creation_order,
-    _event,
-    _reason,
-    _references,
-    _resolved_text,
-    _stack_event,
+    backend_of,
+    created_resources,
+    creation_order,
+    failure_reason,
+    references,
+    resolved_text,
+    resource_event,
+    stack_event,
 )
 
 
-def _update_stack(
+def update_stack(
     self: Any,
     template: str,
     role_arn: str | None = None,
@@ -32,7 +32,7 @@ def _update_stack(
     """Update a stack: add, then modify, then remove (the cleanup phase), with events."""
     from moto.cloudformation.models import Stack
 
-    _stack_event(self, "UPDATE_IN_PROGRESS", "User Initiated")
+    stack_event(self, "UPDATE_IN_PROGRESS", "User Initiated")
     self.status = "UPDATE_IN_PROGRESS"
     resources_map = self.resource_map
     try:
@@ -41,15 +41,17 @@ def _update_stack(
         # moto cannot undo the changes already made; the stack reports what AWS would.
         failed = getattr(exc, "_mmtui_failed", None)
         verb = "update" if getattr(exc, "_mmtui_update", False) else "create"
-        _stack_event(
+        stack_event(
             self,
             "UPDATE_ROLLBACK_IN_PROGRESS",
-            f"The following resource(s) failed to {verb}: [{failed}]. " if failed else _reason(exc),
+            f"The following resource(s) failed to {verb}: [{failed}]. "
+            if failed
+            else failure_reason(exc),
         )
         self.status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
-        _stack_event(self, self.status)
+        stack_event(self, self.status)
         self.status = "UPDATE_ROLLBACK_COMPLETE"
-        _stack_event(self, self.status)
+        stack_event(self, self.status)
         return
     self.template = template
     self._parse_template()
@@ -60,11 +62,11 @@ def _update_stack(
         self.parameters = parameters
     if tags is not None:
         self.tags = tags
-    _stack_event(self, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-    _delete_resources(resources_map, removed[0], removed[1])
+    stack_event(self, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+    delete_resources(resources_map, removed[0], removed[1])
     self.status = "UPDATE_COMPLETE"
-    _stack_event(self, self.status)
-    _publish_exports(_backend_of(self), self)
+    stack_event(self, self.status)
+    publish_exports(backend_of(self), self)
 
 
 def _update_resources(
@@ -74,14 +76,14 @@ def _update_resources(
     from moto.cloudformation import parsing
 
     old_resources = resources_map._resource_json_map
-    old_parameters = _resolved_text(resources_map.resolved_parameters)
-    existing = _created(resources_map)
+    old_parameters = resolved_text(resources_map.resolved_parameters)
+    existing = created_resources(resources_map)
     resources_map._template = template
     if parameters is not None:
         resources_map.input_parameters = parameters
     resources_map.resolved_parameters = {}
     resources_map.load()
-    new_parameters = _resolved_text(resources_map.resolved_parameters)
+    new_parameters = resolved_text(resources_map.resolved_parameters)
     changed = {
         key
         for key in set(old_parameters) | set(new_parameters)
@@ -93,22 +95,22 @@ def _update_resources(
         condition = new_resources[name].get("Condition")
         return not condition or bool(resources_map.lazy_condition_map[condition])
 
-    plan = _plan(resources_map, new_resources, wanted, changed)
+    plan = plan_update(resources_map, new_resources, wanted, changed)
     resources_map._resource_json_map = new_resources
     # One pass in dependency order, as AWS: a resource that got a new physical ID (a new task
     # definition revision, say) is passed on to the resources that refer to it.
     replaced: set[str] = set()
-    for name in _creation_order(new_resources):
+    for name in creation_order(new_resources):
         if name in plan["Add"]:
             resources_map[name]
             continue
         if name not in existing or not wanted(name):
             continue
-        if name not in plan["Modify"] and not _references(new_resources[name]) & replaced:
+        if name not in plan["Modify"] and not references(new_resources[name]) & replaced:
             continue
         resource_type = new_resources[name]["Type"]
         physical = getattr(existing[name], "physical_resource_id", None)
-        _event(stack, name, physical, resource_type, "UPDATE_IN_PROGRESS")
+        resource_event(stack, name, physical, resource_type, "UPDATE_IN_PROGRESS")
         try:
             updated = parsing.parse_and_update_resource(
                 name,
@@ -118,8 +120,10 @@ def _update_resources(
                 region_name=resources_map._region_name,
             )
         except Exception as exc:
-            _event(stack, name, physical, resource_type, "UPDATE_FAILED", _reason(exc))
-            _mark_reported(exc, name)
+            resource_event(
+                stack, name, physical, resource_type, "UPDATE_FAILED", failure_reason(exc)
+            )
+            mark_reported(exc, name)
             with contextlib.suppress(AttributeError):  # a type without __dict__: still reported
                 exc._mmtui_update = True  # type: ignore[attr-defined]
             raise
@@ -129,5 +133,5 @@ def _update_resources(
             if new_physical != physical:
                 replaced.add(name)
             physical = new_physical
-        _event(stack, name, physical, resource_type, "UPDATE_COMPLETE")
+        resource_event(stack, name, physical, resource_type, "UPDATE_COMPLETE")
     return plan["Remove"], old_resources

@@ -53,7 +53,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mmtui.sandbox.behaviours import git_store
-from mmtui.sandbox.core.persistence import _StatePickler, loaded_backends
+from mmtui.sandbox.core.account_share import drop
+from mmtui.sandbox.core.persistence import StatePickler, loaded_backends
 from mmtui.sandbox.core.protocol import TEMPLATE_ACCOUNT
 from mmtui.sandbox.moto_repairs.elbv2_account_dns_names import dns_name
 from mmtui.sandbox.moto_repairs.s3_bucket_registry import rebuild_bucket_registry
@@ -133,7 +134,7 @@ def _take(
         extension.name: extension.export_account(account) for extension in sandbox.extensions
     }
     buffer = io.BytesIO()
-    _StatePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(
+    StatePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(
         {"backends": backends, "extensions": extensions}
     )
     commits: dict[str, str] = {}
@@ -315,17 +316,3 @@ def _replace_content(content: bytes, replacements: list[tuple[str, str]]) -> byt
             member.compress_type = info.compress_type
             copy.writestr(member, _replace_bytes(archive.read(info), replacements))
     return buffer.getvalue()
-
-
-def drop(sandbox: Sandbox, account: str) -> None:
-    """Remove an account from moto and from every extension (the template after its image)."""
-    with sandbox.lock:
-        seen: set[int] = set()
-        for backends in loaded_backends().values():
-            if id(backends) not in seen:
-                seen.add(id(backends))
-                dict.pop(backends, account, None)
-        rebuild_bucket_registry()
-        for extension in sandbox.extensions:
-            extension.drop_account(account)
-        sandbox.mark_dirty()

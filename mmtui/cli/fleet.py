@@ -1,0 +1,191 @@
+"""`mmtui fleet`: the instructor's commands over many attendee accounts at once."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from mmtui.cli.choice import STEP_HELP, lab_option, not_built, resolve_lab, resolve_step
+from mmtui.cli.fleet_progress import fleet_progress
+from mmtui.cli.tasks import solve_steps
+from mmtui.cli_options import F, require_names_declared
+from mmtui.exitcodes import ExitCode, MmtuiError
+
+
+@click.group()
+def fleet() -> None:
+    """Instructor commands over many attendee accounts at once.
+
+    FILE (YAML or CSV) lists the attendees: a `name` each and one way in: `profile`, or
+    `role_arn` (or `role_name` with `account_id`) to assume with STS, with `external_id` and
+    `source_profile`, or `endpoint_url` (with `access_key_id` and `secret_access_key`, e.g.
+    for a sandbox); optional `account_id`, `primary_region`, `secondary_region`, `workspace`,
+    and the attendee's own resource names, keyed as the name options of `mmtui target` (without
+    their dashes, e.g. `primary_stack`).
+    YAML may set room-wide `defaults:` above `attendees:`.
+
+    Every target is worked on concurrently and reported in its own row: one that cannot be
+    reached never stops the others. When the file names an `account_id`, a target is worked on
+    only if STS says the credentials lead there; `fleet reset` requires it.
+
+    Exit codes: 3 if a target was denied or refused for its account, else 4 if one could not
+    be reached (AWS or network error), else 2 if one was refused for its configuration (or a
+    reset was not confirmed with --yes), else 1 if a check failed or is pending, else 0. A bad
+    targets file is reported as FILE:LINE and exits 2 before any target is touched.
+    """
+
+
+def fleet_options(fn: F) -> F:
+    fn = click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["table", "json", "csv"]),
+        default="table",
+        show_default=True,
+        help="How to print the results (stdout); progress goes to stderr.",
+    )(fn)
+    fn = click.option(
+        "--concurrency",
+        type=click.IntRange(1, 256),
+        default=16,
+        show_default=True,
+        metavar="N",
+        help="Accounts worked on at once.",
+    )(fn)
+    fn = click.option(
+        "--targets",
+        "targets_file",
+        required=True,
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="YAML or CSV list of attendees and how to reach their accounts.",
+    )(fn)
+    fn = lab_option(fn)
+    return fn
+
+
+@fleet.command("check")
+@fleet_options
+@click.option("--step", "step_text", metavar="S", help=f"Check only {STEP_HELP}.")
+def fleet_check(step_text: str | None, **kwargs: Any) -> None:
+    """Check every account, read-only: a table of attendee x step.
+
+    With no --step the lab's prerequisites are checked too (a column of their own).
+
+    \b
+    mmtui fleet check --targets room.yaml
+    mmtui fleet check --targets room.csv --concurrency 32 --format csv > room-status.csv
+    """
+    lab, content = resolve_lab(kwargs.pop("lab_id"))
+    step = resolve_step(content, step_text)
+    steps = [step] if step is not None else list(content.lab.steps)
+    run_fleet(kwargs, lab, content, "check", steps, prerequisites=step is None)
+
+
+@fleet.command("solve")
+@fleet_options
+@click.option("--step", "step_text", metavar="S", help=f"Solve only {STEP_HELP}.")
+@click.option(
+    "--through", "through_text", metavar="S", help="Catch attendees up: every step through S."
+)
+def fleet_solve(step_text: str | None, through_text: str | None, **kwargs: Any) -> None:
+    """Catch attendees up: solve steps in every account, then check them.
+
+    Safe to run twice: what is already done is left as it is.
+    A cell says `done` when mmtui did something and the step passes now, otherwise the step's
+    status. Step 4 commits to each attendee's own clones: FILE's `workspace`, or by default a
+    folder per attendee in mmtui's state folder (cloned when missing).
+
+    \b
+    mmtui fleet solve --targets room.yaml --through 3
+    """
+    lab, content = resolve_lab(kwargs.pop("lab_id"))
+    run_fleet(kwargs, lab, content, "solve", solve_steps(content, step_text, through_text))
+
+
+@fleet.command("reset")
+@fleet_options
+@click.option("--step", "step_text", metavar="S", help=f"Reset only {STEP_HELP}.")
+@click.option("--dry-run", is_flag=True, help="Show the combined plan and change nothing.")
+@click.option("--yes", is_flag=True, help="Required to act: reset as planned.")
+def fleet_reset(step_text: str | None, dry_run: bool, yes: bool, **kwargs: Any) -> None:
+    """Reset the lab (or one step) in every attendee's account.
+
+    Without --yes it only shows the combined plan, target by target, and changes nothing.
+    Every attendee needs an `account_id` in FILE, and a target whose credentials lead to
+    another account is refused in its row (the others are reset).
+
+    \b
+    mmtui fleet reset --targets room.yaml --dry-run
+    mmtui fleet reset --targets room.yaml --yes
+    """
+    lab, content = resolve_lab(kwargs.pop("lab_id"))
+    step = resolve_step(content, step_text)
+    steps = [step] if step is not None else lab.reset_order(list(content.lab.steps))
+    run_fleet(
+        kwargs, lab, content, "reset", steps, act=yes and not dry_run, refuse=not (yes or dry_run)
+    )
+
+
+def run_fleet(
+    kwargs: dict[str, Any],
+    lab: Any,
+    content: Any,
+    command: str,
+    steps: list[Any],
+    *,
+    prerequisites: bool = False,
+    act: bool = False,
+    refuse: bool = False,
+) -> NoReturn:
+    """Load the targets, run `command` over them with a progress display, print, exit."""
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from mmtui.fleet.output import as_csv, as_json, print_plan, print_table
+    from mmtui.fleet.run import Fleet, Job, overall_exit_code
+    from mmtui.fleet.targets import load_targets
+
+    attendees = load_targets(Path(kwargs["targets_file"]))
+    for attendee in attendees:
+        try:
+            require_names_declared(attendee.spec, content)
+        except MmtuiError as exc:
+            raise MmtuiError(f"{attendee.where}: {attendee.name}: {exc}") from None
+    if command != "check":
+        names = [getattr(step.automated, command) for step in steps]
+        unbuilt = [n for n in names if n is not None and not lab.tasks.get(n).implemented]
+        if unbuilt:
+            not_built(f"fleet {command}", f"the tasks {', '.join(unbuilt)} are being written")
+    job = Job(command, lab, content, steps, prerequisites=prerequisites, act=act)  # type: ignore[arg-type]
+    stderr = Console(stderr=True)
+    with fleet_progress(stderr, f"fleet {command}", len(attendees)) as hooks:
+        outcomes = Fleet(job, kwargs["concurrency"], hooks).run(attendees)
+    code = overall_exit_code(outcomes)
+    output_format = kwargs["output_format"]
+    if output_format == "json":
+        click.echo(as_json(job, outcomes, code))
+    elif output_format == "csv":
+        click.echo(as_csv(job, outcomes), nl=False)
+    else:
+        import os
+
+        # Piped into a file or a pager, the table keeps its rows whole rather than 80 columns.
+        wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+        console = Console(width=200) if wide else Console()
+        if command == "reset" and not act:
+            print_plan(outcomes, console)
+        print_table(job, outcomes, console)
+    if refuse:
+        planned = sum(1 for o in outcomes if any(step.plan for step in o.steps))
+        click.echo(
+            f"mmtui: nothing was changed: this is the plan; pass --yes to reset "
+            f"{planned} target{'s' if planned != 1 else ''} (or --dry-run to only plan)",
+            err=True,
+        )
+        if code not in (ExitCode.CREDENTIALS, ExitCode.AWS_ERROR):
+            code = ExitCode.USAGE
+    sys.exit(code)
