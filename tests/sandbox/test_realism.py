@@ -119,9 +119,9 @@ def test_faults_answer_as_aws_does_and_repeat_from_a_seed(sandbox: Sandbox) -> N
         once(sandbox, "dynamodb").list_tables()  # other services untouched
     with sandbox.simulating(Realism(faults=[Fault("500", 1.0, Scope("sts", "GetCallerIdentity"))])):
         assert code_of(once(sandbox, "sts").get_caller_identity) == ("InternalFailure", 500)
-    with sandbox.simulating(Realism(faults=[Fault("reset", 1.0, Scope("sts"))])):
-        with pytest.raises(BotoCoreError):
-            once(sandbox, "sts").get_caller_identity()
+    reset = Realism(faults=[Fault("reset", 1.0, Scope("sts"))])
+    with sandbox.simulating(reset), pytest.raises(BotoCoreError):
+        once(sandbox, "sts").get_caller_identity()
 
     def draws(seed: int) -> list[bool]:
         realism = Realism(faults=[Fault("503", 0.5)], seed=seed)
