@@ -87,29 +87,23 @@ def test_described_in_one_line_and_in_sandbox_env(sandbox: Sandbox) -> None:
     assert "MMTUI_SANDBOX_REALISM" not in sandbox.env()
 
 
+THROTTLING = [
+    # (service, a read it serves, what AWS answers past the rate)
+    ("dynamodb", "list_tables", ("ThrottlingException", 400)),
+    ("cloudformation", "describe_stacks", ("Throttling", 400)),
+    ("xray", "get_groups", ("ThrottledException", 429)),
+    ("s3", "list_buckets", ("SlowDown", 503)),
+    ("codepipeline", "list_pipelines", ("ThrottlingException", 400)),
+]
+
+
 def test_each_service_throttles_with_its_own_error(sandbox: Sandbox) -> None:
-    limits = [
-        RateLimit(1, Scope(service))
-        for service in ("dynamodb", "cloudformation", "xray", "s3", "codepipeline")
-    ]
+    limits = [RateLimit(1, Scope(service)) for service, _, _ in THROTTLING]
     with sandbox.simulating(Realism(rate_limits=limits, clock=FROZEN)):
-        ddb = once(sandbox, "dynamodb")
-        ddb.list_tables()  # the one call a second
-        assert code_of(ddb.list_tables) == ("ThrottlingException", 400)
-        cfn = once(sandbox, "cloudformation")
-        cfn.describe_stacks()
-        assert code_of(cfn.describe_stacks) == ("Throttling", 400)
-        xray = once(sandbox, "xray")
-        xray.get_groups()
-        assert code_of(xray.get_groups) == ("ThrottledException", 429)
-        s3 = once(sandbox, "s3")
-        s3.list_buckets()
-        assert code_of(s3.list_buckets) == ("SlowDown", 503)
-        # Per operation: another operation of a throttled service has its own bucket only
-        # when the limit names the operation; a service-wide limit covers all of them.
-        pipelines = once(sandbox, "codepipeline")
-        pipelines.list_pipelines()
-        assert code_of(pipelines.list_pipelines)[0] == "ThrottlingException"
+        for service, read, answer in THROTTLING:
+            call = getattr(once(sandbox, service), read)
+            call()  # the one call a second
+            assert code_of(call) == answer, service
     once(sandbox, "dynamodb").list_tables()  # off again
 
 
