@@ -126,11 +126,11 @@ class Guide:
 
     def inventory(self) -> Any:
         """What exists now in both regions (read-only, concurrent, never raises for AWS)."""
-        from concurrent.futures import ThreadPoolExecutor
+        from mmtui.background import DaemonPool
 
         # One pool for the session: its threads keep their clients from one look to the next.
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(8, thread_name_prefix="mmtui-inventory")
+            self._pool = DaemonPool(8, name="mmtui-inventory")
         return self.lab.inventory(self._checks(), executor=self._pool)
 
     def overview_rows(self, inventory: Any) -> list[OverviewRow]:

@@ -210,3 +210,39 @@ def test_a_lab_folder_is_found_by_its_plugin_not_by_the_core(marker_lab: MarkerL
     assert marker_lab.load_content().folder == CONTENT
     assert not str(CONTENT).startswith(str(REPO / "labs"))
     assert isinstance(CONTENT, Path)
+
+
+def test_the_fleet_runs_the_lab_over_a_room(
+    marker_lab: MarkerLab, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """`fleet check`, `fleet solve` and `fleet reset --lab 90` over a room of one attendee."""
+    keys = sandbox.credentials()
+    targets = tmp_path / "room.yaml"
+    targets.write_text(
+        f"defaults:\n  endpoint_url: {sandbox.url}\n  access_key_id: {keys[0]}\n"
+        f"  secret_access_key: {keys[1]}\n"
+        "attendees:\n  - name: ann\n    account_id: '123456789012'\n"
+    )
+
+    def fleet(*args: str) -> tuple[int, dict[str, Any]]:
+        result = invoke(
+            "fleet", *args, "--targets", str(targets), "--lab", LAB_ID, "--format", "json"
+        )
+        assert result.stdout, result.stderr
+        return result.code, json.loads(result.stdout)
+
+    def cell(document: dict[str, Any]) -> str:
+        (target,) = document["targets"]
+        assert target["name"] == "ann"
+        return {step["id"]: step["status"] for step in target["steps"]}["data-tier"]
+
+    code, document = fleet("check")
+    assert (code, cell(document)) == (1, "fail")
+    code, _ = fleet("solve", "--through", "1")
+    assert code == 0
+    assert marker(sandbox)
+    assert cell(fleet("check")[1]) == "pass"
+    code, _ = fleet("reset", "--yes")
+    assert code == 0
+    assert not marker(sandbox)
+    assert cell(fleet("check")[1]) == "fail"

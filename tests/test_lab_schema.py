@@ -77,19 +77,23 @@ def _lint_lab_with(tmp_path: Path, old: str, new: str) -> tuple[int, list[str], 
     return result.code, result.stdout.splitlines(), lab_yaml
 
 
-def test_a_lab_of_another_format_is_refused_with_one_message(tmp_path: Path) -> None:
-    code, lines, lab_yaml = _lint_lab_with(tmp_path, "format: 2\n", "format: 1\n")
-    assert code == 2
-    assert lines == [
-        f"{lab_yaml}:4: format 1 is not one this mmtui reads: it reads lab.yaml format 2 "
-        "(its shape is in labs/lab.schema.json)"
-    ]
+SHAPE = "lab.yaml format 2 (its shape is in labs/lab.schema.json)"
 
 
-def test_a_lab_without_a_format_is_told_what_to_add(tmp_path: Path) -> None:
-    code, lines, lab_yaml = _lint_lab_with(tmp_path, "format: 2\n", "")
-    assert code == 2
-    assert lines == [
-        f"{lab_yaml}:1: missing required key 'format': add `format: 2` at the top; this mmtui "
-        "reads lab.yaml format 2 (its shape is in labs/lab.schema.json)"
-    ]
+@pytest.mark.parametrize(
+    ("new", "line", "said"),
+    [
+        ("format: 1\n", 4, f"format 1 is not one this mmtui reads: it reads {SHAPE}"),
+        (
+            "",
+            1,
+            f"missing required key 'format': add `format: 2` at the top; this mmtui reads {SHAPE}",
+        ),
+    ],
+    ids=["another", "none"],
+)
+def test_a_lab_of_another_format_is_refused_with_one_message(
+    tmp_path: Path, new: str, line: int, said: str
+) -> None:
+    code, lines, lab_yaml = _lint_lab_with(tmp_path, "format: 2\n", new)
+    assert (code, lines) == (2, [f"{lab_yaml}:{line}: {said}"])

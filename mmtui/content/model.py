@@ -22,8 +22,9 @@ RegisteredName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[
 
 
 class Strict(BaseModel):
-    # Field docstrings become the descriptions of the published JSON schema (schema.py).
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # Field docstrings become the descriptions of the published JSON schema (schema.py reads
+    # them; pydantic's own `use_attribute_docstrings` would parse this file at every start).
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Parameter(Strict):

@@ -9,9 +9,13 @@ published files differ from what the model says.
 
 from __future__ import annotations
 
+import ast
+import inspect
+import itertools
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,8 +28,41 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
+def field_docs(module: ModuleType) -> dict[str, dict[str, str]]:
+    """Class name → field name → the docstring written under the field, for every class of
+    `module` (the string statement that follows an annotated assignment)."""
+    tree = ast.parse(inspect.getsource(module))
+    docs: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        fields = docs.setdefault(node.name, {})
+        for before, after in itertools.pairwise(node.body):
+            if (
+                isinstance(before, ast.AnnAssign)
+                and isinstance(before.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                fields[before.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
+def _describe_fields(document: dict[str, Any], docs: dict[str, dict[str, str]]) -> None:
+    classes = {document.get("title", ""): document, **document.get("$defs", {})}
+    for name, shape in classes.items():
+        for field_name, text in docs.get(name, {}).items():
+            prop = shape.get("properties", {}).get(field_name)
+            if prop is not None:
+                prop["description"] = text
+
+
 def schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    from mmtui.content import model as content_model
+
     document = model.model_json_schema()
+    _describe_fields(document, field_docs(content_model))
     titled = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$comment": f"Made from mmtui's content model (lab.yaml format {FORMAT}); "

@@ -6,12 +6,14 @@ as long as its slowest check, not the sum of them.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
 from dataclasses import dataclass
 from typing import Any
 
+from mmtui.background import DaemonPool
 from mmtui.content.model import Check, Step
 from mmtui.content.render import render
 from mmtui.engine.context import CheckContext
@@ -20,7 +22,11 @@ from mmtui.target.readonly import WriteRefused
 
 PREREQUISITES_ID = "prerequisites"
 NOT_BUILT = "NotBuilt"
+OUT_OF_TIME = "Timeout"
 MAX_WORKERS = 8
+ROUND_BUDGET = 60.0
+"""Seconds a round of checks may take. A check reads a few times, each read bounded by the
+checks' timeouts (target/clients.py); past this the AWS it talks to is not answering."""
 
 ResultSink = Callable[[str, CheckResult], None]
 """Called with (step id, result) as each check finishes, from the checking thread."""
@@ -105,6 +111,17 @@ def run_one(ctx: CheckContext, check: Check) -> CheckResult:
     return _timed(result, time.perf_counter() - started)
 
 
+def _out_of_time(ctx: CheckContext, check: Check, budget: float, thread: int | None) -> CheckResult:
+    from mmtui.target.calls import IN_FLIGHT
+
+    waiting = IN_FLIGHT.of_thread(thread) if thread is not None else []
+    what = f"; still waiting for {waiting[0].describe()}" if waiting else ""
+    result = Checker(ctx, check).errored(
+        f"AWS did not answer within {budget:.0f} s{what}", OUT_OF_TIME
+    )
+    return _timed(result, budget)
+
+
 def _timed(result: CheckResult, seconds: float) -> CheckResult:
     from dataclasses import replace
 
@@ -127,21 +144,46 @@ def run_checks(
     prerequisites: bool = True,
     sink: ResultSink | None = None,
     workers: int = MAX_WORKERS,
+    budget: float = ROUND_BUDGET,
 ) -> list[StepResult]:
-    """Run the checks of `steps` (and the lab's prerequisites) concurrently."""
+    """Run the checks of `steps` (and the lab's prerequisites) concurrently.
+
+    The round takes at most `budget` seconds: a check still waiting for AWS then is an ERROR
+    that names the call it waits for, and its thread is left to give up on its own (it is a
+    daemon: it never holds up quitting)."""
     units = plan(ctx, steps, prerequisites)
     results: dict[int, CheckResult] = {}
+    threads: dict[int, int] = {}
+    lock = threading.Lock()
+    over = threading.Event()
 
     def work(index: int, unit: CheckUnit) -> None:
+        threads[index] = threading.get_ident()
         result = run_one(ctx, unit.check)
-        results[index] = result
+        with lock:
+            if over.is_set():
+                return  # the round has ended without it: its answer is not part of it
+            results[index] = result
         if sink is not None:
             sink(unit.step_id, result)
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mmtui-check") as pool:
+    pool = DaemonPool(workers, name="mmtui-check")
+    try:
         futures = [pool.submit(work, index, unit) for index, unit in enumerate(units)]
+        finished, _late = wait(futures, timeout=budget)
+        with lock:
+            over.set()
         for future in futures:
-            future.result()  # re-raises WriteRefused and bugs, loudly
+            if future in finished:
+                future.result()  # re-raises WriteRefused and bugs, loudly
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for index, unit in enumerate(units):
+        if index not in results:
+            result = _out_of_time(ctx, unit.check, budget, threads.get(index))
+            results[index] = result
+            if sink is not None:
+                sink(unit.step_id, result)
 
     grouped: list[StepResult] = []
     if prerequisites and ctx.content.lab.prerequisites:

@@ -170,16 +170,33 @@ def run_actions(actions: list[Action], log: LogSink, spec: TargetSpec | None = N
 
     An AWS or network error stops the run as an MmtuiError naming the action (exit 3 or 4, one
     line, with the fix for credentials of `spec` when there is one)."""
+    from mmtui.exitcodes import MmtuiError
     from mmtui.target.errors import translated
 
     done: list[str] = []
-    for action in actions:
-        with translated(action.describe(), spec):
-            outcome = action.run()
+    for index, action in enumerate(actions):
+        try:
+            with translated(action.describe(), spec):
+                outcome = action.run()
+        except MmtuiError as exc:
+            # Stopped part-way: say what is in place and what is not, so nobody has to guess
+            # whether to undo anything (nothing: a second run starts from what AWS shows).
+            raise MmtuiError(
+                f"{str(exc).rstrip('.')}.{stopped_at(done, actions[index + 1 :])}", exc.exit_code
+            ) from exc
         if outcome:
             log(f"{action.region}: {outcome}")
             done.append(outcome)
     return done
+
+
+def stopped_at(done: list[str], left: list[Action]) -> str:
+    """What a task that stopped on an error had done and had still to do, in a few words."""
+    parts = [f" Done before it: {'; '.join(done)}." if done else " Nothing was changed before it."]
+    if left:
+        parts.append(f" Not started: {'; '.join(action.describe() for action in left)}.")
+    parts.append(" Run it again: it continues from what AWS shows.")
+    return "".join(parts)
 
 
 def step_actions(context: TaskContext, step: Step, kind: str) -> list[Action]:

@@ -21,7 +21,11 @@ from mmtui.target.spec import TargetSpec
 
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 30
+CHECK_READ_TIMEOUT = 10
+"""Checks' reads: a describe or a list answers in well under a second on AWS."""
 MAX_ATTEMPTS = 5
+CHECK_ATTEMPTS = 3
+"""Checks retry within the SDK's standard limit (3 attempts), then say `error`."""
 
 _loader_lock = threading.Lock()
 _shared_loader: Any = None
@@ -184,6 +188,8 @@ class ClientFactory:
         refuse any operation that writes.
         """
         region = region or self.spec.primary_region
+        if read_only:
+            max_attempts = min(max_attempts, CHECK_ATTEMPTS)
         key = (service, region, max_attempts, read_only)
         found = self._clients.get(key)
         if found is not None:
@@ -199,6 +205,9 @@ class ClientFactory:
             config = client_config(
                 ignore_configured_endpoint_urls=self.spec.kind == "aws",
                 retries={"mode": "standard", "total_max_attempts": max_attempts},
+                # A check reads: one that waits long is better told as an error now than
+                # after minutes of retries against an endpoint that does not answer.
+                **({"read_timeout": CHECK_READ_TIMEOUT} if read_only else {}),
             )
             client = session.client(
                 service, region_name=region, endpoint_url=self.endpoint_url, config=config
@@ -207,6 +216,9 @@ class ClientFactory:
                 from mmtui.target.readonly import guard
 
                 guard(client)
+            from mmtui.target.calls import IN_FLIGHT
+
+            IN_FLIGHT.watch(client)
             self._clients[key] = client
             return client
 

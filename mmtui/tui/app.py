@@ -8,6 +8,7 @@ in one handler that shows them as a readable notice, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -20,11 +21,13 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from mmtui.background import DaemonPool
 from mmtui.content.loader import LabContent
 from mmtui.content.model import Step
 from mmtui.engine.plugin import LabPlugin
 from mmtui.engine.results import Status
 from mmtui.guide import Guide, Snapshot
+from mmtui.target.calls import slow_summary
 from mmtui.target.spec import TargetSpec
 from mmtui.tui.messages import (
     ChecksDone,
@@ -85,6 +88,7 @@ class MmtuiApp(App[int]):
         self.logs: dict[str, list[str]] = {}
         """Step id → the lines of its last solve or reset, kept when the step screen closes."""
         self.running: dict[str, str] = {}
+        self._slow_shown = ""
         """Step id → "solve"/"reset" while that task runs."""
         self.inventory: Any = None
         self._checking = False
@@ -96,8 +100,39 @@ class MmtuiApp(App[int]):
     def on_mount(self) -> None:
         from mmtui.tui.home import HomeScreen
 
+        # Thread workers run on the loop's default executor, which asyncio waits for when the
+        # app ends: a call stuck on an endpoint that never answers would keep the guide from
+        # quitting (a blank screen for minutes). Daemon threads are left behind instead.
+        asyncio.get_running_loop().set_default_executor(DaemonPool(8, name="mmtui-worker"))
         self.push_screen(HomeScreen())
         self.connect()
+        self.set_interval(1.0, self._show_slow_calls)
+
+    def _show_slow_calls(self) -> None:
+        """The target line, with the slowest AWS call named while calls are slow."""
+        slow = slow_summary()
+        if slow == self._slow_shown:
+            return
+        self._slow_shown = slow
+        line = self.guide.target_line() + (f" · {slow}" if slow else "")
+        for screen in self.screen_stack:
+            for widget in screen.query(TargetLine):
+                widget.update(line)
+
+    async def action_quit(self) -> None:
+        """Quit at once, unless a solve or reset is running: then say what goes on first."""
+        if not self.running:
+            self.exit()
+            return
+        from mmtui.tui.dialogs import QuitWhileRunningScreen
+
+        running = [f"{kind} of {step_id}" for step_id, kind in self.running.items()]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(QuitWhileRunningScreen(running), answered)
 
     def on_resize(self) -> None:
         # Small terminals (80×24) get compact panels so the instructions keep some room.

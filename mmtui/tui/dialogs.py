@@ -159,3 +159,26 @@ class SandboxEnvScreen(ModalScreen[None]):
     @on(Button.Pressed, "#close")
     def _close(self) -> None:
         self.dismiss(None)
+
+
+class QuitWhileRunningScreen(Confirm):
+    """Quitting while a solve or reset runs: what stops and what goes on, before it does."""
+
+    BINDINGS = [*Confirm.BINDINGS, Binding("q", "go", "Quit")]
+    GO_LABEL = "Quit now (y or q)"
+
+    def __init__(self, running: list[str]) -> None:
+        super().__init__()
+        self.running = running
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Quit while work is running?", classes="dialog-title")
+            yield Static(
+                f"Still running: {', '.join(self.running)}.\n\n"
+                "Quitting stops mmtui waiting; what AWS has already started carries on without "
+                "it. Open the step again later and run it again: it continues from what AWS "
+                "shows.",
+                id="running",
+            )
+            yield from self.buttons()

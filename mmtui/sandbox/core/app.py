@@ -21,6 +21,7 @@ from typing import Any
 from mmtui.sandbox.core import auth
 from mmtui.sandbox.core.extension import Extension, StartResponse
 from mmtui.sandbox.core.protocol import AwsRequest, AwsResponse, aws_error, not_available
+from mmtui.sandbox.core.realism import TIMEOUT_HOLD, Realism, fault_error
 
 
 class UnknownService(LookupError):
@@ -63,6 +64,8 @@ class SandboxApp:
         self.keys = keys
         """Access key → who it is (None: unknown); takes the sandbox lock itself."""
         self.port = port
+        self.realism = Realism()
+        """What the sandbox simulates of a slow, busy, faulty AWS (off unless set)."""
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if not auth.host_allowed(environ.get("HTTP_HOST"), self.port()):
@@ -89,11 +92,34 @@ class SandboxApp:
         verdict = auth.verify(environ, body, self.keys)
         if isinstance(verdict, auth.Refused):
             return self._send(start_response, refused(request, verdict))
+        if self.realism.active:
+            # Outside the lock: a slow or held call delays its caller, not everyone's.
+            unreal = self._as_aws_would(request, environ)
+            if unreal is not None:
+                return self._send(start_response, unreal)
         with self.lock:
             response = self.handle(request, environ)
         if request.may_write:
             self.on_change()  # may have changed state: the next autosave writes it
         return self._send(start_response, response)
+
+    def _as_aws_would(self, request: AwsRequest, environ: dict[str, Any]) -> AwsResponse | None:
+        """The latency, throttling and faults asked for (realism.py): an answer instead of
+        the real one, or None to serve the call (after its delay)."""
+        realism = self.realism
+        realism.delay(request)
+        throttled = realism.throttled(request)
+        if throttled is not None:
+            return throttled
+        kind = realism.fault(request)
+        if kind == "timeout":
+            realism.sleep(TIMEOUT_HOLD)  # the caller has given up by now; answer as usual
+        elif kind == "reset":
+            reset_connection(environ)
+            return AwsResponse(500, b"", {})  # written to a closed socket: never read
+        elif kind is not None:
+            return fault_error(request, kind)
+        return None
 
     @staticmethod
     def _send(start_response: StartResponse, response: AwsResponse) -> Iterable[bytes]:
@@ -159,6 +185,21 @@ def refused(request: AwsRequest, verdict: auth.Refused) -> AwsResponse:
     status, code, message = auth.refusal(verdict, protocol)
     wire = {"json": "json", "rest-json": "json", "query": "query", "ec2": "ec2"}
     return aws_error(request, status, code, message, protocol=wire.get(protocol, "rest-xml"))
+
+
+def reset_connection(environ: dict[str, Any]) -> None:
+    """Drop the caller's connection with a reset (RST), as a broken network path does."""
+    import socket
+    import struct
+
+    connection = environ.get("werkzeug.socket")
+    if connection is None:
+        return
+    try:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already gone
 
 
 def _is_html(response: AwsResponse) -> bool:

@@ -18,7 +18,8 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -40,6 +41,7 @@ from mmtui.sandbox.core.auth import Principal
 from mmtui.sandbox.core.extension import Extension
 from mmtui.sandbox.core.persistence import SnapshotMismatch, dump_state, load_state
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT
+from mmtui.sandbox.core.realism import Realism
 
 if TYPE_CHECKING:
     from mmtui.sandbox.core.seeder import Seeder
@@ -85,6 +87,9 @@ class SandboxOptions:
     time_scale: float | None = None
     """AWS's durations are multiplied by this (0 instant, 1 real time; see sandbox/timing.py);
     None takes MMTUI_SANDBOX_TIME_SCALE, else 0."""
+    realism: Realism | None = None
+    """A slow, busy, faulty AWS on purpose (core/realism.py); None: answers at once, never
+    throttled, never failing."""
     autosave: bool = True
     """Write the state every AUTOSAVE_SECONDS while it changes. The test suite's shared sandbox
     turns it off: it resets to in-memory snapshots between tests and never restarts from its
@@ -112,6 +117,7 @@ class Sandbox:
     sandbox (the workshop's: workshop/baseline.py `WorkshopSeeder`); None starts empty."""
 
     _server: Any = None
+    _app: Any = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _dirty: threading.Event = field(default_factory=threading.Event)
@@ -357,6 +363,21 @@ class Sandbox:
     def workspace(self) -> Path:
         return self.state_dir / "workspace"
 
+    @contextmanager
+    def simulating(self, realism: Realism) -> Iterator[Realism]:
+        """Serve with `realism` until the block ends, then as before (tests of how mmtui
+        meets a slow, throttled or faulty AWS share the session's running sandbox)."""
+        previous = self._app.realism
+        self._app.realism = realism
+        try:
+            yield realism
+        finally:
+            self._app.realism = previous
+
+    @property
+    def realism(self) -> Realism:
+        return self._app.realism if self._app is not None else Realism()
+
     def env(self) -> dict[str, str]:
         """What `sandbox.env` exports: enough for `aws`, `git` and mmtui to use the sandbox."""
         return {
@@ -369,6 +390,8 @@ class Sandbox:
             # Load balancers made later (step 1) are added to this file; mmtui reads it fresh,
             # so a shell that sourced it before still finds them.
             "MMTUI_RESOLVE_FILE": str(self.state_dir / ENV_FILE),
+            # A rehearsal on a slow, busy or faulty AWS says so where its shell looks.
+            **({"MMTUI_SANDBOX_REALISM": self.realism.describe()} if self.realism.active else {}),
         }
 
     def resolve_map(self) -> dict[str, str]:
@@ -542,6 +565,8 @@ class Sandbox:
             keys=self.find_key,
             port=lambda: self.port,
         )
+        app.realism = self.options.realism or Realism()
+        self._app = app
         # Bind the socket ourselves: werkzeug prints and calls sys.exit when a port is taken.
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
