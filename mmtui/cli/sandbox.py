@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -32,7 +33,48 @@ import click
     help="Take AWS's real durations times F: 1 real time, 0.01 a hundredth, 0 instant "
     "(the default).",
 )
-def sandbox(state_dir: str | None, port: int, fresh: bool, time_scale: float | None) -> None:
+@click.option(
+    "--latency",
+    "latencies",
+    multiple=True,
+    metavar="MS[~JITTER][@SERVICE[:OPERATION]]",
+    help="Make every call (or a service's, or an operation's) wait about this long: 80ms, "
+    "80ms~40ms for 40-120 ms, 0.3s@dynamodb. Repeatable; the most specific applies.",
+)
+@click.option(
+    "--rate-limit",
+    "rate_limits",
+    multiple=True,
+    metavar="aws|N@SERVICE[:OPERATION]",
+    help="Throttle past N calls a second per operation, with each service's own throttling "
+    "error: 5@codepipeline, 2@dynamodb:DescribeTable, or `aws` for AWS's observed rates. "
+    "Repeatable.",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="KIND:FRACTION[@SERVICE[:OPERATION]]",
+    help="Answer a fraction of calls with a fault: 500, 503, reset (the connection) or timeout "
+    "(held past the client's timeout); 503:5%, reset:0.01@sts. Repeatable.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Draw latencies and faults from this seed, so a rehearsal can be repeated.",
+)
+def sandbox(
+    state_dir: str | None,
+    port: int,
+    fresh: bool,
+    time_scale: float | None,
+    latencies: tuple[str, ...],
+    rate_limits: tuple[str, ...],
+    faults: tuple[str, ...],
+    seed: int | None,
+) -> None:
     """Run the embedded AWS in the foreground until Ctrl-C.
 
     When ready it writes DIR/sandbox.env: `source` it in another terminal and the `aws` CLI,
@@ -51,5 +93,35 @@ def sandbox(state_dir: str | None, port: int, fresh: bool, time_scale: float | N
         port=port,
         fresh=fresh,
         time_scale=time_scale,
+        realism=realism_of(latencies, rate_limits, faults, seed),
     )
     sys.exit(run_foreground(options, sys.stdout, sys.stderr, WorkshopSeeder()))
+
+
+def realism_of(
+    latencies: tuple[str, ...],
+    rate_limits: tuple[str, ...],
+    faults: tuple[str, ...],
+    seed: int | None,
+) -> Any:
+    """The Realism the flags ask for (None: none asked); a flag that cannot be read is a usage
+    error naming it (exit 2)."""
+    from mmtui.sandbox.core.realism import (
+        Realism,
+        RealismError,
+        parse_fault,
+        parse_latency,
+        parse_rate_limit,
+    )
+
+    if not (latencies or rate_limits or faults):
+        return None
+    try:
+        return Realism(
+            latencies=[parse_latency(text) for text in latencies],
+            rate_limits=[limit for text in rate_limits for limit in parse_rate_limit(text)],
+            faults=[parse_fault(text) for text in faults],
+            seed=seed,
+        )
+    except RealismError as exc:
+        raise click.UsageError(str(exc)) from None

@@ -175,8 +175,21 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
 
 
 def test_the_aws_cli_talks_to_it_with_the_env_file(tmp_path: Path) -> None:
-    with running_sandbox("--dir", str(tmp_path)) as running:
+    """And a rehearsal on a faulty AWS says so, and the CLI meets the faults it asked for."""
+    faulty = ["--fault", "503:100%@monitoring:ListDashboards", "--latency", "1ms", "--seed", "5"]
+    with running_sandbox("--dir", str(tmp_path), *faulty) as running:
+        said = "latency 1 ms (all); faults 503 for 100% (monitoring:ListDashboards); seed 5"
+        assert f"realism:   {said}" in running.lines
+        assert running.env(tmp_path)["MMTUI_SANDBOX_REALISM"] == said
         env = {**os.environ, **running.env(tmp_path)}
+        failing = subprocess.run(
+            [sys.executable, "-m", "awscli", "cloudwatch", "list-dashboards"],
+            env={**env, "AWS_MAX_ATTEMPTS": "1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert failing.returncode != 0 and "ServiceUnavailable" in failing.stderr
         result = subprocess.run(
             [
                 sys.executable,
@@ -227,6 +240,13 @@ def test_port_in_use_and_second_sandbox_on_same_dir_exit_2(tmp_path: Path) -> No
         assert second.code == 2
         assert "another sandbox is already running on" in second.stderr
         _stop(running)
+
+
+def test_a_realism_flag_that_cannot_be_read_exits_2_naming_it(tmp_path: Path) -> None:
+    result = run_mmtui("sandbox", "--dir", str(tmp_path), "--fault", "404:0.1")
+    assert result.code == 2
+    assert "--fault: '404' is not one of 500, 503, reset, timeout" in result.stderr
+    assert not (tmp_path / "sandbox.env").exists()
 
 
 def test_dir_that_is_a_file_exits_2(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ def run_foreground(
             print(f"endpoint:  {sandbox.url}", file=out)
             print(f"workspace: {sandbox.workspace}", file=out)
             print(f"time:      {describe(scale_of(options))}", file=out)
+            if sandbox.realism.active:
+                print(f"realism:   {sandbox.realism.describe()}", file=out)
             for dns, url in sandbox.resolve_map().items():
                 print(f"site:      http://{dns}/ -> {url}", file=out)
             print(
