@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -51,10 +52,11 @@ def _stderr(process: subprocess.Popen[str]) -> str:
 
 
 @contextmanager
-def running_sandbox(*args: str) -> Iterator[Running]:
+def running_sandbox(*args: str, env: dict[str, str] | None = None) -> Iterator[Running]:
     process = subprocess.Popen(
         [sys.executable, "-m", "mmtui", "sandbox", *args],
         cwd=REPO,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -279,3 +281,35 @@ def test_target_sandbox_flag_uses_a_temporary_embedded_sandbox(tmp_path: Path) -
     assert "target:            sandbox (embedded)" in result.stdout
     assert "account:           123456789012" in result.stdout
     assert result.stderr == ""
+
+
+def test_killed_it_says_exactly_what_it_lost_and_keeps_what_it_saved(tmp_path: Path) -> None:
+    """SIGKILL between two saves: the restarted sandbox names each change it had acknowledged
+    and no longer has, and keeps everything it saved."""
+    state_dir = tmp_path / "state"
+    env = {**os.environ, "MMTUI_SANDBOX_AUTOSAVE_SECONDS": "3600"}  # no save before the kill
+    with running_sandbox("--dir", str(state_dir), env=env) as running:
+        xray = _client("xray", running.env(state_dir))
+        xray.create_group(GroupName="made-before-the-kill")
+        _client("dynamodb", running.env(state_dir)).update_table(
+            TableName="mm-ddbtable",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        running.process.kill()
+        running.process.wait(timeout=30)
+    with running_sandbox("--dir", str(state_dir)) as again:
+        groups = _client("xray", again.env(state_dir)).get_groups()["Groups"]
+        code, _, err = _stop(again)
+    assert code == 0
+    (note,) = [line for line in err.splitlines() if "stopped without saving" in line]
+    assert "2 changes it had acknowledged after its last save" in note
+    assert re.search(
+        r"\d\d:\d\d:\d\d xray CreateGroup in us-west-2; "
+        r"\d\d:\d\d:\d\d dynamodb UpdateTable in us-west-2",
+        note,
+    ), note
+    assert "made-before-the-kill" not in {g["GroupName"] for g in groups}
+    assert {"like-service", "like-service-errors-faults"} <= {g["GroupName"] for g in groups}
+    with running_sandbox("--dir", str(state_dir)) as third:  # told once, not at every start
+        _, _, err = _stop(third)
+    assert "stopped without saving" not in err

@@ -20,7 +20,13 @@ from typing import Any
 
 from mmtui.sandbox.core import auth
 from mmtui.sandbox.core.extension import Extension, StartResponse
-from mmtui.sandbox.core.protocol import AwsRequest, AwsResponse, aws_error, not_available
+from mmtui.sandbox.core.protocol import (
+    DEFAULT_ACCOUNT,
+    AwsRequest,
+    AwsResponse,
+    aws_error,
+    not_available,
+)
 from mmtui.sandbox.core.realism import TIMEOUT_HOLD, Realism, fault_error
 
 
@@ -65,6 +71,8 @@ class SandboxApp:
         """Access key → who it is (None: unknown); takes the sandbox lock itself."""
         self.port = port
         self.realism = Realism()
+        self.journal: Callable[[str], None] | None = None
+        """Told each change the sandbox acknowledges (core/journal.py); None keeps no record."""
         """What the sandbox simulates of a slow, busy, faulty AWS (off unless set)."""
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -99,6 +107,10 @@ class SandboxApp:
                 return self._send(start_response, unreal)
         with self.lock:
             response = self.handle(request, environ)
+            if request.may_write and response.status < 300 and self.journal is not None:
+                # Before the answer leaves: an acknowledged change is either saved or listed
+                # as lost when the sandbox starts again (journal.py).
+                self.journal(describe_change(request))
         if request.may_write:
             self.on_change()  # may have changed state: the next autosave writes it
         return self._send(start_response, response)
@@ -185,6 +197,14 @@ def refused(request: AwsRequest, verdict: auth.Refused) -> AwsResponse:
     status, code, message = auth.refusal(verdict, protocol)
     wire = {"json": "json", "rest-json": "json", "query": "query", "ec2": "ec2"}
     return aws_error(request, status, code, message, protocol=wire.get(protocol, "rest-xml"))
+
+
+def describe_change(request: AwsRequest) -> str:
+    """A change in a few words, for the journal: what, where and, off the default account,
+    whose. Read with the sandbox lock held (the account is)."""
+    account = request.account
+    whose = f" (account {account})" if account != DEFAULT_ACCOUNT else ""
+    return f"{request.service} {request.operation} in {request.region}{whose}"
 
 
 def reset_connection(environ: dict[str, Any]) -> None:

@@ -39,6 +39,7 @@ from mmtui.sandbox.behaviours.accounts import (
 from mmtui.sandbox.core.app import SandboxApp
 from mmtui.sandbox.core.auth import Principal
 from mmtui.sandbox.core.extension import Extension
+from mmtui.sandbox.core.journal import JOURNAL_FILE, Journal, lost_note
 from mmtui.sandbox.core.persistence import SnapshotMismatch, dump_state, load_state
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT
 from mmtui.sandbox.core.realism import Realism
@@ -118,6 +119,8 @@ class Sandbox:
 
     _server: Any = None
     _app: Any = None
+    _journal: Journal | None = None
+    """The changes answered since the last save (core/journal.py); kept while autosaving."""
     _threads: list[threading.Thread] = field(default_factory=list)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _dirty: threading.Event = field(default_factory=threading.Event)
@@ -161,6 +164,10 @@ class Sandbox:
             from mmtui.sandbox.behaviours import default_extensions
 
             self.extensions = default_extensions(self)
+        lost = Journal(self.state_dir / JOURNAL_FILE)
+        if not self._temporary and lost.lost():
+            # Read before anything answers: these are the previous run's, never this one's.
+            self.notes.append(lost_note(lost.lost(), lost.set_aside()))
         self._serve()
         restored = False
         if not self.options.fresh:
@@ -182,6 +189,9 @@ class Sandbox:
         self._write_env()
         if self.options.autosave:
             self._start_thread("mmtui-sandbox-autosave", self._autosave_loop)
+            if not self._temporary:
+                self._journal = Journal(self.state_dir / JOURNAL_FILE)
+                self._app.journal = self._journal.record
         return self
 
     def stop(self) -> None:
@@ -190,6 +200,8 @@ class Sandbox:
         self._stopping.set()
         if not self._temporary:
             self.save()
+        if self._journal is not None:
+            self._journal.close()
         for extension in self.extensions:
             extension.close()
         if self._server is not None:
@@ -449,8 +461,11 @@ class Sandbox:
         with self.lock:
             data = dump_state(self._extension_state())
             self._dirty.clear()
+            covered = self._journal.position() if self._journal is not None else 0
         if not self._temporary:
             write_atomically(self.state_dir / STATE_FILE, data, PRIVATE_FILE)
+            if self._journal is not None:
+                self._journal.saved(covered)  # what that state holds is no longer at risk
 
     def snapshot(self) -> bytes:
         """The whole state in memory (tests reset to it between cases)."""
@@ -498,7 +513,10 @@ class Sandbox:
                 extension.set_state(None)
 
     def _autosave_loop(self) -> None:
-        while not self._stopping.wait(AUTOSAVE_SECONDS):
+        # A longer period may be set (MMTUI_SANDBOX_AUTOSAVE_SECONDS): fewer writes of a large
+        # state, and a window in which a kill is sure to lose the last changes (its test).
+        period = float(os.environ.get("MMTUI_SANDBOX_AUTOSAVE_SECONDS") or AUTOSAVE_SECONDS)
+        while not self._stopping.wait(period):
             if self._dirty.is_set() and not self._temporary:
                 try:
                     self.save()
