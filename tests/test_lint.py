@@ -339,7 +339,8 @@ def test_commands_and_stand_ins_must_parse_as_bash(lab_copy: Path) -> None:
     ("old", "new", "at", "message"),
     [
         (
-            "          where: browser\n          same_as:\n            - Or check it from a terminal\n",
+            "          where: browser\n          same_as:\n"
+            "            - Or check it from a terminal\n",
             "          where: browser\n",
             "- title: Open the secondary site in a browser",
             "steps[5].manual.actions[0]: a browser action needs exactly one of stand_in "
