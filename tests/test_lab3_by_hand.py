@@ -96,3 +96,31 @@ def test_the_whole_lab_by_hand(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     result = invoke("check", "--endpoint-url", sandbox.url, "--format", "json")
     assert result.code == 0, result.stdout
     assert [s["id"] for s in json.loads(result.stdout)["steps"]] == ["prerequisites", *STEPS]
+
+
+def test_step2_by_hand_when_the_stream_records_another_view_type(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The situational action of step 2, run where its situation holds: a stream that records
+    keys only is turned off, then the rest of the step's commands finish it."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, sandbox.env()[name])
+    tables = next(e for e in sandbox.extensions if e.name == "dynamodb_global")
+    tables.replica_create_seconds = 0.5  # type: ignore[attr-defined]
+    sandbox.client("dynamodb", "us-west-2").update_table(
+        TableName="mm-ddbtable",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
+    code, document = check(sandbox, "2")
+    assert code == 1
+    assert "KEYS_ONLY" in json.dumps(document["steps"][0]["checks"][0])
+
+    # Without the situational action, the content's commands stop where DynamoDB refuses.
+    plain = run_by_hand(sandbox, by_hand_script(sandbox, "data-tier"))
+    assert plain.returncode != 0
+    assert "already has an enabled stream" in plain.stderr, plain.stderr
+
+    situation = "Or with the CLI, if the stream records another view type: turn it off first"
+    done = run_by_hand(sandbox, by_hand_script(sandbox, "data-tier", situations=[situation]))
+    assert done.returncode == 0, done.stdout + done.stderr
+    passes(sandbox, "2")
