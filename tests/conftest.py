@@ -561,12 +561,14 @@ def by_hand_script(
     *,
     situations: Collection[str] = (),
     overrides: dict[str, str] | None = None,
+    only: Collection[str] = (),
 ) -> str:
     """A Lab 3 step's "Do it by hand" as one bash script, read from lab.yaml and rendered with
     the sandbox's names (`lab3_names`): the commands of each terminal action and the stand-in
     commands of each console, editor or browser action, in order. An action whose work others
     do from a terminal (`same_as`) adds nothing (those run in their own places); one that is
-    only for a situation (`only_if`) runs only when its title is in `situations`.
+    only for a situation (`only_if`) runs only when its title is in `situations`. With `only`,
+    just the actions of those titles (a test that needs one part of a step, done by hand).
 
     A test that makes an attendee's slip edits the returned script, as the attendee would
     have mistyped it."""
@@ -575,11 +577,16 @@ def by_hand_script(
     situational = {action.title for action in actions if action.only_if}
     unknown = set(situations) - situational
     assert not unknown, f"no action of {step_id} is only for {unknown} (those: {situational})"
+    missing = set(only) - {action.title for action in actions}
+    assert not missing, f"{step_id} has no action {missing}"
     names = lab3_names(sandbox, overrides)
     # -x: a failing run's stderr shows each command as bash ran it.
     lines = ["set -euxo pipefail"]
     for action in actions:
-        if action.same_as or (action.only_if and action.title not in situations):
+        if only:
+            if action.title not in only:
+                continue
+        elif action.same_as or (action.only_if and action.title not in situations):
             continue
         lines += [render(command, names) for command in action.commands or action.stand_in]
     return "\n".join(lines) + "\n"
