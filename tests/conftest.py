@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from mmtui.content.loader import load_lab
 from mmtui.content.render import render
 from mmtui.sandbox.behaviours.accounts import AccountRecord
 from mmtui.sandbox.core.server import Sandbox, SandboxOptions
@@ -532,41 +533,93 @@ def secondary_template() -> str:
     return raise_runtimes(template_body())[0]
 
 
-def step1_by_hand_script(
-    *, is_secondary: bool = True, region: str = "us-east-1", after_rollback: bool = False
-) -> str:
-    """Lab 3 step 1's "Do it by hand" commands, rendered with the lab's default names, as one
-    shell script. The delete commands are for a stack an earlier attempt left rolled back:
-    included only with `after_rollback`. A test that makes the attendee's slips deploys to
-    another region, or leaves out the IsSecondary override."""
-    from mmtui.content.loader import load_lab
+def lab3_names(sandbox: Sandbox, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Every name Lab 3's texts use, as the guide shows them for this sandbox: the parameters
+    (with `overrides`) and the live facts (account, stack outputs, generated pipeline and
+    repository names) read from it now; a fact not there yet keeps its placeholder."""
+    import mmtui.labs
+    from mmtui.engine.context import CheckContext
+    from mmtui.target.clients import ClientFactory
+    from mmtui.target.connect import Connection
+    from mmtui.target.spec import TargetFlags, resolve_target
 
+    spec = resolve_target(TargetFlags(endpoint_url=sandbox.url), env={})
+    factory = ClientFactory(spec, endpoint_url=sandbox.url, credentials=sandbox.credentials())
+    lab, content = mmtui.labs.load("3")
+    ctx = CheckContext(Connection(spec, factory, resolver=sandbox.resolve_map), content, lab)
+    # The facts know only what they have fetched (the guide's checks fetch as they go): fetch
+    # everything the texts may name.
+    facts = ctx.facts
+    facts.stack("primary")
+    facts.stack("secondary")
+    for which in ("core", "like"):
+        facts.source_repository(which)
+    known: dict[str, str] = facts.known()
+    return content.names(overrides, known)
+
+
+def by_hand_script(
+    sandbox: Sandbox,
+    step_id: str,
+    *,
+    situations: Collection[str] = (),
+    overrides: dict[str, str] | None = None,
+    only: Collection[str] = (),
+) -> str:
+    """A Lab 3 step's "Do it by hand" as one bash script, read from lab.yaml and rendered with
+    the sandbox's names (`lab3_names`): the commands of each terminal action and the stand-in
+    commands of each console, editor or browser action, in order. An action whose work others
+    do from a terminal (`same_as`) adds nothing (those run in their own places); one that is
+    only for a situation (`only_if`) runs only when its title is in `situations`. With `only`,
+    just the actions of those titles (a test that needs one part of a step, done by hand).
+
+    A test that makes an attendee's slip edits the returned script, as the attendee would
+    have mistyped it."""
     content = load_lab(LAB3)
-    names = content.names({"secondary_region": region})
-    lines = ["set -e"]
-    for action in content.step("infrastructure").manual.actions:
-        if action.title.startswith("If an earlier attempt") and not after_rollback:
+    actions = content.step(step_id).manual.actions
+    situational = {action.title for action in actions if action.only_if}
+    unknown = set(situations) - situational
+    assert not unknown, f"no action of {step_id} is only for {unknown} (those: {situational})"
+    missing = set(only) - {action.title for action in actions}
+    assert not missing, f"{step_id} has no action {missing}"
+    names = lab3_names(sandbox, overrides)
+    # -x: a failing run's stderr shows each command as bash ran it.
+    lines = ["set -euxo pipefail"]
+    for action in actions:
+        if only:
+            if action.title not in only:
+                continue
+        elif action.same_as or (action.only_if and action.title not in situations):
             continue
-        for command in action.commands:
-            line = render(command, names)
-            if not is_secondary:
-                line = line.replace(" --parameter-overrides IsSecondary=true", "")
-            lines.append(line)
+        lines += [render(command, names) for command in action.commands or action.stand_in]
     return "\n".join(lines) + "\n"
 
 
-def run_by_hand(sandbox: Sandbox, script: str) -> subprocess.CompletedProcess[str]:
+STEP1_AFTER_ROLLBACK = "If an earlier attempt rolled back, delete it first"
+"""The title of step 1's action for a stack an earlier attempt left rolled back."""
+
+
+def run_by_hand(
+    sandbox: Sandbox, script: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """A shell script as the attendee runs it in a terminal where sandbox.env was sourced,
-    with the `aws` CLI installed next to this interpreter."""
+    with the `aws` CLI installed next to this interpreter, from `cwd` (by default the
+    workspace, the attendee's ~/environment)."""
     bin_dir = str(Path(sys.executable).parent)
     return subprocess.run(
         ["bash", "-c", script],
+        cwd=cwd or sandbox.workspace,
         capture_output=True,
         text=True,
         env={
             **os.environ,
             **sandbox.env(),
             "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            # git as the workspace's clones configure it (identity, credential helper), not
+            # as the developer's own configuration would; never waiting for a password.
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_TERMINAL_PROMPT": "0",
         },
         timeout=300,
     )
@@ -578,5 +631,10 @@ def deploy_secondary_by_hand(
     """Lab 3 step 1 as its "Do it by hand" says, command by command, from the workshop folder
     of the workspace (in another region when a test makes the attendee's slip of deploying it
     to the wrong one)."""
-    done = run_by_hand(sandbox, step1_by_hand_script(is_secondary=is_secondary, region=region))
+    script = by_hand_script(sandbox, "infrastructure", overrides={"secondary_region": region})
+    if not is_secondary:
+        override = " --parameter-overrides IsSecondary=true"
+        assert override in script, script
+        script = script.replace(override, "")
+    done = run_by_hand(sandbox, script)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -283,3 +283,96 @@ def test_requires_names_earlier_steps_only(lab_copy: Path) -> None:
         f"{lab_yaml}:{build}: requires 'dashboard', which {later}",
         f"{lab_yaml}:{build}: requires 'pipline', which is not a step of this lab (steps: {steps})",
     ]
+
+
+# --------------------------------------------------------------- what the by-hand path runs
+
+
+def test_stand_in_and_only_if_are_templates_like_commands(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    _replace_once(
+        lab_yaml,
+        "              python3 - core-pipeline.json {{ secondary_core_service }}",
+        "              python3 - core-pipeline.json {{ tertiary_service }}",
+    )
+    _replace_once(
+        lab_yaml,
+        "only_if: an earlier attempt left {{ secondary_stack }}",
+        "only_if: an earlier attempt left mm-secondary-region",
+    )
+    code, lines = _lint(lab_yaml)
+    assert code == 2
+    assert lines == [
+        f"{lab_yaml}:{_line_of(lab_yaml, 'only_if: an earlier attempt')}: 'mm-secondary-region' "
+        "is typed out; write {{ secondary_stack }} so it follows the attendee's choice",
+        f"{lab_yaml}:{_line_of(lab_yaml, ' - core-pipeline.json {{ tertiary_service }}') - 1}: "
+        "text uses {{ tertiary_service }}, which is neither a parameter nor a fact",
+    ]
+
+
+def test_commands_and_stand_ins_must_parse_as_bash(lab_copy: Path) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    # A quote left open in a command, and a stand-in's heredoc that lost its end marker.
+    _replace_once(lab_yaml, "--select COUNT --region", "--select 'COUNT --region")
+    _replace_once(
+        lab_yaml,
+        "                      json.dump(document, f, indent=2)\n              EOF\n",
+        "                      json.dump(document, f, indent=2)\n",
+    )
+    code, lines = _lint(lab_yaml)
+    assert code == 2
+    edit = _line_of(lab_yaml, "python3 - core-pipeline.json") - 1
+    scan = _line_of(lab_yaml, "--select 'COUNT") - 1
+    # bash's own words after "rendered: " vary a little between versions.
+    said = [line.split(" once rendered: ") for line in lines]
+    assert [where for where, _ in said] == [
+        f"{lab_yaml}:{scan}: commands[0] of 'Confirm the data arrived' is not valid bash",
+        f"{lab_yaml}:{edit}: stand_in[0] of 'Edit core-pipeline.json and like-pipeline.json' is "
+        "not valid bash",
+    ]
+    assert "unexpected EOF while looking for matching `''" in said[0][1]
+    assert "here-document at line 1 delimited by end-of-file (wanted `EOF')" in said[1][1]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "at", "message"),
+    [
+        (
+            "          where: browser\n          same_as:\n"
+            "            - Or check it from a terminal\n",
+            "          where: browser\n",
+            "- title: Open the secondary site in a browser",
+            "steps[5].manual.actions[0]: a browser action needs exactly one of stand_in "
+            "(commands that do what it describes) or same_as (titles of this step's actions "
+            "that do it from a terminal)",
+        ),
+        (
+            "            - Or check it from a terminal\n",
+            "            - Or check it in a terminal\n",
+            "Load the secondary site in a browser or with curl",
+            "steps[5].manual: 'Open the secondary site in a browser': same_as names 'Or check it "
+            "in a terminal', which is not an action of this step with commands or a stand_in "
+            "(those are: Or check it from a terminal)",
+        ),
+        (
+            "        - title: Or check it from a terminal\n          where: terminal\n",
+            "        - title: Or check it from a terminal\n          where: terminal\n"
+            "          stand_in: [curl]\n",
+            "- title: Or check it from a terminal",
+            "steps[5].manual.actions[1]: a terminal action's commands are what runs: stand_in "
+            "and same_as are for console, editor and browser actions",
+        ),
+    ],
+    ids=["browser-says-nothing", "same-as-unknown-title", "terminal-with-stand-in"],
+)
+def test_each_action_says_what_a_shell_runs(
+    lab_copy: Path, old: str, new: str, at: str, message: str
+) -> None:
+    lab_yaml = lab_copy / LAB / "lab.yaml"
+    _replace_once(lab_yaml, old, new)
+    code, lines = _lint(lab_yaml)
+    assert code == 2
+    # A list's problem is reported on the line that opens it (`manual:` is two lines above its
+    # summary's first line).
+    line = _line_of(lab_yaml, at) - (2 if at.startswith("Load") else 0)
+    assert lines == [f"{lab_yaml}:{line}: {message}"]

@@ -1,8 +1,9 @@
 """`mmtui lint`: every problem in lab content, each as `file:line: message`.
 
 The loader stops at what makes content unusable; the linter goes on to what makes it wrong:
-duplicate ids, names nothing registers, templates that read undeclared names, and region or
-stack names typed into prose instead of taken from the parameters.
+duplicate ids, names nothing registers, templates that read undeclared names, region or
+stack names typed into prose instead of taken from the parameters, and by-hand commands that
+bash cannot parse.
 
 What the labs' code registers is handed in (`Known`, per lab id) by the command line, which
 knows the installed labs: content imports neither the engine's registries nor any lab.
@@ -36,6 +37,7 @@ from mmtui.content.loader import (
 )
 from mmtui.content.model import Lab
 from mmtui.content.render import names_used, render
+from mmtui.content.shell_lint import shell_problems
 from mmtui.content.template_rules import parse, refusals
 from mmtui.content.yamlload import LoadedYaml, Loc
 
@@ -182,6 +184,7 @@ def _lint_lab(folder: Path, run: _Run) -> Iterator[Problem]:
             markdown=True,
         )
     yield from _lint_texts(content.source, content.lab, values, defaults)
+    yield from shell_problems(content.source, content.lab, values)
 
 
 def _lint_lab_model_only(folder: Path, run: _Run) -> Iterator[Problem]:

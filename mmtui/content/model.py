@@ -49,17 +49,74 @@ class LearnMore(Strict):
 
 
 class ManualAction(Strict):
-    """One thing to do by hand: console clicks described in `text`, or CLI commands to copy."""
+    """One thing to do by hand: console clicks described in `text`, or CLI commands to copy.
+
+    The suite does the whole manual path from these texts (tests/test_lab3_by_hand.py), so
+    every action says what a shell runs for it: a terminal action its `commands`; any other
+    action either its own `stand_in` commands or, through `same_as`, the other actions of the
+    step that do the same work from a terminal.
+    """
 
     title: Text
     where: Literal["terminal", "console", "editor", "browser"]
     text: Text | None = None
     commands: list[Text] = Field(default_factory=list)
+    only_if: Text | None = None
+    """The situation the action is for ("an earlier attempt rolled back"), shown to the
+    attendee; the suite runs it only when a test makes that situation."""
+    stand_in: list[Text] = Field(default_factory=list)
+    """For a console, editor or browser action: shell commands that do what the text
+    describes, shown as "or from a terminal" and run by the suite in its place."""
+    same_as: list[Text] = Field(default_factory=list)
+    """For a console, editor or browser action whose work other actions of the same step
+    already do from a terminal (the "or with the CLI" path): their titles, as written before
+    rendering. The suite runs those, in their own places, and skips this one."""
+
+    @model_validator(mode="after")
+    def _says_what_a_shell_runs(self) -> ManualAction:
+        if self.where == "terminal":
+            if not self.commands:
+                raise ValueError("a terminal action needs commands")
+            if self.stand_in or self.same_as:
+                raise ValueError(
+                    "a terminal action's commands are what runs: stand_in and same_as are "
+                    "for console, editor and browser actions"
+                )
+            return self
+        if self.commands:
+            raise ValueError(
+                f"{_a(self.where)} action has no commands of its own: give the shell commands "
+                "that do the same as stand_in"
+            )
+        if bool(self.stand_in) == bool(self.same_as):
+            raise ValueError(
+                f"{_a(self.where)} action needs exactly one of stand_in (commands that do what "
+                "it describes) or same_as (titles of this step's actions that do it from a "
+                "terminal)"
+            )
+        return self
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 
 class ManualPath(Strict):
     summary: Text
     actions: list[ManualAction] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _same_as_names_actions_that_run(self) -> ManualPath:
+        runnable = {action.title for action in self.actions if not action.same_as}
+        for action in self.actions:
+            for title in action.same_as:
+                if title not in runnable:
+                    known = "; ".join(sorted(runnable)) or "none"
+                    raise ValueError(
+                        f"{action.title!r}: same_as names {title!r}, which is not an action of "
+                        f"this step with commands or a stand_in (those are: {known})"
+                    )
+        return self
 
 
 class AutomatedPath(Strict):

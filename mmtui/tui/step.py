@@ -21,6 +21,7 @@ from textual.widgets import (
     TabPane,
 )
 
+from mmtui.content.manual import manual_markdown
 from mmtui.content.model import Step
 from mmtui.content.render import render
 from mmtui.engine.plugin import SiteVisit
@@ -109,11 +110,7 @@ class StepScreen(Screen[None]):
                 "> On the sandbox: in your second terminal, first run "
                 f"`source {env}` so that `aws` and `git` talk to it."
             )
-        for number, action in enumerate(self.step.manual.actions, start=1):
-            parts.append(f"### {number}. {self._r(action.title)} ({action.where})")
-            if action.text:
-                parts.append(self._r(action.text))
-            parts += [f"```sh\n{self._r(command)}\n```" for command in action.commands]
+        parts += manual_markdown(self.step.manual, self._r)
         parts.append("The checks below refresh on their own and turn green as AWS converges.")
         return "\n\n".join(parts)
 

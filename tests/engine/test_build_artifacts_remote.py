@@ -13,9 +13,8 @@ import pytest
 
 from mmtui.gitops.repository import TRAILER
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import Result, codecommit_git, invoke
+from tests.conftest import Result, by_hand_script, codecommit_git, invoke, run_by_hand
 from tests.engine.test_solve_reset import solve, step_status
-from tests.test_lab3_by_hand import finished_buildspec
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 
@@ -214,20 +213,12 @@ def test_reset_reverts_a_buildspec_finished_by_hand(
     lab_solved("1", "3")
     core = clone_of(sandbox, "core")
     seeded = remote_buildspec(sandbox, core)
-    outputs = {
-        o["OutputKey"]: o["OutputValue"]
-        for o in sandbox.client("cloudformation", SECONDARY).describe_stacks(
-            StackName="mm-secondary-region"
-        )["Stacks"][0]["Outputs"]
-    }
-    text = finished_buildspec(
-        seeded,
-        "CORE",
-        "service",
-        outputs["SecondaryCoreServiceEcrRepo"],
-        "$(aws ecr get-login --no-include-email --region $SECONDARY_REGION)",
-    )
-    (core / "buildspec_prod.yml").write_text(text)
+    # The lab's own edit (its stand-in finishes both clones); only Core's is committed here.
+    edit = by_hand_script(sandbox, "build-artifacts", only=["Finish the Core buildspec"])
+    edited = run_by_hand(sandbox, edit)
+    assert edited.returncode == 0, edited.stderr
+    git(clone_of(sandbox, "like"), "checkout", "--", "buildspec_prod.yml")
+    assert "SECONDARY_CORE_REPO_URI" in (core / "buildspec_prod.yml").read_text()
     git(core, "commit", "-qam", "Updating core buildspec for multi-region deploy")
     codecommit_git("push", "-q", "origin", "master", cwd=core, aws=sandbox)
     by_hand = git(core, "rev-parse", "HEAD")

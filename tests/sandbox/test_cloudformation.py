@@ -21,7 +21,13 @@ from mmtui.sandbox import moto_repairs
 from mmtui.sandbox.behaviours import cloudformation as fixes
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.sandbox.workshop import stacks as workshop
-from tests.conftest import REPO, run_by_hand, secondary_template, step1_by_hand_script
+from tests.conftest import (
+    REPO,
+    STEP1_AFTER_ROLLBACK,
+    by_hand_script,
+    run_by_hand,
+    secondary_template,
+)
 from tests.sandbox.workshop_outputs import (
     EXPORTED,
     PRIMARY_EXPORTS,
@@ -235,7 +241,7 @@ def test_install_workspace_never_overwrites_the_attendees_file(tmp_path: Path) -
 
 
 def test_step1_by_hand_creates_the_secondary_stack(sandbox: Sandbox) -> None:
-    deployed = run_by_hand(sandbox, step1_by_hand_script())
+    deployed = run_by_hand(sandbox, by_hand_script(sandbox, "infrastructure"))
     assert deployed.returncode == 0, deployed.stderr
     # The copy it deployed is the primary's template with the runtime raised, nothing else.
     copy = workshop.workshop_folder(sandbox) / "cfn" / "core-secondary.yml"
@@ -654,7 +660,9 @@ def test_the_workshop_command_rolls_back_on_the_deprecated_runtime(sandbox: Sand
         in again.stderr
     )
     # The lab's way out: delete it, then deploy the copy with the runtime raised.
-    recovered = run_by_hand(sandbox, step1_by_hand_script(after_rollback=True))
+    recovered = run_by_hand(
+        sandbox, by_hand_script(sandbox, "infrastructure", situations=[STEP1_AFTER_ROLLBACK])
+    )
     assert recovered.returncode == 0, recovered.stderr
     stack = cloudformation.describe_stacks(StackName="mm-secondary-region")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"

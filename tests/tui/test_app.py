@@ -140,6 +140,12 @@ async def test_by_hand_shows_commands_with_real_names_and_checks_follow(
         manual = screen.query_one("#manual", Markdown).source
         assert "mm-ddbtable" in manual and "--region us-west-2" in manual
         assert f"source {sandbox.state_dir / 'sandbox.env'}" in manual
+        # The console way points at its terminal form; a situational action says when it is for.
+        assert (
+            "Or from a terminal: 3. Or with the CLI: enable the stream and 4. Or with the CLI: "
+            "add the replica." in manual
+        )
+        assert "*Only if the check says the stream records something other than" in manual
         # The attendee enables the stream by hand, in another terminal: the guide sees it.
         sandbox.client("dynamodb", "us-west-2").update_table(
             TableName="mm-ddbtable",
