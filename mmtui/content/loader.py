@@ -53,21 +53,24 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
         return str(path)
 
 
-def content_root() -> Path:
-    """The folder holding workshop.yaml: inside the wheel when installed, the repo otherwise."""
+def _packaged(folder: str) -> Path:
+    """A data folder shipped beside the code: inside the wheel when installed (under
+    `mmtui/_bundled`), at the repository's top otherwise."""
     package = Path(__file__).resolve().parent.parent
-    bundled = package / "_bundled" / "labs"
+    bundled = package / "_bundled" / folder
     if bundled.is_dir():
         return bundled
-    return package.parent / "labs"
+    return package.parent / folder
+
+
+def content_root() -> Path:
+    """The folder holding workshop.yaml."""
+    return _packaged("labs")
 
 
 def templates_root() -> Path:
-    package = Path(__file__).resolve().parent.parent
-    bundled = package / "_bundled" / "buildspec_templates"
-    if bundled.is_dir():
-        return bundled
-    return package.parent / "buildspec_templates"
+    """The folder holding the buildspec templates."""
+    return _packaged("buildspec_templates")
 
 
 def validate(loaded: LoadedYaml, model: type[M], problems: list[Problem]) -> M | None:
