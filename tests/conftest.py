@@ -6,6 +6,7 @@ off this machine) or write into the real user state folder.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -508,6 +509,22 @@ def invoke(*args: str) -> Result:
         except SystemExit as exc:
             code = int(exc.code or 0)
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def cli_target(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, *env_names: str) -> list[str]:
+    """The sandbox as the command line's target: its keys (and the other variables of
+    `sandbox.env()` named) in this process's environment; returns the target's options."""
+    env = sandbox.env()
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", *env_names):
+        monkeypatch.setenv(name, env[name])
+    return ["--endpoint-url", sandbox.url]
+
+
+def check_step(target: list[str], step: str) -> tuple[int, dict[str, dict[str, Any]]]:
+    """`mmtui check --step` as JSON: the exit code and the step's checks by id."""
+    result = invoke("check", *target, "--format", "json", "--step", step)
+    document = json.loads(result.stdout)
+    return result.code, {c["id"]: c for c in document["steps"][0]["checks"]}
 
 
 def aws_cli(sandbox: Sandbox, *args: str, cwd: Path | None = None) -> str:

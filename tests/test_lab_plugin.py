@@ -27,7 +27,7 @@ from mmtui.tui.dialogs import ResetPlanScreen
 from mmtui.tui.home import HomeScreen
 from mmtui.tui.overview import OverviewScreen
 from mmtui.tui.step import StepScreen
-from tests.conftest import REPO, invoke
+from tests.conftest import REPO, cli_target, invoke
 from tests.labs.marker_lab import CHECK, CONTENT, LAB_ID, MarkerLab
 from tests.tui.conftest import settle
 
@@ -55,10 +55,7 @@ def spec(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> TargetSpec:
 
 @pytest.fixture
 def target(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, env[name])
-    return ["--endpoint-url", sandbox.url, "--lab", LAB_ID]
+    return [*cli_target(sandbox, monkeypatch), "--lab", LAB_ID]
 
 
 def check(target: list[str]) -> tuple[int, dict[str, Any]]:

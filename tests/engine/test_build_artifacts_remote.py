@@ -13,7 +13,7 @@ import pytest
 
 from mmtui.gitops.repository import TRAILER
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import Result, by_hand_script, codecommit_git, invoke, run_by_hand
+from tests.conftest import Result, by_hand_script, cli_target, codecommit_git, invoke, run_by_hand
 from tests.engine.test_solve_reset import solve, step_status
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
@@ -22,11 +22,7 @@ PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 @pytest.fixture
 def target(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The sandbox as the CLI's target, with the attendee's workspace (as test_solve_reset)."""
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MMTUI_RESOLVE_FILE"):
-        monkeypatch.setenv(name, env[name])
-    monkeypatch.setenv("MMTUI_WORKSPACE", env["MMTUI_WORKSPACE"])
-    return ["--endpoint-url", sandbox.url]
+    return cli_target(sandbox, monkeypatch, "MMTUI_RESOLVE_FILE", "MMTUI_WORKSPACE")
 
 
 def git(clone: Path, *args: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.sandbox.workshop.primary_app import stack_outputs
-from tests.conftest import aws_cli, invoke
+from tests.conftest import aws_cli, check_step, cli_target, invoke
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 FILTERS = {
@@ -24,16 +24,7 @@ FILTERS = {
 
 @pytest.fixture
 def target(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, env[name])
-    return ["--endpoint-url", sandbox.url]
-
-
-def check_step(target: list[str], step: str) -> tuple[int, dict[str, dict[str, Any]]]:
-    result = invoke("check", *target, "--format", "json", "--step", step)
-    document = json.loads(result.stdout)
-    return result.code, {c["id"]: c for c in document["steps"][0]["checks"]}
+    return cli_target(sandbox, monkeypatch)
 
 
 def secondary_groups(sandbox: Sandbox) -> None:

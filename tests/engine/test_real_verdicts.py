@@ -4,9 +4,7 @@ stopped, China-partition image URIs, a bucket HeadBucket will not show."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from botocore.stub import Stubber
@@ -18,7 +16,7 @@ from mmtui.engine.tasks import TaskContext
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.sandbox.moto_repairs import ecs_services_never_start
 from mmtui.sandbox.workshop.primary_app import stack_outputs
-from tests.conftest import aws_cli, deploy_secondary_by_hand, invoke
+from tests.conftest import aws_cli, check_step, cli_target, deploy_secondary_by_hand, invoke
 from tests.engine.test_checks import context
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
@@ -26,16 +24,7 @@ PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 
 @pytest.fixture
 def target(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MMTUI_RESOLVE_FILE"):
-        monkeypatch.setenv(name, env[name])
-    return ["--endpoint-url", sandbox.url]
-
-
-def check_step(target: list[str], step: str) -> tuple[int, dict[str, dict[str, Any]]]:
-    result = invoke("check", *target, "--format", "json", "--step", step)
-    document = json.loads(result.stdout)
-    return result.code, {c["id"]: c for c in document["steps"][0]["checks"]}
+    return cli_target(sandbox, monkeypatch, "MMTUI_RESOLVE_FILE")
 
 
 def run_check(ctx: CheckContext, name: str) -> CheckResult:

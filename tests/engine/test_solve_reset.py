@@ -11,23 +11,16 @@ from typing import Any
 import pytest
 
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import Result, codecommit_git, invoke
+from tests.conftest import Result, cli_target, codecommit_git, invoke
 
 
 @pytest.fixture
 def target(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    env = sandbox.env()
-    for name in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "MMTUI_RESOLVE_FILE",
-        "MMTUI_WORKSPACE",
-    ):
-        monkeypatch.setenv(name, env[name])
+    options = cli_target(sandbox, monkeypatch, "MMTUI_RESOLVE_FILE", "MMTUI_WORKSPACE")
     tables = next(e for e in sandbox.extensions if e.name == "dynamodb_global")
     tables.replica_create_seconds = 0.3  # type: ignore[attr-defined]
     tables.replica_delete_seconds = 0.3  # type: ignore[attr-defined]
-    return ["--endpoint-url", sandbox.url]
+    return options
 
 
 def check(target: list[str], step: str | None = None) -> tuple[int, dict[str, Any]]:

@@ -15,7 +15,7 @@ import pytest
 
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.sandbox.workshop.stacks import CAPABILITIES, SECONDARY_STACK, template_body
-from tests.conftest import Result, invoke, secondary_template
+from tests.conftest import Result, cli_target, invoke, secondary_template
 
 SECONDARY = "us-east-1"
 IS_SECONDARY = [{"ParameterKey": "IsSecondary", "ParameterValue": "true"}]
@@ -31,10 +31,7 @@ STEP1_CHECKS = (
 
 @pytest.fixture
 def target(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MMTUI_WORKSPACE"):
-        monkeypatch.setenv(name, env[name])
-    return ["--endpoint-url", sandbox.url]
+    return cli_target(sandbox, monkeypatch, "MMTUI_WORKSPACE")
 
 
 def stacks(sandbox: Sandbox) -> Any:
