@@ -18,23 +18,10 @@ from mmtui.content.loader import ContentError, load_guided_lab, load_lab
 from mmtui.content.render import TemplateRefused, environment, render
 from mmtui.content.template_rules import parse
 from mmtui.exitcodes import ExitCode
+from tests.broken_content import LAB, line_of, lint, replace_once
 from tests.conftest import REPO, invoke, run_mmtui
 
-LAB = "lab-3-multi-region-prep"
 RULE = "lab text may only use {{ name }} with a parameter or fact"
-
-
-def _line_of(path: Path, needle: str) -> int:
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if needle in line:
-            return number
-    raise AssertionError(f"{needle!r} not in {path}")
-
-
-def _replace_once(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def _append(path: Path, text: str) -> int:
@@ -65,7 +52,7 @@ def test_code_in_a_parameter_default_is_refused_and_never_runs(
     """L1: lint used to render this default and run its shell command."""
     marker = tmp_path / "ran-during-lint"
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(
+    replace_once(
         lab_yaml,
         'default: "{{ primary_stack }}_Dashboard"',
         f'default: "{{{{ {_popen(marker)} }}}}_Dashboard"',
@@ -73,7 +60,7 @@ def test_code_in_a_parameter_default_is_refused_and_never_runs(
     result = run_mmtui("lint", str(lab_copy))
     assert result.code == ExitCode.USAGE, result.stderr
     assert result.stdout.splitlines() == [
-        f"{lab_yaml}:{_line_of(lab_yaml, 'lipsum')}: {POPEN_REFUSED}"
+        f"{lab_yaml}:{line_of(lab_yaml, 'lipsum')}: {POPEN_REFUSED}"
     ]
     assert "Traceback" not in result.stderr
     assert not marker.exists()
@@ -95,7 +82,7 @@ def test_code_in_step_markdown_and_intro_is_refused_with_its_line(
     subclasses = _append(step, "{{ ''.__class__.__mro__[1].__subclasses__()[0] }}")
     popen = _append(intro, f"{{{{ {_popen(marker, quote=chr(34))} }}}}")
     cycler = _append(intro, "{{ cycler.__init__.__globals__ }}")
-    code, lines = _lint(lab_copy)
+    code, lines = lint(lab_copy)
     assert code == ExitCode.USAGE
     assert lines == [
         f"{intro}:{popen}: {POPEN_REFUSED}",
@@ -139,7 +126,7 @@ def test_every_construct_beyond_a_plain_name_is_refused(
 ) -> None:
     step = lab_copy / LAB / "steps" / "2-data-tier.md"
     line = _append(step, text)
-    code, lines = _lint(lab_copy)
+    code, lines = lint(lab_copy)
     assert code == ExitCode.USAGE
     assert len(lines) == 1, lines
     where = "1" if "nested" in lines[0] else str(line)
@@ -150,18 +137,18 @@ def test_every_construct_beyond_a_plain_name_is_refused(
 def test_code_in_a_yaml_text_field_is_refused_on_its_line(lab_copy: Path, tmp_path: Path) -> None:
     marker = tmp_path / "ran-from-hint"
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(
+    replace_once(
         lab_yaml,
         "- This step is a single CloudFormation deployment.",
         f'- "{{{{ {_popen(marker)} }}}}"\n      - This step is a single CloudFormation deployment.',
     )
     workshop = lab_copy / "workshop.yaml"
-    _replace_once(workshop, 'title: "Mythical', 'title: "{{ lipsum }} Mythical')
-    code, lines = _lint(lab_copy)
+    replace_once(workshop, 'title: "Mythical', 'title: "{{ lipsum }} Mythical')
+    code, lines = lint(lab_copy)
     assert code == ExitCode.USAGE
     assert lines == [
-        f"{lab_yaml}:{_line_of(lab_yaml, 'lipsum')}: {POPEN_REFUSED}",
-        f"{workshop}:{_line_of(workshop, 'lipsum')}: {{{{ lipsum }}}}: 'lipsum' is one of "
+        f"{lab_yaml}:{line_of(lab_yaml, 'lipsum')}: {POPEN_REFUSED}",
+        f"{workshop}:{line_of(workshop, 'lipsum')}: {{{{ lipsum }}}}: 'lipsum' is one of "
         "Jinja's own names, not a parameter or fact",
     ]
     assert not marker.exists()
@@ -210,7 +197,7 @@ def test_the_buildspec_environment_is_the_same_sandbox(tmp_path: Path) -> None:
 def test_buildspec_templates_are_linted(tmp_path: Path) -> None:
     folder = tmp_path / "buildspec_templates"
     shutil.copytree(REPO / "buildspec_templates", folder)
-    assert _lint(folder) == (0, [])
+    assert lint(folder) == (0, [])
     core = folder / "core" / "buildspec_prod.yml.j2"
     like = folder / "like" / "buildspec_prod.yml.j2"
     shared = folder / "_buildspec_prod.yml.j2"
@@ -218,7 +205,7 @@ def test_buildspec_templates_are_linted(tmp_path: Path) -> None:
     bad = _append(core, f"{{{{ {_popen(marker)} }}}}")
     escape = _append(like, '{% include "../../etc/passwd" %}')
     unknown = _append(shared, "      - echo {{ tertiary_region }}")
-    code, lines = _lint(folder)
+    code, lines = lint(folder)
     assert code == ExitCode.USAGE
     assert lines == [
         f"{shared}:{unknown}: template uses {{{{ tertiary_region }}}}, which is neither a "
@@ -234,7 +221,7 @@ def test_buildspec_templates_are_linted(tmp_path: Path) -> None:
         f"{like}:{escape}: '../../etc/passwd' is outside the templates folder",
     ]
     # One file on its own is judged with the folder it includes from.
-    assert _lint(like) == (code, [lines[2]])
+    assert lint(like) == (code, [lines[2]])
     assert not marker.exists()
 
 
@@ -251,7 +238,7 @@ def test_a_buildspec_template_chooses_only_by_comparing_a_value_with_a_text(
     two_names = _append(shared, "{% if login == secondary_region %}a{% endif %}")
     inside = _append(shared, f'{{% if login == "x" %}}{{{{ {_popen(marker)} }}}}{{% endif %}}')
     in_else = _append(shared, '{% if login != "x" %}a{% else %}{{ range }}{% endif %}')
-    code, lines = _lint(folder)
+    code, lines = lint(folder)
     assert code == ExitCode.USAGE
     shape = '{% if %} may only compare a name with a text: {% if name == "text" %}'
     assert [line.split(": ", 1)[0] for line in lines] == [
@@ -325,7 +312,7 @@ def test_a_lab_yaml_nested_5000_deep_is_refused_with_its_line(lab_copy: Path) ->
     """L5: the recursive YAML composer gave an internal RecursionError."""
     lab_yaml = lab_copy / LAB / "lab.yaml"
     line = _append(lab_yaml, "x: " + "[" * 5000 + "]" * 5000)
-    code, lines = _lint(lab_copy)
+    code, lines = lint(lab_copy)
     assert code == ExitCode.USAGE
     assert lines == [f"{lab_yaml}:{line}: nested more than 64 levels deep"]
 
@@ -335,20 +322,20 @@ def test_a_lab_yaml_nested_5000_deep_is_refused_with_its_line(lab_copy: Path) ->
 
 def test_markdown_outside_the_lab_folder_is_refused(lab_copy: Path, tmp_path: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(lab_yaml, "intro: intro.md", "intro: ../../../../../../etc/passwd")
+    replace_once(lab_yaml, "intro: intro.md", "intro: ../../../../../../etc/passwd")
     outside = tmp_path / "elsewhere.md"
     outside.write_text("Not part of the lab.\n")
     (lab_copy / LAB / "steps" / "linked.md").symlink_to(outside)
-    _replace_once(lab_yaml, "steps/1-infrastructure.md", "steps/linked.md")
-    _replace_once(lab_yaml, "steps/2-data-tier.md", str(outside))
-    code, lines = _lint(lab_copy)
+    replace_once(lab_yaml, "steps/1-infrastructure.md", "steps/linked.md")
+    replace_once(lab_yaml, "steps/2-data-tier.md", str(outside))
+    code, lines = lint(lab_copy)
     assert code == ExitCode.USAGE
     assert lines == [
-        f"{lab_yaml}:{_line_of(lab_yaml, 'intro: ')}: Markdown file "
+        f"{lab_yaml}:{line_of(lab_yaml, 'intro: ')}: Markdown file "
         "'../../../../../../etc/passwd' is outside the lab folder",
-        f"{lab_yaml}:{_line_of(lab_yaml, 'linked.md')}: Markdown file 'steps/linked.md' is "
+        f"{lab_yaml}:{line_of(lab_yaml, 'linked.md')}: Markdown file 'steps/linked.md' is "
         "outside the lab folder",
-        f"{lab_yaml}:{_line_of(lab_yaml, str(outside))}: Markdown file '{outside}' is outside "
+        f"{lab_yaml}:{line_of(lab_yaml, str(outside))}: Markdown file '{outside}' is outside "
         "the lab folder",
     ]
     with pytest.raises(ContentError):
@@ -359,16 +346,10 @@ def test_a_lab_folder_outside_the_content_root_is_refused(lab_copy: Path, tmp_pa
     elsewhere = tmp_path / "elsewhere"
     shutil.copytree(lab_copy / LAB, elsewhere)
     workshop = lab_copy / "workshop.yaml"
-    _replace_once(workshop, f"path: {LAB}", "path: ../elsewhere")
-    code, lines = _lint(lab_copy)
+    replace_once(workshop, f"path: {LAB}", "path: ../elsewhere")
+    code, lines = lint(lab_copy)
     assert code == ExitCode.USAGE
-    problem = f"{workshop}:{_line_of(workshop, 'path: ')}: lab folder '../elsewhere' is outside "
+    problem = f"{workshop}:{line_of(workshop, 'path: ')}: lab folder '../elsewhere' is outside "
     assert lines == [problem + str(lab_copy)]
     with pytest.raises(ContentError, match="is outside"):
         load_guided_lab("3", lab_copy)
-
-
-def _lint(*paths: Path) -> tuple[int, list[str]]:
-    result = invoke("lint", *map(str, paths))
-    assert "Traceback" not in result.stderr
-    return result.code, result.stdout.splitlines()

@@ -6,33 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, invoke, run_mmtui
-
-LAB = "lab-3-multi-region-prep"
-
-
-def _line_of(path: Path, needle: str) -> int:
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if needle in line:
-            return number
-    raise AssertionError(f"{needle!r} not in {path}")
+from tests.broken_content import LAB, line_of, lint, replace_once
+from tests.conftest import REPO, run_mmtui
 
 
 def _known_checks() -> list[str]:
     import mmtui.labs
 
     return mmtui.labs.get("3").checks.names()
-
-
-def _replace_once(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert text.count(old) >= 1, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
-
-
-def _lint(*paths: Path) -> tuple[int, list[str]]:
-    result = invoke("lint", *map(str, paths))
-    return result.code, result.stdout.splitlines()
 
 
 def test_shipped_content_is_clean_from_any_folder(tmp_path: Path) -> None:
@@ -49,28 +30,28 @@ def test_explicit_paths_are_clean() -> None:
         REPO / "labs" / LAB / "lab.yaml",
         REPO / "labs" / "workshop.yaml",
     ):
-        code, lines = _lint(path)
+        code, lines = lint(path)
         assert (code, lines) == (0, []), path
 
 
 def test_missing_markdown_file(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
     (lab_copy / LAB / "steps" / "3-pipeline.md").unlink()
-    code, lines = _lint(lab_copy)
-    line = _line_of(lab_yaml, "instructions: steps/3-pipeline.md")
+    code, lines = lint(lab_copy)
+    line = line_of(lab_yaml, "instructions: steps/3-pipeline.md")
     assert code == 2
     assert lines == [f"{lab_yaml}:{line}: Markdown file 'steps/3-pipeline.md' is missing"]
 
 
 def test_duplicate_step_id(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(lab_yaml, "- id: data-tier", "- id: infrastructure")
+    replace_once(lab_yaml, "- id: data-tier", "- id: infrastructure")
     first, second = (
         number
         for number, line in enumerate(lab_yaml.read_text().splitlines(), 1)
         if line.strip() == "- id: infrastructure"
     )
-    code, lines = _lint(lab_copy / LAB)
+    code, lines = lint(lab_copy / LAB)
     assert code == 2
     assert lines == [
         f"{lab_yaml}:{second}: duplicate step id 'infrastructure' (first used on line {first})"
@@ -79,9 +60,9 @@ def test_duplicate_step_id(lab_copy: Path) -> None:
 
 def test_unknown_check_name(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(lab_yaml, "- name: data_tier.replica_active", "- name: data_tier.replica_actve")
-    code, lines = _lint(lab_yaml)
-    line = _line_of(lab_yaml, "data_tier.replica_actve")
+    replace_once(lab_yaml, "- name: data_tier.replica_active", "- name: data_tier.replica_actve")
+    code, lines = lint(lab_yaml)
+    line = line_of(lab_yaml, "data_tier.replica_actve")
     assert code == 2
     assert len(lines) == 2
     assert lines[1].startswith(
@@ -90,18 +71,18 @@ def test_unknown_check_name(lab_copy: Path) -> None:
     )
     # And the check the lab implements is now described by no entry: it would never run.
     assert lines[0] == (
-        f"{lab_yaml}:{_line_of(lab_yaml, 'steps:')}: lab 3 implements the check "
+        f"{lab_yaml}:{line_of(lab_yaml, 'steps:')}: lab 3 implements the check "
         "'data_tier.replica_active', which no entry of this file declares"
     )
 
 
 def test_unknown_check_of_a_prerequisite_lab(lab_copy: Path) -> None:
     workshop = lab_copy / "workshop.yaml"
-    _replace_once(workshop, "- prereq.xray_groups", "- prereq.xray_group")
-    code, lines = _lint(workshop)
+    replace_once(workshop, "- prereq.xray_groups", "- prereq.xray_group")
+    code, lines = lint(workshop)
     assert code == 2
     assert lines == [
-        f"{workshop}:{_line_of(workshop, 'prereq.xray_group')}: no check is registered as "
+        f"{workshop}:{line_of(workshop, 'prereq.xray_group')}: no check is registered as "
         "'prereq.xray_group' (known checks here: "
         + ", ".join(sorted(n for n in _known_checks() if n.startswith("prereq.")))
         + ")"
@@ -110,17 +91,17 @@ def test_unknown_check_of_a_prerequisite_lab(lab_copy: Path) -> None:
 
 def test_unknown_task_and_wrong_task_kind(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(lab_yaml, "solve: pipeline.solve", "solve: pipeline.reset")
-    _replace_once(lab_yaml, "reset: dashboard.reset", "reset: dashboard.undo")
-    code, lines = _lint(lab_yaml)
+    replace_once(lab_yaml, "solve: pipeline.solve", "solve: pipeline.reset")
+    replace_once(lab_yaml, "reset: dashboard.reset", "reset: dashboard.undo")
+    code, lines = lint(lab_yaml)
     assert code == 2
     assert (
-        f"{lab_yaml}:{_line_of(lab_yaml, 'solve: pipeline.reset')}: task 'pipeline.reset' "
+        f"{lab_yaml}:{line_of(lab_yaml, 'solve: pipeline.reset')}: task 'pipeline.reset' "
         "is a reset task, not a solve task" in lines
     )
     assert any(
         line.startswith(
-            f"{lab_yaml}:{_line_of(lab_yaml, 'dashboard.undo')}: no task is "
+            f"{lab_yaml}:{line_of(lab_yaml, 'dashboard.undo')}: no task is "
             "registered as 'dashboard.undo'"
         )
         for line in lines
@@ -129,27 +110,27 @@ def test_unknown_task_and_wrong_task_kind(lab_copy: Path) -> None:
 
 def test_unknown_key(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(lab_yaml, "    hints:\n", "    hintz: []\n    hints:\n")
-    code, lines = _lint(lab_yaml)
+    replace_once(lab_yaml, "    hints:\n", "    hintz: []\n    hints:\n")
+    code, lines = lint(lab_yaml)
     assert code == 2
-    line = _line_of(lab_yaml, "hintz:")
+    line = line_of(lab_yaml, "hintz:")
     assert lines == [f"{lab_yaml}:{line}: unknown key 'hintz' in steps[0]"]
 
 
 def test_empty_hint_and_empty_learn_more(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(lab_yaml, "    hints:\n", "    hints:\n      - '   '\n")
-    _replace_once(
+    replace_once(lab_yaml, "    hints:\n", "    hints:\n      - '   '\n")
+    replace_once(
         lab_yaml, "    learn_more:\n", "    learn_more:\n      - title: Empty\n        body: ''\n"
     )
-    code, lines = _lint(lab_yaml)
+    code, lines = lint(lab_yaml)
     assert code == 2
     assert (
-        f"{lab_yaml}:{_line_of(lab_yaml, chr(39) * 2)}: steps[0].learn_more[0].body is "
+        f"{lab_yaml}:{line_of(lab_yaml, chr(39) * 2)}: steps[0].learn_more[0].body is "
         "empty" in lines
     )
     assert (
-        f"{lab_yaml}:{_line_of(lab_yaml, '- ' + chr(39) + '   ')}: steps[0].hints[0] is "
+        f"{lab_yaml}:{line_of(lab_yaml, '- ' + chr(39) + '   ')}: steps[0].hints[0] is "
         "empty" in lines
     )
 
@@ -161,10 +142,10 @@ def test_missing_required_key(lab_copy: Path) -> None:
     title_at = text.index("    title:", start)
     end = text.index("\n", title_at)
     lab_yaml.write_text(text[:title_at] + text[end + 1 :])
-    code, lines = _lint(lab_yaml)
+    code, lines = lint(lab_yaml)
     assert code == 2
     assert lines == [
-        f"{lab_yaml}:{_line_of(lab_yaml, '- id: dashboard')}: missing required key 'title' in "
+        f"{lab_yaml}:{line_of(lab_yaml, '- id: dashboard')}: missing required key 'title' in "
         "steps[4]"
     ]
 
@@ -172,10 +153,10 @@ def test_missing_required_key(lab_copy: Path) -> None:
 def test_undeclared_template_name_in_markdown(lab_copy: Path) -> None:
     md = lab_copy / LAB / "steps" / "2-data-tier.md"
     md.write_text(md.read_text() + "\nThe replica lives in {{ tertiary_region }}.\n")
-    code, lines = _lint(lab_copy)
+    code, lines = lint(lab_copy)
     assert code == 2
     assert lines == [
-        f"{md}:{_line_of(md, 'tertiary_region')}: text uses {{{{ tertiary_region }}}}, which is "
+        f"{md}:{line_of(md, 'tertiary_region')}: text uses {{{{ tertiary_region }}}}, which is "
         "neither a parameter nor a fact"
     ]
 
@@ -183,27 +164,27 @@ def test_undeclared_template_name_in_markdown(lab_copy: Path) -> None:
 def test_hard_coded_default_in_prose(lab_copy: Path) -> None:
     md = lab_copy / LAB / "steps" / "1-infrastructure.md"
     md.write_text(md.read_text() + "\nDeploy it to us-east-1 now.\n")
-    code, lines = _lint(md.parent.parent)
+    code, lines = lint(md.parent.parent)
     assert code == 2
     assert lines == [
-        f"{md}:{_line_of(md, 'to us-east-1 now')}: 'us-east-1' is typed out; write "
+        f"{md}:{line_of(md, 'to us-east-1 now')}: 'us-east-1' is typed out; write "
         "{{ secondary_region }} so it follows the attendee's choice"
     ]
 
 
 def test_template_syntax_error_in_yaml_text(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(lab_yaml, "title: Preparing", "title: Preparing {{ oops")
-    code, lines = _lint(lab_yaml)
+    replace_once(lab_yaml, "title: Preparing", "title: Preparing {{ oops")
+    code, lines = lint(lab_yaml)
     assert code == 2
     assert len(lines) == 1
-    assert lines[0].startswith(f"{lab_yaml}:{_line_of(lab_yaml, '{{ oops')}: template error:")
+    assert lines[0].startswith(f"{lab_yaml}:{line_of(lab_yaml, '{{ oops')}: template error:")
 
 
 def test_yaml_syntax_error_has_its_line(lab_copy: Path) -> None:
     workshop = lab_copy / "workshop.yaml"
-    _replace_once(workshop, "labs:\n", "labs:\n  - id: [unclosed\n")
-    code, lines = _lint(workshop)
+    replace_once(workshop, "labs:\n", "labs:\n  - id: [unclosed\n")
+    code, lines = lint(workshop)
     assert code == 2
     assert len(lines) == 1
     assert lines[0].startswith(f"{workshop}:")
@@ -212,38 +193,38 @@ def test_yaml_syntax_error_has_its_line(lab_copy: Path) -> None:
 
 def test_duplicate_yaml_key(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(lab_yaml, "intro: intro.md\n", "intro: intro.md\nintro: other.md\n")
-    code, lines = _lint(lab_yaml)
+    replace_once(lab_yaml, "intro: intro.md\n", "intro: intro.md\nintro: other.md\n")
+    code, lines = lint(lab_yaml)
     assert (code, lines) == (
         2,
-        [f"{lab_yaml}:{_line_of(lab_yaml, 'intro: other')}: duplicate key 'intro'"],
+        [f"{lab_yaml}:{line_of(lab_yaml, 'intro: other')}: duplicate key 'intro'"],
     )
 
 
 def test_step_numbers_must_run_in_order(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(lab_yaml, "number: 3", "number: 7")
-    code, lines = _lint(lab_yaml)
+    replace_once(lab_yaml, "number: 3", "number: 7")
+    code, lines = lint(lab_yaml)
     assert code == 2
     assert lines == [
-        f"{lab_yaml}:{_line_of(lab_yaml, 'steps:')}: steps must be numbered 1, 2, "
+        f"{lab_yaml}:{line_of(lab_yaml, 'steps:')}: steps must be numbered 1, 2, "
         "3… in order; found [1, 2, 7, 4, 5]"
     ]
 
 
 def test_workshop_guided_lab_without_folder(lab_copy: Path) -> None:
     workshop = lab_copy / "workshop.yaml"
-    _replace_once(workshop, f"path: {LAB}", "path: lab-3-gone")
-    code, lines = _lint(workshop)
+    replace_once(workshop, f"path: {LAB}", "path: lab-3-gone")
+    code, lines = lint(workshop)
     assert code == 2
     assert lines == [
-        f"{workshop}:{_line_of(workshop, 'lab-3-gone')}: lab folder 'lab-3-gone' has no lab.yaml"
+        f"{workshop}:{line_of(workshop, 'lab-3-gone')}: lab folder 'lab-3-gone' has no lab.yaml"
     ]
 
 
 def test_path_that_is_not_content(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("x")
-    code, lines = _lint(tmp_path / "notes.txt", tmp_path / "missing")
+    code, lines = lint(tmp_path / "notes.txt", tmp_path / "missing")
     assert code == 2
     assert f"{tmp_path / 'missing'}:1: no such file or folder" in lines
     assert any("notes.txt:1: not lab content" in line for line in lines)
@@ -259,26 +240,24 @@ def test_lists_that_must_not_be_empty(lab_copy: Path, broken: str) -> None:
     while text[end:].startswith("      "):
         end = text.index("\n", end) + 1
     lab_yaml.write_text(text[:start] + f"    {broken}\n" + text[end:])
-    code, lines = _lint(lab_yaml)
+    code, lines = lint(lab_yaml)
     assert code == 2
     assert lines == [
-        f"{lab_yaml}:{_line_of(lab_yaml, broken)}: steps[0].{key} needs at least one entry"
+        f"{lab_yaml}:{line_of(lab_yaml, broken)}: steps[0].{key} needs at least one entry"
     ]
 
 
 def test_requires_names_earlier_steps_only(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(
-        lab_yaml, "requires: [infrastructure, pipeline]", "requires: [pipline, dashboard]"
-    )
-    _replace_once(lab_yaml, "requires: [infrastructure]", "requires: [pipeline]")
-    code, lines = _lint(lab_copy)
+    replace_once(lab_yaml, "requires: [infrastructure, pipeline]", "requires: [pipline, dashboard]")
+    replace_once(lab_yaml, "requires: [infrastructure]", "requires: [pipeline]")
+    code, lines = lint(lab_copy)
     assert code == 2
     steps = "infrastructure, data-tier, pipeline, build-artifacts, dashboard, checkpoint"
     later = "is this step or a later one; a step requires only earlier steps"
-    build = _line_of(lab_yaml, "requires: [pipline, dashboard]")
+    build = line_of(lab_yaml, "requires: [pipline, dashboard]")
     assert lines == [
-        f"{lab_yaml}:{_line_of(lab_yaml, 'requires: [pipeline]')}: requires 'pipeline', which "
+        f"{lab_yaml}:{line_of(lab_yaml, 'requires: [pipeline]')}: requires 'pipeline', which "
         f"{later}",
         f"{lab_yaml}:{build}: requires 'dashboard', which {later}",
         f"{lab_yaml}:{build}: requires 'pipline', which is not a step of this lab (steps: {steps})",
@@ -290,22 +269,22 @@ def test_requires_names_earlier_steps_only(lab_copy: Path) -> None:
 
 def test_stand_in_and_only_if_are_templates_like_commands(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(
+    replace_once(
         lab_yaml,
         "              python3 - core-pipeline.json {{ secondary_core_service }}",
         "              python3 - core-pipeline.json {{ tertiary_service }}",
     )
-    _replace_once(
+    replace_once(
         lab_yaml,
         "only_if: an earlier attempt left {{ secondary_stack }}",
         "only_if: an earlier attempt left mm-secondary-region",
     )
-    code, lines = _lint(lab_yaml)
+    code, lines = lint(lab_yaml)
     assert code == 2
     assert lines == [
-        f"{lab_yaml}:{_line_of(lab_yaml, 'only_if: an earlier attempt')}: 'mm-secondary-region' "
+        f"{lab_yaml}:{line_of(lab_yaml, 'only_if: an earlier attempt')}: 'mm-secondary-region' "
         "is typed out; write {{ secondary_stack }} so it follows the attendee's choice",
-        f"{lab_yaml}:{_line_of(lab_yaml, ' - core-pipeline.json {{ tertiary_service }}') - 1}: "
+        f"{lab_yaml}:{line_of(lab_yaml, ' - core-pipeline.json {{ tertiary_service }}') - 1}: "
         "text uses {{ tertiary_service }}, which is neither a parameter nor a fact",
     ]
 
@@ -313,16 +292,16 @@ def test_stand_in_and_only_if_are_templates_like_commands(lab_copy: Path) -> Non
 def test_commands_and_stand_ins_must_parse_as_bash(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
     # A quote left open in a command, and a stand-in's heredoc that lost its end marker.
-    _replace_once(lab_yaml, "--select COUNT --region", "--select 'COUNT --region")
-    _replace_once(
+    replace_once(lab_yaml, "--select COUNT --region", "--select 'COUNT --region")
+    replace_once(
         lab_yaml,
         "                      json.dump(document, f, indent=2)\n              EOF\n",
         "                      json.dump(document, f, indent=2)\n",
     )
-    code, lines = _lint(lab_yaml)
+    code, lines = lint(lab_yaml)
     assert code == 2
-    edit = _line_of(lab_yaml, "python3 - core-pipeline.json") - 1
-    scan = _line_of(lab_yaml, "--select 'COUNT") - 1
+    edit = line_of(lab_yaml, "python3 - core-pipeline.json") - 1
+    scan = line_of(lab_yaml, "--select 'COUNT") - 1
     # bash's own words after "rendered: " vary a little between versions.
     said = [line.split(" once rendered: ") for line in lines]
     assert [where for where, _ in said] == [
@@ -369,10 +348,10 @@ def test_each_action_says_what_a_shell_runs(
     lab_copy: Path, old: str, new: str, at: str, message: str
 ) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
-    _replace_once(lab_yaml, old, new)
-    code, lines = _lint(lab_yaml)
+    replace_once(lab_yaml, old, new)
+    code, lines = lint(lab_yaml)
     assert code == 2
     # A list's problem is reported on the line that opens it (`manual:` is two lines above its
     # summary's first line).
-    line = _line_of(lab_yaml, at) - (2 if at.startswith("Load") else 0)
+    line = line_of(lab_yaml, at) - (2 if at.startswith("Load") else 0)
     assert lines == [f"{lab_yaml}:{line}: {message}"]
