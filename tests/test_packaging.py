@@ -89,16 +89,18 @@ def test_installed_wheel_runs_from_its_own_content(wheel: Path, tmp_path: Path) 
         "import mmtui.content.loader as l, sys; print(l.content_root()); "
         "sys.argv = ['mmtui', 'lint']; from mmtui.cli import main; main()"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = _fresh_python(code, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(target / "mmtui" / "_bundled" / "labs")
+
+
+def _fresh_python(
+    code: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a new interpreter (so its imports start from nothing); its output."""
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 CORE_MODULES = [
@@ -131,9 +133,7 @@ def test_core_never_imports_textual() -> None:
         "or m.startswith('mmtui.tui'))\n"
         "print(','.join(bad))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
-    )
+    result = _fresh_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
 
@@ -145,7 +145,5 @@ def test_help_loads_neither_boto3_nor_textual() -> None:
         "print('LOADED', sorted(m for m in ('boto3','botocore','textual','moto','pydantic') "
         "if m in sys.modules))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
-    )
+    result = _fresh_python(code)
     assert result.stdout.strip().splitlines()[-1] == "LOADED []"
