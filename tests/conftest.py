@@ -527,6 +527,24 @@ def check_step(target: list[str], step: str) -> tuple[int, dict[str, dict[str, A
     return result.code, {c["id"]: c for c in document["steps"][0]["checks"]}
 
 
+def start_replica(
+    sandbox: Sandbox,
+    replica_region: str = "us-east-1",
+    table: str = "mm-ddbtable",
+    region: str = "us-west-2",
+) -> None:
+    """Step 2 through the API: the table's stream with both images, then a replica asked for
+    (not waited on: the replica is CREATING when this returns)."""
+    dynamodb = sandbox.client("dynamodb", region)
+    dynamodb.update_table(
+        TableName=table,
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    dynamodb.update_table(
+        TableName=table, ReplicaUpdates=[{"Create": {"RegionName": replica_region}}]
+    )
+
+
 def aws_cli(sandbox: Sandbox, *args: str, cwd: Path | None = None) -> str:
     """The real `aws` CLI against the sandbox, as an attendee types it; asserts it succeeded."""
     result = subprocess.run(

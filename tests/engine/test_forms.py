@@ -19,6 +19,7 @@ from mmtui.labs.lab3.steps import pipeline as pipeline_step
 from mmtui.labs.lab3.steps.data_tier import ReplicaForm
 from mmtui.labs.lab3.steps.pipeline import CrossRegionStageForm
 from mmtui.sandbox.core.server import Sandbox
+from tests.conftest import start_replica
 from tests.engine.test_checks import context
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
@@ -142,12 +143,7 @@ def test_replica_form_without_the_table(sandbox: Sandbox) -> None:
 def test_replica_form_refuses_a_global_table_whose_stream_is_wrong(
     sandbox: Sandbox, quick_replicas: None
 ) -> None:
-    dynamodb = sandbox.client("dynamodb", PRIMARY)
-    dynamodb.update_table(
-        TableName=TABLE,
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    dynamodb.update_table(TableName=TABLE, ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    start_replica(sandbox, "eu-west-1", TABLE, PRIMARY)
     # DynamoDB no longer lets a global table's stream be anything else (a replica is refused
     # without it, and the stream of a replica cannot change): the form still guards against
     # such a table, made here behind the API's back.

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import invoke
+from tests.conftest import invoke, start_replica
 
 
 @pytest.fixture
@@ -37,14 +37,8 @@ def test_measures_the_lag_and_cleans_up(sandbox: Sandbox, creds: None) -> None:
     extension = next(e for e in sandbox.extensions if e.name == "dynamodb_global")
     extension.replica_create_seconds = 0.2  # type: ignore[attr-defined]
     extension.replication_lag = 0.15  # type: ignore[attr-defined]
+    start_replica(sandbox)
     primary = sandbox.client("dynamodb", "us-west-2")
-    primary.update_table(
-        TableName="mm-ddbtable",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    primary.update_table(
-        TableName="mm-ddbtable", ReplicaUpdates=[{"Create": {"RegionName": "us-east-1"}}]
-    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         replicas = primary.describe_table(TableName="mm-ddbtable")["Table"]["Replicas"]

@@ -16,7 +16,7 @@ from mmtui.tui.dialogs import DiffScreen, RequirementScreen, ResetPlanScreen, Sa
 from mmtui.tui.home import HomeScreen
 from mmtui.tui.overview import OverviewScreen
 from mmtui.tui.step import StepScreen
-from tests.conftest import invoke
+from tests.conftest import invoke, start_replica
 from tests.tui.conftest import settle
 
 
@@ -162,13 +162,7 @@ async def test_a_pending_check_shows_for_how_long(app: MmtuiApp, sandbox: Sandbo
     for extension in sandbox.extensions:
         if hasattr(extension, "replica_create_seconds"):
             extension.replica_create_seconds = 600.0
-    sandbox.client("dynamodb", "us-west-2").update_table(
-        TableName="mm-ddbtable",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    sandbox.client("dynamodb", "us-west-2").update_table(
-        TableName="mm-ddbtable", ReplicaUpdates=[{"Create": {"RegionName": "us-east-1"}}]
-    )
+    start_replica(sandbox)
     now = [1000.0]
     app.guide.clock = lambda: now[0]
     async with app.run_test(size=(120, 40)) as pilot:

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.tui.app import MmtuiApp
+from tests.conftest import start_replica
 from tests.tui.conftest import settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -41,14 +42,7 @@ def data_tier_done(sandbox: Sandbox) -> None:
     for extension in sandbox.extensions:
         if hasattr(extension, "replica_create_seconds"):
             extension.replica_create_seconds = 0.0
-    dynamodb = sandbox.client("dynamodb", "us-west-2")
-    dynamodb.update_table(
-        TableName="mm-ddbtable",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    dynamodb.update_table(
-        TableName="mm-ddbtable", ReplicaUpdates=[{"Create": {"RegionName": "us-east-1"}}]
-    )
+    start_replica(sandbox)
     waiter = sandbox.client("dynamodb", "us-east-1").get_waiter("table_exists")
     waiter.wait(TableName="mm-ddbtable", WaiterConfig={"Delay": 0.2})
 
