@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import invoke, run_mmtui
+from tests.conftest import cli_target, invoke, run_mmtui
 
 COMMANDS_WITH_OPTIONS = {
     ("run",): [
@@ -137,11 +137,9 @@ def test_a_name_from_the_environment_is_validated_naming_the_variable(
 
 
 def test_target_shows_the_names_in_use(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, env[name])
+    target = cli_target(sandbox, monkeypatch)
     monkeypatch.setenv("MMTUI_TABLE", "shared-ddbtable")
-    result = invoke("target", "--endpoint-url", sandbox.url, "--primary-stack", "ana-mm")
+    result = invoke("target", *target, "--primary-stack", "ana-mm")
     assert result.code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "primary stack:     ana-mm  (chosen)" in lines

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import by_hand_script, deploy_secondary_by_hand, invoke, run_by_hand
+from tests.conftest import by_hand_script, cli_target, deploy_secondary_by_hand, invoke, run_by_hand
 
 STEPS = ("infrastructure", "data-tier", "pipeline", "build-artifacts", "dashboard", "checkpoint")
 
@@ -103,8 +103,7 @@ def test_step2_by_hand_when_the_stream_records_another_view_type(
 ) -> None:
     """The situational action of step 2, run where its situation holds: a stream that records
     keys only is turned off, then the rest of the step's commands finish it."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, sandbox.env()[name])
+    cli_target(sandbox, monkeypatch)
     tables = next(e for e in sandbox.extensions if e.name == "dynamodb_global")
     tables.replica_create_seconds = 0.5  # type: ignore[attr-defined]
     sandbox.client("dynamodb", "us-west-2").update_table(

@@ -47,9 +47,7 @@ def spec(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> TargetSpec:
     """The sandbox reached as an endpoint, as the guide's own tests reach it."""
     from mmtui.target.spec import TargetFlags, resolve_target
 
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MMTUI_RESOLVE_FILE"):
-        monkeypatch.setenv(name, env[name])
+    cli_target(sandbox, monkeypatch, "MMTUI_RESOLVE_FILE")
     return resolve_target(TargetFlags(endpoint_url=sandbox.url), env={})
 
 

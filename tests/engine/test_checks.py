@@ -20,15 +20,13 @@ from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.connect import Connection
 from mmtui.target.readonly import WriteRefused
 from mmtui.target.spec import TargetFlags, resolve_target
-from tests.conftest import aws_cli, invoke
+from tests.conftest import aws_cli, cli_target, invoke
 
 
 @pytest.fixture
 def creds(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> dict[str, str]:
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, env[name])
-    return env
+    cli_target(sandbox, monkeypatch)
+    return sandbox.env()
 
 
 def context(sandbox: Sandbox) -> CheckContext:

@@ -9,7 +9,7 @@ import pytest
 
 from mmtui.sandbox.core.realism import Fault, Realism, Scope
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import invoke
+from tests.conftest import cli_target, invoke
 
 
 def test_step5_stopped_by_a_failing_dashboard_then_finished(
@@ -18,10 +18,7 @@ def test_step5_stopped_by_a_failing_dashboard_then_finished(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     lab_solved("1")
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MMTUI_RESOLVE_FILE"):
-        monkeypatch.setenv(name, env[name])
-    target = ["--endpoint-url", sandbox.url]
+    target = cli_target(sandbox, monkeypatch, "MMTUI_RESOLVE_FILE")
     failing = Realism(faults=[Fault("503", 1.0, Scope("monitoring", "PutDashboard"))])
     with sandbox.simulating(failing):
         stopped = invoke("solve", *target, "--step", "5")

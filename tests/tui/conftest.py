@@ -13,6 +13,7 @@ from mmtui.guide import Guide
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
 from mmtui.tui.app import MmtuiApp
+from tests.conftest import cli_target
 
 FROZEN = 1_800_000_000.0
 
@@ -41,10 +42,8 @@ class MaskedGuide(Guide):
 
 @pytest.fixture
 def spec(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> TargetSpec:
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MMTUI_RESOLVE_FILE"):
-        monkeypatch.setenv(name, env[name])
-    flags = TargetFlags(endpoint_url=sandbox.url, workspace=env["MMTUI_WORKSPACE"])
+    cli_target(sandbox, monkeypatch, "MMTUI_RESOLVE_FILE")
+    flags = TargetFlags(endpoint_url=sandbox.url, workspace=sandbox.env()["MMTUI_WORKSPACE"])
     return resolve_target(flags, env={})
 
 

@@ -16,7 +16,7 @@ from mmtui.tui.dialogs import DiffScreen, RequirementScreen, ResetPlanScreen, Sa
 from mmtui.tui.home import HomeScreen
 from mmtui.tui.overview import OverviewScreen
 from mmtui.tui.step import StepScreen
-from tests.conftest import invoke, start_replica
+from tests.conftest import cli_target, invoke, start_replica
 from tests.tui.conftest import settle
 
 
@@ -379,9 +379,7 @@ async def test_step_4_before_step_3_warns_in_the_diff_and_the_log_says_not_done(
 async def test_the_header_names_the_resources_chosen_by_the_user(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = sandbox.env()
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(name, env[name])
+    cli_target(sandbox, monkeypatch)
     flags = TargetFlags(endpoint_url=sandbox.url, names={"secondary_stack": "ana-standby"})
     spec = resolve_target(flags, env={})
     lab, content = mmtui.labs.load("3")
