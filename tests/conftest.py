@@ -559,6 +559,28 @@ def aws_cli(sandbox: Sandbox, *args: str, cwd: Path | None = None) -> str:
     return result.stdout
 
 
+LAB_XRAY_GROUPS = {
+    "like-service": 'service("Like Service") AND http.method = "POST"',
+    "like-service-errors-faults": 'service("Like Service") { error = true OR fault = true }',
+}
+"""The X-Ray groups step 5 makes, each with its filter expression."""
+
+
+def xray_group_by_hand(sandbox: Sandbox, name: str, region: str = "us-east-1") -> None:
+    """One of step 5's X-Ray groups, made with the `aws` CLI as the attendee makes it."""
+    aws_cli(
+        sandbox,
+        "xray",
+        "create-group",
+        "--group-name",
+        name,
+        "--filter-expression",
+        LAB_XRAY_GROUPS[name],
+        "--region",
+        region,
+    )
+
+
 def secondary_template() -> str:
     """The sandbox's workshop template as step 1 deploys it in the secondary region: with
     the Lambda runtimes AWS no longer accepts for new functions raised (mmtui's table)."""

@@ -20,7 +20,7 @@ from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.connect import Connection
 from mmtui.target.readonly import WriteRefused
 from mmtui.target.spec import TargetFlags, resolve_target
-from tests.conftest import aws_cli, cli_target, invoke
+from tests.conftest import aws_cli, cli_target, invoke, xray_group_by_hand
 
 
 @pytest.fixture
@@ -186,17 +186,7 @@ def test_step2_half_done_then_pending_then_pass(sandbox: Sandbox, creds: dict[st
 
 
 def test_step5_by_hand_groups_and_dashboard(sandbox: Sandbox, creds: dict[str, str]) -> None:
-    aws(
-        sandbox,
-        "xray",
-        "create-group",
-        "--group-name",
-        "like-service",
-        "--filter-expression",
-        'service("Like Service") AND http.method = "POST"',
-        "--region",
-        "us-east-1",
-    )
+    xray_group_by_hand(sandbox, "like-service")
     code, document = check_json(sandbox, "--step", "5")
     step = {c["id"]: c for c in document["steps"][0]["checks"]}
     assert step["dashboard.xray_groups_secondary"]["status"] == "fail"
@@ -204,17 +194,7 @@ def test_step5_by_hand_groups_and_dashboard(sandbox: Sandbox, creds: dict[str, s
         "like-service-errors-faults is missing"
         in step["dashboard.xray_groups_secondary"]["message"]
     )
-    aws(
-        sandbox,
-        "xray",
-        "create-group",
-        "--group-name",
-        "like-service-errors-faults",
-        "--filter-expression",
-        'service("Like Service") { error = true OR fault = true }',
-        "--region",
-        "us-east-1",
-    )
+    xray_group_by_hand(sandbox, "like-service-errors-faults")
     code, document = check_json(sandbox, "--step", "5")
     assert statuses(document, "dashboard")["dashboard.xray_groups_secondary"] == "pass"
 

@@ -13,13 +13,16 @@ import pytest
 
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.sandbox.workshop.primary_app import stack_outputs
-from tests.conftest import aws_cli, check_step, cli_target, invoke
+from tests.conftest import (
+    LAB_XRAY_GROUPS,
+    aws_cli,
+    check_step,
+    cli_target,
+    invoke,
+    xray_group_by_hand,
+)
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
-FILTERS = {
-    "like-service": 'service("Like Service") AND http.method = "POST"',
-    "like-service-errors-faults": 'service("Like Service") { error = true OR fault = true }',
-}
 
 
 @pytest.fixture
@@ -28,18 +31,8 @@ def target(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def secondary_groups(sandbox: Sandbox) -> None:
-    for name, expression in FILTERS.items():
-        aws_cli(
-            sandbox,
-            "xray",
-            "create-group",
-            "--group-name",
-            name,
-            "--filter-expression",
-            expression,
-            "--region",
-            SECONDARY,
-        )
+    for name in LAB_XRAY_GROUPS:
+        xray_group_by_hand(sandbox, name, SECONDARY)
 
 
 def fully_prepared_template(sandbox: Sandbox) -> str:

@@ -16,7 +16,13 @@ from mmtui.engine.tasks import TaskContext
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.sandbox.moto_repairs import ecs_services_never_start
 from mmtui.sandbox.workshop.primary_app import stack_outputs
-from tests.conftest import aws_cli, check_step, cli_target, deploy_secondary_by_hand, invoke
+from tests.conftest import (
+    check_step,
+    cli_target,
+    deploy_secondary_by_hand,
+    invoke,
+    xray_group_by_hand,
+)
 from tests.engine.test_checks import context
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
@@ -89,17 +95,7 @@ def test_xray_groups_on_a_later_page_are_found(sandbox: Sandbox, target: list[st
     second = xray.get_groups(NextToken=first["NextToken"])
     assert [g["GroupName"] for g in second["Groups"]] == ["team-09"]
     deploy_secondary_by_hand(sandbox)
-    aws_cli(
-        sandbox,
-        "xray",
-        "create-group",
-        "--group-name",
-        "like-service",
-        "--filter-expression",
-        'service("Like Service") AND http.method = "POST"',
-        "--region",
-        SECONDARY,
-    )
+    xray_group_by_hand(sandbox, "like-service", SECONDARY)
     # like-service-errors-faults is created by the solve; both lab groups are on page 2.
     solved = invoke("solve", *target, "--step", "5")
     assert solved.code == 0, solved.stdout + solved.stderr
