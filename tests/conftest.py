@@ -26,6 +26,15 @@ from mmtui.sandbox.core.server import Sandbox, SandboxOptions
 from mmtui.sandbox.workshop.baseline import WorkshopSeeder
 
 REPO = Path(__file__).resolve().parent.parent
+LAB3_STEPS = (
+    "infrastructure",
+    "data-tier",
+    "pipeline",
+    "build-artifacts",
+    "dashboard",
+    "checkpoint",
+)
+"""Lab 3's steps in order, after its prerequisites."""
 LAB3 = REPO / "labs" / "lab-3-multi-region-prep"
 
 

@@ -28,7 +28,7 @@ import pytest
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.fleet.targets import load_targets
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import AttendeeSandbox, invoke
+from tests.conftest import LAB3_STEPS, AttendeeSandbox, invoke
 
 ACCOUNT = "123456789012"  # the sandbox's account
 OTHER = "111111111111"  # an account of nobody's (behind the refusing server)
@@ -411,19 +411,7 @@ def test_table_and_csv(sandbox: Sandbox, tmp_path: Path) -> None:
     exported = invoke("fleet", "check", "--targets", str(path), "--format", "csv")
     assert exported.code == ExitCode.AWS_ERROR
     parsed = list(csv.reader(io.StringIO(exported.stdout)))
-    assert parsed[0] == [
-        "name",
-        "account_id",
-        "status",
-        "prerequisites",
-        "infrastructure",
-        "data-tier",
-        "pipeline",
-        "build-artifacts",
-        "dashboard",
-        "checkpoint",
-        "error",
-    ]
+    assert parsed[0] == ["name", "account_id", "status", "prerequisites", *LAB3_STEPS, "error"]
     assert parsed[1] == ["ann", ACCOUNT, "fail", "pass", *["fail"] * 6, ""]
     assert parsed[2][:10] == ["cy", "", "error", *[""] * 7]
     assert "cannot reach" in parsed[2][10]

@@ -26,7 +26,7 @@ from typing import Any
 from mmtui.exitcodes import ExitCode
 from mmtui.sandbox.core.server import ENV_FILE
 from mmtui.target.connect import parse_resolve, read_env_file
-from tests.conftest import REPO, AttendeeSandbox, Result
+from tests.conftest import LAB3_STEPS, REPO, AttendeeSandbox, Result
 
 Attendees = Callable[[int], AttendeeSandbox]
 
@@ -37,15 +37,7 @@ SECONDARY = "us-east-1"
 SECONDARY_STACK = "mm-secondary-region"
 ABSENT_ACCOUNT = "299000000001"
 """An account the sandbox does not host."""
-LAB_STEPS = (
-    "infrastructure",
-    "data-tier",
-    "pipeline",
-    "build-artifacts",
-    "dashboard",
-    "checkpoint",
-)
-COLUMNS = ("prerequisites", *LAB_STEPS)
+COLUMNS = ("prerequisites", *LAB3_STEPS)
 
 
 # ---------------------------------------------------------------------- the room and its files
@@ -282,7 +274,7 @@ def test_check_a_room_of_twenty_accounts_with_failing_targets(
         assert cells(target) == {
             "prerequisites": "pass",
             "infrastructure": "pass" if solved else "fail",
-            **dict.fromkeys(LAB_STEPS[1:], "fail"),
+            **dict.fromkeys(LAB3_STEPS[1:], "fail"),
         }, name(index)
         steps = {step["id"]: step for step in target["steps"]}
         # Every row is complete: every check of every step, the same checks for everyone.
@@ -294,7 +286,7 @@ def test_check_a_room_of_twenty_accounts_with_failing_targets(
         assert {c["status"] for c in steps["infrastructure"]["checks"]} == (
             {"pass"} if solved else {"fail"}
         )
-        for step_id in LAB_STEPS[1:]:
+        for step_id in LAB3_STEPS[1:]:
             assert "fail" in {c["status"] for c in steps[step_id]["checks"]}
             assert "error" not in {c["status"] for c in steps[step_id]["checks"]}
 
@@ -343,7 +335,7 @@ def test_check_a_room_of_twenty_accounts_with_failing_targets(
         "steps": {
             "prerequisites": {"pass": ROOM},
             "infrastructure": {"fail": ROOM - len(SOLVED), "pass": len(SOLVED)},
-            **{step: {"fail": ROOM} for step in LAB_STEPS[1:]},
+            **{step: {"fail": ROOM} for step in LAB3_STEPS[1:]},
         },
     }
     # Progress: one line per target on stderr.

@@ -13,9 +13,14 @@ from typing import Any
 import pytest
 
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import by_hand_script, cli_target, deploy_secondary_by_hand, invoke, run_by_hand
-
-STEPS = ("infrastructure", "data-tier", "pipeline", "build-artifacts", "dashboard", "checkpoint")
+from tests.conftest import (
+    LAB3_STEPS,
+    by_hand_script,
+    cli_target,
+    deploy_secondary_by_hand,
+    invoke,
+    run_by_hand,
+)
 
 
 def check(sandbox: Sandbox, step: str) -> tuple[int, dict[str, Any]]:
@@ -79,7 +84,7 @@ def test_the_whole_lab_by_hand(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     code, document = check(sandbox, "1")
     assert code == 1, document
 
-    for number, step in enumerate(STEPS, start=1):
+    for number, step in enumerate(LAB3_STEPS, start=1):
         if step == "infrastructure":
             deploy_secondary_by_hand(sandbox)  # the same content, as other tests start there
         else:
@@ -95,7 +100,7 @@ def test_the_whole_lab_by_hand(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     # Done by hand, the whole lab (prerequisites included) passes.
     result = invoke("check", "--endpoint-url", sandbox.url, "--format", "json")
     assert result.code == 0, result.stdout
-    assert [s["id"] for s in json.loads(result.stdout)["steps"]] == ["prerequisites", *STEPS]
+    assert [s["id"] for s in json.loads(result.stdout)["steps"]] == ["prerequisites", *LAB3_STEPS]
 
 
 def test_step2_by_hand_when_the_stream_records_another_view_type(
