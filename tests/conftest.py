@@ -330,6 +330,20 @@ class AttendeeSandbox:
             self.url, self.sandbox.env(), record.role_arn, self.external_id, session_name
         )
 
+    def role_target(self, record: AccountRecord) -> Any:
+        """The sandbox as mmtui's target in `record`'s account, reached as a fleet reaches it:
+        the instructor's keys assume the account's role (session name mmtui-t)."""
+        from mmtui.target.spec import AssumeRole, TargetSpec
+
+        return TargetSpec(
+            "endpoint",
+            "us-west-2",
+            "us-east-1",
+            endpoint_url=self.url,
+            role=AssumeRole(record.role_arn, self.external_id, "mmtui-t"),
+            credentials=self.sandbox.credentials(),
+        )
+
     def session(self, account: str) -> Any:
         """A boto3 session acting in `account` through an assumed role (make clients with
         `endpoint_url=self.url`)."""

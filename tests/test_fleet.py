@@ -557,20 +557,11 @@ def test_role_credentials_are_shared_and_refreshed_before_they_expire(
     attendee_accounts: Attendees, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mmtui.target.clients import ClientFactory
-    from mmtui.target.spec import AssumeRole, TargetSpec
 
     attendees = attendee_accounts(1)
     (record,) = attendees.accounts[:1]
     account = record.account_id
-    spec = TargetSpec(
-        "endpoint",
-        "us-west-2",
-        "us-east-1",
-        endpoint_url=attendees.url,
-        role=AssumeRole(record.role_arn, attendees.external_id, "mmtui-t"),
-        credentials=attendees.sandbox.credentials(),
-    )
-    factory = ClientFactory(spec, endpoint_url=attendees.url)
+    factory = ClientFactory(attendees.role_target(record), endpoint_url=attendees.url)
     who = factory.client("sts").get_caller_identity()
     assert who["Account"] == account
     credentials = factory.role_credentials()

@@ -163,8 +163,6 @@ def test_the_client_that_assumes_a_role_reads_the_shared_data_too(
     attendee_accounts: Callable[[int], AttendeeSandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fleet assumes a role per attendee: its STS client is made like every other client."""
-    from mmtui.target.spec import AssumeRole
-
     room = attendee_accounts(1)
     record = room.accounts[0]
     keys = room.sandbox.credentials()
@@ -172,15 +170,7 @@ def test_the_client_that_assumes_a_role_reads_the_shared_data_too(
     # process, with a loader of its own).
     ClientFactory(_spec(Endpoint(room.url)), room.url, keys).client("sts").get_caller_identity()
     walks = _walks_of_botocore_data(monkeypatch)
-    spec = TargetSpec(
-        "endpoint",
-        "us-west-2",
-        "us-east-1",
-        endpoint_url=room.url,
-        role=AssumeRole(record.role_arn, room.external_id, "mmtui-t"),
-        credentials=keys,
-    )
-    factory = ClientFactory(spec, endpoint_url=room.url)
+    factory = ClientFactory(room.role_target(record), endpoint_url=room.url)
     assert factory.client("sts").get_caller_identity()["Account"] == record.account_id
     assert walks == []
 
