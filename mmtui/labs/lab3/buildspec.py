@@ -41,6 +41,18 @@ PIECE_KEYS = {
     "artifact": "artifact",
 }
 
+PIECE_CHECKS = {
+    "secondary_uri": "the secondary repository URI is set",
+    "secondary_region": "the secondary region is set",
+    "tag": "the image is tagged for the secondary registry",
+    "login": "it logs in to the secondary registry",
+    "push": "it pushes to the secondary registry",
+    "imagedefinitions": "it writes imagedefinitions_secondary.json",
+    "artifact": "imagedefinitions_secondary.json is an artifact",
+}
+"""The pieces step 4 checks one by one (check `build_artifacts.<service>_<key>`, beside the
+buildspec's own check `<service>_buildspec`), each with what its check says when present."""
+
 
 def _unquote(value: str) -> str:
     value = value.strip()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import mmtui.labs.lab3.catalog  # noqa: F401  (declares the names given permissions here)
 from mmtui.engine.registry import LabPermissions, OnBehalf, declare_permissions
+from mmtui.labs.lab3.buildspec import PIECE_CHECKS
 
 
 def _actions(*names: str) -> frozenset[str]:
@@ -64,16 +65,7 @@ CHECKS: dict[str, frozenset[str]] = {
     **{
         f"build_artifacts.{service}_{piece}": _BUILDSPEC
         for service in ("core", "like")
-        for piece in (
-            "buildspec",
-            "secondary_uri",
-            "secondary_region",
-            "tag",
-            "login",
-            "push",
-            "imagedefinitions",
-            "artifact",
-        )
+        for piece in ("buildspec", *PIECE_CHECKS)
     },
     "build_artifacts.pipelines_succeeded": _actions(*_LAST_RUNS),
     "build_artifacts.images_in_both_regions": _actions(*_RUNNING_IMAGES, "ecr:DescribeImages"),

@@ -14,6 +14,7 @@ from mmtui.engine.checks import Checker, describe
 from mmtui.engine.results import CheckResult
 from mmtui.engine.tasks import Action, TaskContext, git_identity
 from mmtui.labs.lab3.aws import IMAGE_MISSING, facts, unless_missing
+from mmtui.labs.lab3.buildspec import PIECE_CHECKS
 from mmtui.labs.lab3.catalog import CHECKS, TASKS
 from mmtui.labs.lab3.codepipeline import last_runs, pipeline_names
 from mmtui.labs.lab3.stacks import describe_stack, needs_secondary_stack, outputs_of
@@ -298,15 +299,7 @@ for _which in ("core", "like"):
     CHECKS.implement(f"build_artifacts.{_which}_buildspec")(
         lambda check, which=_which: _buildspec(check, which)
     )
-    for _key, _what in (
-        ("secondary_uri", "the secondary repository URI is set"),
-        ("secondary_region", "the secondary region is set"),
-        ("tag", "the image is tagged for the secondary registry"),
-        ("login", "it logs in to the secondary registry"),
-        ("push", "it pushes to the secondary registry"),
-        ("imagedefinitions", "it writes imagedefinitions_secondary.json"),
-        ("artifact", "imagedefinitions_secondary.json is an artifact"),
-    ):
+    for _key, _what in PIECE_CHECKS.items():
         CHECKS.implement(f"build_artifacts.{_which}_{_key}")(
             lambda check, which=_which, key=_key, what=_what: _buildspec_piece(
                 check, which, key, what
