@@ -200,41 +200,12 @@ class Lab3Facts:
     def known(self) -> dict[str, str]:
         """Facts for rendering lab text, from what has been fetched so far (no new calls)."""
         values: dict[str, str] = {}
-        if "stack:primary" in self._values:
-            out = self.outputs("primary")
-            values.update(
-                {
-                    k: v
-                    for k, v in {
-                        "primary_cluster": out.get("EcsClusterName"),
-                        "primary_core_service": out.get("CoreEcsServiceName"),
-                        "primary_like_service": out.get("LikeEcsServiceName"),
-                        "primary_core_ecr_repo": out.get("CoreServiceEcrRepo"),
-                        "primary_like_ecr_repo": out.get("LikeServiceEcrRepo"),
-                        "primary_alb_dns": out.get("LoadBalancerDNS"),
-                        "primary_alb_full_name": out.get("LoadBalancerFullName"),
-                        "account_id": out.get("CurrentAccount"),
-                    }.items()
-                    if v
-                }
-            )
-        if "stack:secondary" in self._values:
-            out = self.outputs("secondary")
-            values.update(
-                {
-                    k: v
-                    for k, v in {
-                        "secondary_cluster": out.get("EcsClusterName"),
-                        "secondary_core_service": out.get("CoreEcsServiceName"),
-                        "secondary_like_service": out.get("LikeEcsServiceName"),
-                        "secondary_core_ecr_repo": out.get("SecondaryCoreServiceEcrRepo"),
-                        "secondary_like_ecr_repo": out.get("SecondaryLikeServiceEcrRepo"),
-                        "secondary_alb_dns": out.get("SecondaryLoadBalancerDNS"),
-                        "secondary_alb_full_name": out.get("LoadBalancerFullName"),
-                    }.items()
-                    if v
-                }
-            )
+        for side, facts_of_outputs in _STACK_FACTS.items():
+            if f"stack:{side}" in self._values:
+                out = self.outputs(side)
+                for fact, output in facts_of_outputs.items():
+                    if out.get(output):
+                        values[fact] = out[output]
         if "pipelines" in self._values:
             pipelines = self.pipelines()
             values.update({f"{k}_pipeline": v for k, v in pipelines.items()})
@@ -243,3 +214,28 @@ class Lab3Facts:
             if repository:
                 values[f"{which}_repo"] = repository
         return values
+
+
+_STACK_FACTS: dict[str, dict[str, str]] = {
+    "primary": {
+        "primary_cluster": "EcsClusterName",
+        "primary_core_service": "CoreEcsServiceName",
+        "primary_like_service": "LikeEcsServiceName",
+        "primary_core_ecr_repo": "CoreServiceEcrRepo",
+        "primary_like_ecr_repo": "LikeServiceEcrRepo",
+        "primary_alb_dns": "LoadBalancerDNS",
+        "primary_alb_full_name": "LoadBalancerFullName",
+        "account_id": "CurrentAccount",
+    },
+    "secondary": {
+        "secondary_cluster": "EcsClusterName",
+        "secondary_core_service": "CoreEcsServiceName",
+        "secondary_like_service": "LikeEcsServiceName",
+        "secondary_core_ecr_repo": "SecondaryCoreServiceEcrRepo",
+        "secondary_like_ecr_repo": "SecondaryLikeServiceEcrRepo",
+        "secondary_alb_dns": "SecondaryLoadBalancerDNS",
+        "secondary_alb_full_name": "LoadBalancerFullName",
+    },
+}
+"""The facts each stack's outputs give lab text: fact name, then the output it comes from
+(a fact is left out while its output is missing or empty)."""
