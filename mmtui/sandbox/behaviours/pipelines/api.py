@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import json
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mmtui.sandbox.behaviours.pipelines import validation
@@ -92,13 +93,32 @@ def _no_execution(request: AwsRequest, name: str, execution_id: str) -> AwsRespo
     )
 
 
+Handler = Callable[["Pipelines", AwsRequest, dict[str, Any]], AwsResponse]
+PipelineHandler = Callable[["Pipelines", AwsRequest, dict[str, Any], str, Any], AwsResponse]
+
+
+def _of_pipeline(name_key: str) -> Callable[[PipelineHandler], Handler]:
+    """For a call that names a pipeline in `name_key`: PipelineNotFoundException when the
+    region has no pipeline by that name, as AWS answers; otherwise the handler, given the name
+    and moto's stored pipeline."""
+
+    def wrap(handler: PipelineHandler) -> Handler:
+        def answer(pipelines: Pipelines, request: AwsRequest, body: dict[str, Any]) -> AwsResponse:
+            name = str(body.get(name_key, ""))
+            stored = _pipeline(request, name)
+            if stored is None:
+                return _no_pipeline(request, name)
+            return handler(pipelines, request, body, name, stored)
+
+        return answer
+
+    return wrap
+
+
+@_of_pipeline("name")
 def start_pipeline_execution(
-    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any]
+    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any], name: str, stored: Any
 ) -> AwsResponse:
-    name = str(body.get("name", ""))
-    stored = _pipeline(request, name)
-    if stored is None:
-        return _no_pipeline(request, name)
     pinned: tuple[str, str, str] | None = None
     for override in body.get("sourceRevisions") or []:
         # Run a given commit instead of the branch's head (revisionType COMMIT_ID).
@@ -133,13 +153,11 @@ def start_pipeline_execution(
     return _json({"pipelineExecutionId": execution.execution_id})
 
 
+@_of_pipeline("pipelineName")
 def stop_pipeline_execution(
-    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any]
+    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any], name: str, _stored: Any
 ) -> AwsResponse:
-    name = str(body.get("pipelineName", ""))
     execution_id = str(body.get("pipelineExecutionId", ""))
-    if _pipeline(request, name) is None:
-        return _no_pipeline(request, name)
     execution = pipelines.state.find(request.account, request.region, name, execution_id)
     if execution is None:
         return _no_execution(request, name, execution_id)
@@ -150,12 +168,10 @@ def stop_pipeline_execution(
     return _json({"pipelineExecutionId": execution_id})
 
 
+@_of_pipeline("pipelineName")
 def list_pipeline_executions(
-    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any]
+    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any], name: str, _stored: Any
 ) -> AwsResponse:
-    name = str(body.get("pipelineName", ""))
-    if _pipeline(request, name) is None:
-        return _no_pipeline(request, name)
     executions = list(reversed(pipelines.state.of_pipeline(request.account, request.region, name)))
     stage = (body.get("filter") or {}).get("succeededInStage", {}).get("stageName")
     if stage:
@@ -167,13 +183,10 @@ def list_pipeline_executions(
     return _json(answer)
 
 
+@_of_pipeline("pipelineName")
 def get_pipeline_execution(
-    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any]
+    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any], name: str, stored: Any
 ) -> AwsResponse:
-    name = str(body.get("pipelineName", ""))
-    stored = _pipeline(request, name)
-    if stored is None:
-        return _no_pipeline(request, name)
     execution_id = str(body.get("pipelineExecutionId", ""))
     execution = pipelines.state.find(request.account, request.region, name, execution_id)
     if execution is None:
@@ -193,13 +206,10 @@ def get_pipeline_execution(
     return _json({"pipelineExecution": detail})
 
 
+@_of_pipeline("name")
 def get_pipeline_state(
-    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any]
+    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any], name: str, stored: Any
 ) -> AwsResponse:
-    name = str(body.get("name", ""))
-    stored = _pipeline(request, name)
-    if stored is None:
-        return _no_pipeline(request, name)
     executions = pipelines.state.of_pipeline(request.account, request.region, name)
     waiting = [e for e in executions if e.status in RUNNING_STATES and not e.started]
     stages = []
@@ -299,12 +309,10 @@ def _entity_url(action: dict[str, Any], region: str) -> str | None:
     return None
 
 
+@_of_pipeline("pipelineName")
 def list_action_executions(
-    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any]
+    pipelines: Pipelines, request: AwsRequest, body: dict[str, Any], name: str, _stored: Any
 ) -> AwsResponse:
-    name = str(body.get("pipelineName", ""))
-    if _pipeline(request, name) is None:
-        return _no_pipeline(request, name)
     executions = pipelines.state.of_pipeline(request.account, request.region, name)
     wanted = (body.get("filter") or {}).get("pipelineExecutionId")
     if wanted:
