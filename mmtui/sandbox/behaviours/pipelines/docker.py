@@ -36,6 +36,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -276,24 +277,36 @@ def _ecr_registry(host: str) -> tuple[str, str]:
 # ---------------------------------------------------------------------- commands
 
 
-def cmd_build(args: list[str], store: Store) -> int:
-    tags: list[str] = []
-    dockerfile: str | None = None
-    quiet = False
-    positional: list[str] = []
+def _arguments(args: list[str], value_flags: Collection[str]) -> Iterator[tuple[str, str | None]]:
+    """The command line as docker reads it: a flag of `value_flags` with its value (from
+    `--flag=value` or the next argument), any other argument with None."""
     index = 0
     while index < len(args):
         arg = args[index]
         name, has_value, value = arg.partition("=")
-        if name in ("-t", "--tag", "-f", "--file") or name in BUILD_VALUE_FLAGS:
+        if name in value_flags:
             if not has_value:
                 index += 1
                 if index >= len(args):
                     raise DockerError(f"flag needs an argument: {name}", 125)
                 value = args[index]
-            if name in ("-t", "--tag"):
+            yield name, value
+        else:
+            yield arg, None
+        index += 1
+
+
+def cmd_build(args: list[str], store: Store) -> int:
+    tags: list[str] = []
+    dockerfile: str | None = None
+    quiet = False
+    positional: list[str] = []
+    value_flags = {"-t", "--tag", "-f", "--file", *BUILD_VALUE_FLAGS}
+    for arg, value in _arguments(args, value_flags):
+        if value is not None:
+            if arg in ("-t", "--tag"):
                 tags.append(value)
-            elif name in ("-f", "--file"):
+            elif arg in ("-f", "--file"):
                 dockerfile = value
         elif arg in BUILD_BOOL_FLAGS:
             quiet = quiet or arg in ("-q", "--quiet")
@@ -301,7 +314,6 @@ def cmd_build(args: list[str], store: Store) -> int:
             raise DockerError(f"unknown flag: {arg}\nSee 'docker build --help'.", 125)
         else:
             positional.append(arg)
-        index += 1
     if len(positional) != 1:
         raise DockerError(
             "\"docker build\" requires exactly 1 argument.\nSee 'docker build --help'.\n\n"
@@ -503,17 +515,9 @@ def cmd_login(args: list[str], store: Store) -> int:
     username = password = None
     from_stdin = False
     servers: list[str] = []
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        name, has_value, value = arg.partition("=")
-        if name in ("-u", "--username", "-p", "--password"):
-            if not has_value:
-                index += 1
-                if index >= len(args):
-                    raise DockerError(f"flag needs an argument: {name}", 125)
-                value = args[index]
-            if name in ("-u", "--username"):
+    for arg, value in _arguments(args, ("-u", "--username", "-p", "--password")):
+        if value is not None:
+            if arg in ("-u", "--username"):
                 username = value
             else:
                 password = value
@@ -529,7 +533,6 @@ def cmd_login(args: list[str], store: Store) -> int:
             )
         else:
             servers.append(arg)
-        index += 1
     if len(servers) > 1:
         raise DockerError(
             "\"docker login\" requires at most 1 argument.\nSee 'docker login --help'."
