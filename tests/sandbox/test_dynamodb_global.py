@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from mmtui.sandbox.behaviours.dynamodb_global import DynamoDBGlobalTables
 from mmtui.sandbox.core.server import STATE_FILE, Sandbox
+from mmtui.sandbox.workshop.mysfits import mysfit_item
 
 PRIMARY = "us-west-2"
 SECONDARY = "us-east-1"
@@ -34,20 +35,18 @@ T = TypeVar("T")
 
 
 def _mysfit(mysfit_id: str, name: str, good_evil: str, law_chaos: str) -> dict[str, Any]:
-    """One item with the workshop's schema (workshop-facts.md §6)."""
-    return {
-        "MysfitId": {"S": mysfit_id},
-        "Name": {"S": name},
-        "Species": {"S": "Mysfit"},
-        "Description": {"S": f"{name} is one of the twelve mysfits."},
-        "Age": {"N": str(len(name) * 7)},
-        "GoodEvil": {"S": good_evil},
-        "LawChaos": {"S": law_chaos},
-        "ThumbImageUri": {"S": f"https://example.invalid/{name.lower()}_thumb.png"},
-        "ProfileImageUri": {"S": f"https://example.invalid/{name.lower()}.png"},
-        "Likes": {"N": "0"},
-        "Adopted": {"BOOL": False},
-    }
+    """One item with the workshop's schema (workshop-facts.md §6), made up but for its name."""
+    description = f"{name} is one of the twelve mysfits."
+    return mysfit_item(
+        mysfit_id,
+        name,
+        "Mysfit",
+        len(name) * 7,
+        good_evil,
+        law_chaos,
+        description,
+        images="https://example.invalid",
+    )
 
 
 _KNOWN_IDS = {

@@ -121,23 +121,33 @@ _MYSFITS: list[tuple[str, str, str, int, str, str, str]] = [
 ]
 
 
+def mysfit_item(
+    mysfit_id: str,
+    name: str,
+    species: str,
+    age: int,
+    good_evil: str,
+    law_chaos: str,
+    description: str,
+    images: str = "/images",
+) -> dict[str, Any]:
+    """One mysfit as an item of the workshop's table (not yet liked nor adopted), its two
+    pictures under `images`."""
+    slug = name.lower().replace(" ", "_")
+    return {
+        "MysfitId": {"S": mysfit_id},
+        "Name": {"S": name},
+        "Species": {"S": species},
+        "Description": {"S": description},
+        "Age": {"N": str(age)},
+        "GoodEvil": {"S": good_evil},
+        "LawChaos": {"S": law_chaos},
+        "ThumbImageUri": {"S": f"{images}/{slug}_thumb.png"},
+        "ProfileImageUri": {"S": f"{images}/{slug}.png"},
+        "Likes": {"N": "0"},
+        "Adopted": {"BOOL": False},
+    }
+
+
 def mysfit_items() -> list[dict[str, Any]]:
-    items = []
-    for mysfit_id, name, species, age, good_evil, law_chaos, description in _MYSFITS:
-        slug = name.lower().replace(" ", "_")
-        items.append(
-            {
-                "MysfitId": {"S": mysfit_id},
-                "Name": {"S": name},
-                "Species": {"S": species},
-                "Description": {"S": description},
-                "Age": {"N": str(age)},
-                "GoodEvil": {"S": good_evil},
-                "LawChaos": {"S": law_chaos},
-                "ThumbImageUri": {"S": f"/images/{slug}_thumb.png"},
-                "ProfileImageUri": {"S": f"/images/{slug}.png"},
-                "Likes": {"N": "0"},
-                "Adopted": {"BOOL": False},
-            }
-        )
-    return items
+    return [mysfit_item(*mysfit) for mysfit in _MYSFITS]
