@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mmtui.labs.lab3.buildspec import missing_pieces
+from tests.conftest import REPO
 
 SECONDARY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mm-secondary-region-core-service"
-STARTING = (
-    Path(__file__).resolve().parents[2]
-    / "mmtui"
-    / "sandbox"
-    / "workshop"
-    / "assets"
-    / "services"
-    / "core"
-    / "buildspec_prod.yml"
-).read_text()
+STARTING = (REPO / "mmtui/sandbox/workshop/assets/services/core/buildspec_prod.yml").read_text()
 
 COMPLETE = """
 version: 0.2

@@ -31,17 +31,10 @@ from mmtui.sandbox.core.server import Sandbox
 from mmtui.sandbox.workshop.primary_app import stack_outputs
 from mmtui.sandbox.workshop.repositories import repository_names
 from mmtui.sandbox.workshop.stacks import CAPABILITIES, PRIMARY_STACK, SECONDARY_STACK
-from tests.conftest import codecommit_git, secondary_template
+from tests.conftest import REPO, codecommit_git, secondary_template
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
-DOCKER = (
-    Path(__file__).resolve().parents[2]
-    / "mmtui"
-    / "sandbox"
-    / "behaviours"
-    / "pipelines"
-    / "docker.py"
-)
+DOCKER = REPO / "mmtui/sandbox/behaviours/pipelines/docker.py"
 TIMEOUT = 60.0
 
 
