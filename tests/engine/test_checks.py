@@ -20,7 +20,7 @@ from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.connect import Connection
 from mmtui.target.readonly import WriteRefused
 from mmtui.target.spec import TargetFlags, resolve_target
-from tests.conftest import aws_cli, cli_target, invoke, xray_group_by_hand
+from tests.conftest import aws_cli, check_step, cli_target, invoke, xray_group_by_hand
 
 
 @pytest.fixture
@@ -154,8 +154,7 @@ def test_step2_half_done_then_pending_then_pass(sandbox: Sandbox, creds: dict[st
         "--region",
         "us-west-2",
     )
-    code, document = check_json(sandbox, "--step", "2")
-    step = {c["id"]: c for c in document["steps"][0]["checks"]}
+    code, step = check_step(["--endpoint-url", sandbox.url], "2")
     assert code == 1
     assert step["data_tier.stream_enabled"]["status"] == "pass"
     assert step["data_tier.replica_active"]["status"] == "fail"
@@ -187,8 +186,7 @@ def test_step2_half_done_then_pending_then_pass(sandbox: Sandbox, creds: dict[st
 
 def test_step5_by_hand_groups_and_dashboard(sandbox: Sandbox, creds: dict[str, str]) -> None:
     xray_group_by_hand(sandbox, "like-service")
-    code, document = check_json(sandbox, "--step", "5")
-    step = {c["id"]: c for c in document["steps"][0]["checks"]}
+    code, step = check_step(["--endpoint-url", sandbox.url], "5")
     assert step["dashboard.xray_groups_secondary"]["status"] == "fail"
     assert (
         "like-service-errors-faults is missing"
@@ -277,8 +275,7 @@ def test_step4_names_each_missing_piece_of_the_starting_buildspecs(
     secondary_by_hand: Callable[..., Sandbox],
 ) -> None:
     secondary_by_hand()
-    code, document = check_json(sandbox, "--step", "4")
-    step = {c["id"]: c for c in document["steps"][0]["checks"]}
+    code, step = check_step(["--endpoint-url", sandbox.url], "4")
     assert code == 1
     for service in ("core", "like"):
         assert step[f"build_artifacts.{service}_buildspec"]["status"] == "pass"
