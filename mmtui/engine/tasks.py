@@ -180,10 +180,10 @@ def run_actions(actions: list[Action], log: LogSink, spec: TargetSpec | None = N
                 outcome = action.run()
         except MmtuiError as exc:
             # Stopped part-way: say what is in place and what is not, so nobody has to guess
-            # whether to undo anything (nothing: a second run starts from what AWS shows).
-            raise MmtuiError(
-                f"{str(exc).rstrip('.')}.{stopped_at(done, actions[index + 1 :])}", exc.exit_code
-            ) from exc
+            # whether to undo anything (nothing: a second run starts from what AWS shows). The
+            # same error, its cause kept: the guide reads AWS's code from it.
+            exc.args = (f"{str(exc).rstrip('.')}.{stopped_at(done, actions[index + 1 :])}",)
+            raise
         if outcome:
             log(f"{action.region}: {outcome}")
             done.append(outcome)

@@ -200,8 +200,6 @@ class Sandbox:
         self._stopping.set()
         if not self._temporary:
             self.save()
-        if self._journal is not None:
-            self._journal.close()
         for extension in self.extensions:
             extension.close()
         if self._server is not None:
@@ -209,6 +207,12 @@ class Sandbox:
             self._server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._journal is not None:
+            if self._journal.position() > 0 and not self._temporary:
+                # Answered while stopping (a build writing its logs): saved too, now that
+                # nothing can answer any more, or the next start would call it lost.
+                self.save()
+            self._journal.close()
         if self._lock_handle is not None:
             self._lock_handle.close()
         if self._temporary:
