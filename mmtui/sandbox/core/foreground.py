@@ -20,7 +20,9 @@ def run_foreground(options: SandboxOptions, out: TextIO, err: TextIO) -> int:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        sandbox = Sandbox(options).start()
+        sandbox = Sandbox(
+            options, tell=lambda message: print(f"warning: {message}", file=err, flush=True)
+        ).start()
         try:
             for note in sandbox.notes:
                 print(f"note: {note}", file=err, flush=True)
