@@ -341,16 +341,29 @@ def _attendee(
         return lines.get(key, entry.line)
 
     text: dict[str, str] = {}
+    refused: set[str] = set()
     for key, value in values.items():
         if value is None or value == "":
             continue
         if isinstance(value, bool) or not isinstance(value, str | int):
             problems.add(line(key), f"{key} must be text, not {type(value).__name__}")
             continue
+        control = first_control(str(value))
+        if control is not None:
+            # Refused here rather than escaped at every printer (red-team F4): a name reaches
+            # progress lines, tables, error messages, role session names and workspace
+            # folders, and no instructor means an escape sequence or a bell in one.
+            problems.add(
+                line(key),
+                f"{key} '{escape_controls(str(value).strip())}' holds the control character "
+                f"{control} (a terminal would act on it): use printable text",
+            )
+            refused.add(key)
+            continue
         text[key] = str(value).strip()
 
     name = text.get("name")
-    if name is None:
+    if name is None and "name" not in refused:
         problems.add(entry.line, "an attendee has no name")
 
     account_id = text.get("account_id")
@@ -381,6 +394,21 @@ def _attendee(
         )
         return None
     return Attendee(name, spec, account_id, f"{path}:{entry.line}")
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""C0, DEL and C1: what a terminal interprets (ESC starts sequences, BEL rings, CR rewrites)."""
+
+
+def first_control(text: str) -> str | None:
+    """The first control character of `text`, written as an escape (`\\x1b`), or None."""
+    found = _CONTROLS.search(text)
+    return None if found is None else f"\\x{ord(found.group()):02x}"
+
+
+def escape_controls(text: str) -> str:
+    """`text` with each control character written as `\\xNN`, safe on a terminal."""
+    return _CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
 def _who(name: str | None) -> str:
