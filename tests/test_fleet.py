@@ -173,6 +173,14 @@ def closed_port() -> int:
             "attendees:\n  - name: ann\n    secondary_region: us-west-2\n    profile: p\n",
             ["room.yaml:3: ann: primary_region and secondary_region are both us-west-2"],
         ),
+        (  # red-team C6: a pair across partitions, named on the secondary's line
+            "- name: ann\n  profile: p\n  primary_region: us-west-2\n"
+            "  secondary_region: cn-north-1\n",
+            [
+                "room.yaml:4: ann: primary_region us-west-2 and secondary_region cn-north-1 "
+                "are in different AWS partitions (aws and aws-cn)"
+            ],
+        ),
         (
             "- name: ann\n",
             ["room.yaml:1: ann: say how to reach the account: profile, role_arn"],

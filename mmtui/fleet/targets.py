@@ -423,7 +423,7 @@ def _spec(
     entry_line: int,
     problems: Problems,
 ) -> TargetSpec | None:
-    from mmtui.target.regions import validate_region
+    from mmtui.target.regions import pair_problem, validate_region
 
     who = _who(name)
 
@@ -439,12 +439,13 @@ def _spec(
             regions.append(validate_region(text.get(key, default), key))
         except MmtuiError as exc:
             fail(key, str(exc))
-    if len(regions) == 2 and regions[0] == regions[1]:
-        fail(
-            "secondary_region",
-            f"primary_region and secondary_region are both {regions[0]}: the lab replicates "
-            "into a second, different region",
-        )
+    problem = (
+        pair_problem(regions[0], regions[1], "primary_region", "secondary_region")
+        if len(regions) == 2
+        else None
+    )
+    if problem is not None:
+        fail("secondary_region", problem)
 
     role_given = [key for key in ("role_arn", "role_name") if key in text]
     ways = [key for key in ("profile", "endpoint_url") if key in text] + role_given[:1]
@@ -535,13 +536,9 @@ def _spec(
 
 
 def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("us-iso"):
-        return "aws-iso-b" if region.startswith("us-isob-") else "aws-iso"
-    return "aws"
+    from mmtui.target.regions import partition_of
+
+    return partition_of(region)
 
 
 def session_name(name: str) -> str:
