@@ -114,3 +114,70 @@ def test_step3_reset_keeps_the_attendees_own_cross_region_stage_and_its_store(
     checks = invoke("check", *target, "--step", "3", "--format", "json")
     statuses = {c["id"]: c["status"] for c in json.loads(checks.stdout)["steps"][0]["checks"]}
     assert statuses["pipeline.core_cross_region_stage"] == "fail"
+
+
+def _stream(sandbox: Sandbox) -> dict[str, Any]:
+    table = sandbox.client("dynamodb", PRIMARY).describe_table(TableName="mm-ddbtable")["Table"]
+    return dict(table.get("StreamSpecification") or {})
+
+
+def test_step2_reset_leaves_on_a_stream_the_attendee_had_before_the_lab(
+    sandbox: Sandbox, target: list[str], quick_replicas: None
+) -> None:
+    """Red-team R6: mmtui turns off only the stream its solve turned on (tagged with that
+    stream's label); the attendee's own stays on, and the plan says so with the command."""
+    sandbox.client("dynamodb", PRIMARY).update_table(
+        TableName="mm-ddbtable",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    solved = invoke("solve", *target, "--step", "2")
+    assert solved.code == 0, solved.stdout + solved.stderr
+    assert "enabled the stream" not in solved.stderr
+
+    how = (
+        "aws dynamodb update-table --table-name mm-ddbtable --stream-specification "
+        "StreamEnabled=false --region us-west-2"
+    )
+    plan = invoke("reset", *target, "--step", "2", "--dry-run")
+    assert plan.code == 0, plan.stderr
+    assert (
+        f"leave on (mmtui did not turn it on; to turn it off: {how}) the stream of table "
+        "mm-ddbtable (us-west-2)"
+    ) in plan.stdout, plan.stdout
+    assert "turn off" not in plan.stdout.replace("to turn it off", "")
+
+    reset = invoke("reset", *target, "--step", "2", "--yes")
+    assert reset.code == 0, reset.stderr
+    assert _stream(sandbox) == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert "reset done" in reset.stdout
+    assert "the stream of mm-ddbtable stays on: mmtui did not turn it on" in reset.stderr
+    replicas = sandbox.client("dynamodb", PRIMARY).describe_table(TableName="mm-ddbtable")
+    assert not replicas["Table"].get("Replicas")
+
+
+def test_step2_reset_turns_off_the_stream_mmtui_turned_on_and_only_that_one(
+    sandbox: Sandbox, target: list[str], quick_replicas: None
+) -> None:
+    solved = invoke("solve", *target, "--step", "2")
+    assert solved.code == 0, solved.stdout + solved.stderr
+    assert "enabled the stream of mm-ddbtable" in solved.stderr
+    plan = invoke("reset", *target, "--step", "2", "--dry-run")
+    assert "turn off mmtui's stream of table mm-ddbtable (us-west-2)" in plan.stdout, plan.stdout
+    assert invoke("reset", *target, "--step", "2", "--yes").code == 0
+    assert not _stream(sandbox).get("StreamEnabled")
+    dynamodb = sandbox.client("dynamodb", PRIMARY)
+    arn = dynamodb.describe_table(TableName="mm-ddbtable")["Table"]["TableArn"]
+    assert dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags", []) == []
+
+    # The attendee turns a stream on by hand afterwards: a new stream with a new label, theirs,
+    # even where a tag from an earlier stream of mmtui's was left behind.
+    dynamodb.update_table(
+        TableName="mm-ddbtable",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    dynamodb.tag_resource(
+        ResourceArn=arn, Tags=[{"Key": "mmtui:stream-enabled", "Value": "2020-01-01T00:00:00.000"}]
+    )
+    again = invoke("reset", *target, "--step", "2", "--dry-run")
+    assert again.stdout.startswith("nothing to reset"), again.stdout
+    assert "leave on (mmtui did not turn it on" in again.stdout, again.stdout
