@@ -132,7 +132,11 @@ def _ids(check: Checker, region: str, table: str) -> set[str] | None:
     pages = scan_table(check, region, TableName=table, ProjectionExpression="MysfitId")
     if pages is None:
         return None
-    return {item["MysfitId"]["S"] for page in pages for item in page.get("Items", [])}
+    from mmtui.labs.lab3.probe import CANARY_PREFIX
+
+    ids = {item["MysfitId"]["S"] for page in pages for item in page.get("Items", [])}
+    # A probe's canaries are not mysfits (one killed mid-way leaves them in both regions).
+    return {mysfit for mysfit in ids if not mysfit.startswith(CANARY_PREFIX)}
 
 
 # ---------------------------------------------------------------------- solve and reset
