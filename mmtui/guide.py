@@ -80,6 +80,7 @@ class Guide:
         self.tell: Callable[[str], None] = lambda _message: None
         """Told (from any thread) when progress cannot be saved; the guide shows it as a notice."""
         self._unsaved_told = False
+        self.closing_error: Exception | None = None
 
     # ------------------------------------------------------------------ connecting
 
@@ -123,9 +124,17 @@ class Guide:
         )
 
     def close(self) -> None:
+        """Let go of the target. An error a user must hear of (an embedded sandbox that could
+        not save its state) is kept in `closing_error`: the guide is closing, so the command
+        line says it once the screen is back (a raise here would be a Textual traceback)."""
+        from mmtui.exitcodes import MmtuiError
+
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-        self._resources.close()
+        try:
+            self._resources.close()
+        except MmtuiError as exc:
+            self.closing_error = exc
 
     def inventory(self) -> Any:
         """What exists now in both regions (read-only, concurrent, never raises for AWS)."""

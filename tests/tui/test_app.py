@@ -287,6 +287,23 @@ async def test_a_progress_folder_that_cannot_be_written_is_a_notice_not_a_crash(
     assert blocked.read_text(encoding="utf-8") == "not a folder"
 
 
+def test_an_error_while_closing_the_target_is_kept_for_the_command_line(spec: TargetSpec) -> None:
+    """An embedded sandbox whose last save fails raises at stop (red-team S9); the guide keeps
+    that error for `mmtui run` to print once the screen is back, instead of a traceback."""
+    from mmtui.exitcodes import MmtuiError
+    from mmtui.guide import Guide
+
+    lab, content = mmtui.labs.load("3")
+    guide = Guide(spec, content, lab)
+
+    def stop() -> None:
+        raise MmtuiError("/x: cannot save the sandbox state (No space left on device)")
+
+    guide._resources.callback(stop)
+    guide.close()
+    assert str(guide.closing_error) == "/x: cannot save the sandbox state (No space left on device)"
+
+
 async def test_the_sandbox_screen_says_what_to_source(app: MmtuiApp, sandbox: Sandbox) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
