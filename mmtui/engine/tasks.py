@@ -31,6 +31,9 @@ class Action:
     """What will happen, in a few words: "create", "delete", "add stage", ..."""
     run: Callable[[], str] = field(repr=False, default=lambda: "")
     """Does it; returns what it did ("" when there was nothing to do)."""
+    changes: bool = True
+    """False for a line of the plan that only tells (a resource left alone, and why): it
+    changes nothing, so a reset that still plans it has nothing left over."""
 
     def describe(self) -> str:
         return f"{self.verb} {self.resource} ({self.region})"
