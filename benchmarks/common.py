@@ -70,11 +70,15 @@ class RunningSandbox:
 
 
 @contextmanager
-def sandbox(state_dir: Path | None = None, fresh: bool = True) -> Iterator[RunningSandbox]:
-    """`mmtui sandbox --dir DIR` in the foreground of a subprocess, until the block ends."""
+def sandbox(
+    state_dir: Path | None = None, fresh: bool = True, extra: Sequence[str] = ()
+) -> Iterator[RunningSandbox]:
+    """`mmtui sandbox --dir DIR [EXTRA]` in the foreground of a subprocess, until the block
+    ends (EXTRA: more options, such as `--latency 80ms`)."""
     with tempfile.TemporaryDirectory(prefix="mmtui-bench-") as scratch:
         folder = state_dir or Path(scratch) / "state"
         command = [*MMTUI, "sandbox", "--dir", str(folder), *(["--fresh"] if fresh else [])]
+        command += list(extra)
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )

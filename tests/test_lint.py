@@ -292,6 +292,11 @@ def test_stand_in_and_only_if_are_templates_like_commands(lab_copy: Path) -> Non
 def test_commands_and_stand_ins_must_parse_as_bash(lab_copy: Path) -> None:
     lab_yaml = lab_copy / LAB / "lab.yaml"
     # A quote left open in a command, and a stand-in's heredoc that lost its end marker.
+    # (The first such text is the table check's own read-only command; the second, a command
+    # of step 2's by-hand path.)
+    text = lab_yaml.read_text()
+    at = text.index("--select COUNT --region", text.index("--select COUNT --region") + 1)
+    lab_yaml.write_text(text[:at] + "--select 'COUNT --region" + text[at + 23 :])
     replace_once(lab_yaml, "--select COUNT --region", "--select 'COUNT --region")
     replace_once(
         lab_yaml,
@@ -301,16 +306,19 @@ def test_commands_and_stand_ins_must_parse_as_bash(lab_copy: Path) -> None:
     code, lines = lint(lab_yaml)
     assert code == 2
     edit = line_of(lab_yaml, "python3 - core-pipeline.json") - 1
-    scan = line_of(lab_yaml, "--select 'COUNT") - 1
+    check = line_of(lab_yaml, "--select 'COUNT") - 1
+    scan = line_of(lab_yaml, "'COUNT --region {{ secondary_region }}") - 1
     # bash's own words after "rendered: " vary a little between versions.
     said = [line.split(" once rendered: ") for line in lines]
     assert [where for where, _ in said] == [
+        f"{lab_yaml}:{check}: the command of check 'prereq.table_seeded' is not valid bash",
         f"{lab_yaml}:{scan}: commands[0] of 'Confirm the data arrived' is not valid bash",
         f"{lab_yaml}:{edit}: stand_in[0] of 'Edit core-pipeline.json and like-pipeline.json' is "
         "not valid bash",
     ]
     assert "unexpected EOF while looking for matching `''" in said[0][1]
-    assert "here-document at line 1 delimited by end-of-file (wanted `EOF')" in said[1][1]
+    assert "unexpected EOF while looking for matching `''" in said[1][1]
+    assert "here-document at line 1 delimited by end-of-file (wanted `EOF')" in said[2][1]
 
 
 @pytest.mark.parametrize(

@@ -162,3 +162,25 @@ def test_an_x_ray_group_created_meanwhile_is_done(sandbox: Sandbox) -> None:
         xray.meta.events.unregister("provide-client-params.xray.CreateGroup", applied_first)
     names = {g["GroupName"] for g in other.get_groups()["Groups"]}
     assert group in names
+
+
+def test_a_connection_closed_mid_solve_is_a_network_error_not_a_bug() -> None:
+    """K1: the endpoint closed the connection before answering (the sandbox killed behind a
+    proxy while step 1 waited on its stack): exit 4 naming the action, never "internal error"."""
+    from botocore.exceptions import ConnectionClosedError
+
+    from mmtui.engine.tasks import Action
+    from mmtui.exitcodes import MmtuiError
+
+    def closed() -> str:
+        raise ConnectionClosedError(endpoint_url="http://127.0.0.1:18204/")
+
+    with pytest.raises(MmtuiError) as raised:
+        run_actions(
+            [Action("us-east-1", "stack mm-secondary-region", "create", closed)], lambda _l: None
+        )
+    assert raised.value.exit_code == ExitCode.AWS_ERROR
+    assert str(raised.value).startswith(
+        "create stack mm-secondary-region (us-east-1): cannot reach "
+        "http://127.0.0.1:18204/ (ConnectionClosedError)"
+    ), str(raised.value)

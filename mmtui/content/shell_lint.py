@@ -1,8 +1,10 @@
-"""The by-hand commands of lab content must be valid bash once rendered.
+"""The by-hand commands of lab content, and the read-only command of each check, must be valid
+bash once rendered.
 
-Attendees paste `commands` into a terminal and the suite runs them, with each `stand_in`, as
-one script (tests/test_lab3_by_hand.py): an unclosed quote or heredoc would only show there,
-or at an event. `bash -n` parses without running anything.
+Attendees paste `commands` (and the checks' "see for yourself" commands) into a terminal, and
+the suite runs the commands, with each `stand_in`, as one script (tests/test_lab3_by_hand.py):
+an unclosed quote or heredoc would only show there, or at an event. `bash -n` parses without
+running anything.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterator
 import jinja2
 
 from mmtui.content.loader import Problem
-from mmtui.content.model import Lab
+from mmtui.content.model import Check, Lab
 from mmtui.content.render import TemplateRefused, render
 from mmtui.content.yamlload import LoadedYaml
 
@@ -25,15 +27,19 @@ def shell_problems(loaded: LoadedYaml, lab: Lab, values: dict[str, str]) -> Iter
     bash = shutil.which("bash")
     if bash is None:  # nothing to parse with (e.g. Windows without Git Bash): not a content error
         return
+    for where, check in _checks_with_locations(lab):
+        refused = _refused_template(bash, check.command, values)
+        if refused:
+            yield Problem(
+                loaded.path,
+                loaded.line_of((*where, "command")),
+                f"the command of check {check.name!r} is not valid bash once rendered: {refused}",
+            )
     for step_index, step in enumerate(lab.steps):
         for action_index, action in enumerate(step.manual.actions):
             for key in ("commands", "stand_in"):
                 for index, command in enumerate(getattr(action, key)):
-                    try:
-                        rendered = render(command, values)
-                    except (jinja2.TemplateError, TemplateRefused):
-                        continue  # the template checks report it; there is no script to parse
-                    refused = _refusal(bash, rendered)
+                    refused = _refused_template(bash, command, values)
                     if refused:
                         loc = ("steps", step_index, "manual", "actions", action_index, key, index)
                         yield Problem(
@@ -42,6 +48,22 @@ def shell_problems(loaded: LoadedYaml, lab: Lab, values: dict[str, str]) -> Iter
                             f"{key}[{index}] of {action.title!r} is not valid bash once "
                             f"rendered: {refused}",
                         )
+
+
+def _checks_with_locations(lab: Lab) -> Iterator[tuple[tuple[str | int, ...], Check]]:
+    for index, check in enumerate(lab.prerequisites):
+        yield ("prerequisites", index), check
+    for step_index, step in enumerate(lab.steps):
+        for index, check in enumerate(step.checks):
+            yield ("steps", step_index, "checks", index), check
+
+
+def _refused_template(bash: str, template: str, values: dict[str, str]) -> str:
+    try:
+        rendered = render(template, values)
+    except (jinja2.TemplateError, TemplateRefused):
+        return ""  # the template checks report it; there is no script to parse
+    return _refusal(bash, rendered)
 
 
 def _refusal(bash: str, script: str) -> str:

@@ -31,6 +31,9 @@ class Action:
     """What will happen, in a few words: "create", "delete", "add stage", ..."""
     run: Callable[[], str] = field(repr=False, default=lambda: "")
     """Does it; returns what it did ("" when there was nothing to do)."""
+    changes: bool = True
+    """False for a line of the plan that only tells (a resource left alone, and why): it
+    changes nothing, so a reset that still plans it has nothing left over."""
 
     def describe(self) -> str:
         return f"{self.verb} {self.resource} ({self.region})"
@@ -180,10 +183,10 @@ def run_actions(actions: list[Action], log: LogSink, spec: TargetSpec | None = N
                 outcome = action.run()
         except MmtuiError as exc:
             # Stopped part-way: say what is in place and what is not, so nobody has to guess
-            # whether to undo anything (nothing: a second run starts from what AWS shows).
-            raise MmtuiError(
-                f"{str(exc).rstrip('.')}.{stopped_at(done, actions[index + 1 :])}", exc.exit_code
-            ) from exc
+            # whether to undo anything (nothing: a second run starts from what AWS shows). The
+            # same error, its cause kept: the guide reads AWS's code from it.
+            exc.args = (f"{str(exc).rstrip('.')}.{stopped_at(done, actions[index + 1 :])}",)
+            raise
         if outcome:
             log(f"{action.region}: {outcome}")
             done.append(outcome)

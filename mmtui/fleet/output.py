@@ -146,14 +146,25 @@ def as_csv(job: Job, outcomes: list[TargetOutcome]) -> str:
     for outcome in outcomes:
         writer.writerow(
             [
-                outcome.attendee.name,
+                inert(outcome.attendee.name),
                 outcome.account or "",
                 outcome.state,
                 *(_cell(outcome, step_id) for step_id in step_ids),
-                " ".join((outcome.error or "").split()),
+                inert(" ".join((outcome.error or "").split())),
             ]
         )
     return out.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection)."""
+
+
+def inert(cell: str) -> str:
+    """A free-text cell a spreadsheet shows as text: one that would start a formula gets a
+    leading `'` (OWASP's advice; spreadsheets hide it). Only the names and errors are free
+    text; the other cells are mmtui's own words, digits or nothing."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 # ---------------------------------------------------------------------- for people

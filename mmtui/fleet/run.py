@@ -340,7 +340,8 @@ class Fleet:
             row = outcome.step(step.id)
             assert row is not None
             row.plan = [action.describe() for action in found]
-            row.cell = f"{len(found)} planned" if found else "nothing"
+            changing = sum(action.changes for action in found)
+            row.cell = f"{changing} planned" if changing else "nothing"
         if not self.job.act:
             outcome.state = "planned"
             return
@@ -357,7 +358,11 @@ class Fleet:
         for step in self.job.steps:
             row = outcome.step(step.id)
             assert row is not None
-            row.left = [action.describe() for action in step_actions(context, step, "reset")]
+            row.left = [
+                action.describe()
+                for action in step_actions(context, step, "reset")
+                if action.changes
+            ]
             if row.left:
                 row.cell = f"left {len(row.left)}"
         if any(row.left for row in outcome.steps):

@@ -341,16 +341,29 @@ def _attendee(
         return lines.get(key, entry.line)
 
     text: dict[str, str] = {}
+    refused: set[str] = set()
     for key, value in values.items():
         if value is None or value == "":
             continue
         if isinstance(value, bool) or not isinstance(value, str | int):
             problems.add(line(key), f"{key} must be text, not {type(value).__name__}")
             continue
+        control = first_control(str(value))
+        if control is not None:
+            # Refused here rather than escaped at every printer (red-team F4): a name reaches
+            # progress lines, tables, error messages, role session names and workspace
+            # folders, and no instructor means an escape sequence or a bell in one.
+            problems.add(
+                line(key),
+                f"{key} '{escape_controls(str(value).strip())}' holds the control character "
+                f"{control} (a terminal would act on it): use printable text",
+            )
+            refused.add(key)
+            continue
         text[key] = str(value).strip()
 
     name = text.get("name")
-    if name is None:
+    if name is None and "name" not in refused:
         problems.add(entry.line, "an attendee has no name")
 
     account_id = text.get("account_id")
@@ -383,6 +396,21 @@ def _attendee(
     return Attendee(name, spec, account_id, f"{path}:{entry.line}")
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""C0, DEL and C1: what a terminal interprets (ESC starts sequences, BEL rings, CR rewrites)."""
+
+
+def first_control(text: str) -> str | None:
+    """The first control character of `text`, written as an escape (`\\x1b`), or None."""
+    found = _CONTROLS.search(text)
+    return None if found is None else f"\\x{ord(found.group()):02x}"
+
+
+def escape_controls(text: str) -> str:
+    """`text` with each control character written as `\\xNN`, safe on a terminal."""
+    return _CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
 def _who(name: str | None) -> str:
     return f"{name}: " if name else ""
 
@@ -395,7 +423,7 @@ def _spec(
     entry_line: int,
     problems: Problems,
 ) -> TargetSpec | None:
-    from mmtui.target.regions import validate_region
+    from mmtui.target.regions import pair_problem, validate_region
 
     who = _who(name)
 
@@ -411,12 +439,13 @@ def _spec(
             regions.append(validate_region(text.get(key, default), key))
         except MmtuiError as exc:
             fail(key, str(exc))
-    if len(regions) == 2 and regions[0] == regions[1]:
-        fail(
-            "secondary_region",
-            f"primary_region and secondary_region are both {regions[0]}: the lab replicates "
-            "into a second, different region",
-        )
+    problem = (
+        pair_problem(regions[0], regions[1], "primary_region", "secondary_region")
+        if len(regions) == 2
+        else None
+    )
+    if problem is not None:
+        fail("secondary_region", problem)
 
     role_given = [key for key in ("role_arn", "role_name") if key in text]
     ways = [key for key in ("profile", "endpoint_url") if key in text] + role_given[:1]
@@ -507,13 +536,9 @@ def _spec(
 
 
 def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("us-iso"):
-        return "aws-iso-b" if region.startswith("us-isob-") else "aws-iso"
-    return "aws"
+    from mmtui.target.regions import partition_of
+
+    return partition_of(region)
 
 
 def session_name(name: str) -> str:

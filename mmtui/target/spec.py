@@ -15,7 +15,7 @@ from typing import Literal
 from urllib.parse import urlparse
 
 from mmtui.exitcodes import ExitCode, MmtuiError
-from mmtui.target.regions import validate_region
+from mmtui.target.regions import pair_problem, validate_region
 
 TargetKind = Literal["sandbox", "endpoint", "aws"]
 
@@ -121,11 +121,9 @@ def resolve_target(flags: TargetFlags, env: Mapping[str, str] | None = None) -> 
         flags.secondary_region or env.get("MMTUI_SECONDARY_REGION") or DEFAULT_SECONDARY_REGION,
         "--secondary-region",
     )
-    if primary == secondary:
-        raise MmtuiError(
-            f"--primary-region and --secondary-region are both {primary}: the lab replicates "
-            "into a second, different region"
-        )
+    problem = pair_problem(primary, secondary, "--primary-region", "--secondary-region")
+    if problem is not None:
+        raise MmtuiError(problem, ExitCode.USAGE)
 
     workspace_text = flags.workspace or env.get("MMTUI_WORKSPACE")
     workspace = Path(workspace_text).expanduser() if workspace_text else None

@@ -76,6 +76,9 @@ class MmtuiApp(App[int]):
                 raise ValueError("MmtuiApp needs the lab it guides, or a Guide of it")
             guide = Guide(spec, content, lab, clock=clock or time.time)
         self.guide = guide
+        guide.tell = lambda message: self.notify(  # notify posts a message: any thread may
+            message, title="Progress not saved", severity="warning", timeout=20
+        )
         self.refresh_seconds = refresh_seconds
         self.snapshot: Snapshot | None = None
         self.names: dict[str, str] = content.names(

@@ -291,6 +291,17 @@ def test_reset_takes_out_only_what_the_lab_adds(
     body["widgets"] += [own_queue, note]
     cloudwatch.put_dashboard(DashboardName=name, DashboardBody=json.dumps(body))
 
+    # The plan names what goes, before anything changes.
+    plan = invoke("reset", *target, "--step", "5", "--dry-run")
+    assert plan.code == 0, plan.stderr
+    assert (
+        "remove the widgets us-east-1 ALB HTTP Responses, us-east-1 ALB Requests Per Minute, "
+        "us-east-1 Core Service Metrics, us-east-1 Like Service Metrics, us-east-1 X-Ray Errors "
+        "and Faults and 1 us-east-1 metric from other widgets from dashboard "
+        "mm-multi-region_Dashboard (us-west-2)"
+    ) in plan.stdout, plan.stdout
+    assert "My queue" not in plan.stdout
+
     reset = invoke("reset", *target, "--step", "5", "--yes")
     assert reset.code == 0, reset.stderr
     after = json.loads(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"])

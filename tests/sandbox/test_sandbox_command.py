@@ -313,3 +313,46 @@ def test_killed_it_says_exactly_what_it_lost_and_keeps_what_it_saved(tmp_path: P
     with running_sandbox("--dir", str(state_dir)) as third:  # told once, not at every start
         _, _, err = _stop(third)
     assert "stopped without saving" not in err
+
+
+def test_killed_mid_solve_then_the_solve_finishes_after_a_restart(tmp_path: Path) -> None:
+    """The sandbox killed while `mmtui solve --step 2` waits for its replica: the solve stops
+    with a network error (exit 4), the restarted sandbox says which of its changes it lost,
+    and the same solve run again finishes the step from what the sandbox then holds."""
+    state_dir = tmp_path / "state"
+    slow = {
+        **os.environ,
+        "MMTUI_SANDBOX_AUTOSAVE_SECONDS": "3600",
+        "MMTUI_SANDBOX_REPLICA_CREATE_SECONDS": "600",
+    }
+    with running_sandbox("--dir", str(state_dir), env=slow) as running:
+        env = {**os.environ, **running.env(state_dir)}
+        solve = subprocess.Popen(
+            [sys.executable, "-m", "mmtui", "solve", "--step", "2"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert solve.stderr is not None  # the solve's log goes to stderr
+        seen: list[str] = []
+        waiting = lambda line: "waiting for" in line and "replica" in line  # noqa: E731
+        lines = line_queue(solve.stderr)
+        assert read_until(lines, waiting, seen, time.monotonic() + 60), seen
+        running.process.kill()
+        running.process.wait(timeout=30)
+        solve.wait(timeout=120)
+        read_until(lines, lambda _line: False, seen, time.monotonic() + 5)
+        err = "\n".join(seen)
+    assert solve.returncode == 4, err
+    assert "Traceback" not in err and "internal error" not in err
+    with running_sandbox("--dir", str(state_dir)) as again:
+        env = {**os.environ, **again.env(state_dir)}
+        rerun = run_mmtui("solve", "--step", "2", env=env)
+        assert rerun.code == 0, rerun.stdout + rerun.stderr
+        checked = run_mmtui("check", "--step", "2", env=env)
+        assert checked.code == 0, checked.stdout
+        _, _, notes = _stop(again)
+    (note,) = [line for line in notes.splitlines() if "stopped without saving" in line]
+    assert "dynamodb UpdateTable in us-west-2" in note

@@ -257,6 +257,53 @@ async def test_damaged_progress_is_set_aside_with_a_message(spec: TargetSpec) ->
     assert len(aside) == 1 and aside[0].read_text() == "{ not json"
 
 
+async def test_a_progress_folder_that_cannot_be_written_is_a_notice_not_a_crash(
+    spec: TargetSpec,
+) -> None:
+    """Red-team P4: the guide starts and works, says once that progress cannot be saved, and
+    keeps it in memory. The lab's progress folder is a file here (root ignores chmod)."""
+    from mmtui.paths import state_dir
+
+    blocked = state_dir() / "progress" / "lab-3"
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_text("not a folder", encoding="utf-8")
+    lab, content = mmtui.labs.load("3")
+    app = MmtuiApp(spec, content, lab, refresh_seconds=0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_step("pipeline")
+        await settle(pilot)
+        await pilot.press("h", "h")
+        await settle(pilot)
+        assert isinstance(app.screen, StepScreen) and app.screen.step.id == "pipeline"
+        assert "Hint 2:" in str(app.screen.query_one("#hints", Static).render())
+        assert app.guide.progress.step("pipeline").hints == 2  # kept in memory
+        assert app.guide.progress.step("infrastructure").status == "fail"
+        notices = [n.message for n in app._notifications if "cannot save progress" in n.message]
+        assert app.guide.store is not None
+        assert len(notices) == 1, notices
+        assert notices[0].startswith(f"cannot save progress: {app.guide.store.path}: {blocked}: ")
+    assert app.return_code in (None, 0)
+    assert blocked.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_an_error_while_closing_the_target_is_kept_for_the_command_line(spec: TargetSpec) -> None:
+    """An embedded sandbox whose last save fails raises at stop (red-team S9); the guide keeps
+    that error for `mmtui run` to print once the screen is back, instead of a traceback."""
+    from mmtui.exitcodes import MmtuiError
+    from mmtui.guide import Guide
+
+    lab, content = mmtui.labs.load("3")
+    guide = Guide(spec, content, lab)
+
+    def stop() -> None:
+        raise MmtuiError("/x: cannot save the sandbox state (No space left on device)")
+
+    guide._resources.callback(stop)
+    guide.close()
+    assert str(guide.closing_error) == "/x: cannot save the sandbox state (No space left on device)"
+
+
 async def test_the_sandbox_screen_says_what_to_source(app: MmtuiApp, sandbox: Sandbox) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -45,6 +45,23 @@ def count_items(check: Checker, region: str, table: str) -> int | None:
     return None if pages is None else sum(int(page.get("Count", 0)) for page in pages)
 
 
+def count_mysfits(check: Checker, region: str, table: str) -> int | None:
+    """The items of the lab's table that are mysfits: not the canaries of `mmtui probe
+    replication`, which a probe killed before it could delete them leaves behind (red-team
+    K10b)."""
+    from mmtui.labs.lab3.probe import CANARY_PREFIX
+
+    pages = scan_table(
+        check,
+        region,
+        TableName=table,
+        Select="COUNT",
+        FilterExpression="NOT begins_with(MysfitId, :canary)",
+        ExpressionAttributeValues={":canary": {"S": CANARY_PREFIX}},
+    )
+    return None if pages is None else sum(int(page.get("Count", 0)) for page in pages)
+
+
 IMAGE_MISSING = ("ImageNotFoundException", "RepositoryNotFoundException")
 """ECR's answers that mean "no such image"; any other error (AccessDenied, throttling) says
 nothing about the image and ends the check as an error with its code."""

@@ -32,11 +32,12 @@ def probe_replication(samples: int, **kwargs: Any) -> None:
     """Time how long writes take to appear in the secondary region (RPO evidence).
 
     Writes N canary items in the primary table, times each until the secondary replica can read
-    it, then deletes them from both regions. Refuses when the table is not a global table.
+    it, then deletes them from both regions (and first any an earlier, killed probe left).
+    Refuses when the table is not a global table.
     """
     from mmtui.labs.lab3.plugin import LAB
     from mmtui.labs.lab3.probe import probe_replication as probe
-    from mmtui.labs.lab3.probe import require_global_table
+    from mmtui.labs.lab3.probe import remove_stale_canaries, require_global_table
     from mmtui.target.connect import connect
     from mmtui.target.errors import translated
     from mmtui.target.identity import fetch_identity
@@ -51,6 +52,13 @@ def probe_replication(samples: int, **kwargs: Any) -> None:
         primary = connection.factory.client("dynamodb", spec.primary_region)
         secondary = connection.factory.client("dynamodb", spec.secondary_region)
         require_global_table(primary, table, spec.secondary_region)
+        stale = remove_stale_canaries(primary, secondary, table)
+        if stale:
+            click.echo(
+                f"removed {stale} canary item{'s' if stale > 1 else ''} that an earlier probe, "
+                f"stopped before it could clean up, left in {table}",
+                err=True,
+            )
         click.echo(
             f"probing {table}: {spec.primary_region} → {spec.secondary_region}, {samples} samples",
             err=True,

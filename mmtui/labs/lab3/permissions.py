@@ -88,7 +88,10 @@ _SOLVES: dict[str, frozenset[str]] = {
         "cloudformation:ExecuteChangeSet",
         "cloudformation:DescribeStackEvents",
     ),
-    "data_tier.solve": _actions("dynamodb:DescribeTable", "dynamodb:UpdateTable"),
+    # The stream mmtui turns on is tagged with its label, so that reset turns off only it.
+    "data_tier.solve": _actions(
+        "dynamodb:DescribeTable", "dynamodb:UpdateTable", "dynamodb:TagResource"
+    ),
     "pipeline.solve": _actions(
         _STACKS, *_PIPELINES, "codepipeline:UpdatePipeline", "s3:ListBucket", "s3:CreateBucket"
     ),
@@ -136,8 +139,15 @@ TASKS: dict[str, frozenset[str]] = {
     "infrastructure.reset": _actions(
         _STACKS, "cloudformation:DeleteStack", "ecr:ListImages", "ecr:BatchDeleteImage"
     ),
-    "data_tier.reset": _actions("dynamodb:DescribeTable", "dynamodb:UpdateTable"),
+    "data_tier.reset": _actions(
+        "dynamodb:DescribeTable",
+        "dynamodb:UpdateTable",
+        "dynamodb:ListTagsOfResource",
+        "dynamodb:UntagResource",
+    ),
     "pipeline.reset": _actions(
+        # The secondary stack's cluster tells the lab's stage under another name.
+        _STACKS,
         *_PIPELINES,
         "codepipeline:UpdatePipeline",
         "s3:ListBucket",

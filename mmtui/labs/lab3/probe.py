@@ -3,7 +3,10 @@
 The one command that writes in order to measure. Each sample writes a canary item (a key no
 mysfit can have) in the primary, reads the secondary with strongly consistent reads until the
 item is there, and records the time. The canaries are deleted from both regions afterwards,
-even when the probe is interrupted.
+even when the probe is interrupted; those of a probe that was killed (SIGKILL, a laptop shut)
+are removed by the next probe before it starts, and the checks never count them as mysfits.
+Two probes of one table at the same time are not supported: the second would remove the
+first's canaries.
 """
 
 from __future__ import annotations
@@ -61,6 +64,23 @@ def require_global_table(primary: Any, table: str, secondary_region: str) -> Non
             f"{replicas[secondary_region]}; wait until it is ACTIVE",
             ExitCode.CHECK_FAILED,
         )
+
+
+def remove_stale_canaries(primary: Any, secondary: Any, table: str) -> int:
+    """Delete the canaries an earlier probe left in either region; how many there were."""
+    found: set[str] = set()
+    for client in (primary, secondary):
+        pages = client.get_paginator("scan").paginate(
+            TableName=table,
+            ProjectionExpression="MysfitId",
+            FilterExpression="begins_with(MysfitId, :canary)",
+            ExpressionAttributeValues={":canary": {"S": CANARY_PREFIX}},
+        )
+        keys = [item["MysfitId"]["S"] for page in pages for item in page.get("Items", [])]
+        for key in keys:  # deleting a key the primary's delete already replicated is no error
+            client.delete_item(TableName=table, Key={"MysfitId": {"S": key}})
+        found.update(keys)
+    return len(found)
 
 
 def probe_replication(

@@ -26,6 +26,7 @@ from mmtui.sandbox.core.protocol import (
     AwsResponse,
     aws_error,
     not_available,
+    rest_operation,
 )
 from mmtui.sandbox.core.realism import TIMEOUT_HOLD, Realism, fault_error
 
@@ -204,7 +205,15 @@ def describe_change(request: AwsRequest) -> str:
     whose. Read with the sandbox lock held (the account is)."""
     account = request.account
     whose = f" (account {account})" if account != DEFAULT_ACCOUNT else ""
-    return f"{request.service} {request.operation} in {request.region}{whose}"
+    named = request.target or request.form.get("Action")
+    # A REST call whose operation is not recognised is told by its method and path.
+    what = (
+        request.operation
+        if named
+        else rest_operation(request.service, request.method, request.path)
+        or f"{request.method} {request.path}"
+    )
+    return f"{request.service} {what} in {request.region}{whose}"
 
 
 def reset_connection(environ: dict[str, Any]) -> None:

@@ -23,7 +23,11 @@ def run_foreground(
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        sandbox = Sandbox(options, seeder=seeder).start()
+        sandbox = Sandbox(
+            options,
+            seeder=seeder,
+            tell=lambda message: print(f"warning: {message}", file=err, flush=True),
+        ).start()
         try:
             for note in sandbox.notes:
                 print(f"note: {note}", file=err, flush=True)

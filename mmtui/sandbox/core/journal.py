@@ -28,16 +28,24 @@ class Journal:
         self.path = path
         self._lock = threading.Lock()
         self._handle: TextIO | None = None  # opened on first use: some sandboxes never write
+        self._broken = False
 
     def record(self, what: str) -> None:
         """Note one acknowledged change (call it before the answer is sent)."""
         line = f"{time.strftime('%H:%M:%S')} {what}".replace("\n", " ") + "\n"
         with self._lock:
-            handle = self._handle
-            if handle is None:
-                handle = self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-            handle.write(line)
-            handle.flush()  # into the OS: a killed process's written data survives it
+            if self._broken:
+                return
+            try:
+                handle = self._handle
+                if handle is None:
+                    handle = self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+                handle.write(line)
+                handle.flush()  # into the OS: a killed process's written data survives it
+            except OSError:
+                # A folder that cannot be written (the autosave says so, loudly): the call is
+                # answered all the same; the journal stops, and no start will claim it is whole.
+                self._broken = True
 
     def position(self) -> int:
         """Where the journal ends now: a save taken now covers everything before it."""

@@ -104,6 +104,10 @@ class Sandbox:
     lock: threading.RLock = field(default_factory=threading.RLock)
     notes: list[str] = field(default_factory=list)
     """Things worth telling the user at start (a snapshot set aside, ...)."""
+    tell: Callable[[str], None] | None = None
+    """Told at once, from the autosave thread, when saving the state starts failing (once per
+    kind of failure) and when it works again; `mmtui sandbox` prints it on stderr. Without it
+    the sandbox cannot warn that its changes are no longer kept (red-team S9)."""
     push_listeners: list[Callable[[str, str, str, str], None]] = field(default_factory=list)
     """Called with (repository, branch, old sha, new sha) after a `git push` changed a branch
     of a CodeCommit repository of the default account (behaviours/git_repos.py), outside the
@@ -133,6 +137,8 @@ class Sandbox:
     _adding: threading.Lock = field(default_factory=threading.Lock)
     """One add_accounts at a time (they share the template)."""
     _keys: tuple[str, str] = ("", "")
+    _saved_at: float | None = None
+    """When the state was last written whole (time.time()); None before the first save."""
     """The default account's access key id and secret (KEY_FILE)."""
     state_dir: Path = field(default=Path("."))
 
@@ -198,10 +204,12 @@ class Sandbox:
         if self._stopping.is_set():
             return
         self._stopping.set()
+        unsaved: OSError | None = None
         if not self._temporary:
-            self.save()
-        if self._journal is not None:
-            self._journal.close()
+            try:
+                self.save()
+            except OSError as exc:  # told below, once everything else is shut down
+                unsaved = exc
         for extension in self.extensions:
             extension.close()
         if self._server is not None:
@@ -209,6 +217,15 @@ class Sandbox:
             self._server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._journal is not None:
+            if self._journal.position() > 0 and unsaved is None:
+                # Answered while stopping (a build writing its logs): saved too, now that
+                # nothing can answer any more, or the next start would call it lost.
+                try:
+                    self.save()
+                except OSError as exc:
+                    unsaved = exc
+            self._journal.close()
         if self._lock_handle is not None:
             self._lock_handle.close()
         if self._temporary:
@@ -216,6 +233,30 @@ class Sandbox:
         with _RUNNING_LOCK:
             if self in _RUNNING:
                 _RUNNING.remove(self)
+        if unsaved is not None:
+            raise MmtuiError(self._final_save_failed(unsaved), ExitCode.USAGE)
+
+    def _final_save_failed(self, exc: OSError) -> str:
+        """The one line said when the state could not be written at stop. The state is still
+        in memory: write it to the temporary folder instead, so that nothing is lost if that
+        works, and say where it went and how to put it back."""
+        since = (
+            f"since {_clock(self._saved_at)}" if self._saved_at is not None else "since the start"
+        )
+        what = f"the changes made {since}"
+        try:
+            data = self.snapshot()
+            rescue = Path(tempfile.mkdtemp(prefix="mmtui-sandbox-rescue-")) / STATE_FILE
+            write_atomically(rescue, data, PRIVATE_FILE)
+        except OSError:
+            return (
+                f"{self.state_dir}: cannot save the sandbox state ({_reason(exc)}); {what} are lost"
+            )
+        return (
+            f"{self.state_dir}: cannot save the sandbox state ({_reason(exc)}); {what} were "
+            f"written to {rescue} instead: move that file to {self.state_dir / STATE_FILE} "
+            "once the folder can be written, before the next start"
+        )
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -463,7 +504,12 @@ class Sandbox:
             self._dirty.clear()
             covered = self._journal.position() if self._journal is not None else 0
         if not self._temporary:
-            write_atomically(self.state_dir / STATE_FILE, data, PRIVATE_FILE)
+            try:
+                write_atomically(self.state_dir / STATE_FILE, data, PRIVATE_FILE)
+            except OSError:
+                self._dirty.set()  # not written: the next autosave tries again
+                raise
+            self._saved_at = time.time()
             if self._journal is not None:
                 self._journal.saved(covered)  # what that state holds is no longer at risk
 
@@ -513,15 +559,36 @@ class Sandbox:
                 extension.set_state(None)
 
     def _autosave_loop(self) -> None:
+        # The kind of the failure being told (errno, class): told once, not every 2 s.
+        failing: tuple[int | None, str] | None = None
         # A longer period may be set (MMTUI_SANDBOX_AUTOSAVE_SECONDS): fewer writes of a large
         # state, and a window in which a kill is sure to lose the last changes (its test).
         period = float(os.environ.get("MMTUI_SANDBOX_AUTOSAVE_SECONDS") or AUTOSAVE_SECONDS)
         while not self._stopping.wait(period):
-            if self._dirty.is_set() and not self._temporary:
-                try:
-                    self.save()
-                except OSError as exc:
-                    self.notes.append(f"could not save the sandbox state: {exc}")
+            if not self._dirty.is_set() or self._temporary:
+                continue
+            try:
+                self.save()
+            except OSError as exc:
+                kind = (exc.errno, type(exc).__name__)
+                if kind != failing:
+                    since = _clock(self._saved_at) if self._saved_at is not None else "the start"
+                    self._tell(
+                        f"cannot save the sandbox state in {self.state_dir} ({_reason(exc)}): "
+                        f"the changes since {since} are kept in memory only, and are lost if "
+                        "the sandbox stops before saving works again"
+                    )
+                    failing = kind
+            else:
+                if failing is not None:
+                    self._tell(f"the sandbox state is saved again in {self.state_dir}")
+                failing = None
+
+    def _tell(self, message: str) -> None:
+        if self.tell is not None:
+            self.tell(message)
+        else:
+            self.notes.append(message)
 
     # ----------------------------------------------------------------- plumbing
 
@@ -656,6 +723,15 @@ def _load_or_make_keys(path: Path) -> tuple[str, str]:
     payload = {"aws_access_key_id": access_key, "aws_secret_access_key": secret}
     write_atomically(path, (json.dumps(payload, indent=2) + "\n").encode(), PRIVATE_FILE)
     return access_key, secret
+
+
+def _reason(exc: OSError) -> str:
+    """What went wrong, without the path the message already names."""
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _clock(moment: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(moment))
 
 
 def _saved_port(state_dir: Path) -> int:

@@ -379,10 +379,10 @@ def reset_dashboard(ctx: TaskContext) -> list[Action]:
     ]
     outputs = outputs_of(describe_stack(ctx, "secondary"))
     body = _dashboard_body(ctx)
-    if (
-        body is not None
-        and without_lab_metrics(body, region, ctx.primary_region, outputs)[0] != body
-    ):
+    planned = (
+        without_lab_metrics(body, region, ctx.primary_region, outputs) if body is not None else None
+    )
+    if body is not None and planned is not None and planned[0] != body:
 
         def remove() -> str:
             current = _dashboard_body(ctx)
@@ -396,19 +396,22 @@ def reset_dashboard(ctx: TaskContext) -> list[Action]:
             ctx.client("cloudwatch", ctx.primary_region).put_dashboard(
                 DashboardName=name, DashboardBody=json.dumps(wanted)
             )
-            parts = []
-            if widgets:
-                parts.append(f"the widgets {describe(widgets)}")
-            if inside:
-                parts.append(
-                    f"{inside} {region} metric{'s' if inside > 1 else ''} from other widgets"
-                )
-            return f"removed {' and '.join(parts)} from {name}"
+            return f"removed {_removal(widgets, inside, region)} from {name}"
 
-        actions.append(
-            Action(ctx.primary_region, f"dashboard {name}", f"remove {region}'s metrics", remove)
-        )
+        # The plan names each widget that goes (red-team R4): the attendee sees before saying
+        # yes that none of theirs is among them.
+        verb = f"remove {_removal(planned[1], planned[2], region)} from"
+        actions.append(Action(ctx.primary_region, f"dashboard {name}", verb, remove))
     return actions
+
+
+def _removal(widgets: list[str], inside: int, region: str) -> str:
+    parts = []
+    if widgets:
+        parts.append(f"the widgets {describe(widgets)}")
+    if inside:
+        parts.append(f"{inside} {region} metric{'s' if inside > 1 else ''} from other widgets")
+    return " and ".join(parts)
 
 
 def _delete_group(ctx: TaskContext, group: str) -> str:

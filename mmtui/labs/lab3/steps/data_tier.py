@@ -132,7 +132,11 @@ def _ids(check: Checker, region: str, table: str) -> set[str] | None:
     pages = scan_table(check, region, TableName=table, ProjectionExpression="MysfitId")
     if pages is None:
         return None
-    return {item["MysfitId"]["S"] for page in pages for item in page.get("Items", [])}
+    from mmtui.labs.lab3.probe import CANARY_PREFIX
+
+    ids = {item["MysfitId"]["S"] for page in pages for item in page.get("Items", [])}
+    # A probe's canaries are not mysfits (one killed mid-way leaves them in both regions).
+    return {mysfit for mysfit in ids if not mysfit.startswith(CANARY_PREFIX)}
 
 
 # ---------------------------------------------------------------------- solve and reset
@@ -223,7 +227,34 @@ def ensure_stream(ctx: TaskContext) -> str:
         _wait_table_active(ctx)
         return f"{done}found the stream of {table} enabled meanwhile ({error_code_of(exc)})"
     _wait_table_active(ctx)
+    _mark_stream_as_ours(ctx)
     return f"{done}enabled the stream of {table} (new and old images)"
+
+
+STREAM_TAG = "mmtui:stream-enabled"
+"""A tag on the lab's table: the label of the stream mmtui turned on. Reset turns a stream off
+only when it is that very stream (red-team R6): one the attendee had on before the lab, or
+turned on again themselves, has another label and stays on."""
+
+
+def _mark_stream_as_ours(ctx: TaskContext) -> None:
+    table = _table(ctx)
+    label = table.get("LatestStreamLabel")
+    if label:
+        ctx.client("dynamodb", ctx.primary_region).tag_resource(
+            ResourceArn=table["TableArn"], Tags=[{"Key": STREAM_TAG, "Value": str(label)}]
+        )
+
+
+def stream_is_ours(ctx: TaskContext, table: dict[str, Any]) -> bool:
+    """Whether the table's stream is on and is the one mmtui's solve turned on."""
+    if not (table.get("StreamSpecification") or {}).get("StreamEnabled"):
+        return False
+    tags = ctx.client("dynamodb", ctx.primary_region).list_tags_of_resource(
+        ResourceArn=table["TableArn"]
+    )
+    ours = {t["Key"]: t["Value"] for t in tags.get("Tags", [])}.get(STREAM_TAG)
+    return ours is not None and ours == table.get("LatestStreamLabel")
 
 
 def _create_replica(ctx: TaskContext, region: str) -> bool:
@@ -347,14 +378,34 @@ def reset_data_tier(ctx: TaskContext) -> list[Action]:
             return f"removed the replica of {table} in {secondary}"
 
         actions.append(Action(secondary, f"replica of {table}", "delete and wait", remove))
-    if (_table(ctx).get("StreamSpecification") or {}).get("StreamEnabled"):
+    described = _table(ctx)
+    if stream_is_ours(ctx, described):
 
         def stream_off() -> str:
             _wait_table_active(ctx)
             dynamodb.update_table(TableName=table, StreamSpecification={"StreamEnabled": False})
-            return f"turned off the stream of {table}"
+            _wait_table_active(ctx)
+            dynamodb.untag_resource(ResourceArn=described["TableArn"], TagKeys=[STREAM_TAG])
+            return f"turned off the stream of {table} (mmtui had turned it on)"
 
-        actions.append(Action(primary, f"table {table}", "disable stream", stream_off))
+        actions.append(Action(primary, f"stream of table {table}", "turn off mmtui's", stream_off))
+    elif (described.get("StreamSpecification") or {}).get("StreamEnabled"):
+        # Not mmtui's to undo: on before the lab, or turned on by hand. Said in the plan and
+        # the log, with the command that does it, and nothing changed.
+        how = (
+            f"aws dynamodb update-table --table-name {table} --stream-specification "
+            f"StreamEnabled=false --region {primary}"
+        )
+        note = f"the stream of {table} stays on: mmtui did not turn it on (to turn it off: {how})"
+        actions.append(
+            Action(
+                primary,
+                f"stream of table {table}",
+                f"leave on (mmtui did not turn it on; to turn it off: {how}) the",
+                partial(lambda text: text, note),
+                changes=False,
+            )
+        )
     return actions
 
 

@@ -313,68 +313,134 @@ def solve_pipeline(ctx: TaskContext) -> list[Action]:
     return actions
 
 
-def _deploys_elsewhere(stage: dict[str, Any], home_region: str) -> bool:
-    """A stage with an action outside the pipeline's region: what step 3 adds, under any name.
-    The Labs 0-2 pipelines have none, and without them the extra artifact stores can go."""
-    return any((a.get("region") or home_region) != home_region for a in stage.get("actions", []))
+def is_lab_stage(stage: dict[str, Any], secondary: str, cluster: str | None) -> bool:
+    """Whether `stage` is one step 3 adds: named CrossRegionDeploy, or (the console's form lets
+    an attendee name it otherwise) a stage whose every action is an ECS deploy into the
+    secondary stack's cluster in the secondary region. An attendee's own stage deploying to any
+    other region or cluster is theirs, whatever it deploys (red-team R3)."""
+    if stage.get("name") == STAGE:
+        return True
+    actions = stage.get("actions") or []
+    return bool(actions) and all(
+        a.get("region") == secondary
+        and a.get("actionTypeId", {}).get("category") == "Deploy"
+        and a.get("actionTypeId", {}).get("provider") == "ECS"
+        and cluster is not None
+        and (a.get("configuration") or {}).get("ClusterName") == cluster
+        for a in actions
+    )
+
+
+@dataclass(frozen=True)
+class PipelineReset:
+    """What step 3's reset does to one pipeline, worked out from what it holds now."""
+
+    pipeline: dict[str, Any]
+    """The pipeline as it will be written."""
+    stages: tuple[str, ...]
+    """The lab's stages taken out."""
+    dropped: tuple[str, ...]
+    """Regions whose artifact store goes: no stage left runs an action there."""
+    kept: tuple[str, ...]
+    """Regions other than the pipeline's own whose store stays: a remaining stage uses it."""
+
+    def verb(self, done: bool = False) -> str:
+        """For the plan ("remove ... from" + the pipeline) or, `done`, the log."""
+        what = []
+        if self.stages:
+            what.append(f"the stage {', '.join(self.stages)}")
+        if self.dropped:
+            what.append(f"the artifact store of {', '.join(self.dropped)}")
+        text = f"{'removed' if done else 'remove'} {' and '.join(what)} from"
+        if self.kept:
+            text = (
+                f"{'kept' if done else 'keep'} the artifact store of {', '.join(self.kept)} "
+                f"(a stage that is not the lab's uses it), {text}"
+            )
+        return text
+
+
+def plan_pipeline_reset(
+    pipeline: dict[str, Any], home: str, secondary: str, cluster: str | None
+) -> PipelineReset | None:
+    """The lab's stages out, and the artifact stores no remaining stage needs; None when that
+    changes nothing. With one region left the pipeline goes back to a single `artifactStore`
+    (as Labs 0-2 made it)."""
+    stages = [s for s in pipeline["stages"] if not is_lab_stage(s, secondary, cluster)]
+    removed = tuple(s["name"] for s in pipeline["stages"] if is_lab_stage(s, secondary, cluster))
+    stores = dict(pipeline.get("artifactStores") or {})
+    used = {home} | {a.get("region") or home for s in stages for a in s.get("actions", [])}
+    dropped = tuple(sorted(region for region in stores if region not in used))
+    kept = tuple(sorted(region for region in stores if region in used and region != home))
+    if not removed and not dropped:
+        return None
+    wanted = {**pipeline, "stages": stages}
+    remaining = {region: store for region, store in stores.items() if region in used}
+    if stores and set(remaining) <= {home}:
+        wanted.pop("artifactStores", None)
+        if home in remaining:
+            wanted["artifactStore"] = remaining[home]
+    elif stores:
+        wanted["artifactStores"] = remaining
+    return PipelineReset(wanted, removed, dropped, kept)
 
 
 @TASKS.implement("pipeline.reset")
 def reset_pipeline(ctx: TaskContext) -> list[Action]:
-    primary = ctx.primary_region
+    primary, secondary = ctx.primary_region, ctx.secondary_region
     client = ctx.client("codepipeline", primary)
-
-    def added(stage: dict[str, Any]) -> bool:
-        return stage["name"] == STAGE or _deploys_elsewhere(stage, primary)
+    cluster = outputs_of(describe_stack(ctx, "secondary")).get("EcsClusterName")
 
     actions = []
-    regions = {ctx.secondary_region}
+    dropped: set[str] = set()
+    still_used: set[str] = set()
     for name in sorted(pipeline_names(ctx).values()):
         pipeline = client.get_pipeline(name=name)["pipeline"]
-        regions.update(pipeline.get("artifactStores") or {})
-        if not any(added(s) for s in pipeline["stages"]) and not pipeline.get("artifactStores"):
+        plan = plan_pipeline_reset(pipeline, primary, secondary, cluster)
+        if plan is None:
+            still_used.update(pipeline.get("artifactStores") or {})
             continue
+        dropped.update(plan.dropped)
+        still_used.update(plan.pipeline.get("artifactStores") or {})
 
         def remove(name: str = name) -> str:
             current = client.get_pipeline(name=name)["pipeline"]
-            stores = current.pop("artifactStores", None) or {}
-            if primary in stores:
-                current["artifactStore"] = stores[primary]
-            removed = [s["name"] for s in current["stages"] if added(s)]
-            current["stages"] = [s for s in current["stages"] if not added(s)]
-            client.update_pipeline(pipeline=current)
-            what = f"the {', '.join(removed)} stage and " if removed else ""
-            return f"removed {what}the extra artifact stores of {name}"
+            again = plan_pipeline_reset(current, primary, secondary, cluster)
+            if again is None:
+                return ""
+            client.update_pipeline(pipeline=again.pipeline)
+            return f"{again.verb(done=True)} {name}"
 
-        actions.append(Action(primary, f"pipeline {name}", f"remove stage {STAGE}", remove))
-    if actions:
-        for region in sorted(regions - {primary}):
-            bucket = bucket_name(ctx, region)
-            found = _bucket_state(ctx, bucket, region)
-            if found == "exists":
-                actions.append(
-                    Action(
-                        region,
-                        f"bucket {bucket}",
-                        "empty and delete",
-                        partial(_delete_bucket, ctx, bucket, region),
-                    )
+        actions.append(Action(primary, f"pipeline {name}", plan.verb(), remove))
+    # mmtui's own bucket of a region goes only when no pipeline keeps a store there (the
+    # secondary's too when an earlier reset dropped its stores but stopped before the bucket).
+    for region in sorted((dropped | {secondary}) - still_used - {primary}):
+        bucket = bucket_name(ctx, region)
+        found = _bucket_state(ctx, bucket, region)
+        if found == "exists":
+            actions.append(
+                Action(
+                    region,
+                    f"bucket {bucket}",
+                    "empty and delete",
+                    partial(_delete_bucket, ctx, bucket, region),
                 )
-            elif found != "missing":
-                # 403: the name is taken by another account, or this identity may not look.
-                # Nothing is deleted, and the plan and the log say so.
-                message = (
-                    f"left the artifact bucket {bucket} alone: HeadBucket answered {found}, so "
-                    "mmtui cannot tell whether it exists or is yours; delete it yourself if it is"
+            )
+        elif found != "missing":
+            # 403: the name is taken by another account, or this identity may not look.
+            # Nothing is deleted, and the plan and the log say so.
+            message = (
+                f"left the artifact bucket {bucket} alone: HeadBucket answered {found}, so "
+                "mmtui cannot tell whether it exists or is yours; delete it yourself if it is"
+            )
+            actions.append(
+                Action(
+                    region,
+                    f"bucket {bucket}",
+                    f"leave (cannot tell: HeadBucket {found})",
+                    partial(lambda text: text, message),
                 )
-                actions.append(
-                    Action(
-                        region,
-                        f"bucket {bucket}",
-                        f"leave (cannot tell: HeadBucket {found})",
-                        partial(lambda text: text, message),
-                    )
-                )
+            )
     return actions
 
 
