@@ -40,15 +40,7 @@ def test_a_sandbox_gone_mid_solve_is_a_network_error_then_a_clean_resume(
     monkeypatch.setenv("MMTUI_SANDBOX_REPLICA_CREATE_SECONDS", "5")
     state_dir = tmp_path / "sandbox"
     with running_sandbox("--dir", str(state_dir)) as first:
-        env = {**os.environ, **first.env(state_dir)}
-        solve = subprocess.Popen(
-            [sys.executable, "-m", "mmtui", "solve", "--step", "2"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        solve = first.mmtui(state_dir, "solve", "--step", "2")
         seen: list[str] = []
         try:
             lines = line_queue(solve.stderr)

@@ -32,6 +32,18 @@ class Running:
     def env(self, state_dir: Path) -> dict[str, str]:
         return read_env_file(state_dir / "sandbox.env")
 
+    def mmtui(self, state_dir: Path, *args: str) -> subprocess.Popen[str]:
+        """`mmtui ARGS` started in the background against this sandbox (its sandbox.env in
+        the environment), its output and log piped."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "mmtui", *args],
+            cwd=REPO,
+            env={**os.environ, **self.env(state_dir)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
 
 def _read_until_ready(process: subprocess.Popen[str], deadline: float) -> list[str]:
     """Lines up to the ready line, read on a thread (a pipe's buffer defeats select)."""
@@ -326,15 +338,7 @@ def test_killed_mid_solve_then_the_solve_finishes_after_a_restart(tmp_path: Path
         "MMTUI_SANDBOX_REPLICA_CREATE_SECONDS": "600",
     }
     with running_sandbox("--dir", str(state_dir), env=slow) as running:
-        env = {**os.environ, **running.env(state_dir)}
-        solve = subprocess.Popen(
-            [sys.executable, "-m", "mmtui", "solve", "--step", "2"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        solve = running.mmtui(state_dir, "solve", "--step", "2")
         assert solve.stderr is not None  # the solve's log goes to stderr
         seen: list[str] = []
         waiting = lambda line: "waiting for" in line and "replica" in line  # noqa: E731
