@@ -26,5 +26,8 @@ def run(**kwargs: Any) -> None:
     from mmtui.guide import Guide
     from mmtui.tui.app import MmtuiApp
 
-    code = MmtuiApp(spec, content, guide=Guide(spec, content, lab)).run()
+    guide = Guide(spec, content, lab)
+    code = MmtuiApp(spec, content, guide=guide).run()
+    if guide.closing_error is not None:  # e.g. the embedded sandbox could not save its state
+        raise guide.closing_error
     sys.exit(code or ExitCode.OK)

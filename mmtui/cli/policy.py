@@ -38,12 +38,15 @@ def policy(mode: str, lab_id: str | None, primary_region: str, secondary_region:
     from mmtui.engine.permissions import lab_policy
 
     lab, content = resolve_lab(lab_id)
-    from mmtui.target.regions import validate_region
+    from mmtui.target.regions import pair_problem, validate_region
 
     primary_region = validate_region(primary_region, "--primary-region")
     secondary_region = validate_region(secondary_region, "--secondary-region")
-    if primary_region == secondary_region:
-        raise MmtuiError("--secondary-region must differ from --primary-region")
+    problem = pair_problem(
+        primary_region, secondary_region, "--primary-region", "--secondary-region"
+    )
+    if problem is not None:
+        raise MmtuiError(problem)
     declared = lab.permissions
     if declared is None:
         not_built("policy", f"lab {content.lab.id} declares no permissions yet")

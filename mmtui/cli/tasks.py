@@ -76,8 +76,10 @@ def run_tasks(
         context = TaskContext(checks, log=log)
         if kind == "reset":
             plan = plan_of(context)
-            if not plan:
+            if not any(action.changes for _, action in plan):
                 click.echo("nothing to reset: the lab has created nothing here")
+                for step, action in plan:  # what is left alone, and why
+                    click.echo(f"  {step.id}: {action.describe()}")
                 sys.exit(ExitCode.OK)
             click.echo("plan:")
             for step, action in plan:
@@ -88,7 +90,7 @@ def run_tasks(
                 raise MmtuiError("nothing was changed (pass --yes to reset without asking)")
             run_actions([action for _, action in plan], log, spec)
             # Plan again: whatever a reset would still do is left over, and is said so.
-            left = plan_of(context)
+            left = [(step, action) for step, action in plan_of(context) if action.changes]
             if left:
                 click.echo("left over (reset again, or remove by hand):")
                 for step, action in left:
