@@ -18,6 +18,9 @@ from collections.abc import Iterable
 from typing import Any
 
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+"""What IAM accepts as a role's name (a fleet's targets file names roles, the sandbox makes
+them)."""
 """An IAM action as units declare it (no wildcards: a declaration names what it calls)."""
 
 SIGNING_NAME_PREFIXES: dict[str, str] = {

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mmtui import iam_actions
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.target.names import BY_PARAMETER, SETTINGS, validate_name
 from mmtui.target.spec import (
@@ -72,7 +73,7 @@ DEFAULTABLE = tuple(key for key in KEYS if key not in PER_ATTENDEE_ONLY)
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z-]+)?:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
-ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+ROLE_NAME = iam_actions.ROLE_NAME
 EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
 

@@ -42,6 +42,7 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import unquote
 
+from mmtui import iam_actions
 from mmtui.sandbox.core.auth import Principal
 from mmtui.sandbox.core.extension import Extension
 from mmtui.sandbox.core.protocol import (
@@ -59,7 +60,7 @@ ADMINISTRATOR_ACCESS = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
 }
-_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ROLE_NAME = iam_actions.ROLE_NAME
 _ROLE_ARN = re.compile(r"^arn:(?P<partition>aws[\w-]*):iam::(?P<account>\d{12}):role/.+$")
 _ASSUMED_ROLE = re.compile(r"^arn:aws[\w-]*:sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/")
 
