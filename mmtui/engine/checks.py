@@ -23,7 +23,9 @@ from mmtui.target.readonly import WriteRefused
 PREREQUISITES_ID = "prerequisites"
 NOT_BUILT = "NotBuilt"
 OUT_OF_TIME = "Timeout"
-MAX_WORKERS = 8
+MAX_WORKERS = 16
+"""Checks mostly wait on AWS (a few calls each, some chained through shared facts): with 80 ms a
+call, 16 threads bring the whole-lab check to 1.1 s where 8 took 1.2 s (benchmarks)."""
 ROUND_BUDGET = 60.0
 """Seconds a round of checks may take. A check reads a few times, each read bounded by the
 checks' timeouts (target/clients.py); past this the AWS it talks to is not answering."""
