@@ -255,7 +255,7 @@ def test_sts_errors_map_to_exit_codes(
     code: str, exit_code: ExitCode, aws_endpoint: Endpoint, dummy_credentials: None
 ) -> None:
     factory = ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url)
-    with Stubber(factory.client("sts", max_attempts=2)) as stub:
+    with Stubber(factory.client("sts", max_attempts=2, read_only=True)) as stub:
         stub.add_client_error(
             "get_caller_identity", service_error_code=code, service_message="nope"
         )

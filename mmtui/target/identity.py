@@ -33,8 +33,9 @@ def fetch_identity(factory: ClientFactory) -> Identity:
             raise MmtuiError(require_credentials_message(spec), ExitCode.CREDENTIALS)
         if spec.role is not None:
             assume_role(factory)
-        # The first call to a target: if nothing answers, say so now rather than after retries.
-        answer = factory.client("sts", max_attempts=2).get_caller_identity()
+        # The first call to a target: if nothing answers, say so now rather than after retries
+        # (two tries with the checks' shorter read timeout: 20 s at worst, not a minute).
+        answer = factory.client("sts", max_attempts=2, read_only=True).get_caller_identity()
     except ProfileNotFound:
         raise MmtuiError(
             f"--profile: no profile named {spec.profile!r} in your AWS config; "
