@@ -173,7 +173,7 @@ def run_actions(actions: list[Action], log: LogSink, spec: TargetSpec | None = N
 
     An AWS or network error stops the run as an MmtuiError naming the action (exit 3 or 4, one
     line, with the fix for credentials of `spec` when there is one)."""
-    from mmtui.exitcodes import MmtuiError
+    from mmtui.exitcodes import ExitCode, MmtuiError
     from mmtui.target.errors import translated
 
     done: list[str] = []
@@ -185,7 +185,9 @@ def run_actions(actions: list[Action], log: LogSink, spec: TargetSpec | None = N
             # Stopped part-way: say what is in place and what is not, so nobody has to guess
             # whether to undo anything (nothing: a second run starts from what AWS shows). The
             # same error, its cause kept: the guide reads AWS's code from it.
-            exc.args = (f"{str(exc).rstrip('.')}.{stopped_at(done, actions[index + 1 :])}",)
+            left = actions[index + 1 :]
+            after_fix = exc.exit_code != ExitCode.AWS_ERROR  # denied, or refused by mmtui
+            exc.args = (f"{str(exc).rstrip('.')}.{stopped_at(done, left, after_fix)}",)
             raise
         if outcome:
             log(f"{action.region}: {outcome}")
@@ -193,12 +195,15 @@ def run_actions(actions: list[Action], log: LogSink, spec: TargetSpec | None = N
     return done
 
 
-def stopped_at(done: list[str], left: list[Action]) -> str:
-    """What a task that stopped on an error had done and had still to do, in a few words."""
+def stopped_at(done: list[str], left: list[Action], after_fix: bool = False) -> str:
+    """What a task that stopped on an error had done and had still to do, in a few words.
+    `after_fix`: the error needs the user first (a denied call, a clone mmtui will not touch),
+    so a rerun is for after that, not at once."""
     parts = [f" Done before it: {'; '.join(done)}." if done else " Nothing was changed before it."]
     if left:
         parts.append(f" Not started: {'; '.join(action.describe() for action in left)}.")
-    parts.append(" Run it again: it continues from what AWS shows.")
+    again = "Once that is fixed, run it again" if after_fix else "Run it again"
+    parts.append(f" {again}: it continues from what AWS shows.")
     return "".join(parts)
 
 

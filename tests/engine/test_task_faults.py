@@ -33,3 +33,27 @@ def test_step5_stopped_by_a_failing_dashboard_then_finished(
     assert again.code == 0, again.stdout + again.stderr
     checked = invoke("check", *target, "--step", "5")
     assert checked.code == 0, checked.stdout
+
+
+def test_a_stop_that_needs_the_user_first_says_so() -> None:
+    """A refusal (exit 2) or a denied call (exit 3) is fixed before a rerun; an AWS error is
+    not: each stop says which, with what was done and what was not started."""
+    from mmtui.engine.tasks import Action, run_actions
+    from mmtui.exitcodes import ExitCode, MmtuiError
+
+    def refused() -> str:
+        raise MmtuiError("the clone has changes you have not committed", ExitCode.USAGE)
+
+    actions = [
+        Action("us-west-2", "group g", "create", lambda: "created the group g"),
+        Action("us-west-2", "clone c", "commit", refused),
+        Action("us-west-2", "pipeline p", "wait for"),
+    ]
+    with pytest.raises(MmtuiError) as raised:
+        run_actions(actions, lambda _line: None)
+    assert raised.value.exit_code == ExitCode.USAGE
+    assert str(raised.value) == (
+        "the clone has changes you have not committed. Done before it: created the group g. "
+        "Not started: wait for pipeline p (us-west-2). Once that is fixed, run it again: it "
+        "continues from what AWS shows."
+    )

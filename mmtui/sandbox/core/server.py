@@ -170,10 +170,11 @@ class Sandbox:
             from mmtui.sandbox.behaviours import default_extensions
 
             self.extensions = default_extensions(self)
-        lost = Journal(self.state_dir / JOURNAL_FILE)
-        if not self._temporary and lost.lost():
-            # Read before anything answers: these are the previous run's, never this one's.
-            self.notes.append(lost_note(lost.lost(), lost.set_aside()))
+        previous = Journal(self.state_dir / JOURNAL_FILE)
+        # Read before anything answers: these are the previous run's, never this one's.
+        lost = previous.lost() if not self._temporary else []
+        if lost:
+            self.notes.append(lost_note(lost, previous.set_aside()))
         self._serve()
         restored = False
         if not self.options.fresh:
