@@ -189,10 +189,16 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
 
 
 def test_the_aws_cli_talks_to_it_with_the_env_file(tmp_path: Path) -> None:
-    """And a rehearsal on a faulty AWS says so, and the CLI meets the faults it asked for."""
-    faulty = ["--fault", "503:100%@monitoring:ListDashboards", "--latency", "1ms", "--seed", "5"]
+    """And a rehearsal on a faulty AWS says so, and the CLI meets the faults it asked for; the
+    sandbox's own baseline (its X-Ray groups, made through the API) is seeded before they
+    apply."""
+    faulty = ["--fault", "503:100%@monitoring:ListDashboards", "--fault", "503:1@xray:CreateGroup"]
+    faulty += ["--latency", "1ms", "--seed", "5"]
     with running_sandbox("--dir", str(tmp_path), *faulty) as running:
-        said = "latency 1 ms (all); faults 503 for 100% (monitoring:ListDashboards); seed 5"
+        said = (
+            "latency 1 ms (all); faults 503 for 100% (monitoring:ListDashboards), 503 for 100% "
+            "(xray:CreateGroup); seed 5"
+        )
         assert f"realism:   {said}" in running.lines
         assert running.env(tmp_path)["MMTUI_SANDBOX_REALISM"] == said
         env = {**os.environ, **running.env(tmp_path)}

@@ -192,6 +192,10 @@ class Sandbox:
             drop(self, TEMPLATE_ACCOUNT)
         for extension in self.extensions:
             extension.on_start()
+        if self.options.realism is not None:
+            # From now on, not while the baseline is seeded: a rehearsal simulates AWS for its
+            # attendee, and a baseline that failed to seed would rehearse nothing.
+            self._app.realism = self.options.realism
         self._env_ready = True
         self._write_env()
         if self.options.autosave:
@@ -651,7 +655,6 @@ class Sandbox:
             keys=self.find_key,
             port=lambda: self.port,
         )
-        app.realism = self.options.realism or Realism()
         self._app = app
         # Bind the socket ourselves: werkzeug prints and calls sys.exit when a port is taken.
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
