@@ -53,6 +53,7 @@ class Balancer:
     dns: str
     region: str
     account: str
+    arn: str = ""
 
 
 class LoadBalancers(Extension):
@@ -110,6 +111,17 @@ class LoadBalancers(Extension):
             if dns in self.servers
         }
 
+    def target_health(self, arn: str) -> str:
+        """The health of load balancer `arn`'s targets as its own health checks see them:
+        "healthy" (at least one healthy target behind it, so it can serve), "unhealthy", or
+        "initial" (not judged yet). Global Accelerator's endpoints read this, as AWS's read an
+        ALB's target health. (First version: the Core service runs a real image.)"""
+        for balancer in self._balancers():
+            if balancer.arn == arn:
+                site = SiteApp(self.sandbox, balancer)
+                return "healthy" if site.running_service("service") is not None else "unhealthy"
+        return "unhealthy"
+
     # ------------------------------------------------------------------ servers
 
     def sync(self) -> None:
@@ -129,7 +141,7 @@ class LoadBalancers(Extension):
         from moto.elbv2.models import elbv2_backends
 
         return [
-            Balancer(balancer.dns_name, region, account)
+            Balancer(balancer.dns_name, region, account, balancer.arn)
             for account, regions in list(elbv2_backends.items())
             for region, backend in list(regions.items())
             for balancer in list(backend.load_balancers.values())
