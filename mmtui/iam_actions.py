@@ -55,9 +55,10 @@ GIT_ACTIONS: dict[str, str] = {
 NEEDS_NO_PERMISSION = frozenset({"sts:GetCallerIdentity"})
 """Calls AWS answers whatever the caller's policies say (GetCallerIdentity, documented)."""
 
-GLOBAL_PREFIXES = frozenset({"iam"})
-"""Services whose requests are signed for us-east-1 whatever the lab's regions: their
-statement cannot carry the lab's `aws:RequestedRegion` condition."""
+GLOBAL_PREFIXES = frozenset({"iam", "globalaccelerator"})
+"""Services whose requests are signed for one fixed region whatever the lab's regions (IAM for
+us-east-1, Global Accelerator's API for us-west-2): their statement cannot carry the lab's
+`aws:RequestedRegion` condition."""
 
 
 def service_prefix(signing_name: str) -> str:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
+
+from mmtui.labs.common.once import FetchedOnce
 
 if TYPE_CHECKING:
     from mmtui.engine.context import CheckContext
 
-T = TypeVar("T")
 DASHBOARD_MISSING = ("ResourceNotFound", "ResourceNotFoundException")
 """CloudWatch's codes for a dashboard that does not exist."""
 
@@ -62,21 +61,10 @@ def xray_groups(client: Any) -> dict[str, str]:
     }
 
 
-class Lab3Facts:
+class Lab3Facts(FetchedOnce):
     def __init__(self, ctx: CheckContext) -> None:
+        super().__init__()
         self.ctx = ctx
-        self._values: dict[str, Any] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def once(self, key: str, fetch: Callable[[], T]) -> T:
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._values:
-                self._values[key] = fetch()
-            value: T = self._values[key]
-            return value
 
     def stack(self, which: str) -> dict[str, Any] | None:
         """The primary or secondary stack's description, None if it does not exist."""
@@ -201,16 +189,16 @@ class Lab3Facts:
         """Facts for rendering lab text, from what has been fetched so far (no new calls)."""
         values: dict[str, str] = {}
         for side, facts_of_outputs in _STACK_FACTS.items():
-            if f"stack:{side}" in self._values:
+            if self.fetched(f"stack:{side}"):
                 out = self.outputs(side)
                 for fact, output in facts_of_outputs.items():
                     if out.get(output):
                         values[fact] = out[output]
-        if "pipelines" in self._values:
+        if self.fetched("pipelines"):
             pipelines = self.pipelines()
             values.update({f"{k}_pipeline": v for k, v in pipelines.items()})
         for which in ("core", "like"):
-            repository = self._values.get(f"source:{which}")
+            repository = self.value(f"source:{which}")
             if repository:
                 values[f"{which}_repo"] = repository
         return values

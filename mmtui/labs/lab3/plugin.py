@@ -106,7 +106,7 @@ class Lab3(LabPlugin):
     def visit(self, ctx: CheckContext, resolve: Mapping[str, str]) -> SiteVisit:
         """The secondary site, fetched as an attendee's browser would."""
         from mmtui.exitcodes import ExitCode, MmtuiError
-        from mmtui.labs.lab3.site import visit
+        from mmtui.labs.common.site import visit
 
         dns = ctx.facts.outputs("secondary").get("SecondaryLoadBalancerDNS", "")
         if not dns:

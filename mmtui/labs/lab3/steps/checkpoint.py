@@ -7,9 +7,9 @@ from __future__ import annotations
 from mmtui.engine.checks import Checker
 from mmtui.engine.results import CheckResult
 from mmtui.engine.tasks import Action, TaskContext
+from mmtui.labs.common.site import visit
 from mmtui.labs.lab3.aws import facts
 from mmtui.labs.lab3.catalog import CHECKS, TASKS
-from mmtui.labs.lab3.site import visit
 from mmtui.labs.lab3.stacks import needs_secondary_stack
 from mmtui.labs.lab3.steps.build_artifacts import solve_build_artifacts
 from mmtui.labs.lab3.steps.data_tier import solve_data_tier

@@ -1,0 +1,76 @@
+"""Lab 4 as a plugin: Global Accelerator in front of both regions. Its modules are imported
+only when first needed, so building the command line stays cheap."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from mmtui.engine.plugin import LabPlugin, SiteVisit
+from mmtui.engine.registry import CheckDecl, LabPermissions, Registry, TaskDecl
+
+if TYPE_CHECKING:
+    from mmtui.content.loader import LabContent
+    from mmtui.engine.context import CheckContext
+
+
+class Lab4(LabPlugin):
+    id = "4"
+    prerequisites_title = "Lab 3 done"
+    prerequisites_short = "3"
+    overview_title = "Lab 4 overview"
+    visit_steps = frozenset({"test"})
+
+    def load_content(self) -> LabContent:
+        from mmtui.content.loader import load_guided_lab
+
+        return load_guided_lab(self.id)
+
+    @property
+    def checks(self) -> Registry[CheckDecl]:
+        import mmtui.labs.lab4.steps  # noqa: F401  (attaches the implementations)
+        from mmtui.labs.lab4.catalog import CHECKS
+
+        return CHECKS
+
+    @property
+    def tasks(self) -> Registry[TaskDecl]:
+        import mmtui.labs.lab4.steps  # noqa: F401  (attaches the implementations)
+        from mmtui.labs.lab4.catalog import TASKS
+
+        return TASKS
+
+    @property
+    def permissions(self) -> LabPermissions:
+        from mmtui.labs.lab4.permissions import PERMISSIONS
+
+        return PERMISSIONS
+
+    def facts(self, ctx: CheckContext) -> Any:
+        from mmtui.labs.lab4.facts import Lab4Facts
+
+        return Lab4Facts(ctx)
+
+    def visit(self, ctx: CheckContext, resolve: Mapping[str, str]) -> SiteVisit:
+        """The site through the accelerator, fetched as a browser would."""
+        from mmtui.exitcodes import ExitCode, MmtuiError
+        from mmtui.labs.common.site import visit
+
+        accelerator = ctx.facts.accelerator()
+        if accelerator is None:
+            raise MmtuiError(
+                f"there is no accelerator {ctx.param('accelerator')} yet: do step 1 first",
+                ExitCode.CHECK_FAILED,
+            )
+        site = visit(str(accelerator.get("DnsName", "")), dict(resolve))
+        if site.status is None:
+            text = f"{site.address}\nnothing answers: {site.reason}"
+        else:
+            text = (
+                f"{site.address}\nHTTP {site.status} · {site.title or 'no title'}\n"
+                f"Current region: {site.region or 'not shown'}"
+            )
+        return SiteVisit(text, site.status, site)
+
+
+LAB = Lab4()
