@@ -97,6 +97,21 @@ class Guide:
         self.progress = self.store.load()
         return self.target_line()
 
+    def switch_lab(self, content: LabContent, lab: LabPlugin) -> None:
+        """Guide another lab of the workshop on the same target: the connection (an embedded
+        sandbox too) stays; the lab's content, checks and saved progress are the new lab's."""
+        with self._lock:
+            self.content, self.lab = content, lab
+            self.pending_since = {}
+            if self.store is not None and self.account_id is not None:
+                key = target_key(
+                    self.account_id, self.spec.primary_region, self.spec.secondary_region
+                )
+                self.store = ProgressStore(content.lab.id, key, self._state_root)
+                self.progress = self.store.load()
+            else:
+                self.progress = Progress(content.lab.id, "unconnected")
+
     def target_line(self) -> str:
         account = f"account {self.account_id}" if self.account_id else "connecting…"
         names = self.chosen_names()
@@ -223,9 +238,16 @@ class Guide:
     def labs(self, snapshot: Snapshot | None) -> list[LabState]:
         """The workshop's labs with their state, for the home screen."""
         by_name = {c.id: c for c in (snapshot.prerequisites if snapshot else [])}
+        mine = {check.name for check in self.content.lab.prerequisites}
         states = []
         for lab in self.workshop.labs:
             if lab.role == "prerequisite":
+                if not set(lab.checks) <= mine:
+                    # Its checks belong to another guided lab's prerequisites (Labs 0-2 are
+                    # Lab 3's): this lab's rounds do not run them.
+                    detail = "checked with the lab that builds on it"
+                    states.append(LabState(lab.id, lab.title, lab.role, None, detail))
+                    continue
                 found = [by_name[name] for name in lab.checks if name in by_name]
                 if len(found) < len(lab.checks):
                     states.append(LabState(lab.id, lab.title, lab.role, None, "checking…"))
@@ -242,6 +264,8 @@ class Guide:
                 states.append(
                     LabState(lab.id, lab.title, lab.role, overall, f"{done} of {total} done")
                 )
+            elif lab.role == "guided":
+                states.append(LabState(lab.id, lab.title, lab.role, None, "open it to check"))
             else:
                 states.append(LabState(lab.id, lab.title, lab.role, None, "coming later"))
         return states

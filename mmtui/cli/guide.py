@@ -24,10 +24,11 @@ def run(**kwargs: Any) -> None:
     """
     spec, lab, content = resolve_common(kwargs)
     from mmtui.guide import Guide
+    from mmtui.labs import load
     from mmtui.tui.app import MmtuiApp
 
     guide = Guide(spec, content, lab)
-    code = MmtuiApp(spec, content, guide=guide).run()
+    code = MmtuiApp(spec, content, guide=guide, lab_loader=load).run()
     if guide.closing_error is not None:  # e.g. the embedded sandbox could not save its state
         raise guide.closing_error
     sys.exit(code or ExitCode.OK)

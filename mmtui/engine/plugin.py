@@ -76,6 +76,9 @@ class LabPlugin(ABC):
     """The same in a narrow table column (the fleet's)."""
     overview_title: str = "Lab overview"
     """The command palette's name for the lab's overview screen."""
+    overview_lead: str = ""
+    """The sentence over the overview's two-region picture (`{secondary_region}` is filled
+    in); empty for a lab with no picture, whose overview then shows only its steps."""
     form_steps: frozenset[str] = frozenset()
     """Ids of the steps that have a console-like form (`open_form`)."""
     preview_steps: frozenset[str] = frozenset()

@@ -35,6 +35,7 @@ from mmtui.tui.messages import (
     DiffReady,
     FormReady,
     InventoryReady,
+    LabLoaded,
     LogLine,
     PlanReady,
     SiteVisited,
@@ -67,10 +68,14 @@ class MmtuiApp(App[int]):
         guide: Guide | None = None,
         refresh_seconds: float = REFRESH_SECONDS,
         clock: Callable[[], float] | None = None,
+        lab_loader: Callable[[str], tuple[LabPlugin, LabContent]] | None = None,
     ) -> None:
         super().__init__()
         self.spec = spec
         self.content = content
+        self.lab_loader = lab_loader
+        """Lab id → (plugin, content) of another installed lab: how home opens it (the command
+        line, which alone knows the installed labs, hands it in)."""
         if guide is None:
             if lab is None:
                 raise ValueError("MmtuiApp needs the lab it guides, or a Guide of it")
@@ -81,13 +86,7 @@ class MmtuiApp(App[int]):
         )
         self.refresh_seconds = refresh_seconds
         self.snapshot: Snapshot | None = None
-        self.names: dict[str, str] = content.names(
-            {
-                **spec.name_overrides,
-                "primary_region": spec.primary_region,
-                "secondary_region": spec.secondary_region,
-            }
-        )
+        self.names: dict[str, str] = self._initial_names(content)
         self.logs: dict[str, list[str]] = {}
         """Step id → the lines of its last solve or reset, kept when the step screen closes."""
         self.running: dict[str, str] = {}
@@ -97,6 +96,17 @@ class MmtuiApp(App[int]):
         self._checking = False
         self._check_again = False
         self._timer: Timer | None = None
+
+    def _initial_names(self, content: LabContent) -> dict[str, str]:
+        """The lab's names before its first round of checks: parameters and placeholders."""
+        spec = self.spec
+        return content.names(
+            {
+                **spec.name_overrides,
+                "primary_region": spec.primary_region,
+                "secondary_region": spec.secondary_region,
+            }
+        )
 
     # ------------------------------------------------------------------ screens
 
@@ -171,6 +181,40 @@ class MmtuiApp(App[int]):
 
         if not isinstance(self.screen, OverviewScreen):
             self.push_screen(OverviewScreen())
+
+    def switch_lab(self, lab_id: str) -> None:
+        """Open another guided lab of the workshop on the same target (home's enter)."""
+        if lab_id == self.content.lab.id:
+            self.open_lab()
+            return
+        if self.lab_loader is None:
+            self.notify(f"Lab {lab_id} is not installed in this guide.", severity="warning")
+            return
+        busy = self.busy()
+        if busy:
+            self.notify(f"Wait for {busy} to finish before opening another lab.")
+            return
+        self._load_lab(lab_id)
+
+    @work(thread=True, group="connect", exit_on_error=False, description="Opening the lab")
+    def _load_lab(self, lab_id: str) -> None:
+        assert self.lab_loader is not None
+        lab, content = self.lab_loader(lab_id)
+        self.post_message(LabLoaded(lab, content))
+
+    @on(LabLoaded)
+    def lab_loaded(self, message: LabLoaded) -> None:
+        from mmtui.tui.home import HomeScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+        self.guide.switch_lab(message.content, message.lab)
+        self.content = message.content
+        self.names = self._initial_names(message.content)
+        self.snapshot, self.inventory, self.logs = None, None, {}
+        self._broadcast("lab_switched")
+        self.open_lab()
+        self.run_checks()
 
     # ------------------------------------------------------------------ connect and checks
 

@@ -112,11 +112,17 @@ class HomeScreen(Screen[None]):
 
     def _open(self, lab_id: str) -> None:
         app = self.guide_app
-        if lab_id == app.content.lab.id:
-            app.open_lab()
-            return
         role = next(lab.role for lab in app.guide.workshop.labs if lab.id == lab_id)
-        if role == "prerequisite":
+        if role == "guided":
+            app.switch_lab(lab_id)
+        elif role == "prerequisite":
             app.notify(f"Lab {lab_id} is checked, not guided: its state is shown here.")
         else:
             app.notify(f"Lab {lab_id} is not guided by mmtui yet.")
+
+    def lab_switched(self) -> None:
+        """Another lab is guided now: every row's state is stale until its round of checks."""
+        table = self.query_one("#labs", DataTable)
+        for state in self.guide_app.guide.labs(None):
+            table.update_cell(state.id, "state", self._state(state), update_width=True)
+        self._detail()

@@ -19,6 +19,16 @@ class Connected(Message):
 
 
 @dataclass
+class LabLoaded(Message):
+    """Another lab of the workshop, loaded off the UI thread, for the guide to switch to."""
+
+    lab: Any
+    """Its LabPlugin."""
+    content: Any
+    """Its LabContent."""
+
+
+@dataclass
 class ChecksDone(Message):
     snapshot: Snapshot
 

@@ -38,13 +38,13 @@ class OverviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.guide_app
         yield from app.target_widgets()
+        lead = app.guide.lab.overview_lead
         with VerticalScroll(id="overview"):
-            yield Static(
-                f"Everything the application needs must exist in {app.spec.secondary_region} "
-                "too: each row below is one layer, as it stands now in each region.",
-                id="lab-summary",
-            )
-            yield DataTable(id="regions", cursor_type="none", show_cursor=False)
+            if lead:  # a lab with a two-region picture
+                yield Static(
+                    lead.format(secondary_region=app.spec.secondary_region), id="lab-summary"
+                )
+                yield DataTable(id="regions", cursor_type="none", show_cursor=False)
             yield Static("Steps", classes="section")
             yield DataTable(id="lab-steps", cursor_type="row")
             yield Static("About this lab", classes="section")
@@ -52,12 +52,21 @@ class OverviewScreen(Screen[None]):
         yield Static("", id="overview-status", classes="hint-line")
         yield Footer()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A lab without a picture has nothing to look at again: no key for it in the footer.
+        return self.has_picture if action == "inventory" else True
+
+    @property
+    def has_picture(self) -> bool:
+        return bool(self.guide_app.guide.lab.overview_lead)
+
     def on_mount(self) -> None:
         app = self.guide_app
-        regions = self.query_one("#regions", DataTable)
-        regions.add_column("layer", key="layer")
-        regions.add_column(f"{app.spec.primary_region} (primary)", key="primary")
-        regions.add_column(f"{app.spec.secondary_region} (secondary)", key="secondary")
+        if self.has_picture:
+            regions = self.query_one("#regions", DataTable)
+            regions.add_column("layer", key="layer")
+            regions.add_column(f"{app.spec.primary_region} (primary)", key="primary")
+            regions.add_column(f"{app.spec.secondary_region} (secondary)", key="secondary")
         steps = self.query_one("#lab-steps", DataTable)
         steps.add_column("step", key="step", width=4)
         steps.add_column("title", key="title")
@@ -69,14 +78,17 @@ class OverviewScreen(Screen[None]):
         steps.focus()
         if app.snapshot is not None:
             self.show_snapshot(app.snapshot)
+        if not self.has_picture:
+            return
         if app.inventory is not None:
             self.show_inventory(app.inventory)
         else:
-            regions.loading = True  # until the first look at both regions comes back
+            self.query_one("#regions", DataTable).loading = True  # until the first look
         app.load_inventory()
 
     def action_inventory(self) -> None:
-        self.guide_app.load_inventory()
+        if self.has_picture:
+            self.guide_app.load_inventory()
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         steps = self.query_one("#lab-steps", DataTable)
@@ -84,11 +96,14 @@ class OverviewScreen(Screen[None]):
             steps.update_cell(step_id, "status", mark(result.status), update_width=True)
         done = sum(result.status == Status.PASS for result in snapshot.steps.values())
         total = len(self.guide_app.content.lab.steps)
+        again = " · i looks at both regions again" if self.has_picture else ""
         self.query_one("#overview-status", Static).update(
-            f"{done} of {total} done · enter opens a step · i looks at both regions again"
+            f"{done} of {total} done · enter opens a step{again}"
         )
 
     def show_inventory(self, inventory: Any) -> None:
+        if not self.has_picture:
+            return
         regions = self.query_one("#regions", DataTable)
         regions.loading = False
         regions.clear()

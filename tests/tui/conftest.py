@@ -52,4 +52,4 @@ def app(spec: TargetSpec) -> MmtuiApp:
     """The guide with a frozen clock and no timed re-checks (tests press r or wait on work)."""
     lab, content = mmtui.labs.load("3")
     guide = MaskedGuide(spec, content, lab, clock=lambda: FROZEN)
-    return MmtuiApp(spec, content, guide=guide, refresh_seconds=0)
+    return MmtuiApp(spec, content, guide=guide, refresh_seconds=0, lab_loader=mmtui.labs.load)

@@ -39,7 +39,42 @@ async def test_home_shows_the_six_labs_with_their_state(app: MmtuiApp) -> None:
         for lab in ("0", "1", "2"):
             assert cell(labs, lab, "state") == "✔ pass · verified"
         assert cell(labs, "3", "state") == "◐ in progress · 0 of 6 done"
-        assert cell(labs, "4", "state") == "· coming later"
+        assert cell(labs, "4", "state") == "· open it to check"
+        assert cell(labs, "5", "state") == "· coming later"
+
+
+async def test_home_opens_lab_4_on_the_same_target_and_back_to_lab_3(app: MmtuiApp) -> None:
+    """Enter on Lab 4 guides Lab 4 with the same connection: its steps and checks, Labs 0-2
+    said to be checked with Lab 3; enter on Lab 3 comes back to it."""
+    from mmtui.tui.overview import OverviewScreen
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        connection = app.guide.connection
+        await pilot.press("down", "enter")  # from Lab 3 to Lab 4
+        await settle(pilot)
+        assert isinstance(app.screen, OverviewScreen)
+        assert app.content.lab.id == "4" and app.guide.connection is connection
+        steps = app.screen.query_one("#lab-steps", DataTable)
+        assert steps.row_count == 5
+        assert not app.screen.query("#regions")  # Lab 4 has no two-region picture
+        assert app.snapshot is not None and set(app.snapshot.steps) == {
+            "accelerator",
+            "listener",
+            "endpoint-groups",
+            "endpoints",
+            "test",
+        }
+        assert cell(steps, "accelerator", "status") == "✘ fail"
+        await pilot.press("escape")
+        labs = app.screen.query_one("#labs", DataTable)
+        assert cell(labs, "0", "state") == "· checked with the lab that builds on it"
+        assert cell(labs, "4", "state").startswith("◐ in progress · 0 of 5 done")
+        await pilot.press("up", "enter")  # back to Lab 3
+        await settle(pilot)
+        assert app.content.lab.id == "3"
+        await pilot.press("escape")
+        assert cell(app.screen.query_one("#labs", DataTable), "0", "state") == "✔ pass · verified"
 
 
 async def test_a_missing_prerequisite_is_named_on_home(app: MmtuiApp, sandbox: Sandbox) -> None:

@@ -25,6 +25,10 @@ class Lab3(LabPlugin):
     prerequisites_title = "Labs 0-2 prerequisites"
     prerequisites_short = "0-2"
     overview_title = "Lab 3 overview"
+    overview_lead = (
+        "Everything the application needs must exist in {secondary_region} too: each row "
+        "below is one layer, as it stands now in each region."
+    )
     form_steps = frozenset({"data-tier", "pipeline"})
     preview_steps = frozenset({"build-artifacts"})
     visit_steps = frozenset({"checkpoint"})
