@@ -4,7 +4,9 @@ a resource that cannot go leaves the stack DELETE_FAILED instead of vanishing an
 
 from __future__ import annotations
 
+import base64
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,6 +22,30 @@ from mmtui.sandbox.moto_repairs.cloudformation.stacks import (
     stack_event,
     stack_of,
 )
+
+
+class HandlerError(Exception):
+    """A resource CloudFormation's handler failed to delete, with AWS's words."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def handler_message(message: str, service: str, code: str) -> str:
+    """A service's refusal as a registry resource handler reports it in the resource's event."""
+    return (
+        f'Resource handler returned message: "{message} (Service: {service}, Status Code: 400, '
+        f'Request ID: {uuid.uuid4()})" (RequestToken: {uuid.uuid4()}, HandlerErrorCode: {code})'
+    )
+
+
+def _s3_request_id() -> str:
+    return uuid.uuid4().hex[:16].upper()
+
+
+def _s3_extended_id() -> str:
+    return base64.b64encode(b"".join(uuid.uuid4().bytes for _ in range(4))[:57]).decode()
 
 
 def delete_stack(self: Any, name_or_stack_id: str) -> None:
@@ -132,9 +158,13 @@ def delete_resources(
 
 def _delete_one(resources_map: Any, resource: Any, resource_json: dict[str, Any]) -> None:
     account, region = resources_map._account_id, resources_map._region_name
-    deleter = _DELETERS.get(resource_json["Type"])
-    if deleter is not None:
-        deleter(resource, account, region)
+    resource_type = resource_json["Type"]
+    if resource_type == "Custom::CleanDelete":
+        _delete_clean_delete(resource, account, region, resource_json, resources_map)
+    elif resource_type == "AWS::ECR::Repository":
+        _delete_ecr_repository(resource, account, region, resource_json, resources_map)
+    elif resource_type in _DELETERS:
+        _DELETERS[resource_type](resource, account, region)
     else:
         # moto's own deletion for the types it can delete (VPC, subnet, security group, role,
         # table, log group, load balancer, ...).
@@ -206,13 +236,20 @@ def _delete_vpc_endpoint(endpoint: Any, account: str, region: str) -> None:
 
 
 def _delete_ecs_cluster(cluster: Any, account: str, region: str) -> None:
-    """The workshop stack's CleanDelete custom resource first removes the services created
-    outside the stack (Lab 0's primary services); this template has no custom resource, so
-    its deletion does the same, or the cluster would outlive the stack."""
+    """ECS refuses to delete a cluster with active services (the workshop's CleanDelete
+    custom resource removes Lab 0's primary services before this, when its function runs)."""
     backend = ecs_backend(account, region)
-    for service in list(backend.services.values()):
-        if service.cluster_name == cluster.name and service.status == "ACTIVE":
-            backend.delete_service(cluster.name, service.name, force=True)
+    if any(
+        service.cluster_name == cluster.name and service.status == "ACTIVE"
+        for service in backend.services.values()
+    ):
+        raise HandlerError(
+            handler_message(
+                "The Cluster cannot be deleted while Services are active.",
+                "Ecs",
+                "GeneralServiceException",
+            )
+        )
     backend.delete_cluster(cluster.name)
 
 
@@ -226,13 +263,77 @@ def _delete_task_definition(definition: Any, account: str, region: str) -> None:
         ecs_backend(account, region).deregister_task_definition(definition.arn)
 
 
-def _delete_ecr_repository(repository: Any, account: str, region: str) -> None:
-    """Forced, as the workshop's CleanDelete custom resource does: the pipelines put images in."""
+def _delete_ecr_repository(
+    repository: Any, account: str, region: str, resource_json: dict[str, Any], map_: Any
+) -> None:
+    """ECR refuses to delete a repository that holds images, unless the template sets
+    `EmptyOnDelete` (the workshop's CleanDelete function force-deletes its repositories
+    before this, when it runs)."""
+    from moto.cloudformation.parsing import clean_json
     from moto.ecr.models import ecr_backends
 
     backend = ecr_backends[account][region]
-    if repository.name in backend.repositories:
-        backend.delete_repository(repository.name, force=True)
+    if repository.name not in backend.repositories:
+        return
+    properties = clean_json(resource_json.get("Properties") or {}, map_)
+    empty = str(properties.get("EmptyOnDelete", "false")).lower() == "true"
+    if backend.repositories[repository.name].images and not empty:
+        raise HandlerError(
+            handler_message(
+                f"The repository with name '{repository.name}' in registry with id "
+                f"'{account}' cannot be deleted because it still contains images",
+                "Ecr",
+                "GeneralServiceException",
+            )
+        )
+    backend.delete_repository(repository.name, force=True)
+
+
+def _delete_bucket(bucket: Any, account: str, region: str) -> None:
+    """S3 refuses to delete a bucket that holds objects (or versions, or delete markers);
+    moto's own deletion answers nothing and leaves the bucket behind while the stack goes."""
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    backend = s3_backends[account][get_partition(region)]
+    found = backend.buckets.get(bucket.name)
+    if found is None:
+        return
+    if found.keys:
+        raise HandlerError(
+            "The bucket you tried to delete is not empty (Service: Amazon S3; Status Code: 409; "
+            f"Error Code: BucketNotEmpty; Request ID: {_s3_request_id()}; S3 Extended Request "
+            f"ID: {_s3_extended_id()}; Proxy: null)"
+        )
+    backend.delete_bucket(bucket.name)
+
+
+def _delete_clean_delete(
+    resource: Any, account: str, region: str, resource_json: dict[str, Any], map_: Any
+) -> None:
+    """The workshop's CleanDelete custom resource: on Delete its function force-deletes the
+    image repositories it is given and, in the primary, every service of the cluster (Lab 0's,
+    made outside the stack). It runs only if its function still exists, as on AWS, where the
+    function is invoked and must answer."""
+    from moto.awslambda.models import lambda_backends
+    from moto.cloudformation.parsing import clean_json
+    from moto.ecr.models import ecr_backends
+
+    properties = clean_json(resource_json.get("Properties") or {}, map_)
+    try:
+        lambda_backends[account][region].get_function(str(properties.get("ServiceToken", "")))
+    except Exception:  # noqa: BLE001  (no function: nothing runs, as on AWS)
+        return
+    repositories = ecr_backends[account][region]
+    for name in properties.get("Repositories") or []:
+        if str(name) in repositories.repositories:
+            repositories.delete_repository(str(name), force=True)
+    cluster = str(properties.get("Cluster") or "")
+    if cluster and str(properties.get("IsPrimary")) == "true":
+        backend = ecs_backend(account, region)
+        for service in list(backend.services.values()):
+            if service.cluster_name == cluster and service.status == "ACTIVE":
+                backend.delete_service(cluster, service.name, force=True)
 
 
 def _delete_listener(listener: Any, account: str, region: str) -> None:
@@ -263,7 +364,7 @@ _DELETERS: dict[str, Callable[[Any, str, str], None]] = {
     "AWS::ECS::Cluster": _delete_ecs_cluster,
     "AWS::ECS::Service": _delete_ecs_service,
     "AWS::ECS::TaskDefinition": _delete_task_definition,
-    "AWS::ECR::Repository": _delete_ecr_repository,
+    "AWS::S3::Bucket": _delete_bucket,
     "AWS::ElasticLoadBalancingV2::Listener": _delete_listener,
     "AWS::ElasticLoadBalancingV2::ListenerRule": _delete_listener_rule,
     "AWS::ElasticLoadBalancingV2::TargetGroup": _delete_target_group,

@@ -231,7 +231,23 @@ def _delete_nested(
 ) -> None:
     from moto.cloudformation.models import cloudformation_backends
 
-    cloudformation_backends[account_id][region_name].delete_stack(resource_name)
+    from mmtui.sandbox.moto_repairs.cloudformation.deletion import HandlerError, finish_delete
+
+    backend = cloudformation_backends[account_id][region_name]
+    backend.delete_stack(resource_name)
+    stack = backend.stacks.get(resource_name)
+    if stack is None:
+        return
+    if getattr(stack, "_mmtui_pending", None) == "delete":
+        # The parent's deletion is what waited: the nested stack goes with it, now.
+        stack._mmtui_due = stack._mmtui_pending = None
+        finish_delete(backend, stack)
+    if stack.status == "DELETE_FAILED":
+        # AWS fails the parent's resource, quoting the nested stack's own reason.
+        raise HandlerError(
+            f"Embedded stack {stack.stack_id} was not successfully deleted: "
+            f"{stack.status_reason or 'DELETE_FAILED'}"
+        )
 
 
 def _patch_generated_names() -> None:
