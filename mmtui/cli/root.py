@@ -7,6 +7,7 @@ import click
 
 from mmtui import __version__
 from mmtui.cli.check import check
+from mmtui.cli.cleanup import cleanup
 from mmtui.cli.fleet import fleet
 from mmtui.cli.guide import run
 from mmtui.cli.lint import lint
@@ -39,7 +40,7 @@ def cli() -> None:
     """
 
 
-for command in (run, sandbox, check, solve, reset, lint, fleet, policy, target):
+for command in (run, sandbox, check, solve, reset, cleanup, lint, fleet, policy, target):
     cli.add_command(command)
 
 

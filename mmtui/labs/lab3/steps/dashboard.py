@@ -373,7 +373,9 @@ def reset_dashboard(ctx: TaskContext) -> list[Action]:
     region, name = ctx.secondary_region, ctx.param("dashboard")
     existing = _groups(ctx)
     actions = [
-        Action(region, f"X-Ray group {group}", "delete", partial(_delete_group, ctx, group))
+        Action(
+            region, f"X-Ray group {group}", "delete", partial(delete_xray_group, ctx, group, region)
+        )
         for group in XRAY_GROUPS
         if group in existing
     ]
@@ -414,11 +416,12 @@ def _removal(widgets: list[str], inside: int, region: str) -> str:
     return " and ".join(parts)
 
 
-def _delete_group(ctx: TaskContext, group: str) -> str:
+def delete_xray_group(ctx: TaskContext, group: str, region: str) -> str:
+    """Delete an X-Ray group of `region`; "" when it is already gone."""
     from botocore.exceptions import ClientError
 
     try:
-        ctx.client("xray", ctx.secondary_region).delete_group(GroupName=group)
+        ctx.client("xray", region).delete_group(GroupName=group)
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "InvalidRequestException":
             return ""  # already gone

@@ -347,37 +347,46 @@ def solve_data_tier(ctx: TaskContext) -> list[Action]:
     ]
 
 
-@TASKS.implement("data_tier.reset")
-def reset_data_tier(ctx: TaskContext) -> list[Action]:
-    table, primary, secondary = ctx.param("table"), ctx.primary_region, ctx.secondary_region
-    dynamodb = ctx.client("dynamodb", primary)
-    actions = []
-    if _replica_status(ctx) is not None:
+def replica_removal(ctx: TaskContext) -> Action | None:
+    """The action that removes the table's replica in the secondary region and waits until
+    DynamoDB has let it go; None when there is no replica (or no table)."""
+    table, secondary = ctx.param("table"), ctx.secondary_region
+    if _replica_status(ctx) is None:
+        return None
+    dynamodb = ctx.client("dynamodb", ctx.primary_region)
 
-        def remove() -> str:
-            status = _replica_status(ctx)
-            if status is None:
-                return ""
-            if status in ("CREATING", "UPDATING"):
-                # DynamoDB refuses to delete a replica it is still building.
-                ctx.wait(
-                    f"the replica in {secondary} to settle before removing it",
-                    lambda: _replica_status(ctx) not in ("CREATING", "UPDATING"),
-                    lambda: f"replica in {secondary}: {_replica_status(ctx) or 'gone'}",
-                    cadence=DYNAMODB_CADENCE,
-                )
-            if _replica_status(ctx) not in (None, "DELETING"):
-                dynamodb.update_table(
-                    TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": secondary}}]
-                )
+    def remove() -> str:
+        status = _replica_status(ctx)
+        if status is None:
+            return ""
+        if status in ("CREATING", "UPDATING"):
+            # DynamoDB refuses to delete a replica it is still building.
             ctx.wait(
-                f"the replica in {secondary} to be removed",
-                lambda: _replica_status(ctx) is None and _table(ctx)["TableStatus"] == "ACTIVE",
+                f"the replica in {secondary} to settle before removing it",
+                lambda: _replica_status(ctx) not in ("CREATING", "UPDATING"),
+                lambda: f"replica in {secondary}: {_replica_status(ctx) or 'gone'}",
                 cadence=DYNAMODB_CADENCE,
             )
-            return f"removed the replica of {table} in {secondary}"
+        if _replica_status(ctx) not in (None, "DELETING"):
+            dynamodb.update_table(
+                TableName=table, ReplicaUpdates=[{"Delete": {"RegionName": secondary}}]
+            )
+        ctx.wait(
+            f"the replica in {secondary} to be removed",
+            lambda: _replica_status(ctx) is None and _table(ctx)["TableStatus"] == "ACTIVE",
+            cadence=DYNAMODB_CADENCE,
+        )
+        return f"removed the replica of {table} in {secondary}"
 
-        actions.append(Action(secondary, f"replica of {table}", "delete and wait", remove))
+    return Action(secondary, f"replica of {table}", "delete and wait", remove)
+
+
+@TASKS.implement("data_tier.reset")
+def reset_data_tier(ctx: TaskContext) -> list[Action]:
+    table, primary = ctx.param("table"), ctx.primary_region
+    dynamodb = ctx.client("dynamodb", primary)
+    removal = replica_removal(ctx)
+    actions = [removal] if removal is not None else []
     described = _table(ctx)
     if stream_is_ours(ctx, described):
 

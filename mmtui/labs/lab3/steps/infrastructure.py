@@ -391,7 +391,7 @@ def reset_infrastructure(ctx: TaskContext) -> list[Action]:
                     region,
                     f"repository {repository}",
                     "empty",
-                    partial(_empty_repository, ctx, region, repository),
+                    partial(empty_repository, ctx, region, repository),
                 )
             )
 
@@ -404,7 +404,9 @@ def reset_infrastructure(ctx: TaskContext) -> list[Action]:
     return actions
 
 
-def _empty_repository(ctx: TaskContext, region: str, repository: str) -> str:
+def empty_repository(ctx: TaskContext, region: str, repository: str) -> str:
+    """Delete every image of a repository (AWS deletes a stack's repository only empty);
+    returns what it did, "" when there was nothing (or no repository)."""
     from botocore.exceptions import ClientError
 
     ecr = ctx.client("ecr", region)

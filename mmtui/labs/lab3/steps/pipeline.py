@@ -416,14 +416,14 @@ def reset_pipeline(ctx: TaskContext) -> list[Action]:
     # secondary's too when an earlier reset dropped its stores but stopped before the bucket).
     for region in sorted((dropped | {secondary}) - still_used - {primary}):
         bucket = bucket_name(ctx, region)
-        found = _bucket_state(ctx, bucket, region)
+        found = bucket_state(ctx, bucket, region)
         if found == "exists":
             actions.append(
                 Action(
                     region,
                     f"bucket {bucket}",
                     "empty and delete",
-                    partial(_delete_bucket, ctx, bucket, region),
+                    partial(empty_and_delete_bucket, ctx, bucket, region),
                 )
             )
         elif found != "missing":
@@ -444,7 +444,7 @@ def reset_pipeline(ctx: TaskContext) -> list[Action]:
     return actions
 
 
-def _bucket_state(ctx: TaskContext, bucket: str, region: str) -> str:
+def bucket_state(ctx: TaskContext, bucket: str, region: str) -> str:
     """ "exists", "missing" (404), or the error code that leaves it unknown (403...)."""
     from botocore.exceptions import ClientError
 
@@ -458,18 +458,28 @@ def _bucket_state(ctx: TaskContext, bucket: str, region: str) -> str:
         return code or "an error"
 
 
-def _delete_bucket(ctx: TaskContext, bucket: str, region: str) -> str:
-    """Only a bucket named as mmtui names its own; one an attendee made by hand is left alone."""
+def empty_and_delete_bucket(ctx: TaskContext, bucket: str, region: str) -> str:
+    """Every object version and delete marker, then the bucket. The callers decide whose
+    bucket it is: only one mmtui named (or, in `mmtui cleanup`, one the workshop's pipelines
+    use and nothing else does)."""
+    empty_bucket(ctx, bucket, region)
+    ctx.client("s3", region).delete_bucket(Bucket=bucket)
+    return f"deleted the artifact bucket {bucket}"
+
+
+def empty_bucket(ctx: TaskContext, bucket: str, region: str) -> int:
+    """Delete every object version and delete marker of a bucket; returns how many."""
     s3 = ctx.client("s3", region)
+    count = 0
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
         objects = [
             {"Key": o["Key"], "VersionId": o["VersionId"]}
             for o in page.get("Versions", []) + page.get("DeleteMarkers", [])
         ]
-        if objects:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
-    s3.delete_bucket(Bucket=bucket)
-    return f"deleted the artifact bucket {bucket}"
+        for start in range(0, len(objects), 1000):  # DeleteObjects takes a thousand at a time
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects[start : start + 1000]})
+        count += len(objects)
+    return count
 
 
 # ---------------------------------------------------------------------- the console's form

@@ -235,7 +235,7 @@ def _delete_nested(
 
     backend = cloudformation_backends[account_id][region_name]
     backend.delete_stack(resource_name)
-    stack = backend.stacks.get(resource_name)
+    stack: Any = backend.stacks.get(resource_name)  # with the attributes the repairs add
     if stack is None:
         return
     if getattr(stack, "_mmtui_pending", None) == "delete":
