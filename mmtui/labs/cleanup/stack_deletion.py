@@ -104,7 +104,8 @@ def latest_failures(cloudformation: Any, stack: str) -> list[Failure]:
                 latest.setdefault(str(event["LogicalResourceId"]), dict(event))
         if done:
             break
-    name = stack
+    # A nested stack is read by its ARN, and named by its name.
+    name = stack.split("/")[1] if stack.startswith("arn:") else stack
     failures: list[Failure] = []
     for logical, event in latest.items():
         if event.get("ResourceStatus") != "DELETE_FAILED":
@@ -145,8 +146,8 @@ def delete_to_the_end(
                 _settle(ctx, cloudformation, name, f"{name} to finish {status}")
             if status == "DELETE_FAILED":
                 failures = latest_failures(cloudformation, name)
-                done.extend(_repaired(name, failures, repair))
-            cloudformation.delete_stack(StackName=name)
+                done.extend(_repaired(ctx, name, failures, repair))
+            request_deletion(cloudformation, name)
         stack = _settle(ctx, cloudformation, name, f"{name} to be deleted")
         if stack is None:
             break
@@ -162,6 +163,11 @@ def delete_to_the_end(
         ctx.log(f"{region}: {name} is {stack['StackStatus']}; reading its events")
     done.append(f"deleted {name}")
     return "; ".join(done)
+
+
+def request_deletion(cloudformation: Any, name: str) -> None:
+    """DeleteStack (also what retries a DELETE_FAILED stack)."""
+    cloudformation.delete_stack(StackName=name)
 
 
 def _settle(ctx: TaskContext, cloudformation: Any, name: str, what: str) -> dict[str, Any] | None:
@@ -180,8 +186,12 @@ def _settle(ctx: TaskContext, cloudformation: Any, name: str, what: str) -> dict
     return last
 
 
-def _repaired(name: str, failures: list[Failure], repair: Callable[[Failure], Repair]) -> list[str]:
+def _repaired(
+    ctx: TaskContext, name: str, failures: list[Failure], repair: Callable[[Failure], Repair]
+) -> list[str]:
     """Run the repairs of `failures`, or stop when one of them needs a person."""
+    for failure in failures:
+        ctx.log(f"  failed to delete: {failure.describe()}")
     if not failures:
         raise MmtuiError(
             f"{name} is DELETE_FAILED but its events name no resource that failed; look at the "
