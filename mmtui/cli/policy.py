@@ -9,7 +9,7 @@ from mmtui.exitcodes import MmtuiError
 
 
 @click.command()
-@click.argument("mode", type=click.Choice(["check", "solve", "reset"]), default="check")
+@click.argument("mode", type=click.Choice(["check", "solve", "reset", "cleanup"]), default="check")
 @lab_option
 @click.option(
     "--primary-region",
@@ -26,7 +26,8 @@ from mmtui.exitcodes import MmtuiError
     help="Region to replicate into.",
 )
 def policy(mode: str, lab_id: str | None, primary_region: str, secondary_region: str) -> None:
-    """Print the least-privilege IAM policy (JSON) for checking, solving or resetting a lab.
+    """Print the least-privilege IAM policy (JSON) for checking, solving or resetting a lab,
+    or for `mmtui cleanup` (the whole workshop; --lab does not apply).
 
     `check` is read-only (the checks' and the guide's reads); `solve` and `reset` add what each
     step's task calls and what AWS requires of the caller for the work it starts (CloudFormation
@@ -36,8 +37,6 @@ def policy(mode: str, lab_id: str | None, primary_region: str, secondary_region:
     import json
 
     from mmtui.engine.permissions import lab_policy
-
-    lab, content = resolve_lab(lab_id)
     from mmtui.target.regions import pair_problem, validate_region
 
     primary_region = validate_region(primary_region, "--primary-region")
@@ -47,6 +46,12 @@ def policy(mode: str, lab_id: str | None, primary_region: str, secondary_region:
     )
     if problem is not None:
         raise MmtuiError(problem)
+    if mode == "cleanup":
+        from mmtui.labs.cleanup.permissions import cleanup_policy
+
+        click.echo(json.dumps(cleanup_policy([primary_region, secondary_region]), indent=2))
+        return
+    lab, content = resolve_lab(lab_id)
     declared = lab.permissions
     if declared is None:
         not_built("policy", f"lab {content.lab.id} declares no permissions yet")
