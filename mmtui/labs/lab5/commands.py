@@ -1,0 +1,134 @@
+"""`mmtui load`: Lab 5's traffic without ab, through the accelerator of Lab 4."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import click
+
+from mmtui.cli_options import require_names_declared, target_flags, target_options
+
+
+@click.command()
+@target_options
+@click.option(
+    "--rate",
+    type=click.FloatRange(0.5, 500),
+    default=10.0,
+    show_default=True,
+    metavar="N",
+    help="Likes per second.",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(1, 3600),
+    default=60.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds to send for (Ctrl-C stops sooner).",
+)
+@click.option("--mysfit", default=None, metavar="ID", help="The mysfit to like (Gretta).")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a line per second; json: the summary and each second, at the end.",
+)
+def load(rate: float, duration: float, mysfit: str | None, output: str, **kwargs: Any) -> None:
+    """Send likes through the accelerator at a steady rate (Lab 5's load, no ab needed).
+
+    Each second prints how many likes succeeded, which region served them, and the median
+    latency; the end prints the totals. The region is read from the site's home page, asked on
+    the same connection as the likes.
+    """
+    from mmtui.exitcodes import ExitCode, MmtuiError
+    from mmtui.labs.lab4.accelerator import GA_REGION, accelerators_named
+    from mmtui.labs.lab5.plugin import LAB
+    from mmtui.load.answers import per_second, summarise
+    from mmtui.load.generator import LoadGenerator
+    from mmtui.target.connect import connect
+    from mmtui.target.errors import translated
+    from mmtui.target.identity import fetch_identity
+    from mmtui.target.spec import resolve_target
+
+    spec = resolve_target(target_flags(kwargs))
+    content = LAB.load_content()
+    require_names_declared(spec, content)
+    names = content.defaults(spec.name_overrides)
+    with connect(spec) as connection, translated("load", spec):
+        fetch_identity(connection.factory)
+        found = accelerators_named(
+            connection.factory.client("globalaccelerator", GA_REGION), names["accelerator"]
+        )
+        if len(found) != 1:
+            raise MmtuiError(
+                f"there is {'no' if not found else 'more than one'} accelerator named "
+                f"{names['accelerator']}: Lab 4 makes one",
+                ExitCode.CHECK_FAILED,
+            )
+        host = str(found[0]["DnsName"])
+        generator = LoadGenerator(host, dict(connection.resolve), rate, mysfit or names["mysfit"])
+        if output == "text":
+            click.echo(f"sending {rate:g} likes/s to http://{host}/ for {duration:g} s", err=True)
+        generator.start()
+        shown = 0
+        try:
+            while generator.elapsed() < duration:
+                time.sleep(min(1.0, max(0.05, duration - generator.elapsed())))
+                # A second is shown once its likes have had their time to answer.
+                done = int(generator.elapsed() - 1)
+                seconds = per_second(generator.snapshot(), until=max(done, 0))
+                while output == "text" and shown < min(done, len(seconds)):
+                    click.echo(second_line(seconds[shown]))
+                    shown += 1
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+        finally:
+            generator.stop()
+    answers = generator.snapshot()
+    elapsed = min(duration, generator.elapsed())
+    summary = summarise(answers, elapsed)
+    if output == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "host": host,
+                    "rate": rate,
+                    "summary": summary.as_dict(),
+                    "seconds": [
+                        {
+                            "t": s.start,
+                            "sent": s.sent,
+                            "ok": s.ok,
+                            "failed": s.failed,
+                            "by_region": dict(s.by_region),
+                            "median_ms": round(s.median_ms, 1),
+                        }
+                        for s in per_second(answers, until=elapsed)
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return
+    for second in per_second(answers, until=elapsed)[shown:]:
+        click.echo(second_line(second))
+    regions = ", ".join(f"{r} {n}" for r, n in sorted(summary.by_region.items())) or "none"
+    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(summary.statuses.items()))
+    click.echo(
+        f"{summary.sent} likes in {elapsed:.0f} s: {summary.ok} OK ({regions}), "
+        f"{summary.failed} failed; statuses {statuses}; median {summary.median_ms:.0f} ms, "
+        f"p99 {summary.p99_ms:.0f} ms"
+    )
+
+
+def second_line(second: Any) -> str:
+    regions = ", ".join(f"{r} {n}" for r, n in sorted(second.by_region.items())) or "none"
+    return (
+        f"{second.start:4.0f}s  {second.ok:3d}/{second.sent:<3d} OK  served by {regions:<30} "
+        f"failed {second.failed:3d}  median {second.median_ms:5.0f} ms"
+    )
