@@ -57,9 +57,9 @@ class Lab5(LabPlugin):
         return LAB4.visit(ctx, resolve)
 
     def commands(self) -> list[Any]:
-        from mmtui.labs.lab5.commands import load
+        from mmtui.labs.lab5.commands import drill, load
 
-        return [load]
+        return [load, drill]
 
 
 LAB = Lab5()
