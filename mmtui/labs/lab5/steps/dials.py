@@ -95,8 +95,8 @@ def _register(step: str) -> None:
         return [
             Action(
                 GA_REGION,
-                "traffic dials",
-                f"set {ctx.primary_region} {primary:g}%, {ctx.secondary_region} {secondary:g}%",
+                "the traffic dials",
+                f"set {ctx.primary_region} {primary:g}%, {ctx.secondary_region} {secondary:g}%:",
                 lambda: set_dials(ctx, primary, secondary),
             ),
             Action(
@@ -109,14 +109,33 @@ def _register(step: str) -> None:
 
     @TASKS.implement(f"{step}.reset")
     def reset(ctx: TaskContext) -> list[Action]:
-        return [
-            Action(
-                GA_REGION,
-                "traffic dials",
-                "set both back to 100% (as Lab 4 left them)",
-                lambda: set_dials(ctx, FULL_DIAL, FULL_DIAL),
-            )
-        ]
+        return reset_dials(ctx)
+
+
+def reset_dials(ctx: TaskContext) -> list[Action]:
+    """Both dials back to 100%, as Lab 4 left them; nothing planned when they are."""
+    from mmtui.labs.lab4.reads import live_accelerator, live_groups, live_listener
+
+    accelerator = live_accelerator(ctx)
+    listener = None if accelerator is None else live_listener(ctx, accelerator)
+    if listener is None:
+        return []
+    groups = live_groups(ctx, listener)
+    off = [
+        region
+        for region in (ctx.primary_region, ctx.secondary_region)
+        if region in groups and float(groups[region].get("TrafficDialPercentage", 100)) != FULL_DIAL
+    ]
+    if not off:
+        return []
+    return [
+        Action(
+            GA_REGION,
+            f"the dial{'s' if len(off) > 1 else ''} of {' and '.join(off)}",
+            "set back to 100% (as Lab 4 left it)",
+            lambda: set_dials(ctx, FULL_DIAL, FULL_DIAL),
+        )
+    ]
 
 
 for _step in STEPS:

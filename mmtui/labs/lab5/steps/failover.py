@@ -227,19 +227,49 @@ def _secondary_takes_traffic(ctx: TaskContext) -> str:
 
 
 def restore_actions(ctx: TaskContext) -> list[Action]:
+    """What puts the primary back, planned from what AWS shows: nothing when it is whole."""
     region = ctx.primary_region
-    return [
-        Action(region, "primary services", "back to 1 task each", lambda: set_desired(ctx, 1)),
-        Action(
-            region, "tasks' security group", "let the VPC in again", lambda: reopen_ingress(ctx)
-        ),
-        Action(
-            GA_REGION,
-            f"endpoint in {region}",
-            "wait until healthy",
-            lambda: wait_for_health(ctx, "HEALTHY"),
-        ),
-    ]
+    cluster, names = primary_services(ctx)
+    services = ctx.client("ecs", region).describe_services(cluster=cluster, services=names)
+    stopped = [s["serviceName"] for s in services["services"] if not s.get("desiredCount")]
+    narrowed_now = _narrowed_rule(ctx)
+    actions = []
+    if stopped:
+        actions.append(
+            Action(
+                region, ", ".join(stopped), "start again (1 task each)", lambda: set_desired(ctx, 1)
+            )
+        )
+    if narrowed_now:
+        actions.append(
+            Action(region, narrowed_now, "let the VPC in again", lambda: reopen_ingress(ctx))
+        )
+    try:
+        states = primary_health(groups_now(ctx), region)
+    except MmtuiError:
+        states = []  # no accelerator (Lab 4 reset): nothing to wait for there
+    if states and (actions or any(state != "HEALTHY" for state in states)):
+        actions.append(
+            Action(
+                GA_REGION,
+                f"the endpoint in {region}",
+                "wait until healthy",
+                lambda: wait_for_health(ctx, "HEALTHY"),
+            )
+        )
+    return actions
+
+
+def _narrowed_rule(ctx: TaskContext) -> str:
+    """The tasks' security group when it does not let the VPC in ("" when it does)."""
+    outputs = stack_outputs(ctx, "primary")
+    group_id, vpc = outputs.get("FargateContainerSecurityGroup"), outputs.get("VPCId")
+    if not group_id or not vpc:
+        return ""
+    ec2 = ctx.client("ec2", ctx.primary_region)
+    cidr = str(ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["CidrBlock"])
+    group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    return "" if _lets_in(group, cidr) else f"security group {group_id}"
 
 
 @TASKS.implement("failover.solve")
