@@ -243,8 +243,8 @@ class Guide:
         for lab in self.workshop.labs:
             if lab.role == "prerequisite":
                 if not set(lab.checks) <= mine:
-                    # Its checks belong to another guided lab's prerequisites (Labs 0-2 are
-                    # Lab 3's): this lab's rounds do not run them.
+                    # Its checks belong to another guided lab's prerequisites: this lab's
+                    # rounds do not run them.
                     detail = "checked with the lab that builds on it"
                     states.append(LabState(lab.id, lab.title, lab.role, None, detail))
                     continue

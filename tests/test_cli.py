@@ -85,7 +85,7 @@ def test_bare_mmtui_means_run_and_takes_run_options() -> None:
         (("check", "--step", "7"), "--step: '7' is not a step of Lab 3"),
         (("check", "--step", "data"), "1/infrastructure, 2/data-tier"),
         (("solve", "--through", "nope"), "--through: 'nope' is not a step"),
-        (("check", "--lab", "5"), "--lab: Lab 5 (Load test and failover) is not guided"),
+        (("check", "--lab", "1"), "--lab: Lab 1 (Distributed tracing with X-Ray) is not guided"),
         (("check", "--lab", "9"), "--lab: there is no Lab '9'"),
         (
             ("check", "--secondary-region", "us-est-1"),

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 INSTALLED: dict[str, str] = {
     "3": "mmtui.labs.lab3.plugin:LAB",
     "4": "mmtui.labs.lab4.plugin:LAB",
+    "5": "mmtui.labs.lab5.plugin:LAB",
 }
 """Lab id → `module:attribute` of its plugin instance, for the labs that ship with mmtui."""
 

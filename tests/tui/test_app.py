@@ -40,7 +40,7 @@ async def test_home_shows_the_six_labs_with_their_state(app: MmtuiApp) -> None:
             assert cell(labs, lab, "state") == "✔ pass · verified"
         assert cell(labs, "3", "state") == "◐ in progress · 0 of 6 done"
         assert cell(labs, "4", "state") == "· open it to check"
-        assert cell(labs, "5", "state") == "· coming later"
+        assert cell(labs, "5", "state") == "· open it to check"
 
 
 async def test_home_opens_lab_4_on_the_same_target_and_back_to_lab_3(app: MmtuiApp) -> None:

@@ -1,0 +1,1 @@
+"""Lab 5: load through the accelerator, traffic dials, and a failover of the primary region."""
