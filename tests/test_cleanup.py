@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import cli_target, invoke
+from tests.conftest import AttendeeSandbox, assume_role, cli_target, invoke
+from tests.iam_roles import make_role
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
 PRIMARY_STACK, SECONDARY_STACK = "mm-multi-region", "mm-secondary-region"
@@ -314,3 +315,42 @@ def test_without_yes_and_without_a_terminal_nothing_changes(
     bad = invoke("cleanup", *target, "--account-id", "12ab")
     assert bad.code == 2
     assert "--account-id: '12ab' is not a 12-digit AWS account ID" in bad.stderr
+
+
+def test_cleanup_works_under_its_printed_policy_and_not_without_an_action(
+    attendee_accounts: Callable[[int], AttendeeSandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mmtui policy cleanup`, enforced by the sandbox on a role of an attendee account, is
+    enough for the cleanup of that account (Labs 0-2: the primary stack, its services, images
+    and artifacts, the X-Ray groups); without DeleteGroup the run stops, exit 3."""
+    room = attendee_accounts(1)
+    account = room.ids[0]
+    printed = invoke("policy", "cleanup")
+    assert printed.code == 0, printed.stderr
+    document = json.loads(printed.stdout)
+
+    def as_role(policy: dict[str, Any], name: str) -> None:
+        for key, value in room.credentials(account).items():  # the administrator, to make it
+            monkeypatch.setenv(key, value)
+        arn = make_role(room, account, policy, name=name)
+        keys = assume_role(room.url, room.sandbox.env(), arn, session_name="cleanup")
+        for key, value in keys.items():
+            monkeypatch.setenv(key, value)
+
+    lacking = json.loads(printed.stdout)
+    for statement in lacking["Statement"]:
+        statement["Action"] = [a for a in statement["Action"] if a != "xray:DeleteGroup"]
+    as_role(lacking, "MmtuiCleanupLacking")
+    denied = invoke("cleanup", "--endpoint-url", room.url, "--yes")
+    assert denied.code == 3, denied.stdout + denied.stderr
+    assert "not authorized to perform: xray:DeleteGroup" in denied.stderr
+
+    as_role(document, "MmtuiCleanup")
+    done = invoke("cleanup", "--endpoint-url", room.url, "--yes")
+
+    assert done.code == 0, done.stdout + done.stderr
+    assert "cleanup done" in done.stdout
+    admin = room.session(account)
+    for region in (PRIMARY, SECONDARY):
+        cloudformation = admin.client("cloudformation", region_name=region, endpoint_url=room.url)
+        assert cloudformation.describe_stacks()["Stacks"] == []
