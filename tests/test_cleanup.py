@@ -354,3 +354,53 @@ def test_cleanup_works_under_its_printed_policy_and_not_without_an_action(
     for region in (PRIMARY, SECONDARY):
         cloudformation = admin.client("cloudformation", region_name=region, endpoint_url=room.url)
         assert cloudformation.describe_stacks()["Stacks"] == []
+
+
+@pytest.mark.parametrize(
+    ("description", "released"),
+    [
+        (
+            "arn:aws:ecs:us-east-1:123456789012:attachment/0b5e7d2c-5a6f-4f0e-9d8f-1c2b3a4d5e6f",
+            True,
+        ),
+        ("the attendee's debugging instance", False),
+    ],
+)
+def test_network_interfaces_in_the_stack_are_released_only_when_a_task_left_them(
+    lab_solved: Callable[..., Sandbox],
+    monkeypatch: pytest.MonkeyPatch,
+    description: str,
+    released: bool,
+) -> None:
+    sandbox = lab_solved("1")
+    target = cli_target(sandbox, monkeypatch)
+    cloudformation = sandbox.client("cloudformation", SECONDARY)
+
+    def physical(logical: str) -> str:
+        return str(
+            cloudformation.describe_stack_resource(
+                StackName=SECONDARY_STACK, LogicalResourceId=logical
+            )["StackResourceDetail"]["PhysicalResourceId"]
+        )
+
+    group, subnet = physical("FargateContainerSecurityGroup"), physical("PrivateSubnetOne")
+    ec2 = sandbox.client("ec2", SECONDARY)
+    interface = ec2.create_network_interface(
+        SubnetId=subnet, Groups=[group], Description=description
+    )["NetworkInterface"]["NetworkInterfaceId"]
+
+    done = invoke("cleanup", *target, "--yes")
+
+    left = [i["NetworkInterfaceId"] for i in ec2.describe_network_interfaces()["NetworkInterfaces"]]
+    if released:
+        assert done.code == 0, done.stdout + done.stderr
+        assert f"released {interface} from" in done.stderr
+        assert interface not in left
+        assert stacks(sandbox, SECONDARY) == set()
+    else:
+        assert done.code == 4, done.stdout + done.stderr
+        assert "has a dependent object" in done.stderr
+        assert f"{interface} (the attendee's debugging instance, available)" in done.stderr
+        assert "remove them (or what they belong to) yourself" in done.stderr
+        assert interface in left
+        assert stacks(sandbox, SECONDARY) == {SECONDARY_STACK}

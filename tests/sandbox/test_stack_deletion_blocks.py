@@ -190,3 +190,52 @@ def test_the_primary_stack_is_held_by_its_artifact_bucket_as_on_aws(sandbox: San
     cloudformation.delete_stack(StackName=name)
     assert [s["StackName"] for s in cloudformation.describe_stacks()["Stacks"]] == []
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+NETWORK = """
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.7.0.0/16}
+  Subnet:
+    Type: AWS::EC2::Subnet
+    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.7.1.0/24}
+  Group:
+    Type: AWS::EC2::SecurityGroup
+    Properties: {VpcId: !Ref Vpc, GroupDescription: tasks}
+"""
+
+
+def test_an_interface_left_in_a_subnet_blocks_its_group_and_subnet(sandbox: Sandbox) -> None:
+    cloudformation = sandbox.client("cloudformation", REGION)
+    ec2 = sandbox.client("ec2", REGION)
+    cloudformation.create_stack(StackName="net", TemplateBody=NETWORK)
+    group = _physical(cloudformation, "net", "Group")
+    subnet = _physical(cloudformation, "net", "Subnet")
+    interface = ec2.create_network_interface(
+        SubnetId=subnet, Groups=[group], Description="left behind"
+    )["NetworkInterface"]["NetworkInterfaceId"]
+
+    cloudformation.delete_stack(StackName="net")
+
+    stack = cloudformation.describe_stacks(StackName="net")["Stacks"][0]
+    assert stack["StackStatus"] == "DELETE_FAILED"
+    events = cloudformation.describe_stack_events(StackName="net")["StackEvents"]
+    reasons = {
+        e["LogicalResourceId"]: e["ResourceStatusReason"]
+        for e in events
+        if e["ResourceStatus"] == "DELETE_FAILED" and e["PhysicalResourceId"] != e["StackId"]
+    }
+    assert set(reasons) == {"Group", "Subnet", "Vpc"}
+    assert re.fullmatch(
+        rf"resource {group} has a dependent object \(Service: AmazonEC2; Status Code: 400; "
+        r"Error Code: DependencyViolation; Request ID: [0-9a-f-]{36}; Proxy: null\)",
+        reasons["Group"],
+    )
+    assert reasons["Subnet"].startswith(
+        f"The subnet '{subnet}' has dependencies and cannot be deleted. (Service: AmazonEC2"
+    )
+
+    ec2.delete_network_interface(NetworkInterfaceId=interface)
+    cloudformation.delete_stack(StackName="net")
+    assert not [s for s in cloudformation.describe_stacks()["Stacks"] if s["StackName"] == "net"]

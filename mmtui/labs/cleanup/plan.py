@@ -39,7 +39,7 @@ from mmtui.labs.cleanup.stack_deletion import (
     delete_to_the_end,
     is_bucket_not_empty,
     is_cluster_with_services,
-    is_group_in_use,
+    is_held_by_interfaces,
     is_repository_with_images,
     live_stack,
     physical_id,
@@ -292,15 +292,15 @@ def _repair(workshop: Workshop, region: str, services: frozenset[str], failure: 
                 f"({', '.join(others)}): mmtui does not delete them; if they may go: {how}",
             )
         return Repair(failure, partial(delete_services, ctx, region, target, present))
-    if is_group_in_use(failure):
-        _, others = task_interfaces(ctx, region, target)
+    if is_held_by_interfaces(failure):
+        _, others = task_interfaces(ctx, region, failure)
         if others:
             return Repair(
                 failure,
                 refusal=f"network interfaces that no ECS task of the workshop left use it "
                 f"({'; '.join(others)}): remove them (or what they belong to) yourself",
             )
-        return Repair(failure, partial(release_task_interfaces, ctx, region, target))
+        return Repair(failure, partial(release_task_interfaces, ctx, region, failure))
     return Repair(
         failure,
         refusal="mmtui removes only a full bucket or image repository of the stack, a service "

@@ -199,7 +199,12 @@ def _repaired(
             ExitCode.AWS_ERROR,
         )
     repairs = [repair(failure) for failure in failures]
-    refused = [r for r in repairs if r.run is None]
+    repairable = any(r.run is not None for r in repairs)
+    # A VPC that "has dependencies" only waits for its subnets and groups: when those can be
+    # unblocked, the retry takes it too.
+    refused = [
+        r for r in repairs if r.run is None and not (repairable and is_consequence(r.failure))
+    ]
     if refused:
         raise MmtuiError(
             "cannot delete "
@@ -229,9 +234,24 @@ def is_cluster_with_services(failure: Failure) -> bool:
     return failure.resource_type == "AWS::ECS::Cluster" and "Services are active" in failure.reason
 
 
-def is_group_in_use(failure: Failure) -> bool:
-    return failure.resource_type == "AWS::EC2::SecurityGroup" and (
-        "dependent object" in failure.reason or "DependencyViolation" in failure.reason
+def is_consequence(failure: Failure) -> bool:
+    """A VPC refused because something inside it is still there (it goes once that does)."""
+    return failure.resource_type == "AWS::EC2::VPC" and (
+        "has dependencies" in failure.reason or "DependencyViolation" in failure.reason
+    )
+
+
+INTERFACE_HOLDERS = {"AWS::EC2::SecurityGroup": "group-id", "AWS::EC2::Subnet": "subnet-id"}
+"""Types a leftover network interface keeps alive, and the filter that finds it."""
+
+
+def is_held_by_interfaces(failure: Failure) -> bool:
+    """A security group "has a dependent object", a subnet "has dependencies": EC2's words
+    when network interfaces are still in them."""
+    return failure.resource_type in INTERFACE_HOLDERS and (
+        "dependent object" in failure.reason
+        or "has dependencies" in failure.reason
+        or "DependencyViolation" in failure.reason
     )
 
 
@@ -283,12 +303,15 @@ def delete_services(ctx: TaskContext, region: str, cluster: str, names: Iterable
 
 
 def task_interfaces(
-    ctx: TaskContext, region: str, group: str
+    ctx: TaskContext, region: str, failure: Failure
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """The network interfaces using a security group: (those ECS tasks left, the others as
-    text). A Fargate task's interface says it belongs to an ECS attachment."""
+    """The network interfaces in a failed security group or subnet: (those ECS tasks left, the
+    others as text). A Fargate task's interface says it belongs to an ECS attachment."""
     ec2 = ctx.client("ec2", region)
-    answer = ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [group]}])
+    key = INTERFACE_HOLDERS[failure.resource_type]
+    answer = ec2.describe_network_interfaces(
+        Filters=[{"Name": key, "Values": [failure.physical_id]}]
+    )
     left, others = [], []
     for interface in answer.get("NetworkInterfaces", []):
         description = str(interface.get("Description") or "")
@@ -302,16 +325,20 @@ def task_interfaces(
     return left, others
 
 
-def release_task_interfaces(ctx: TaskContext, region: str, group: str) -> str:
-    """Wait for the interfaces ECS tasks left on the group to be detached, and delete them."""
+def release_task_interfaces(ctx: TaskContext, region: str, failure: Failure) -> str:
+    """Wait for the interfaces ECS tasks left in the group or subnet to be detached (ECS does
+    it once the task has stopped), and delete them."""
     ec2 = ctx.client("ec2", region)
+    holder = failure.physical_id
     ctx.wait(
-        f"the network interfaces of stopped tasks on {group} to be detached",
-        lambda: all(i.get("Status") == "available" for i in task_interfaces(ctx, region, group)[0]),
+        f"the network interfaces of stopped tasks in {holder} to be detached",
+        lambda: all(
+            i.get("Status") == "available" for i in task_interfaces(ctx, region, failure)[0]
+        ),
         cadence=ECS_CADENCE,
     )
     released = []
-    for interface in task_interfaces(ctx, region, group)[0]:
+    for interface in task_interfaces(ctx, region, failure)[0]:
         ec2.delete_network_interface(NetworkInterfaceId=interface["NetworkInterfaceId"])
         released.append(str(interface["NetworkInterfaceId"]))
-    return f"released {', '.join(released)} from {group}" if released else ""
+    return f"released {', '.join(released)} from {holder}" if released else ""

@@ -159,6 +159,8 @@ def delete_resources(
 def _delete_one(resources_map: Any, resource: Any, resource_json: dict[str, Any]) -> None:
     account, region = resources_map._account_id, resources_map._region_name
     resource_type = resource_json["Type"]
+    if resource_type in _IN_USE:
+        _IN_USE[resource_type](resource, account, region)
     if resource_type == "Custom::CleanDelete":
         _delete_clean_delete(resource, account, region, resource_json, resources_map)
     elif resource_type == "AWS::ECR::Repository":
@@ -351,6 +353,34 @@ def _delete_target_group(group: Any, account: str, region: str) -> None:
     if group.arn in backend.target_groups:
         backend.delete_target_group(group.arn)
 
+
+def _ec2_refusal(message: str) -> HandlerError:
+    return HandlerError(
+        f"{message} (Service: AmazonEC2; Status Code: 400; Error Code: DependencyViolation; "
+        f"Request ID: {uuid.uuid4()}; Proxy: null)"
+    )
+
+
+def _group_in_use(group: Any, account: str, region: str) -> None:
+    """EC2 refuses to delete a security group that a network interface still uses (an ECS
+    task's, for a while after the task stopped; an instance's)."""
+    for interface in ec2_backend(account, region).enis.values():
+        if any(g.id == group.id for g in getattr(interface, "_group_set", [])):
+            raise _ec2_refusal(f"resource {group.id} has a dependent object")
+
+
+def _subnet_in_use(subnet: Any, account: str, region: str) -> None:
+    """EC2 refuses to delete a subnet that still holds a network interface."""
+    for interface in ec2_backend(account, region).enis.values():
+        if getattr(interface.subnet, "id", None) == subnet.id:
+            raise _ec2_refusal(f"The subnet '{subnet.id}' has dependencies and cannot be deleted.")
+
+
+_IN_USE: dict[str, Callable[[Any, str, str], None]] = {
+    "AWS::EC2::SecurityGroup": _group_in_use,
+    "AWS::EC2::Subnet": _subnet_in_use,
+}
+"""Checks before moto's own deletion of types whose dependents moto ignores."""
 
 _DELETERS: dict[str, Callable[[Any, str, str], None]] = {
     "AWS::EC2::VPCGatewayAttachment": _delete_gateway_attachment,
