@@ -35,7 +35,11 @@ What changes, and which moto internals carry it:
   AWS blocks fails its resource with Lambda's refusal, so the workshop's python3.7 clean-up
   function rolls a new stack back, as on AWS. Custom resources answer SUCCESS at once without
   running their function's code (the workshop's CleanDelete answers SUCCESS on Create and
-  Update; its deletions are done by deletion.py's deleters), but their function must exist.
+  Update; on Delete, deletion.py does the workshop's CleanDelete function's work: the
+  repositories force-deleted and, in the primary, the cluster's services), but their function
+  must exist. Otherwise a deletion is refused as AWS refuses it: a bucket with objects, a
+  repository with images (unless EmptyOnDelete), a cluster with active services, a security
+  group or subnet still holding a network interface, each with AWS's words in its event.
 * Change sets: an UPDATE change set is refused for a stack under review (never created),
   rolled back, failed or busy (any *_IN_PROGRESS), with AWS's ValidationError messages.
 * Nested stacks and the CI/CD resource types moto lacks (nested_stacks.py): the workshop's

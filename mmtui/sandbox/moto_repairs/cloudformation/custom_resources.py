@@ -26,7 +26,7 @@ def install() -> None:
 
         moto invokes the function in a container and waits for its answer, which never comes
         in the sandbox. The workshop's only custom resource (CleanDelete) answers SUCCESS on
-        Create and Update; its deletions are deletion.py's deleters. Its function must exist,
+        Create and Update; on Delete, deletion.py does its function's work. Its function must exist,
         as on AWS (the service token is looked up).
         """
         from moto.awslambda.models import lambda_backends

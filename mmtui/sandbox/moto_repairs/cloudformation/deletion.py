@@ -1,5 +1,13 @@
 """Stack deletion as AWS does it: every resource the stack made, dependants first, with events;
 a resource that cannot go leaves the stack DELETE_FAILED instead of vanishing and leaking.
+
+What AWS refuses, the sandbox refuses, with AWS's words in the resource's DELETE_FAILED event
+(the reason an attendee, or `mmtui cleanup`, reads): a bucket that holds objects, a repository
+that holds images (unless the template sets EmptyOnDelete), a cluster with active services, a
+security group or subnet a network interface still uses, a nested stack that failed. The
+workshop's CleanDelete custom resource, deleted before the resources it names, does what its
+function does on AWS (force-deletes the repositories; in the primary, deletes every service of
+the cluster) as long as the function exists.
 """
 
 from __future__ import annotations
