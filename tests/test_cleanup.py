@@ -404,3 +404,26 @@ def test_network_interfaces_in_the_stack_are_released_only_when_a_task_left_them
         assert "remove them (or what they belong to) yourself" in done.stderr
         assert interface in left
         assert stacks(sandbox, SECONDARY) == {SECONDARY_STACK}
+
+
+def test_a_deletion_already_running_is_waited_for_and_finished(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier run (or the console) started the primary stack's deletion: cleanup plans
+    from what AWS shows, does the rest, and waits for it to end."""
+    target = cli_target(sandbox, monkeypatch)
+    extension = next(e for e in sandbox.extensions if e.name == "cloudformation")
+    extension.stack_delete_seconds = 1.5  # type: ignore[attr-defined]
+    cloudformation = sandbox.client("cloudformation", PRIMARY)
+    cloudformation.delete_stack(StackName=PRIMARY_STACK)
+
+    done = invoke("cleanup", *target, "--yes")
+
+    assert done.code == 0, done.stdout + done.stderr
+    assert (
+        "wait for the deletion already running (then finish it) stack mm-multi-region (us-west-2)"
+        in done.stdout
+    )
+    assert f"waiting for {PRIMARY_STACK} to be deleted" in done.stderr
+    assert stacks(sandbox, PRIMARY) == set()
+    assert xray_groups(sandbox, PRIMARY) == set()

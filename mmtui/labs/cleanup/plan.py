@@ -253,7 +253,10 @@ def _foreign_services(
 def _stack_deletion(workshop: Workshop, region: str, name: str, services: Iterable[str]) -> Action:
     stack = live_stack(workshop.lab3.client("cloudformation", region), name) or {}
     status = str(stack.get("StackStatus", ""))
-    verb = "delete" if status != "DELETE_FAILED" else "delete again (its last deletion failed)"
+    verb = {
+        "DELETE_FAILED": "delete again (its last deletion failed)",
+        "DELETE_IN_PROGRESS": "wait for the deletion already running (then finish it)",
+    }.get(status, "delete")
     repair = partial(_repair, workshop, region, frozenset(services))
     return Action(
         region,

@@ -26,8 +26,8 @@ def install() -> None:
 
         moto invokes the function in a container and waits for its answer, which never comes
         in the sandbox. The workshop's only custom resource (CleanDelete) answers SUCCESS on
-        Create and Update; on Delete, deletion.py does its function's work. Its function must exist,
-        as on AWS (the service token is looked up).
+        Create and Update; on Delete, deletion.py does its function's work. Its function must
+        exist, as on AWS (the service token is looked up).
         """
         from moto.awslambda.models import lambda_backends
 
