@@ -93,7 +93,7 @@ def cleanup(dry_run: bool, yes: bool, account_id: str | None, **kwargs: Any) -> 
 
 
 def _show(sections: list[Any]) -> None:
-    for number, section in enumerate(sections, start=1):
-        click.echo(f"  {number}. {section.title}")
+    for section in sections:
+        click.echo(f"  {section.number}. {section.title}")
         for action in section.actions:
             click.echo(f"     {action.describe()}")

@@ -62,6 +62,8 @@ PIPELINES = ("MythicalCoreServicePipeline", "MythicalLikeServicePipeline")
 
 @dataclass
 class Section:
+    number: int
+    """Its place in the order (the same whichever sections have something to do)."""
     title: str
     actions: list[Action] = field(default_factory=list)
 
@@ -109,11 +111,11 @@ def left_alone(region: str, resource: str, why: str) -> Action:
 def plan(workshop: Workshop) -> list[Section]:
     """The sections in order (each read from AWS now; empty ones are dropped)."""
     sections = [
-        Section("Lab 4's accelerator", accelerator_actions(workshop)),
-        Section("Lab 3's replica of the table", replica_actions(workshop)),
-        Section("the secondary stack", secondary_actions(workshop)),
+        Section(1, "Lab 4's accelerator", accelerator_actions(workshop)),
+        Section(2, "Lab 3's replica of the table", replica_actions(workshop)),
+        Section(3, "the secondary stack", secondary_actions(workshop)),
         Section(
-            "the primary stack and what the workshop made around it", primary_actions(workshop)
+            4, "the primary stack and what the workshop made around it", primary_actions(workshop)
         ),
     ]
     return [section for section in sections if section.actions]
@@ -363,6 +365,22 @@ def primary_actions(workshop: Workshop) -> list[Action]:
                     )
                 )
             pipelines = [p for p in (physical_id(inner, key) for key in PIPELINES) if p]
+            code = sorted(
+                str(r.get("PhysicalResourceId") or "")
+                for r in inner.values()
+                if r.get("ResourceType") == "AWS::CodeCommit::Repository"
+            )
+            if code:
+                # Not a step of its own, but worth knowing before saying yes.
+                actions.append(
+                    Action(
+                        region,
+                        f"CodeCommit repositories {', '.join(code)}",
+                        "note: the stack deletes them, with the code pushed in the labs:",
+                        lambda: "",
+                        changes=False,
+                    )
+                )
     actions += _artifact_buckets(workshop, pipelines)
     actions += _xray_groups(workshop)
     actions += _dashboard_stack(workshop)
@@ -421,7 +439,17 @@ def _artifact_buckets(workshop: Workshop, pipelines: list[str]) -> list[Action]:
                     region, f"bucket {bucket}", f"other pipelines use it too ({', '.join(users)})"
                 )
             )
-        elif bucket_state(ctx, bucket, region) == "exists":
+            continue
+        state = bucket_state(ctx, bucket, region)
+        if state not in ("exists", "missing"):
+            actions.append(
+                left_alone(
+                    region,
+                    f"bucket {bucket}",
+                    f"HeadBucket answers {state}, so mmtui cannot tell it is this account's",
+                )
+            )
+        elif state == "exists":
             actions.append(
                 Action(
                     region,
