@@ -46,10 +46,11 @@ def passes(target: list[str], step: str, timeout: float = 30.0) -> None:
 
 
 def through_the_sandbox(sandbox: Sandbox, script: str) -> str:
-    """`curl http://<accelerator DNS name>/` as it runs here: connected to the loopback port
-    sandbox.env lists for that name (the same request, Host header included)."""
+    """`curl http://<load balancer or accelerator DNS name>/` as it runs here: connected to
+    the loopback port sandbox.env lists for that name (the same request, Host header
+    included)."""
     served = sandbox.resolve_map()
-    for name in set(re.findall(r"curl -s http://([^/\s]+\.awsglobalaccelerator\.com)/", script)):
+    for name in set(re.findall(r"curl -s http://([^/\s]+)/", script)) & set(served):
         port = served[name].rsplit(":", 1)[1]
         script = script.replace(
             f"curl -s http://{name}/",
