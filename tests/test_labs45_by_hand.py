@@ -102,7 +102,9 @@ def test_lab_5_by_hand_with_curl_and_ab(
     ]
     situations = [AB] if shutil.which("ab") else []
     for step in LAB5_STEPS:
-        script = by_hand_script(sandbox, step, lab="5", situations=situations)
+        script = by_hand_script(
+            sandbox, step, lab="5", situations=situations if step == "load-test" else ()
+        )
         # The accelerator is reached at its loopback address, as the guide renders it here.
         assert "awsglobalaccelerator.com" not in script, script
         done = run_by_hand(sandbox, script)
