@@ -324,6 +324,13 @@ class Guide:
         self.choose_path(form.step, "manual")
         return form.apply(values, self._tasks(log))
 
+    def can_show_traffic(self, step_id: str) -> bool:
+        return step_id in self.lab.traffic_steps
+
+    def traffic(self, log: LogSink) -> Any:
+        """The lab's live traffic (a `Traffic`): its load, status and drill on this target."""
+        return self.lab.traffic(self._checks(), self._tasks(log))
+
     def can_visit(self, step_id: str) -> bool:
         return step_id in self.lab.visit_steps
 

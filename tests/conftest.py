@@ -36,6 +36,10 @@ LAB3_STEPS = (
 )
 """Lab 3's steps in order, after its prerequisites."""
 LAB3 = REPO / "labs" / "lab-3-multi-region-prep"
+LABS = {
+    "4": REPO / "labs" / "lab-4-global-accelerator",
+    "5": REPO / "labs" / "lab-5-load-and-failover",
+}
 
 
 SLOWEST_FILES_FIRST = (
@@ -231,6 +235,29 @@ def lab_solved(
         return cached_state(("solved", *steps), build)
 
     return make
+
+
+LAB3_DONE = ("1", "2", "3", "4")
+"""`lab_solved(*LAB3_DONE)`: Lab 3 finished, where Lab 4 begins."""
+
+
+@pytest.fixture
+def lab4_done(
+    sandbox: Sandbox,
+    cached_state: Callable[[tuple[str, ...], Callable[[], None]], Sandbox],
+    lab_solved: Callable[..., Sandbox],
+) -> Sandbox:
+    """Labs 3 and 4 done, where Lab 5 begins (solved with the command line once per test
+    process, then restored from a snapshot)."""
+
+    def build() -> None:
+        lab_solved(*LAB3_DONE)
+        with pytest.MonkeyPatch.context() as patch:
+            options = cli_target(sandbox, patch, "MMTUI_RESOLVE_FILE", "MMTUI_WORKSPACE")
+            done = invoke("solve", *options, "--lab", "4", "--through", "test")
+            assert done.code == 0, done.stdout + done.stderr
+
+    return cached_state(("lab4-done",), build)
 
 
 @pytest.fixture
@@ -638,6 +665,26 @@ def lab3_names(sandbox: Sandbox, overrides: dict[str, str] | None = None) -> dic
     return content.names(overrides, known)
 
 
+def lab_names(sandbox: Sandbox, lab_id: str) -> dict[str, str]:
+    """Every name the texts of Lab 4 or 5 use, as the guide shows them for this sandbox (their
+    facts' `fetch_all`)."""
+    import mmtui.labs
+    from mmtui.engine.context import CheckContext
+    from mmtui.target.clients import ClientFactory
+    from mmtui.target.connect import Connection
+    from mmtui.target.spec import TargetFlags, resolve_target
+
+    spec = resolve_target(
+        TargetFlags(endpoint_url=sandbox.url, workspace=str(sandbox.workspace)), env={}
+    )
+    factory = ClientFactory(spec, endpoint_url=sandbox.url, credentials=sandbox.credentials())
+    lab, content = mmtui.labs.load(lab_id)
+    ctx = CheckContext(Connection(spec, factory, resolver=sandbox.resolve_map), content, lab)
+    ctx.facts.fetch_all()
+    known: dict[str, str] = ctx.facts.known()
+    return content.names(None, known)
+
+
 def by_hand_script(
     sandbox: Sandbox,
     step_id: str,
@@ -645,24 +692,26 @@ def by_hand_script(
     situations: Collection[str] = (),
     overrides: dict[str, str] | None = None,
     only: Collection[str] = (),
+    lab: str = "3",
 ) -> str:
-    """A Lab 3 step's "Do it by hand" as one bash script, read from lab.yaml and rendered with
-    the sandbox's names (`lab3_names`): the commands of each terminal action and the stand-in
-    commands of each console, editor or browser action, in order. An action whose work others
-    do from a terminal (`same_as`) adds nothing (those run in their own places); one that is
-    only for a situation (`only_if`) runs only when its title is in `situations`. With `only`,
-    just the actions of those titles (a test that needs one part of a step, done by hand).
+    """A Lab 3 (or `lab`) step's "Do it by hand" as one bash script, read from lab.yaml and
+    rendered with the sandbox's names (`lab3_names`, `lab_names`): the commands of each
+    terminal action and the stand-in commands of each console, editor or browser action, in
+    order. An action whose work others do from a terminal (`same_as`) adds nothing (those run
+    in their own places); one that is only for a situation (`only_if`) runs only when its
+    title is in `situations`. With `only`, just the actions of those titles (a test that needs
+    one part of a step, done by hand).
 
     A test that makes an attendee's slip edits the returned script, as the attendee would
     have mistyped it."""
-    content = load_lab(LAB3)
+    content = load_lab(LAB3 if lab == "3" else LABS[lab])
     actions = content.step(step_id).manual.actions
     situational = {action.title for action in actions if action.only_if}
     unknown = set(situations) - situational
     assert not unknown, f"no action of {step_id} is only for {unknown} (those: {situational})"
     missing = set(only) - {action.title for action in actions}
     assert not missing, f"{step_id} has no action {missing}"
-    names = lab3_names(sandbox, overrides)
+    names = lab3_names(sandbox, overrides) if lab == "3" else lab_names(sandbox, lab)
     # -x: a failing run's stderr shows each command as bash ran it.
     lines = ["set -euxo pipefail"]
     for action in actions:

@@ -115,7 +115,7 @@ CORE_MODULES = [
     "mmtui.labs",
     "mmtui.labs.lab3.plugin",
     "mmtui.labs.lab3.catalog",
-    "mmtui.labs.lab3.forms",
+    "mmtui.labs.common.forms",
     "mmtui.labs.lab3.inventory",
     "mmtui.target.clients",
     "mmtui.target.identity",

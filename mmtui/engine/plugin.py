@@ -14,7 +14,7 @@ the guide and the fleet receive the lab they work on.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,21 @@ class SiteVisit:
     """The lab's own view of the visit (its tests read it)."""
 
 
+@dataclass(frozen=True)
+class Traffic:
+    """Live traffic a lab sends and watches (Lab 5: likes through the accelerator)."""
+
+    regions: tuple[str, str]
+    """The primary and secondary regions, in the order the view shows them."""
+    start: Callable[[float], Any]
+    """Rate (requests per second) → a running load: `snapshot()` (its answers so far, see
+    mmtui.load.answers), `elapsed()`, `stop()`."""
+    status: Callable[[], list[tuple[str, str, str]]]
+    """(region, traffic dial, endpoint health) of each region now, read from AWS."""
+    drill: Callable[[float, float, Callable[[Any], None], Callable[[Any], None]], Any] | None = None
+    """(rate, duration, on_event, on_second) → a failover drill's report, or None."""
+
+
 class LabPlugin(ABC):
     """A lab of the workshop as mmtui runs it. Subclass it, then register an instance in
     `mmtui.labs` (or, from outside mmtui, with `mmtui.labs.register`)."""
@@ -85,6 +100,8 @@ class LabPlugin(ABC):
     """Ids of the steps whose solve shows a `preview` first and asks before changing."""
     visit_steps: frozenset[str] = frozenset()
     """Ids of the steps whose screen can fetch the site (`visit`)."""
+    traffic_steps: frozenset[str] = frozenset()
+    """Ids of the steps whose screen opens the live traffic view (`traffic`)."""
 
     # ------------------------------------------------------------------ required
 
@@ -138,6 +155,10 @@ class LabPlugin(ABC):
         """Fetch the lab's site for a step in `visit_steps` (`resolve`: the connection's
         address map, for a sandbox's load balancers)."""
         raise LookupError(f"lab {self.id} has no site to visit")
+
+    def traffic(self, ctx: CheckContext, tasks: TaskContext) -> Traffic:
+        """The live traffic of a step in `traffic_steps` (`tasks` for a drill's changes)."""
+        raise LookupError(f"lab {self.id} has no live traffic")
 
     def commands(self) -> list[Any]:
         """Click commands the lab adds to `mmtui` (e.g. a probe); called when the command

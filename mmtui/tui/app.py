@@ -33,17 +33,25 @@ from mmtui.tui.messages import (
     ChecksDone,
     Connected,
     DiffReady,
+    DrillDone,
+    DrillEvent,
     FormReady,
     InventoryReady,
     LabLoaded,
+    LoadStarted,
     LogLine,
     PlanReady,
     SiteVisited,
     SolveAsked,
     TaskDone,
+    TrafficReady,
+    TrafficStatus,
 )
 
 REFRESH_SECONDS = 10.0
+DRILL_SECONDS = 180.0
+"""A drill from the guide: half a minute before the break, 90 s after it, a minute after the
+restore (AWS's health checks need tens of seconds each way)."""
 
 
 class TargetLine(Static):
@@ -467,6 +475,71 @@ class MmtuiApp(App[int]):
     def site_visited(self, message: SiteVisited) -> None:
         self._broadcast("show_site", message.site)
 
+    # ------------------------------------------------------------------ live traffic
+
+    def open_traffic(self) -> None:
+        from mmtui.tui.traffic import TrafficScreen
+
+        if not isinstance(self.screen, TrafficScreen):
+            self.push_screen(TrafficScreen())
+
+    @work(thread=True, group="traffic", exit_on_error=False, description="Opening the traffic")
+    def load_traffic(self) -> None:
+        self.post_message(TrafficReady(self.guide.traffic(lambda _line: None)))
+
+    @on(TrafficReady)
+    def traffic_ready(self, message: TrafficReady) -> None:
+        self._broadcast("traffic_ready", message.traffic)
+
+    @work(thread=True, group="traffic", exit_on_error=False, description="Starting the load")
+    def start_load(self, traffic: Any, rate: float) -> None:
+        self.post_message(LoadStarted(traffic.start(rate)))
+
+    @on(LoadStarted)
+    def load_started(self, message: LoadStarted) -> None:
+        from mmtui.tui.traffic import TrafficScreen
+
+        if any(isinstance(screen, TrafficScreen) for screen in self.screen_stack):
+            self._broadcast("load_started", message.load)
+        else:  # the view closed while the load was starting: nobody would ever stop it
+            self.stop_load(message.load)
+
+    @work(thread=True, group="traffic-stop", exit_on_error=False, description="Stopping the load")
+    def stop_load(self, load: Any) -> None:
+        load.stop()  # joins its threads: never on the UI thread
+
+    @work(thread=True, group="traffic-status", exclusive=True, exit_on_error=False,
+          description="Reading the dials")  # fmt: skip
+    def traffic_status(self, traffic: Any) -> None:
+        self.post_message(TrafficStatus(traffic.status()))
+
+    @on(TrafficStatus)
+    def traffic_status_read(self, message: TrafficStatus) -> None:
+        self._broadcast("traffic_status", message.rows)
+
+    @work(thread=True, group="task", exit_on_error=False, description="Failover drill")
+    def run_drill(self, traffic: Any, rate: float) -> None:
+        self.running["drill"] = "failover drill"
+        try:
+            report = traffic.drill(
+                rate,
+                DRILL_SECONDS,
+                lambda event: self.post_message(DrillEvent(event.at, event.what)),
+                lambda _second: None,
+            )
+        finally:
+            self.running.pop("drill", None)
+        self.post_message(DrillDone(report))
+
+    @on(DrillEvent)
+    def drill_event(self, message: DrillEvent) -> None:
+        self._broadcast("drill_event", message.at, message.what)
+
+    @on(DrillDone)
+    def drill_done(self, message: DrillDone) -> None:
+        self._broadcast("drill_done", message.report)
+        self.run_checks()
+
     # ------------------------------------------------------------------ errors and commands
 
     @on(Worker.StateChanged)
@@ -508,6 +581,12 @@ class MmtuiApp(App[int]):
             title = f"{number}: {self._render(step.title)}"
             yield SystemCommand(title, "Open this step", lambda s=step.id: self.open_step(s))
         current = getattr(screen, "step", None)
+        if isinstance(current, Step) and self.guide.can_show_traffic(current.id):
+            yield SystemCommand(
+                "Live traffic",
+                "Send load, watch where it goes, run a failover drill",
+                self.open_traffic,
+            )
         if isinstance(current, Step):
             here: Step = current
             yield SystemCommand(

@@ -182,3 +182,22 @@ class QuitWhileRunningScreen(Confirm):
                 id="running",
             )
             yield from self.buttons()
+
+
+class DrillScreen(Confirm):
+    """Before a failover drill: it breaks the primary for a while, then restores it."""
+
+    GO_LABEL = "Run the drill (y)"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Run a failover drill?", classes="dialog-title")
+            yield Static(
+                "It sends likes through the accelerator with all traffic on the primary, stops "
+                "the primary's services, measures how long until the likes succeed again (RTO) "
+                "and how many acknowledged likes the secondary did not hold yet (RPO), then "
+                "restores the primary and the dials, even if something fails on the way. It "
+                "takes about three minutes; the report is saved in mmtui's state folder.",
+                id="drill-what",
+            )
+            yield from self.buttons()

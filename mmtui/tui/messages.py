@@ -88,3 +88,32 @@ class InventoryReady(Message):
 class FormReady(Message):
     step_id: str
     form: Any
+
+
+@dataclass
+class TrafficReady(Message):
+    """The lab's live traffic (an engine `Traffic`), made off the UI thread."""
+
+    traffic: Any
+
+
+@dataclass
+class LoadStarted(Message):
+    load: Any
+    """The running load (snapshot(), elapsed(), stop())."""
+
+
+@dataclass
+class TrafficStatus(Message):
+    rows: list[tuple[str, str, str]]
+
+
+@dataclass
+class DrillEvent(Message):
+    at: float
+    what: str
+
+
+@dataclass
+class DrillDone(Message):
+    report: Any

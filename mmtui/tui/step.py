@@ -41,6 +41,7 @@ class StepScreen(Screen[None]):
         Binding("s", "solve", "Solve"),
         Binding("x", "reset", "Reset"),
         Binding("v", "visit", "Visit site", show=False),
+        Binding("t", "traffic", "Live traffic"),
     ]
 
     def __init__(self, step: Step) -> None:
@@ -256,6 +257,16 @@ class StepScreen(Screen[None]):
         self.query_one("#check-detail", Static).update(f"{title}\n{text}")
 
     # ------------------------------------------------------------------ the lab's site
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The live traffic view only where the lab has one (Lab 5's traffic steps).
+        if action == "traffic":
+            return self.guide_app.guide.can_show_traffic(self.step.id)
+        return True
+
+    def action_traffic(self) -> None:
+        if self.guide_app.guide.can_show_traffic(self.step.id):
+            self.guide_app.open_traffic()
 
     def action_visit(self) -> None:
         if not self.guide_app.guide.can_visit(self.step.id):

@@ -13,7 +13,7 @@ from mmtui.engine.checks import run_checks
 from mmtui.engine.results import CheckResult, Status
 from mmtui.engine.steps import find_step
 from mmtui.engine.tasks import TaskContext, run_actions
-from mmtui.labs.lab3.forms import FormInvalid
+from mmtui.labs.common.forms import FormInvalid
 from mmtui.labs.lab3.steps import FORMS, open_form
 from mmtui.labs.lab3.steps import pipeline as pipeline_step
 from mmtui.labs.lab3.steps.data_tier import ReplicaForm

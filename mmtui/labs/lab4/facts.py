@@ -94,6 +94,12 @@ class Lab4Facts(FetchedOnce):
             ),
         )
 
+    def fetch_all(self) -> None:
+        """Fetch every fact lab text may name (the checks fetch only what they judge)."""
+        self.groups()
+        self.balancer("primary")
+        self.balancer("secondary")
+
     def known(self) -> dict[str, str]:
         """Facts for lab text from what has been fetched so far (no new calls)."""
         values: dict[str, str] = {"ga_region": GA_REGION}

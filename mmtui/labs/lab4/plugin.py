@@ -20,6 +20,7 @@ class Lab4(LabPlugin):
     prerequisites_short = "3"
     overview_title = "Lab 4 overview"
     visit_steps = frozenset({"test"})
+    form_steps = frozenset({"accelerator", "listener", "endpoint-groups", "endpoints"})
 
     def load_content(self) -> LabContent:
         from mmtui.content.loader import load_guided_lab
@@ -50,6 +51,12 @@ class Lab4(LabPlugin):
         from mmtui.labs.lab4.facts import Lab4Facts
 
         return Lab4Facts(ctx)
+
+    def open_form(self, step_id: str, ctx: CheckContext) -> Any:
+        """The console wizard's page of a step, its choices read from the account."""
+        from mmtui.labs.lab4.forms import FORMS
+
+        return FORMS[step_id].load(ctx)
 
     def visit(self, ctx: CheckContext, resolve: Mapping[str, str]) -> SiteVisit:
         """The site through the accelerator, fetched as a browser would."""

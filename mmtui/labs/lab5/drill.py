@@ -24,7 +24,7 @@ from typing import Any, Literal
 from mmtui.engine.tasks import TaskContext
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.labs.lab4.reads import required_accelerator
-from mmtui.labs.lab5.reads import groups_now, primary_services, stack_outputs
+from mmtui.labs.lab5.reads import groups_now, primary_services, set_dials, stack_outputs
 from mmtui.labs.lab5.steps.failover import primary_health, reopen_ingress
 from mmtui.load.answers import per_second, summarise
 from mmtui.load.generator import LoadGenerator
@@ -117,27 +117,59 @@ class Drill:
     # ------------------------------------------------------------------ running
 
     def run(self) -> DrillReport:
-        ctx, options = self.ctx, self.options
+        ctx = self.ctx
         accelerator = required_accelerator(ctx)
-        self._require_ready()
+        dials = self._require_ready()
         table, mysfit = ctx.param("table"), ctx.param("mysfit")
+        # Active-passive for the drill: every like on the primary until it breaks (Global
+        # Accelerator fails over whatever the dials say). Only one region writes at a time, so
+        # the likes counted in the secondary measure replication, not two regions' increments
+        # overwriting each other (a global table's last writer wins).
+        changed = set_dials(ctx, 100.0, 0.0)
+        if changed:
+            self._note(f"dials: {changed.removeprefix('set the dials: ')} for the drill")
+        try:
+            self._wait_for_deployed(str(accelerator["AcceleratorArn"]))
+            self._drill(accelerator, table, mysfit)
+        finally:
+            put_back = set_dials(ctx, dials[ctx.primary_region], dials[ctx.secondary_region])
+            if put_back:
+                self._note(f"dials back as they were: {put_back.removeprefix('set the dials: ')}")
+        return self._finish()
+
+    def _drill(self, accelerator: dict[str, Any], table: str, mysfit: str) -> None:
+        ctx, options = self.ctx, self.options
         likes_before = self._likes(ctx.secondary_region, table, mysfit)
         self.generator = LoadGenerator(
             str(accelerator["DnsName"]), dict(ctx.checks.connection.resolve), options.rate, mysfit
         )
         self.generator.start()
         try:
-            self._until(options.warmup)
-            self._break()
-            self._watch_outage(table, mysfit, likes_before)
-        finally:
-            # Always: the drill never leaves the primary broken, even on an error or Ctrl-C.
-            self._restore()
-        try:
+            try:
+                self._until(options.warmup)
+                self._break()
+                self._watch_outage(table, mysfit, likes_before)
+            finally:
+                # Always: the drill never leaves the primary broken, on an error or Ctrl-C.
+                self._restore()
             self._watch_failback()
         finally:
             self.generator.stop()
-        return self._finish()
+
+    def _note(self, line: str) -> None:
+        self.ctx.log(line)
+
+    def _wait_for_deployed(self, arn: str) -> None:
+        """A dial change is applied once the accelerator is deployed again."""
+        from mmtui.labs.lab4.reads import status_of
+
+        self.ctx.wait(
+            "the accelerator to deploy the drill's dials",
+            lambda: status_of(self.ctx, arn) == "DEPLOYED",
+            lambda: status_of(self.ctx, arn),
+            cadence=5.0,
+            timeout=10 * 60,
+        )
 
     def _elapsed(self) -> float:
         assert self.generator is not None
@@ -168,8 +200,10 @@ class Drill:
 
     # ------------------------------------------------------------------ steps
 
-    def _require_ready(self) -> None:
+    def _require_ready(self) -> dict[str, float]:
+        """Both groups there with healthy endpoints; their dials as found (to put back)."""
         groups = groups_now(self.ctx)
+        dials = {}
         for region in (self.ctx.primary_region, self.ctx.secondary_region):
             group = groups.get(region)
             if group is None:
@@ -177,12 +211,7 @@ class Drill:
                     f"the accelerator has no endpoint group for {region}: finish Lab 4 first",
                     ExitCode.CHECK_FAILED,
                 )
-            if float(group.get("TrafficDialPercentage", 100.0)) == 0:
-                raise MmtuiError(
-                    f"the {region} group's traffic dial is 0%: a failover needs traffic on the "
-                    "primary and somewhere to go; set both dials above 0 (Lab 5 step 4: 50/50)",
-                    ExitCode.CHECK_FAILED,
-                )
+            dials[region] = float(group.get("TrafficDialPercentage", 100.0))
             states = primary_health(groups, region)
             if not states or any(state != "HEALTHY" for state in states):
                 raise MmtuiError(
@@ -190,6 +219,7 @@ class Drill:
                     "from both regions healthy (Lab 5's checkpoint restores the primary)",
                     ExitCode.CHECK_FAILED,
                 )
+        return dials
 
     def _break(self) -> None:
         ctx = self.ctx
@@ -295,9 +325,9 @@ class Drill:
     # ------------------------------------------------------------------ report
 
     def _finish(self) -> DrillReport:
-        assert self.generator is not None
-        report, answers = self.report, self.generator.snapshot()
-        until = self._elapsed()
+        report = self.report
+        answers = self.generator.snapshot() if self.generator is not None else []
+        until = self._elapsed() if self.generator is not None else 0.0
         if report.broken_at is not None:
             found = recovery(answers, report.broken_at, report.primary, until=until)
             report.baseline, report.threshold = round(found.baseline, 3), round(found.threshold, 3)

@@ -88,6 +88,12 @@ class Lab5Facts(Lab4Facts):
             return None
         return reached_at(str(accelerator.get("DnsName", "")), self.ctx.connection.resolve)
 
+    def fetch_all(self) -> None:
+        super().fetch_all()
+        self.outputs("primary")
+        self.outputs("secondary")
+        self.vpc_cidr()
+
     def known(self) -> dict[str, str]:
         values = super().known()
         for which, facts in _FROM_OUTPUTS.items():

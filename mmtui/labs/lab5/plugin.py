@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mmtui.engine.plugin import LabPlugin, SiteVisit
+from mmtui.engine.plugin import LabPlugin, SiteVisit, Traffic
 from mmtui.engine.registry import CheckDecl, LabPermissions, Registry, TaskDecl
 
 if TYPE_CHECKING:
     from mmtui.content.loader import LabContent
     from mmtui.engine.context import CheckContext
+    from mmtui.engine.tasks import TaskContext
 
 
 class Lab5(LabPlugin):
@@ -20,6 +21,7 @@ class Lab5(LabPlugin):
     prerequisites_short = "4"
     overview_title = "Lab 5 overview"
     visit_steps = frozenset({"failover", "restore"})
+    traffic_steps = frozenset({"primary-only", "secondary-only", "split", "failover", "restore"})
 
     def load_content(self) -> LabContent:
         from mmtui.content.loader import load_guided_lab
@@ -55,6 +57,11 @@ class Lab5(LabPlugin):
         from mmtui.labs.lab4.plugin import LAB as LAB4
 
         return LAB4.visit(ctx, resolve)
+
+    def traffic(self, ctx: CheckContext, tasks: TaskContext) -> Traffic:
+        from mmtui.labs.lab5.traffic import live_traffic
+
+        return live_traffic(ctx, tasks)
 
     def commands(self) -> list[Any]:
         from mmtui.labs.lab5.commands import drill, load

@@ -17,7 +17,7 @@ import mmtui.labs.lab3.steps.infrastructure  # noqa: F401  (registers its checks
 import mmtui.labs.lab3.steps.pipeline  # noqa: F401  (registers its checks and tasks)
 import mmtui.labs.lab3.steps.prerequisites  # noqa: F401  (registers its checks and tasks)
 from mmtui.engine.context import CheckContext
-from mmtui.labs.lab3.forms import Form
+from mmtui.labs.common.forms import Form
 from mmtui.labs.lab3.steps.data_tier import ReplicaForm
 from mmtui.labs.lab3.steps.pipeline import CrossRegionStageForm
 

@@ -14,9 +14,7 @@ from mmtui.engine.checks import Checker, describe
 from mmtui.engine.context import CheckContext
 from mmtui.engine.results import CheckResult
 from mmtui.engine.tasks import DYNAMODB_CADENCE, Action, TaskContext
-from mmtui.labs.lab3.aws import NO_TABLE, error_code_of, scan_table, unless_missing
-from mmtui.labs.lab3.catalog import CHECKS, TASKS
-from mmtui.labs.lab3.forms import (
+from mmtui.labs.common.forms import (
     Applied,
     Choice,
     Field,
@@ -28,6 +26,8 @@ from mmtui.labs.lab3.forms import (
     entered_text,
     unknown_choice,
 )
+from mmtui.labs.lab3.aws import NO_TABLE, error_code_of, scan_table, unless_missing
+from mmtui.labs.lab3.catalog import CHECKS, TASKS
 
 # ---------------------------------------------------------------------- checks
 

@@ -13,11 +13,7 @@ from mmtui.engine.checks import Checker, describe
 from mmtui.engine.context import CheckContext
 from mmtui.engine.results import CheckResult
 from mmtui.engine.tasks import Action, TaskContext
-from mmtui.labs.lab3.aws import facts
-from mmtui.labs.lab3.catalog import CHECKS, TASKS
-from mmtui.labs.lab3.codepipeline import pipeline_names
-from mmtui.labs.lab3.facts import service_pipelines
-from mmtui.labs.lab3.forms import (
+from mmtui.labs.common.forms import (
     NAME_PATTERN,
     Applied,
     Choice,
@@ -30,6 +26,10 @@ from mmtui.labs.lab3.forms import (
     entered_text,
     unknown_choice,
 )
+from mmtui.labs.lab3.aws import facts
+from mmtui.labs.lab3.catalog import CHECKS, TASKS
+from mmtui.labs.lab3.codepipeline import pipeline_names
+from mmtui.labs.lab3.facts import service_pipelines
 from mmtui.labs.lab3.stacks import describe_stack, outputs_of
 
 # ---------------------------------------------------------------------- checks

@@ -15,11 +15,9 @@ from mmtui.labs.lab4.reads import needs_accelerator, needs_listener, required_ac
 from mmtui.labs.lab5.catalog import CHECKS, TASKS
 from mmtui.labs.lab5.facts import narrowed
 from mmtui.labs.lab5.reads import (
-    FULL_DIAL,
     facts,
     groups_now,
     primary_services,
-    set_dials,
     stack_outputs,
 )
 
@@ -217,15 +215,6 @@ def wait_for_health(ctx: TaskContext, wanted: str) -> str:
     return f"the {ctx.primary_region} endpoint is {wanted}"
 
 
-def _secondary_takes_traffic(ctx: TaskContext) -> str:
-    group = groups_now(ctx).get(ctx.secondary_region)
-    if group is not None and float(group.get("TrafficDialPercentage", 100.0)) == 0:
-        # With its dial at 0 the secondary accepts nothing: the failover would have nowhere to go.
-        primary = float(groups_now(ctx)[ctx.primary_region].get("TrafficDialPercentage", 100.0))
-        return set_dials(ctx, primary, FULL_DIAL)
-    return ""
-
-
 def restore_actions(ctx: TaskContext) -> list[Action]:
     """What puts the primary back, planned from what AWS shows: nothing when it is whole."""
     region = ctx.primary_region
@@ -276,12 +265,6 @@ def _narrowed_rule(ctx: TaskContext) -> str:
 def solve_failover(ctx: TaskContext) -> list[Action]:
     region = ctx.primary_region
     return [
-        Action(
-            GA_REGION,
-            f"dial of {ctx.secondary_region}",
-            "above 0% (somewhere to fail over to)",
-            lambda: _secondary_takes_traffic(ctx),
-        ),
         Action(region, "primary services", "stop (0 tasks)", lambda: set_desired(ctx, 0)),
         Action(
             GA_REGION,

@@ -1,6 +1,7 @@
-"""The console's forms of steps 2 and 3, so that the by-hand path can be done in the terminal.
+"""Console-like forms, so that a by-hand path can be done in the terminal.
 
-Step 2's "Create replica" and step 3's "Add stage" ask what the AWS console asks, with choices
+Lab 3's "Create replica" (step 2) and "Add stage" (step 3), and Lab 4's accelerator wizard
+(steps 1 to 4), ask what the AWS console asks, with choices
 read from the live account, and make the same API calls the console makes. A form is declared
 as data (`Field`s: name, label, kind, choices, default, help), so a UI renders any form the same
 way. Its life:
