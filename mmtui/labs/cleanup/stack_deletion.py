@@ -138,6 +138,8 @@ def delete_to_the_end(
     for attempt in range(1, ATTEMPTS + 1):
         stack = live_stack(cloudformation, name)
         if stack is None:
+            if attempt == 1:
+                return ""  # gone already (another run, or by hand)
             break
         status = str(stack["StackStatus"])
         if status != "DELETE_IN_PROGRESS":
