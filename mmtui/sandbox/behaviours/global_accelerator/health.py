@@ -1,0 +1,114 @@
+"""Endpoint health as Global Accelerator's checks see it: probed every interval, changed after
+`ThresholdCount` consecutive opposite results.
+
+For a load balancer endpoint, Global Accelerator relies on the load balancer's own view of its
+targets: a probe asks `LoadBalancers.target_health(arn)`. The interval is the group's
+`HealthCheckIntervalSeconds` times the sandbox's time scale, with a small floor so a fast
+rehearsal does not spin; at scale 0 the state follows the latest judgement at once (no
+threshold) and a judgement older than `INSTANT_MAX_AGE` is made again when asked for.
+
+The book never holds the sandbox lock: probes call the load balancers' extension, which may
+reach the sandbox over HTTP.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from mmtui.sandbox.behaviours.global_accelerator.routing import GroupRoute
+
+INITIAL, HEALTHY, UNHEALTHY = "INITIAL", "HEALTHY", "UNHEALTHY"
+MIN_INTERVAL = 0.5
+"""The shortest probe interval when the time scale is above 0 (seconds)."""
+INSTANT_MAX_AGE = 0.25
+"""At time scale 0: how old a judgement may be before it is made again (seconds)."""
+UNHEALTHY_REASON = "Health checks failed"
+
+Judge = Callable[[str], str]
+"""A load balancer ARN → "healthy", "unhealthy" or "initial" (LoadBalancers.target_health)."""
+
+
+@dataclass
+class Probe:
+    state: str = INITIAL
+    streak: int = 0
+    """Consecutive results pointing to `leaning` (away from `state`)."""
+    leaning: str = INITIAL
+    judged_at: float = 0.0
+    next_at: float = 0.0
+
+
+class HealthBook:
+    def __init__(self, judge: Judge, scale: float) -> None:
+        self.judge = judge
+        self.scale = scale
+        self._lock = threading.Lock()
+        self._probes: dict[tuple[str, str], Probe] = {}
+
+    def state(self, group_arn: str, endpoint_id: str) -> str:
+        with self._lock:
+            probe = self._probes.get((group_arn, endpoint_id))
+            return probe.state if probe is not None else INITIAL
+
+    def healthy(self, group_arn: str, endpoint_id: str) -> bool:
+        """Whether the data plane may send to it (at scale 0, judged now if stale)."""
+        if self.scale == 0:
+            with self._lock:
+                probe = self._probes.get((group_arn, endpoint_id))
+                stale = probe is None or time.time() - probe.judged_at > INSTANT_MAX_AGE
+            if stale:
+                self._record(group_arn, endpoint_id, 1, self.judge(endpoint_id), 0.0)
+        return self.state(group_arn, endpoint_id) == HEALTHY
+
+    def interval(self, group: GroupRoute) -> float:
+        if self.scale == 0:
+            return INSTANT_MAX_AGE
+        return max(MIN_INTERVAL, group.interval * self.scale)
+
+    def probe_due(self, groups: Iterable[GroupRoute], now: float) -> float:
+        """Probe every endpoint whose check is due; returns when the next one is."""
+        groups = list(groups)
+        wanted = {(g.arn, e.endpoint_id) for g in groups for e in g.endpoints}
+        with self._lock:
+            for key in [key for key in self._probes if key not in wanted]:
+                del self._probes[key]
+            due = [
+                (group, endpoint.endpoint_id)
+                for group in groups
+                for endpoint in group.endpoints
+                if self._probes.setdefault((group.arn, endpoint.endpoint_id), Probe()).next_at
+                <= now
+            ]
+        for group, endpoint_id in due:
+            result = self.judge(endpoint_id)  # outside every lock: it may do HTTP
+            threshold = 1 if self.scale == 0 else group.threshold
+            self._record(group.arn, endpoint_id, threshold, result, self.interval(group))
+        with self._lock:
+            pending = [probe.next_at for probe in self._probes.values()]
+        return min(pending, default=now + 1.0)
+
+    def _record(
+        self, group_arn: str, endpoint_id: str, threshold: int, result: str, interval: float
+    ) -> None:
+        now = time.time()
+        with self._lock:
+            probe = self._probes.setdefault((group_arn, endpoint_id), Probe())
+            probe.judged_at = now
+            probe.next_at = now + interval
+            verdict = {"healthy": HEALTHY, "unhealthy": UNHEALTHY}.get(result)
+            if verdict is None:
+                return  # the load balancer has not judged its targets yet: nothing learnt
+            if verdict == probe.state:
+                probe.streak, probe.leaning = 0, probe.state
+                return
+            probe.streak = probe.streak + 1 if verdict == probe.leaning else 1
+            probe.leaning = verdict
+            if probe.streak >= threshold:
+                probe.state, probe.streak = verdict, 0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._probes.clear()
