@@ -60,7 +60,8 @@ class HealthBook:
                 probe = self._probes.get((group_arn, endpoint_id))
                 stale = probe is None or time.time() - probe.judged_at > INSTANT_MAX_AGE
             if stale:
-                self._record(group_arn, endpoint_id, 1, self.judge(endpoint_id), 0.0)
+                result = self.judge(endpoint_id)
+                self._record(group_arn, endpoint_id, 1, result, 0.0, time.time())
         return self.state(group_arn, endpoint_id) == HEALTHY
 
     def interval(self, group: GroupRoute) -> float:
@@ -85,15 +86,20 @@ class HealthBook:
         for group, endpoint_id in due:
             result = self.judge(endpoint_id)  # outside every lock: it may do HTTP
             threshold = 1 if self.scale == 0 else group.threshold
-            self._record(group.arn, endpoint_id, threshold, result, self.interval(group))
+            self._record(group.arn, endpoint_id, threshold, result, self.interval(group), now)
         with self._lock:
             pending = [probe.next_at for probe in self._probes.values()]
         return min(pending, default=now + 1.0)
 
     def _record(
-        self, group_arn: str, endpoint_id: str, threshold: int, result: str, interval: float
+        self,
+        group_arn: str,
+        endpoint_id: str,
+        threshold: int,
+        result: str,
+        interval: float,
+        now: float,
     ) -> None:
-        now = time.time()
         with self._lock:
             probe = self._probes.setdefault((group_arn, endpoint_id), Probe())
             probe.judged_at = now
