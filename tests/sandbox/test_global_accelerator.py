@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,9 +23,10 @@ from botocore.exceptions import ClientError
 
 from mmtui.sandbox.behaviours.global_accelerator import GlobalAccelerator
 from mmtui.sandbox.behaviours.load_balancers import CHAOS_ENV, LoadBalancers
-from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.core.server import Sandbox, SandboxOptions
 from mmtui.sandbox.workshop.primary_app import stack_outputs
 from tests.conftest import AttendeeSandbox, aws_cli, deploy_secondary_by_hand
+from tests.iam_roles import allow, make_role, policy, role_session
 from tests.sandbox.test_load_balancers import GRETTA, _deploy, likes
 
 PRIMARY, SECONDARY = "us-west-2", "us-east-1"
@@ -508,6 +510,28 @@ def test_accelerators_belong_to_their_account(
     assert client.list_accelerators()["Accelerators"] == []
     plugin.import_account(account, exported)
     assert [a["AcceleratorArn"] for a in client.list_accelerators()["Accelerators"]] == [arn]
+
+
+def test_iam_enforcement_covers_global_accelerator(
+    attendee_accounts: Callable[[int], AttendeeSandbox],
+) -> None:
+    room = attendee_accounts(1)
+    arn = make_role(room, room.ids[0], policy(allow("globalaccelerator:List*")))
+    client = role_session(room, arn)("globalaccelerator", PRIMARY)
+    assert client.list_accelerators()["Accelerators"] == []
+    with pytest.raises(ClientError) as caught:
+        client.create_accelerator(Name="denied", IdempotencyToken="denied")
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "globalaccelerator:CreateAccelerator" in caught.value.response["Error"]["Message"]
+
+
+def test_the_time_scale_sets_how_long_a_deploy_takes() -> None:
+    stand_in: Any = SimpleNamespace(options=SandboxOptions(time_scale=0.01), notes=[])
+    plugin = GlobalAccelerator(stand_in)
+    assert plugin.accelerator_deploy_seconds == pytest.approx(1.8)  # 3 min on AWS
+    assert plugin.accelerator_update_seconds == pytest.approx(0.6)  # 1 min on AWS
+    instant: Any = SimpleNamespace(options=SandboxOptions(time_scale=0), notes=[])
+    assert GlobalAccelerator(instant).accelerator_deploy_seconds == 0
 
 
 # ---------------------------------------------------------------------- data plane

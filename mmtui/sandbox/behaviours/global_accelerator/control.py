@@ -135,6 +135,12 @@ class ControlPlane:
         return {"Accelerator": self.describe_accelerator_of(accelerator)}
 
     def delete_accelerator(self, account: str, body: dict[str, Any]) -> dict[str, Any]:
+        """AWS documents that an accelerator must be disabled, with no listeners left, to be
+        deleted (DeleteAccelerator; Developer Guide "Delete accelerator"). It does not say
+        whether a disable still IN_PROGRESS counts; the clients that delete accelerators
+        (the Terraform provider, aws-nuke) disable, then wait for DEPLOYED, then delete, so
+        the sandbox refuses the delete until the disable is deployed. Other changes still
+        IN_PROGRESS (a listener just deleted) do not stop it."""
         accelerator = self._accelerator(account, body)
         if accelerator.enabled:
             raise msg.not_disabled(accelerator.arn)

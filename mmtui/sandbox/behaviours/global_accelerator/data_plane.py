@@ -27,6 +27,8 @@ from mmtui.sandbox.behaviours.global_accelerator.routing import Health, Route, c
 ACCEPT_POLL = 0.5
 """How often the accept loop notices that it should stop (seconds)."""
 CONNECT_TIMEOUT = 10.0
+IDLE_TIMEOUT = 340.0
+"""Global Accelerator closes a TCP connection idle this long (seconds), whatever the scale."""
 CHUNK = 65536
 
 
@@ -199,7 +201,10 @@ def _pump(client: socket.socket, upstream: socket.socket) -> None:
         for sock in open_reads:
             selector.register(sock, selectors.EVENT_READ)
         while open_reads:
-            for key, _ in selector.select():
+            events = selector.select(timeout=IDLE_TIMEOUT)
+            if not events:
+                return  # idle too long: both ends are closed by the caller
+            for key, _ in events:
                 source = key.fileobj
                 assert isinstance(source, socket.socket)
                 data = source.recv(CHUNK)
