@@ -139,11 +139,11 @@ class GlobalAccelerator(Extension):
     def get_state(self) -> Any:
         with self._sync_lock:
             ports = dict(self.state.ports)
-        return replace(self.state, ports=ports)
+        return replace(self.state, ports=ports, health=self.book.states())
 
     def set_state(self, state: Any) -> None:
         self.state = state if isinstance(state, State) else State()
-        self.book.clear()
+        self.book.load(dict(getattr(self.state, "health", None) or {}))
         self.served.clear()
         self._publish()
 

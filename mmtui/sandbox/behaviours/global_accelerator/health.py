@@ -118,3 +118,13 @@ class HealthBook:
     def clear(self) -> None:
         with self._lock:
             self._probes.clear()
+
+    def states(self) -> dict[tuple[str, str], str]:
+        """(group ARN, endpoint id) → state, of every endpoint judged (for saving)."""
+        with self._lock:
+            return {key: probe.state for key, probe in self._probes.items()}
+
+    def load(self, states: dict[tuple[str, str], str]) -> None:
+        """Start again from saved states (each probed again at once)."""
+        with self._lock:
+            self._probes = {key: Probe(state=state, leaning=state) for key, state in states.items()}

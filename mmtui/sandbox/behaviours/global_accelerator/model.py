@@ -80,6 +80,9 @@ class State:
     """(account, operation, idempotency token) → the ARN that call created."""
     ports: dict[str, int] = field(default_factory=dict)
     """Accelerator ARN → its loopback port, kept so its URL survives a restart."""
+    health: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(endpoint group ARN, endpoint id) → its health when saved: a restart does not send
+    every endpoint back to INITIAL (a real accelerator's checks never stopped)."""
 
     def of(self, account: str) -> dict[str, Accelerator]:
         return self.accelerators.setdefault(account, {})
