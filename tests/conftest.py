@@ -119,6 +119,7 @@ TUNABLES = (
     "ecs_deploy_seconds",
     "accelerator_deploy_seconds",
     "accelerator_update_seconds",
+    "health_check_scale",
 )
 
 

@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from mmtui.sandbox.behaviours.global_accelerator import GlobalAccelerator
+from mmtui.sandbox.behaviours.global_accelerator.health import MIN_INTERVAL
 from mmtui.sandbox.behaviours.load_balancers import CHAOS_ENV, LoadBalancers
 from mmtui.sandbox.core.server import Sandbox, SandboxOptions
 from mmtui.sandbox.workshop.primary_app import stack_outputs
@@ -580,6 +581,40 @@ def test_unhealthy_primary_fails_over_to_the_secondary_whatever_its_dial(
     wait_for(lambda: primary_endpoint()["HealthState"] == "UNHEALTHY", "the primary UNHEALTHY")
     assert primary_endpoint()["HealthReason"]
     assert regions_served(url, 10) == {SECONDARY: 10}
+
+
+def test_a_failover_waits_for_threshold_failed_checks(
+    lab4: dict[str, str], two_sites: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a time scale, the endpoint turns UNHEALTHY only after ThresholdCount failed checks
+    an interval apart (here 3 × 10 s × 0.02, floored to half a second a check), and traffic
+    stays on the primary until then."""
+    client = ga(two_sites)
+    for region in (PRIMARY, SECONDARY):
+        client.update_endpoint_group(
+            EndpointGroupArn=lab4[region], HealthCheckIntervalSeconds=10, ThresholdCount=3
+        )
+    set_dials(two_sites, lab4, 100, 0)
+    url = accelerator_url(two_sites, lab4["accelerator"])
+    wait_for(lambda: all_healthy(two_sites, lab4), "both endpoints to be HEALTHY")
+    extension(two_sites).health_check_scale = 0.02
+    primary_lb = balancer_arn(two_sites, PRIMARY)
+    real = LoadBalancers.target_health
+
+    def primary_broken(self: LoadBalancers, arn: str) -> str:
+        return "unhealthy" if arn == primary_lb else real(self, arn)
+
+    monkeypatch.setattr(LoadBalancers, "target_health", primary_broken)
+    broken_at = time.monotonic()
+    assert served_region(url) == PRIMARY  # not judged unhealthy yet
+
+    def primary_state() -> str:
+        group = client.describe_endpoint_group(EndpointGroupArn=lab4[PRIMARY])
+        return str(group["EndpointGroup"]["EndpointDescriptions"][0]["HealthState"])
+
+    wait_for(lambda: primary_state() == "UNHEALTHY", "the primary UNHEALTHY")
+    assert time.monotonic() - broken_at >= 2 * MIN_INTERVAL  # three checks, two intervals
+    assert regions_served(url, 5) == {SECONDARY: 5}
 
 
 def test_curl_and_http_client_post_likes_through_the_accelerator(

@@ -105,6 +105,15 @@ class GlobalAccelerator(Extension):
         self.control.update_seconds = value
 
     @property
+    def health_check_scale(self) -> float:
+        """The time scale of health checks (the sandbox's, unless a test sets one)."""
+        return self.book.scale
+
+    @health_check_scale.setter
+    def health_check_scale(self, value: float) -> None:
+        self.book.scale = value
+
+    @property
     def served(self) -> ServedCounts:
         """How many connections each endpoint was given (tests read it)."""
         return self.data_plane.served
