@@ -506,10 +506,17 @@ def test_accelerators_belong_to_their_account(
         "AcceleratorNotFoundException"
     )
     plugin = extension(room.sandbox)
-    exported = plugin.export_account(account)
-    plugin.drop_account(account)
+    with room.sandbox.lock:  # as the sandbox calls these hooks
+        exported = plugin.export_account(account)
+        plugin.drop_account(account)
     assert client.list_accelerators()["Accelerators"] == []
-    plugin.import_account(account, exported)
+    with room.sandbox.lock:
+        plugin.import_account(account, exported)
+        # An account image installed in another account: its ARNs name the new owner.
+        plugin.import_account("999999999999", exported)
+        copied = plugin.export_account("999999999999")["accelerators"]
+        plugin.drop_account("999999999999")
+    assert [arn.split(":")[4] for arn in copied] == ["999999999999"]
     assert [a["AcceleratorArn"] for a in client.list_accelerators()["Accelerators"]] == [arn]
 
 

@@ -284,6 +284,8 @@ class GlobalAccelerator(Extension):
                 del self.state.ports[arn]  # deleted: its port is free for anyone
             changed = set(serving) != wanted
         if changed:
+            # A deploy that completes in the background gives a port: the next save keeps it.
+            self.sandbox.mark_dirty()
             self.sandbox.env_changed()
 
     def _work(self) -> None:
