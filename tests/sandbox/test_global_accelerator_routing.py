@@ -109,11 +109,24 @@ def test_probes_wait_for_the_scaled_interval() -> None:
     assert calls == ["west-alb", "west-alb"]
 
 
-def test_at_scale_zero_the_latest_judgement_counts_at_once() -> None:
+def test_at_scale_zero_endpoints_are_judged_when_asked_about() -> None:
     verdict = ["unhealthy"]
-    book = HealthBook(lambda _: verdict[0], scale=0.0)
-    assert not book.healthy("group-us-west-2", "west-alb")
+    judged: list[str] = []
+    asked: list[bool] = []
+
+    def judge(arn: str) -> str:
+        judged.append(arn)
+        return verdict[0]
+
+    book = HealthBook(judge, scale=0.0, on_ask=lambda: asked.append(True))
+    groups = [group("us-west-2", 100, ("west-alb", 128), ("east-alb", 128))]
+    book.probe_due(groups, now=0.0)
+    assert judged == []  # nothing is probed on a schedule at scale 0
+    assert book.state("group-us-west-2", "west-alb") == INITIAL  # a description asks...
+    assert asked == [True]
+    book.probe_due(groups, now=0.0)  # ...and the worker judges it, with no threshold
+    assert judged == ["west-alb"]
     assert book.state("group-us-west-2", "west-alb") == UNHEALTHY
     verdict[0] = "healthy"
-    book.probe_due([group("us-west-2", 100, ("west-alb", 128))], now=1e12)
-    assert book.state("group-us-west-2", "west-alb") == HEALTHY
+    assert book.healthy("group-us-west-2", "east-alb")  # the data plane judges at once
+    assert judged == ["west-alb", "east-alb"]

@@ -67,7 +67,8 @@ class GlobalAccelerator(Extension):
         self.state = State()
         note = sandbox.notes.append
         self.scale = scale_of(sandbox.options, note)
-        self.book = HealthBook(self._judge, self.scale)
+        self._wakeup = threading.Event()
+        self.book = HealthBook(self._judge, self.scale, self._wakeup.set)
         self.control = ControlPlane(
             lambda: self.state,
             self.book.state,
@@ -82,7 +83,6 @@ class GlobalAccelerator(Extension):
         self._endpoint_dns: dict[str, str] = {}
         """Load balancer ARN → its DNS name, for every endpoint of every accelerator."""
         self._sync_lock = threading.Lock()
-        self._wakeup = threading.Event()
         self._closed = threading.Event()
         self._worker: threading.Thread | None = None
 
