@@ -164,7 +164,12 @@ class GlobalAccelerator(Extension):
         }
 
     def import_account(self, account: str, data: Any) -> None:
+        # The image is the account's whole state: what it held before goes.
+        self.state.accelerators.pop(account, None)
+        for key in [key for key in self.state.tokens if key[0] == account]:
+            del self.state.tokens[key]
         if not isinstance(data, dict) or not data.get("accelerators"):
+            self._publish()
             return
         old = str(data.get("account", account))
         accelerators = {
