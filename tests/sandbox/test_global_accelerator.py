@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import socket
 import subprocess
 import time
 import urllib.error
@@ -647,6 +648,55 @@ def test_curl_and_http_client_post_likes_through_the_accelerator(
     assert (response.status, response.read()) == (200, b'{"Update": "Success"}')
     connection.close()
     assert likes(two_sites, PRIMARY) == before + 2
+
+
+def test_a_kept_alive_connection_stays_with_one_endpoint(
+    lab4: dict[str, str], two_sites: Sandbox
+) -> None:
+    """Global Accelerator places a connection, not a request: every request on a kept-alive
+    connection is served by the same region (mmtui's load generator labels connections so),
+    even though the sites close their own connections after each answer."""
+    url = accelerator_url(two_sites, lab4["accelerator"])
+    wait_for(lambda: all_healthy(two_sites, lab4), "both endpoints to be HEALTHY")
+    set_dials(two_sites, lab4, 50, 50)
+    served = extension(two_sites).served
+    served.clear()
+    address = urlsplit(url)
+    regions: Counter[str] = Counter()
+    for _ in range(4):
+        connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=10)
+        for _ in range(5):
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            assert response.status == 200 and response.getheader("Connection") != "close"
+            regions.update(re.findall(r"Current region: ([a-z0-9-]+)", response.read().decode()))
+        sock = connection.sock
+        assert sock is not None  # still the first connection: none was opened again
+        connection.close()
+    assert sum(served.by_region(lab4["accelerator"]).values()) == 4
+    assert all(count % 5 == 0 for count in regions.values()), regions
+
+
+def test_an_http_1_0_keep_alive_client_as_ab_k(lab4: dict[str, str], two_sites: Sandbox) -> None:
+    url = urlsplit(accelerator_url(two_sites, lab4["accelerator"]))
+    request = b"GET / HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"
+    with socket.create_connection((url.hostname or "", url.port or 80), timeout=10) as client:
+        reader = client.makefile("rb")
+        for _ in range(2):
+            client.sendall(request)
+            status = reader.readline()
+            headers = {}
+            while (line := reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode().partition(":")
+                headers[name.strip().lower()] = value.strip()
+            body = reader.read(int(headers["content-length"]))
+            assert status.startswith(b"HTTP/1.1 200") and headers["connection"] == "keep-alive"
+            assert b"Current region: us-west-2" in body
+        client.sendall(b"HEAD / HTTP/1.0\r\nHost: x\r\n\r\n")  # no keep-alive: closes
+        assert reader.readline().startswith(b"HTTP/1.1 200")
+        while reader.readline() not in (b"\r\n", b""):
+            pass
+        assert reader.read() == b""  # no body for HEAD, and the connection ends
 
 
 def test_every_dial_at_zero_fails_the_connection(lab4: dict[str, str], two_sites: Sandbox) -> None:

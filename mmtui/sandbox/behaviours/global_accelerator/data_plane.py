@@ -1,12 +1,13 @@
-"""The accelerators' loopback addresses: TCP connections forwarded to a load balancer's site.
+"""The accelerators' loopback addresses: connections placed on an endpoint, as Global
+Accelerator places them.
 
 Global Accelerator routes connections (layer 4), not requests: each connection accepted on an
-accelerator's port is given to one endpoint (routing.py) and its bytes are copied both ways
-until either side closes, so keep-alive, pipelining and any HTTP client behave as through the
-real service. A connection that finds nowhere to go is reset, as Global Accelerator's is.
+accelerator's port is given to one endpoint (routing.py) for its whole life, and its requests
+are served by that endpoint's site (forwarding.py). A connection that finds nowhere to go is
+reset, as Global Accelerator's is.
 
-One thread accepts on every accelerator's socket; each accepted connection is copied by a
-thread of its own that ends with it (as a threaded HTTP server serves a request).
+One thread accepts on every accelerator's socket; each accepted connection is served by a
+thread of its own that ends with it (as a threaded HTTP server serves a connection).
 """
 
 from __future__ import annotations
@@ -15,21 +16,19 @@ import contextlib
 import random
 import selectors
 import socket
-import struct
 import threading
 import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from mmtui.sandbox.behaviours.global_accelerator.forwarding import forward, reset
 from mmtui.sandbox.behaviours.global_accelerator.routing import Health, Route, choose
 
 ACCEPT_POLL = 0.5
 """How often the accept loop notices that it should stop (seconds)."""
-CONNECT_TIMEOUT = 10.0
 IDLE_TIMEOUT = 340.0
 """Global Accelerator closes a TCP connection idle this long (seconds), whatever the scale."""
-CHUNK = 65536
 
 
 @dataclass(frozen=True)
@@ -150,29 +149,27 @@ class DataPlane:
                 connection.setblocking(True)
                 threading.Thread(
                     target=self._serve_connection,
-                    args=(arn, connection, str(peer[0])),
+                    args=(arn, connection, (str(peer[0]), int(peer[1]))),
                     name="mmtui-global-accelerator-connection",
                     daemon=True,
                 ).start()
 
     # ------------------------------------------------------------------ connections
 
-    def _serve_connection(self, arn: str, client: socket.socket, client_ip: str) -> None:
-        upstream = None
+    def _serve_connection(self, arn: str, client: socket.socket, peer: tuple[str, int]) -> None:
         try:
-            upstream = self._connect(arn, client_ip)
-            if upstream is None:
-                _reset(client)
+            address = self._place(arn, peer[0])
+            if address is None:
+                reset(client)
                 return
-            _pump(client, upstream)
+            forward(client, peer, address, IDLE_TIMEOUT)
         except OSError:
-            _reset(client)
+            reset(client)
         finally:
             client.close()
-            if upstream is not None:
-                upstream.close()
 
-    def _connect(self, arn: str, client_ip: str) -> socket.socket | None:
+    def _place(self, arn: str, client_ip: str) -> tuple[str, int] | None:
+        """The address of the site a new connection goes to (None: the connection fails)."""
         route = self.route_for(arn)
         if route is None or not route.serves:
             return None
@@ -187,41 +184,8 @@ class DataPlane:
         address = self.address_of(endpoint.endpoint_id)
         if address is None:
             return None  # the load balancer is gone: nothing answers there
-        upstream = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
-        upstream.settimeout(None)
         self.served.add(Served(arn, group.region, endpoint.endpoint_id))
-        return upstream
-
-
-def _pump(client: socket.socket, upstream: socket.socket) -> None:
-    """Copy bytes both ways until both directions have ended."""
-    peers = {client: upstream, upstream: client}
-    open_reads = {client, upstream}
-    with selectors.DefaultSelector() as selector:
-        for sock in open_reads:
-            selector.register(sock, selectors.EVENT_READ)
-        while open_reads:
-            events = selector.select(timeout=IDLE_TIMEOUT)
-            if not events:
-                return  # idle too long: both ends are closed by the caller
-            for key, _ in events:
-                source = key.fileobj
-                assert isinstance(source, socket.socket)
-                data = source.recv(CHUNK)
-                if data:
-                    peers[source].sendall(data)
-                    continue
-                # This side finished sending: pass the end on, keep reading the other side.
-                selector.unregister(source)
-                open_reads.discard(source)
-                with contextlib.suppress(OSError):
-                    peers[source].shutdown(socket.SHUT_WR)
-
-
-def _reset(connection: socket.socket) -> None:
-    """Close with a reset (RST), as a connection Global Accelerator cannot route ends."""
-    with contextlib.suppress(OSError):
-        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        return address
 
 
 def _bind(port: int) -> socket.socket:
