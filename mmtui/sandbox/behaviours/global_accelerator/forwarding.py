@@ -76,8 +76,16 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         upstream: http.client.HTTPConnection = self.server.upstream
         try:
-            upstream.request(self.command, self.path, body=body, headers=headers)
-            response = upstream.getresponse()
+            try:
+                reused = upstream.sock is not None
+                response = _exchange(upstream, self.command, self.path, body, headers)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if not reused:
+                    raise
+                # The site closed its idle kept-alive connection before reading this request:
+                # nothing was served, so it goes again on a new connection (as clients do).
+                upstream.close()
+                response = _exchange(upstream, self.command, self.path, body, headers)
             data = response.read()
         except (OSError, http.client.HTTPException):
             upstream.close()
@@ -114,6 +122,17 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else None
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = _forward
+
+
+def _exchange(
+    upstream: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+) -> http.client.HTTPResponse:
+    upstream.request(method, path, body=body, headers=headers)
+    return upstream.getresponse()
 
 
 def reset(connection: socket.socket) -> None:
