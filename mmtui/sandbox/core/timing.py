@@ -29,6 +29,10 @@ TYPICAL_SECONDS: dict[str, float] = {
     "replica_delete": 10 * 60.0,
     "stream_enable": 5.0,
     "ecs_deploy": 3 * 60.0,
+    # A new accelerator is IN_PROGRESS for a few minutes; a change to it, its listeners or
+    # its endpoint groups (a traffic dial in Lab 5) takes it back there for about a minute.
+    "accelerator_deploy": 3 * 60.0,
+    "accelerator_update": 60.0,
 }
 
 VARIABLES: dict[str, str] = {
@@ -38,6 +42,8 @@ VARIABLES: dict[str, str] = {
     "replica_delete": "MMTUI_SANDBOX_REPLICA_DELETE_SECONDS",
     "stream_enable": "MMTUI_SANDBOX_STREAM_ENABLE_SECONDS",
     "ecs_deploy": "MMTUI_SANDBOX_ECS_DEPLOY_SECONDS",
+    "accelerator_deploy": "MMTUI_SANDBOX_ACCELERATOR_DEPLOY_SECONDS",
+    "accelerator_update": "MMTUI_SANDBOX_ACCELERATOR_UPDATE_SECONDS",
 }
 
 Note = Callable[[str], None]
