@@ -208,17 +208,18 @@ class LoadBalancers(Extension):
     # ------------------------------------------------------------------ background
 
     def _run(self) -> None:
-        next_flush = time.monotonic() + self.metrics_flush_seconds
+        flushed = time.monotonic()
         while not self._stopping.is_set():
             now = time.monotonic()
             if self.factor > 0:
                 with self.sandbox.lock:
                     self._observe(None)
-            if now >= next_flush:
+            if now >= flushed + self.metrics_flush_seconds:
                 self._flush()
-                next_flush = time.monotonic() + self.metrics_flush_seconds
+                flushed = time.monotonic()
             now = time.monotonic()
-            wait = min(OBSERVE_SECONDS, next_flush - now)
+            # The period is read each time round: a changed one counts from the last flush.
+            wait = min(OBSERVE_SECONDS, flushed + self.metrics_flush_seconds - now)
             due = self.board.next_due() if self.factor > 0 else None
             if due is not None:
                 wait = min(wait, due - now)
@@ -226,10 +227,12 @@ class LoadBalancers(Extension):
             self._wake.clear()
 
     def _flush(self) -> None:
-        taken = self.meter.take()
+        generation, taken = self.meter.take()
         if taken:
             with self.sandbox.lock:
-                publish(taken)
+                # A restore between the take and the lock replaced the state they belong to.
+                if generation == self.meter.generation:
+                    publish(taken)
 
     # ------------------------------------------------------------------ servers
 

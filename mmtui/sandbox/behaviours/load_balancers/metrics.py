@@ -50,6 +50,8 @@ class Meter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counted: dict[Key, dict[str, Statistic]] = defaultdict(dict)
+        self.generation = 0
+        """Counts once each `drop`: counts taken before one are not published after it."""
 
     def record(
         self,
@@ -84,11 +86,13 @@ class Meter:
         """Forget what was not flushed (the state it belonged to was replaced)."""
         with self._lock:
             self._counted.clear()
+            self.generation += 1
 
-    def take(self) -> dict[Key, dict[str, Statistic]]:
+    def take(self) -> tuple[int, dict[Key, dict[str, Statistic]]]:
+        """What was counted since the last take, and the generation it belongs to."""
         with self._lock:
             taken, self._counted = dict(self._counted), defaultdict(dict)
-        return taken
+            return self.generation, taken
 
 
 def publish(taken: dict[Key, dict[str, Statistic]]) -> None:
