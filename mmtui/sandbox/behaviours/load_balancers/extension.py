@@ -122,9 +122,11 @@ class LoadBalancers(Extension):
         self._thread.start()
 
     def import_account(self, account: str, data: Any) -> None:
-        """An account was installed behind moto's API: serve its load balancers."""
+        """An account was installed behind moto's API: serve its load balancers, their
+        targets running as in the account it is a copy of."""
         if self.started:
             self.sync()
+            self._settle_all()
 
     def drop_account(self, account: str) -> None:
         if self.started:
@@ -182,8 +184,9 @@ class LoadBalancers(Extension):
         )
 
     def _settle_all(self) -> None:
-        """The targets already running when the sandbox starts or its state is restored are
-        taken as their checks left them: healthy when reachable (AWS's time went on)."""
+        """The targets of groups not seen yet (all of them when the sandbox starts or its
+        state is restored, an added account's) are taken as their checks left them: healthy
+        when reachable, as AWS's time went on."""
         factor = self.factor
         with self.sandbox.lock:
             self.board.update(
@@ -222,7 +225,9 @@ class LoadBalancers(Extension):
             wait = min(OBSERVE_SECONDS, flushed + self.metrics_flush_seconds - now)
             due = self.board.next_due() if self.factor > 0 else None
             if due is not None:
-                wait = min(wait, due - now)
+                # Each target keeps its own phase: with many, waking for every one would read
+                # moto all the time. A tenth of an interval late is within AWS's own jitter.
+                wait = min(wait, max(due - now, 0.1 * self._interval))
             self._wake.wait(max(0.005, wait))
             self._wake.clear()
 

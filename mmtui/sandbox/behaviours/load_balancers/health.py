@@ -115,8 +115,9 @@ class Board:
     ) -> None:
         """Take the load balancers' current views (all of them, or all of one (account,
         region)): register and drain targets, then run the checks that are due. `factor` is
-        the sandbox's seconds per AWS second; `first` settles the targets first seen (those
-        that ran before the sandbox started or its state was restored)."""
+        the sandbox's seconds per AWS second. With `first`, the targets of groups the board
+        has not seen yet are taken as settled: they ran before the sandbox started, before
+        its state was restored, or in the image an attendee account is copied from."""
         views = list(views)
         with self.lock:
             stale = [
@@ -132,9 +133,10 @@ class Board:
             for arn in [arn for arn in self.groups if arn not in live]:
                 del self.groups[arn]
             for arn, group in live.items():
+                known = arn in self.groups
                 health = self.groups.setdefault(arn, GroupHealth(group))
                 health.group = group
-                _register(health, now, factor, settle or first)
+                _register(health, now, factor, settle or (first and not known))
                 _check(health, now, factor, settle)
             for view in self.views.values():
                 if self._summary(view) in ("healthy", "unhealthy"):
