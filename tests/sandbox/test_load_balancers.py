@@ -8,8 +8,10 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from botocore.exceptions import ClientError
@@ -19,7 +21,7 @@ from mmtui.sandbox.core.server import Sandbox
 from mmtui.sandbox.workshop.primary_app import stack_outputs
 from mmtui.sandbox.workshop.stacks import CAPABILITIES
 from mmtui.target.connect import parse_resolve, read_env_file
-from tests.conftest import aws_cli, secondary_template
+from tests.conftest import AttendeeSandbox, aws_cli, secondary_template
 
 GRETTA = "da5303ae-5aba-495c-b5d6-eb5c4a66b941"
 CONTAINERS = {"Core": "service", "Like": "like-service"}
@@ -550,3 +552,67 @@ def test_customers_cannot_put_metrics_in_aws_namespaces(sandbox: Sandbox) -> Non
     cloudwatch.put_metric_data(Namespace="Mysfits/Custom", MetricData=datum)  # their own: fine
     listed = cloudwatch.list_metrics(Namespace="AWS/ApplicationELB")["Metrics"]
     assert listed == []
+
+
+def test_an_attendee_accounts_traffic_is_its_own_accounts_metrics(
+    attendee_accounts: Callable[[int], AttendeeSandbox],
+    monkeypatch: pytest.MonkeyPatch,
+    no_chaos: None,
+) -> None:
+    room = attendee_accounts(1)
+    monkeypatch.setattr(balancers(room.sandbox), "metrics_flush_seconds", 0.1)
+    (account,) = room.ids
+    session = room.session(account)
+    stack = session.client("cloudformation", endpoint_url=room.url).describe_stacks(
+        StackName=STACK
+    )["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    url = room.sandbox.resolve_map()[outputs["LoadBalancerDNS"]]
+    for _ in range(4):
+        assert fetch(url + "/")[0] == 200
+    theirs = session.client("cloudwatch", endpoint_url=room.url)
+
+    def requests(client: Any) -> float:
+        now = datetime.now(UTC)
+        points = client.get_metric_statistics(
+            Namespace="AWS/ApplicationELB",
+            MetricName="RequestCount",
+            Dimensions=[{"Name": "LoadBalancer", "Value": outputs["LoadBalancerFullName"]}],
+            StartTime=now - timedelta(minutes=10),
+            EndTime=now + timedelta(minutes=1),
+            Period=60,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        return float(sum(point["Sum"] for point in points))
+
+    wait_until(lambda: requests(theirs) == 4)
+    assert requests(room.sandbox.client("cloudwatch", PRIMARY)) == 0  # not the default account's
+
+
+def test_the_reserved_namespace_is_read_in_every_wire_format() -> None:
+    """boto3 and the CLI send CloudWatch calls as JSON here; botocore can also send CBOR
+    (Smithy RPC v2) or the query protocol: the refusal reads all three."""
+    import botocore.session
+    from botocore.serialize import create_serializer
+
+    from mmtui.sandbox.behaviours.load_balancers.api import refuse_reserved_namespace
+    from mmtui.sandbox.core.protocol import AwsRequest
+
+    model = botocore.session.get_session().get_service_model("cloudwatch")
+    operation = model.operation_model("PutMetricData")
+    for protocol in ("smithy-rpc-v2-cbor", "json", "query"):
+        for namespace, refused in (("AWS/ApplicationELB", True), ("Mysfits", False)):
+            serialized = create_serializer(protocol).serialize_to_request(
+                {"Namespace": namespace, "MetricData": [{"MetricName": "m", "Value": 1.0}]},
+                operation,
+            )
+            headers = {name.lower(): str(value) for name, value in serialized["headers"].items()}
+            body = serialized["body"]
+            if isinstance(body, dict):  # the query protocol's form, encoded as it is sent
+                body = urlencode(body)
+            data = body if isinstance(body, bytes) else str(body).encode()
+            request = AwsRequest("POST", "/", "", headers, data, service="monitoring")
+            answer = refuse_reserved_namespace(request)
+            assert (answer is not None) == refused, (protocol, namespace)
+            if answer is not None:
+                assert answer.status == 400 and b"InvalidParameterValue" in answer.body
