@@ -102,6 +102,9 @@ class LoadBalancers(Extension):
         return response
 
     def get_state(self) -> Any:
+        # Saved with the lock held, before moto's backends: the requests counted since the
+        # last flush go into the saved state rather than being lost at a restart.
+        self._flush()
         return dict(self.ports)
 
     def set_state(self, state: Any) -> None:
@@ -129,6 +132,7 @@ class LoadBalancers(Extension):
             self._settle_all()
 
     def drop_account(self, account: str) -> None:
+        self.meter.drop_account(account)
         if self.started:
             self.sync()
 

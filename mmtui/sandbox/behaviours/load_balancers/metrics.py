@@ -88,6 +88,12 @@ class Meter:
             self._counted.clear()
             self.generation += 1
 
+    def drop_account(self, account: str) -> None:
+        """Forget what was counted for `account` (it is deleted)."""
+        with self._lock:
+            for key in [key for key in self._counted if key[0] == account]:
+                del self._counted[key]
+
     def take(self) -> tuple[int, dict[Key, dict[str, Statistic]]]:
         """What was counted since the last take, and the generation it belongs to."""
         with self._lock:
