@@ -478,6 +478,53 @@ def test_narrowed_ingress_fails_the_checks_after_the_threshold(timed: Sandbox) -
     assert balancers(sandbox).target_health(arn) == "healthy"
 
 
+def test_a_rollout_registers_the_new_tasks_before_the_old_ones_drain(
+    timed: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new task definition (what the pipeline's deploy does): the new deployment's task
+    registers beside the old one's, which serves until the rollout completes and then drains;
+    the site answers throughout."""
+    from mmtui.sandbox.moto_repairs import ecs_services_never_start
+
+    sandbox = timed
+    rollout = 4 * INTERVAL
+    monkeypatch.setattr(ecs_services_never_start, "ROLLOUT_SECONDS", rollout)
+    outputs = stack_outputs(sandbox, STACK, PRIMARY)
+    core, url = outputs["MythicalServiceTargetGroupArn"], site(sandbox, PRIMARY)
+    ecs = sandbox.client("ecs", PRIMARY)
+    cluster, name = outputs["EcsClusterName"], f"{STACK}_Core-Service"
+    service = ecs.describe_services(cluster=cluster, services=[name])["services"][0]
+    (old,) = target_health(sandbox, core)
+    current = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])
+    image = next(
+        spec["image"]
+        for spec in current["taskDefinition"]["containerDefinitions"]
+        if spec["name"] == "service"
+    )
+    revision = register_with_image(ecs, service["taskDefinition"], "service", image)
+    ecs.update_service(cluster=cluster, service=name, taskDefinition=revision)
+    seen: list[dict[str, str]] = []
+    statuses: set[int] = set()
+
+    def old_gone() -> bool:
+        statuses.add(fetch(url + "/")[0])
+        described = target_health(sandbox, core)
+        seen.append({d["Target"]["Id"]: d["TargetHealth"]["State"] for d in described})
+        return old["Target"]["Id"] not in seen[-1]
+
+    wait_until(old_gone)
+    assert statuses == {200}  # never without a target that serves
+    old_id = old["Target"]["Id"]
+    # At first the old task serves and the new one registers; at the rollout's end the old
+    # one drains (the new one healthy by then), then leaves.
+    assert seen[0][old_id] == "healthy"
+    assert sorted(seen[0].values()) == ["healthy", "initial"]
+    assert any(states.get(old_id) == "draining" for states in seen)
+    assert all("healthy" in states.values() for states in seen[1:])
+    (new,) = target_health(sandbox, core)
+    assert new["TargetHealth"] == {"State": "healthy"} and new["Target"]["Id"] != old_id
+
+
 # ---------------------------------------------------------------------- metrics
 
 

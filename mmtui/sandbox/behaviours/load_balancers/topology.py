@@ -199,6 +199,8 @@ def _tasks(group: str, balancer: Balancer, load_balancer: Any) -> Iterable[Tasks
     the group in its `loadBalancers`, per deployment, when they can run."""
     from moto.ecs.models import ecs_backends
 
+    from mmtui.sandbox.moto_repairs.ecs_services_never_start import settle
+
     ecs = ecs_backends[balancer.account][balancer.region]
     node_cidrs = [str(subnet.cidr_block) for subnet in load_balancer.subnets]
     node_groups = {str(group_id) for group_id in load_balancer.security_groups or []}
@@ -208,6 +210,9 @@ def _tasks(group: str, balancer: Balancer, load_balancer: Any) -> Iterable[Tasks
         for entry in service.load_balancers or []:
             if entry.get("targetGroupArn") != group:
                 continue
+            # A rollout ends when its time is up, whether or not anyone describes the service
+            # (the repair settles services as DescribeServices reads them).
+            settle(ecs, service)
             network = (service.network_configuration or {}).get("awsvpcConfiguration") or {}
             port = int(entry.get("containerPort") or 0)
             groups = network.get("securityGroups") or []
@@ -239,13 +244,22 @@ def _tasks(group: str, balancer: Balancer, load_balancer: Any) -> Iterable[Tasks
 
 
 def _deployments(service: Any) -> list[tuple[str, int]]:
-    """(task definition, running tasks) of each deployment serving: while a rollout is in
-    progress the old deployment's tasks serve beside the new one's (moto_repairs'
-    ecs_services_never_start settles them)."""
+    """(task definition, running tasks) of each deployment serving. While a rollout is in
+    progress (moto_repairs' ecs_services_never_start keeps it so for ROLLOUT_SECONDS) the new
+    deployment's tasks start, and register, beside the old deployment's, which keep serving
+    until it completes."""
     deployments = [d for d in service.deployments or [] if d.get("status") in ("PRIMARY", "ACTIVE")]
     if len(deployments) <= 1:
         return [(str(service.task_definition), int(service.desired_count or 0))]
-    return [(str(d.get("taskDefinition")), int(d.get("runningCount") or 0)) for d in deployments]
+    return [
+        (
+            str(d.get("taskDefinition")),
+            int(service.desired_count or 0)
+            if d.get("status") == "PRIMARY"
+            else int(d.get("runningCount") or 0),
+        )
+        for d in deployments
+    ]
 
 
 def _container(ecs: Any, definition_arn: str, name: str) -> dict[str, Any] | None:
