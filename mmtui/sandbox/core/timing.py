@@ -33,6 +33,10 @@ TYPICAL_SECONDS: dict[str, float] = {
     # its endpoint groups (a traffic dial in Lab 5) takes it back there for about a minute.
     "accelerator_deploy": 3 * 60.0,
     "accelerator_update": 60.0,
+    # A load balancer's health check interval (the workshop's target groups: 10 s). The
+    # sandbox scales every load balancer duration by the same factor (its deregistration
+    # delay, its 10 s connection timeout), so this one figure sets them all.
+    "alb_health_interval": 10.0,
 }
 
 VARIABLES: dict[str, str] = {
@@ -44,6 +48,7 @@ VARIABLES: dict[str, str] = {
     "ecs_deploy": "MMTUI_SANDBOX_ECS_DEPLOY_SECONDS",
     "accelerator_deploy": "MMTUI_SANDBOX_ACCELERATOR_DEPLOY_SECONDS",
     "accelerator_update": "MMTUI_SANDBOX_ACCELERATOR_UPDATE_SECONDS",
+    "alb_health_interval": "MMTUI_SANDBOX_ALB_HEALTH_INTERVAL_SECONDS",
 }
 
 Note = Callable[[str], None]
