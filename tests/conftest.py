@@ -117,6 +117,9 @@ TUNABLES = (
     "stack_delete_seconds",
     "stream_enable_seconds",
     "ecs_deploy_seconds",
+    "accelerator_deploy_seconds",
+    "accelerator_update_seconds",
+    "health_check_scale",
 )
 
 

@@ -71,7 +71,12 @@ def test_xray_group_errors_are_aws_errors(sandbox: Sandbox, call: object, messag
             {"StartTime": 0, "EndTime": 1},
             "GetInsightSummaries (xray)",
         ),  # rest-json, named from botocore's model
-        ("globalaccelerator", "list_accelerators", {}, "ListAccelerators (globalaccelerator)"),
+        (
+            "globalaccelerator",
+            "list_custom_routing_accelerators",
+            {},
+            "ListCustomRoutingAccelerators (globalaccelerator)",
+        ),  # the sandbox serves Global Accelerator's standard accelerators only
     ],
 )
 def test_what_the_sandbox_lacks_is_an_aws_error_naming_the_operation(

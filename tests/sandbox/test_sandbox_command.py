@@ -230,7 +230,13 @@ def test_the_aws_cli_talks_to_it_with_the_env_file(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         assert set(result.stdout.split()) >= {"like-service", "like-service-errors-faults"}
         unknown = subprocess.run(
-            [sys.executable, "-m", "awscli", "globalaccelerator", "list-accelerators"],
+            [
+                sys.executable,
+                "-m",
+                "awscli",
+                "globalaccelerator",
+                "list-custom-routing-accelerators",
+            ],
             env=env,
             capture_output=True,
             text=True,
@@ -238,8 +244,8 @@ def test_the_aws_cli_talks_to_it_with_the_env_file(tmp_path: Path) -> None:
         )
         assert unknown.returncode != 0
         assert (
-            "ListAccelerators (globalaccelerator) is not available in the mmtui sandbox"
-            in unknown.stderr
+            "ListCustomRoutingAccelerators (globalaccelerator) is not available in the mmtui "
+            "sandbox" in unknown.stderr
         )
         _stop(running)
 

@@ -14,6 +14,7 @@ def default_extensions(sandbox: Sandbox) -> list[Extension]:
     from mmtui.sandbox.behaviours.cloudformation import CloudFormationFixes
     from mmtui.sandbox.behaviours.dynamodb_global import DynamoDBGlobalTables
     from mmtui.sandbox.behaviours.git_repos import GitRepositories
+    from mmtui.sandbox.behaviours.global_accelerator import GlobalAccelerator
     from mmtui.sandbox.behaviours.iam_enforcement import IamEnforcement
     from mmtui.sandbox.behaviours.load_balancers import LoadBalancers
     from mmtui.sandbox.behaviours.pipelines import Pipelines
@@ -30,5 +31,7 @@ def default_extensions(sandbox: Sandbox) -> list[Extension]:
         CloudFormationFixes(sandbox),
         DynamoDBGlobalTables(sandbox),
         LoadBalancers(sandbox),
+        # After the load balancers: its endpoints are theirs, and it reads their health.
+        GlobalAccelerator(sandbox),
         Pipelines(sandbox),
     ]

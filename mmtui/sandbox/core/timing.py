@@ -29,6 +29,14 @@ TYPICAL_SECONDS: dict[str, float] = {
     "replica_delete": 10 * 60.0,
     "stream_enable": 5.0,
     "ecs_deploy": 3 * 60.0,
+    # A new accelerator is IN_PROGRESS for a few minutes; a change to it, its listeners or
+    # its endpoint groups (a traffic dial in Lab 5) takes it back there for about a minute.
+    "accelerator_deploy": 3 * 60.0,
+    "accelerator_update": 60.0,
+    # A load balancer's health check interval (the workshop's target groups: 10 s). The
+    # sandbox scales every load balancer duration by the same factor (its deregistration
+    # delay, its 10 s connection timeout), so this one figure sets them all.
+    "alb_health_interval": 10.0,
 }
 
 VARIABLES: dict[str, str] = {
@@ -38,6 +46,9 @@ VARIABLES: dict[str, str] = {
     "replica_delete": "MMTUI_SANDBOX_REPLICA_DELETE_SECONDS",
     "stream_enable": "MMTUI_SANDBOX_STREAM_ENABLE_SECONDS",
     "ecs_deploy": "MMTUI_SANDBOX_ECS_DEPLOY_SECONDS",
+    "accelerator_deploy": "MMTUI_SANDBOX_ACCELERATOR_DEPLOY_SECONDS",
+    "accelerator_update": "MMTUI_SANDBOX_ACCELERATOR_UPDATE_SECONDS",
+    "alb_health_interval": "MMTUI_SANDBOX_ALB_HEALTH_INTERVAL_SECONDS",
 }
 
 Note = Callable[[str], None]
