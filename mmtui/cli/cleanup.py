@@ -9,9 +9,10 @@ import click
 
 from mmtui.cli_options import target_options
 from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.labs.cleanup import HELP, NAMES_LAB
 
 
-@click.command()
+@click.command(help=HELP)
 @target_options
 @click.option("--dry-run", is_flag=True, help="Show the plan and change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -21,24 +22,11 @@ from mmtui.exitcodes import ExitCode, MmtuiError
     help="Refuse unless the credentials lead to this AWS account (12 digits).",
 )
 def cleanup(dry_run: bool, yes: bool, account_id: str | None, **kwargs: Any) -> None:
-    """Remove the whole workshop from the account, in the order that works.
-
-    In order: Lab 4's accelerator; Lab 3's replica of the table; the secondary stack (its image
-    repositories emptied first); then the primary stack, after what the workshop made around
-    it: Lab 0's services, the images and pipeline artifacts, the pipelines' bucket in the
-    secondary region, the X-Ray groups in both regions and the Fully-Prepared-Dashboard stack.
-    A deletion that fails is explained from the stack's events; what blocks it is removed when
-    it is the workshop's own, and the deletion retried.
-
-    Only what the workshop makes is touched, found by name and by belonging to its stacks; the
-    plan says what is left alone and why. Without --yes it asks (and refuses without a
-    terminal). Run it again after an interruption: it continues from what AWS shows.
-    """
     from mmtui.cli.choice import resolve_common
 
     if account_id is not None and not (account_id.isdigit() and len(account_id) == 12):
         raise MmtuiError(f"--account-id: {account_id!r} is not a 12-digit AWS account ID")
-    spec, _, _ = resolve_common({**kwargs, "lab_id": "3"})
+    spec, _, _ = resolve_common({**kwargs, "lab_id": NAMES_LAB})
     from mmtui.engine.tasks import run_actions
     from mmtui.labs.cleanup.plan import plan, workshop_on
     from mmtui.target.connect import connect
