@@ -54,6 +54,7 @@ SLOWEST_FILES_FIRST = (
     "tests/tui/test_forms.py",
     "tests/sandbox/test_accounts.py",
     "tests/test_policy.py",
+    "tests/test_cleanup.py",
     "tests/engine/test_real_verdicts.py",
     "tests/test_fleet.py",
 )
