@@ -70,6 +70,8 @@ class LoadGenerator:
         self._workers = workers or max(4, min(64, int(rate * TIMEOUT / 2) + 2))
         self._threads: list[threading.Thread] = []
         self.started = 0.0
+        self.stopped_at: float | None = None
+        """Seconds since the start when the sending stopped (None while it runs)."""
 
     # ------------------------------------------------------------------ running
 
@@ -86,6 +88,8 @@ class LoadGenerator:
             thread.start()
 
     def stop(self, wait: float = TIMEOUT + 1) -> None:
+        if not self._stop.is_set():
+            self.stopped_at = self.elapsed()
         self._stop.set()
         with self._tick_ready:
             self._tick_ready.notify_all()

@@ -161,15 +161,9 @@ class Drill:
 
     def _wait_for_deployed(self, arn: str) -> None:
         """A dial change is applied once the accelerator is deployed again."""
-        from mmtui.labs.lab4.reads import status_of
+        from mmtui.labs.lab5.steps.dials import wait_until_deployed
 
-        self.ctx.wait(
-            "the accelerator to deploy the drill's dials",
-            lambda: status_of(self.ctx, arn) == "DEPLOYED",
-            lambda: status_of(self.ctx, arn),
-            cadence=5.0,
-            timeout=10 * 60,
-        )
+        wait_until_deployed(self.ctx, arn)
 
     def _elapsed(self) -> float:
         assert self.generator is not None
