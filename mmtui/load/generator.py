@@ -153,7 +153,13 @@ class LoadGenerator:
                 response = connection.getresponse()
                 response.read()
                 used += 1
-                if response.getheader("Connection", "").lower() == "close":
+                # After a server error the next like opens a new connection, as `ab` (a new
+                # connection per request) and a user reloading would: the accelerator places
+                # it on a healthy endpoint, where a kept-alive one would stay on a failed one.
+                if (
+                    response.getheader("Connection", "").lower() == "close"
+                    or response.status >= 500
+                ):
                     connection.close()
                     connection = None
                 answer = Answer(tick, response.status, self.clock() - began, region)

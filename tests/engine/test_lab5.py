@@ -156,8 +156,10 @@ def test_drill_rto_within_the_health_check_window_and_no_loss_without_lag(
     # like goes to the broken primary (the drill runs active-passive: dials 100/0).
     assert report["failover_at"] is not None and report["rto_seconds"] is not None, report
     detect = report["failover_at"] - report["broken_at"]
-    assert 0.9 <= detect <= 4.0, report["events"]
-    assert detect - 1.0 <= report["rto_seconds"] <= detect + 2.0
+    assert 0.9 <= detect <= 8.0, report["events"]  # three checks, two intervals apart at least
+    # Recovered within a few seconds of the failover: each client's next like after a failure
+    # opens a new connection, which the accelerator places on the healthy secondary.
+    assert detect - 1.0 <= report["rto_seconds"] <= detect + 3.0, report["events"]
     assert report["failed_during_outage"] > 0
     assert report["likes_lost_at_failover"] == 0
     assert report["restored_at"] is not None and report["healthy_again_at"] is not None
@@ -190,4 +192,38 @@ def test_drill_refuses_to_start_from_a_broken_primary(
     result = invoke("drill", "failover", *target[:-2], "--duration", "6")
     assert result.code == 1
     assert "the drill starts from both regions healthy" in result.stderr
+    assert dials(lab4_done) == {GA: 100.0, "us-east-1": 100.0}
+
+
+def test_an_interrupted_drill_restores_the_primary(lab4_done: Sandbox, target: list[str]) -> None:
+    """Ctrl-C right after the break: the drill still puts the primary back (and the dials)."""
+    import mmtui.labs
+    from mmtui.engine.context import CheckContext
+    from mmtui.engine.tasks import TaskContext
+    from mmtui.labs.lab5.drill import Drill, DrillOptions
+    from mmtui.target.clients import ClientFactory
+    from mmtui.target.connect import Connection
+    from mmtui.target.spec import TargetFlags, resolve_target
+
+    spec = resolve_target(TargetFlags(endpoint_url=lab4_done.url), env={})
+    factory = ClientFactory(spec, endpoint_url=lab4_done.url, credentials=lab4_done.credentials())
+    lab, content = mmtui.labs.load("5")
+    checks = CheckContext(Connection(spec, factory, resolver=lab4_done.resolve_map), content, lab)
+
+    def interrupt(event: Any) -> None:
+        if event.what.startswith("break:"):
+            raise KeyboardInterrupt
+
+    drill = Drill(
+        TaskContext(checks, poll_seconds=0.05), DrillOptions(rate=5, duration=6), interrupt
+    )
+    with pytest.raises(KeyboardInterrupt):
+        drill.run()
+    ecs = lab4_done.client("ecs", GA)
+    services = ecs.describe_services(
+        cluster="Cluster-mm-multi-region",
+        services=["mm-multi-region_Core-Service", "mm-multi-region_Like-Service"],
+    )["services"]
+    assert [s["desiredCount"] for s in services] == [1, 1]
+    assert [e.what.split(":")[0] for e in drill.report.events] == ["break", "restore"]
     assert dials(lab4_done) == {GA: 100.0, "us-east-1": 100.0}
