@@ -114,10 +114,9 @@ def _register(step: str) -> None:
 
 def reset_dials(ctx: TaskContext) -> list[Action]:
     """Both dials back to 100%, as Lab 4 left them; nothing planned when they are."""
-    from mmtui.labs.lab4.reads import live_accelerator, live_groups, live_listener
+    from mmtui.labs.lab4.reads import listener_if_any, live_groups
 
-    accelerator = live_accelerator(ctx)
-    listener = None if accelerator is None else live_listener(ctx, accelerator)
+    listener = listener_if_any(ctx)
     if listener is None:
         return []
     groups = live_groups(ctx, listener)
