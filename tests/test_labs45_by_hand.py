@@ -89,6 +89,8 @@ def test_lab_5_by_hand_with_curl_and_ab(
 ) -> None:
     sandbox = lab4_done
     monkeypatch.setenv("MMTUI_SANDBOX_CHAOS", "off")
+    balancers = next(e for e in sandbox.extensions if e.name == "load_balancers")
+    monkeypatch.setattr(balancers, "metrics_flush_seconds", 0.3)  # CloudWatch counts sooner
     target = [
         *cli_target(sandbox, monkeypatch, "MMTUI_RESOLVE_FILE", "MMTUI_WORKSPACE"),
         "--lab",
