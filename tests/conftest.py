@@ -574,6 +574,19 @@ def cli_target(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, *env_names: st
     return ["--endpoint-url", sandbox.url]
 
 
+def check_target(target: list[str], step: str | None = None) -> tuple[int, dict[str, Any]]:
+    """`mmtui check` as JSON (the whole lab, or `--step`): the exit code and the document."""
+    result = invoke("check", *target, "--format", "json", *(["--step", step] if step else []))
+    assert result.stdout, result.stderr
+    return result.code, json.loads(result.stdout)
+
+
+def step_status(target: list[str], step: str) -> str:
+    """The status of one step as `mmtui check --step` reports it."""
+    status: str = check_target(target, step)[1]["steps"][0]["status"]
+    return status
+
+
 def check_step(target: list[str], step: str) -> tuple[int, dict[str, dict[str, Any]]]:
     """`mmtui check --step` as JSON: the exit code and the step's checks by id."""
     result = invoke("check", *target, "--format", "json", "--step", step)

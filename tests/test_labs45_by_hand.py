@@ -6,7 +6,6 @@ loopback address."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import time
@@ -16,23 +15,18 @@ from typing import Any
 import pytest
 
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import LAB3_DONE, by_hand_script, cli_target, invoke, run_by_hand
+from tests.conftest import LAB3_DONE, by_hand_script, check_target, cli_target, run_by_hand
 
 LAB4_STEPS = ["accelerator", "listener", "endpoint-groups", "endpoints", "test"]
 LAB5_STEPS = ["load-test", "primary-only", "secondary-only", "split", "failover", "restore"]
 AB = "Or with ab, where it is installed"
 
 
-def check(target: list[str], step: str | None = None) -> tuple[int, dict[str, Any]]:
-    result = invoke("check", *target, "--format", "json", *(["--step", step] if step else []))
-    return result.code, json.loads(result.stdout)
-
-
 def passes(target: list[str], step: str, timeout: float = 30.0) -> None:
     """The step's checks pass (waiting out the pending ones: a deploy, metrics to flush)."""
     deadline = time.monotonic() + timeout
     while True:
-        code, document = check(target, step)
+        code, document = check_target(target, step)
         if code == 0:
             return
         failing = [
@@ -76,7 +70,7 @@ def test_lab_4_by_hand(
         "--lab",
         "4",
     ]
-    assert check(target, "1")[0] == 1
+    assert check_target(target, "1")[0] == 1
     for step in LAB4_STEPS:
         script = through_the_sandbox(sandbox, by_hand_script(sandbox, step, lab="4"))
         done = run_by_hand(sandbox, script)
@@ -85,7 +79,7 @@ def test_lab_4_by_hand(
             assert re.search(r"current region\W+us-(west-2|east-1)", done.stdout, re.I)
             assert done.stdout.split().count("HEALTHY") == 2, done.stdout
         passes(target, step)
-    code, document = check(target)
+    code, document = check_target(target)
     assert code == 0, document
     see_for_yourself(sandbox, document)
 
@@ -95,6 +89,8 @@ def test_lab_5_by_hand_with_curl_and_ab(
 ) -> None:
     sandbox = lab4_done
     monkeypatch.setenv("MMTUI_SANDBOX_CHAOS", "off")
+    balancers = next(e for e in sandbox.extensions if e.name == "load_balancers")
+    monkeypatch.setattr(balancers, "metrics_flush_seconds", 0.3)  # CloudWatch counts sooner
     target = [
         *cli_target(sandbox, monkeypatch, "MMTUI_RESOLVE_FILE", "MMTUI_WORKSPACE"),
         "--lab",
@@ -114,7 +110,7 @@ def test_lab_5_by_hand_with_curl_and_ab(
         if step == "load-test" and situations:
             assert "Complete requests:      20" in done.stdout, done.stdout
         passes(target, step)
-    code, document = check(target)
+    code, document = check_target(target)
     statuses = {s["id"]: s["status"] for s in document["steps"]}
     # The dials steps each leave the dials their own way: the last one done by hand (50/50)
     # holds; the restore and failover steps are the primary's state.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -49,8 +50,9 @@ class Second:
 
 def per_second(answers: list[Answer], until: float | None = None) -> list[Second]:
     """The run second by second (seconds with no like sent are kept, empty)."""
-    end = until if until is not None else max((a.at for a in answers), default=0.0)
-    seconds = [Second(float(s)) for s in range(int(end) + 1)]
+    end = until if until is not None else max((a.at for a in answers), default=0.0) + 1e-9
+    # Whole seconds that began before `end`: a run of exactly 5 s has seconds 0 to 4.
+    seconds = [Second(float(s)) for s in range(max(1, math.ceil(end)))]
     for answer in answers:
         index = int(answer.at)
         if index >= len(seconds):

@@ -26,8 +26,8 @@ def report_text(report: Any) -> Any:
     caught = report.replication_caught_up_after
     lag = f"after {at(caught)}" if caught is not None else "not within the drill"
     text.append(
-        f"  (acknowledged {report.likes_acknowledged_at_failover} by the failover, "
-        f"{report.likes_in_secondary_at_failover} of them in {report.secondary}'s replica then; "
+        f"  (acknowledged {report.likes_acknowledged_at_failover} by the failover; "
+        f"{report.likes_in_secondary_at_failover} in {report.secondary}'s replica then; "
         f"replication caught up {lag})\n"
     )
     text.append(

@@ -70,6 +70,8 @@ class LoadGenerator:
         self._workers = workers or max(4, min(64, int(rate * TIMEOUT / 2) + 2))
         self._threads: list[threading.Thread] = []
         self.started = 0.0
+        self.stopped_at: float | None = None
+        """Seconds since the start when the sending stopped (None while it runs)."""
 
     # ------------------------------------------------------------------ running
 
@@ -86,6 +88,8 @@ class LoadGenerator:
             thread.start()
 
     def stop(self, wait: float = TIMEOUT + 1) -> None:
+        if not self._stop.is_set():
+            self.stopped_at = self.elapsed()
         self._stop.set()
         with self._tick_ready:
             self._tick_ready.notify_all()
@@ -149,7 +153,13 @@ class LoadGenerator:
                 response = connection.getresponse()
                 response.read()
                 used += 1
-                if response.getheader("Connection", "").lower() == "close":
+                # After a server error the next like opens a new connection, as `ab` (a new
+                # connection per request) and a user reloading would: the accelerator places
+                # it on a healthy endpoint, where a kept-alive one would stay on a failed one.
+                if (
+                    response.getheader("Connection", "").lower() == "close"
+                    or response.status >= 500
+                ):
                     connection.close()
                     connection = None
                 answer = Answer(tick, response.status, self.clock() - began, region)

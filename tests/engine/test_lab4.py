@@ -4,14 +4,21 @@ the test, and the accelerator's own rules a reset must follow (disable, wait, de
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import LAB3_DONE, Result, cli_target, invoke
+from tests.conftest import (
+    LAB3_DONE,
+    Result,
+    check_step,
+    check_target,
+    cli_target,
+    invoke,
+    step_status,
+)
 
 GA = "us-west-2"
 
@@ -23,21 +30,6 @@ def target(
     lab_solved(*LAB3_DONE)  # Lab 4 starts where Lab 3 ends: both sites answer
     options = cli_target(sandbox, monkeypatch, "MMTUI_RESOLVE_FILE", "MMTUI_WORKSPACE")
     return [*options, "--lab", "4"]
-
-
-def check(target: list[str], step: str | None = None) -> tuple[int, dict[str, Any]]:
-    result = invoke("check", *target, "--format", "json", *(["--step", step] if step else []))
-    assert result.stdout, result.stderr
-    return result.code, json.loads(result.stdout)
-
-
-def checks_of(target: list[str], step: str) -> dict[str, dict[str, Any]]:
-    return {c["id"]: c for c in check(target, step)[1]["steps"][0]["checks"]}
-
-
-def step_status(target: list[str], step: str) -> str:
-    status: str = check(target, step)[1]["steps"][0]["status"]
-    return status
 
 
 def solve(target: list[str], step: str) -> Result:
@@ -83,7 +75,7 @@ def fingerprint(sandbox: Sandbox) -> Any:
 
 
 def prerequisites_hold(target: list[str]) -> bool:
-    _, document = check(target)
+    _, document = check_target(target)
     return all(c["status"] == "pass" for c in document["steps"][0]["checks"])
 
 
@@ -128,9 +120,9 @@ def test_catch_up_through_the_test_then_reset_the_whole_lab(
     assert step_status(target, "test") == "fail"
     result = invoke("solve", *target, "--through", "test")
     assert result.code == 0, result.stdout + result.stderr
-    code, document = check(target)
+    code, document = check_target(target)
     assert code == 0, document
-    site = checks_of(target, "test")["test.site"]
+    site = check_step(target, "test")[1]["test.site"]
     assert site["observed"].startswith("Current region: ")
 
     planned = invoke("reset", *target, "--dry-run")
@@ -144,7 +136,7 @@ def test_catch_up_through_the_test_then_reset_the_whole_lab(
     reset = invoke("reset", *target, "--yes")
     assert reset.code == 0, reset.stderr
     assert accelerators(sandbox) == []
-    code, document = check(target)
+    code, document = check_target(target)
     statuses = {s["id"]: s["status"] for s in document["steps"]}
     assert statuses.pop("prerequisites") == "pass"
     assert set(statuses.values()) == {"fail"}
@@ -173,7 +165,7 @@ def test_checks_say_what_is_wrong(sandbox: Sandbox, target: list[str]) -> None:
     arn = client.create_accelerator(Name="mm-global-accelerator", Enabled=False)["Accelerator"][
         "AcceleratorArn"
     ]
-    found = checks_of(target, "1")
+    found = check_step(target, "1")[1]
     assert found["accelerator.exists"]["status"] == "pass"
     assert found["accelerator.enabled"]["status"] == "fail"
     assert "disabled" in found["accelerator.enabled"]["message"]
@@ -184,16 +176,16 @@ def test_checks_say_what_is_wrong(sandbox: Sandbox, target: list[str]) -> None:
         PortRanges=[{"FromPort": 80, "ToPort": 81}],
         ClientAffinity="SOURCE_IP",
     )
-    found = checks_of(target, "2")
+    found = check_step(target, "2")[1]
     assert found["listener.tcp_80"]["status"] == "fail"
     assert found["listener.tcp_80"]["observed"] == "TCP 80-81"
     assert found["listener.client_affinity"]["status"] == "fail"
     assert solve(target, "2").code == 0  # corrects the listener in place
-    assert {c["status"] for c in checks_of(target, "2").values()} == {"pass"}
+    assert {c["status"] for c in check_step(target, "2")[1].values()} == {"pass"}
 
     # A second accelerator of the same name: checks and solves refuse to guess.
     client.create_accelerator(Name="mm-global-accelerator")
-    found = checks_of(target, "1")
+    found = check_step(target, "1")[1]
     assert found["accelerator.exists"]["status"] == "fail"
     assert "2 accelerators are named" in found["accelerator.exists"]["message"]
     refused = solve(target, "2")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mmtui.sandbox.core.server import Sandbox
-from tests.conftest import Result, cli_target, invoke
+from tests.conftest import Result, check_step, cli_target, invoke, step_status
 
 GA = "us-west-2"
 ALB_INTERVAL = 0.1
@@ -32,24 +32,12 @@ def target(lab4_done: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[list
     before = (balancers.health_interval_seconds, accelerators.health_check_scale)
     balancers.health_interval_seconds = ALB_INTERVAL
     accelerators.health_check_scale = GA_SCALE
+    # Quick turns: a solve's burst of likes and CloudWatch's counts (AWS: a minute or two).
+    monkeypatch.setattr(balancers, "metrics_flush_seconds", 0.3)
+    monkeypatch.setattr("mmtui.labs.lab5.steps.dials.BURST_SECONDS", 2.0)
     options = cli_target(lab4_done, monkeypatch, "MMTUI_RESOLVE_FILE", "MMTUI_WORKSPACE")
     yield [*options, "--lab", "5"]
     balancers.health_interval_seconds, accelerators.health_check_scale = before
-
-
-def check(target: list[str], step: str | None = None) -> tuple[int, dict[str, Any]]:
-    result = invoke("check", *target, "--format", "json", *(["--step", step] if step else []))
-    assert result.stdout, result.stderr
-    return result.code, json.loads(result.stdout)
-
-
-def checks_of(target: list[str], step: str) -> dict[str, dict[str, Any]]:
-    return {c["id"]: c for c in check(target, step)[1]["steps"][0]["checks"]}
-
-
-def step_status(target: list[str], step: str) -> str:
-    status: str = check(target, step)[1]["steps"][0]["status"]
-    return status
 
 
 def solve(target: list[str], step: str) -> Result:
@@ -87,7 +75,7 @@ def test_solve_and_reset_cycle(lab4_done: Sandbox, target: list[str], step: str)
     assert reset.code == 0, reset.stdout + reset.stderr
     assert step_status(target, step) == "fail"
     assert dials(sandbox) == {GA: 100.0, "us-east-1": 100.0}  # as Lab 4 left them
-    assert checks_of(target, "restore")["restore.primary_healthy"]["status"] == "pass"
+    assert check_step(target, "restore")[1]["restore.primary_healthy"]["status"] == "pass"
 
 
 def test_dials_send_the_load_where_they_say(lab4_done: Sandbox, target: list[str]) -> None:
@@ -119,15 +107,15 @@ def test_the_checkpoint_restores_a_network_break(lab4_done: Sandbox, target: lis
             "--ip-permissions", permissions % 16)  # fmt: skip
     aws_cli(lab4_done, "ec2", "authorize-security-group-ingress", "--group-id", group,
             "--ip-permissions", permissions % 32)  # fmt: skip
-    found = checks_of(target, "restore")
+    found = check_step(target, "restore")[1]
     assert found["restore.ingress"]["status"] == "fail"
     assert "10.0.0.0/32" in found["restore.ingress"]["observed"]
     waited = invoke("solve", *target, "--step", "5")  # waits for UNHEALTHY; the break is in
     assert waited.code == 0, waited.stdout + waited.stderr
-    assert {c["status"] for c in checks_of(target, "5").values()} == {"pass"}
+    assert {c["status"] for c in check_step(target, "5")[1].values()} == {"pass"}
     restored = solve(target, "restore")
     assert restored.code == 0, restored.stdout + restored.stderr
-    assert {c["status"] for c in checks_of(target, "restore").values()} == {"pass"}
+    assert {c["status"] for c in check_step(target, "restore")[1].values()} == {"pass"}
     rules = lab4_done.client("ec2", GA).describe_security_groups(GroupIds=[group])[
         "SecurityGroups"
     ][0]["IpPermissions"]
@@ -156,14 +144,16 @@ def test_drill_rto_within_the_health_check_window_and_no_loss_without_lag(
     # like goes to the broken primary (the drill runs active-passive: dials 100/0).
     assert report["failover_at"] is not None and report["rto_seconds"] is not None, report
     detect = report["failover_at"] - report["broken_at"]
-    assert 0.9 <= detect <= 4.0, report["events"]
-    assert detect - 1.0 <= report["rto_seconds"] <= detect + 2.0
+    assert 0.9 <= detect <= 8.0, report["events"]  # three checks, two intervals apart at least
+    # Recovered within a few seconds of the failover: each client's next like after a failure
+    # opens a new connection, which the accelerator places on the healthy secondary.
+    assert detect - 1.0 <= report["rto_seconds"] <= detect + 3.0, report["events"]
     assert report["failed_during_outage"] > 0
     assert report["likes_lost_at_failover"] == 0
     assert report["restored_at"] is not None and report["healthy_again_at"] is not None
     assert report["first_served_home_again"] is not None
     assert dials(lab4_done) == {GA: 50.0, "us-east-1": 50.0}
-    assert {c["status"] for c in checks_of(target, "restore").values()} == {"pass"}
+    assert {c["status"] for c in check_step(target, "restore")[1].values()} == {"pass"}
 
 
 def test_drill_rpo_follows_a_long_replication_lag(lab4_done: Sandbox, target: list[str]) -> None:
@@ -179,7 +169,7 @@ def test_drill_rpo_follows_a_long_replication_lag(lab4_done: Sandbox, target: li
     assert report["likes_acknowledged_at_failover"] > report["likes_in_secondary_at_failover"]
     assert report["replication_caught_up_after"] is not None
     assert report["replication_caught_up_after"] <= 6.5
-    assert {c["status"] for c in checks_of(target, "restore").values()} == {"pass"}
+    assert {c["status"] for c in check_step(target, "restore")[1].values()} == {"pass"}
 
 
 def test_drill_refuses_to_start_from_a_broken_primary(
@@ -190,4 +180,38 @@ def test_drill_refuses_to_start_from_a_broken_primary(
     result = invoke("drill", "failover", *target[:-2], "--duration", "6")
     assert result.code == 1
     assert "the drill starts from both regions healthy" in result.stderr
+    assert dials(lab4_done) == {GA: 100.0, "us-east-1": 100.0}
+
+
+def test_an_interrupted_drill_restores_the_primary(lab4_done: Sandbox, target: list[str]) -> None:
+    """Ctrl-C right after the break: the drill still puts the primary back (and the dials)."""
+    import mmtui.labs
+    from mmtui.engine.context import CheckContext
+    from mmtui.engine.tasks import TaskContext
+    from mmtui.labs.lab5.drill import Drill, DrillOptions
+    from mmtui.target.clients import ClientFactory
+    from mmtui.target.connect import Connection
+    from mmtui.target.spec import TargetFlags, resolve_target
+
+    spec = resolve_target(TargetFlags(endpoint_url=lab4_done.url), env={})
+    factory = ClientFactory(spec, endpoint_url=lab4_done.url, credentials=lab4_done.credentials())
+    lab, content = mmtui.labs.load("5")
+    checks = CheckContext(Connection(spec, factory, resolver=lab4_done.resolve_map), content, lab)
+
+    def interrupt(event: Any) -> None:
+        if event.what.startswith("break:"):
+            raise KeyboardInterrupt
+
+    drill = Drill(
+        TaskContext(checks, poll_seconds=0.05), DrillOptions(rate=5, duration=6), interrupt
+    )
+    with pytest.raises(KeyboardInterrupt):
+        drill.run()
+    ecs = lab4_done.client("ecs", GA)
+    services = ecs.describe_services(
+        cluster="Cluster-mm-multi-region",
+        services=["mm-multi-region_Core-Service", "mm-multi-region_Like-Service"],
+    )["services"]
+    assert [s["desiredCount"] for s in services] == [1, 1]
+    assert [e.what.split(":")[0] for e in drill.report.events] == ["break", "restore"]
     assert dials(lab4_done) == {GA: 100.0, "us-east-1": 100.0}

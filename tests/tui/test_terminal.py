@@ -52,7 +52,7 @@ def test_mmtui_alone_opens_home_on_the_sandbox_and_quits_cleanly(tmp_path: Path)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     seen = bytearray()
     try:
-        home = [b"Workshop", b"initialization", b"verified", b"coming", b"later"]
+        home = [b"Workshop", b"initialization", b"verified", b"open", b"check"]
         assert read_until(fd, home, seen, time.monotonic() + 90), seen[-2000:]
         os.write(fd, b"q")
         read_until(fd, [ALT_SCREEN_OFF, CURSOR_ON], seen, time.monotonic() + 30)

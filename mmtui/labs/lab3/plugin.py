@@ -10,18 +10,19 @@ from collections.abc import Mapping
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
-from mmtui.engine.plugin import LabPlugin, OverviewRow, Preview, SiteVisit
-from mmtui.engine.registry import CheckDecl, LabPermissions, Registry, TaskDecl
+from mmtui.engine.plugin import OverviewRow, Preview, SiteVisit
+from mmtui.labs.common.plugin import PackagedLab
 
 if TYPE_CHECKING:
-    from mmtui.content.loader import LabContent
     from mmtui.content.model import Step
     from mmtui.engine.context import CheckContext
     from mmtui.engine.tasks import TaskContext
 
 
-class Lab3(LabPlugin):
+class Lab3(PackagedLab):
     id = "3"
+    package = "mmtui.labs.lab3"
+    facts_class = "Lab3Facts"
     prerequisites_title = "Labs 0-2 prerequisites"
     prerequisites_short = "0-2"
     overview_title = "Lab 3 overview"
@@ -32,37 +33,6 @@ class Lab3(LabPlugin):
     form_steps = frozenset({"data-tier", "pipeline"})
     preview_steps = frozenset({"build-artifacts"})
     visit_steps = frozenset({"checkpoint"})
-
-    def load_content(self) -> LabContent:
-        from mmtui.content.loader import load_guided_lab
-
-        # Found through workshop.yaml, which names Lab 3's folder (and Labs 0-2 beside it).
-        return load_guided_lab(self.id)
-
-    @property
-    def checks(self) -> Registry[CheckDecl]:
-        import mmtui.labs.lab3.steps  # noqa: F401  (attaches the implementations)
-        from mmtui.labs.lab3.catalog import CHECKS
-
-        return CHECKS
-
-    @property
-    def tasks(self) -> Registry[TaskDecl]:
-        import mmtui.labs.lab3.steps  # noqa: F401  (attaches the implementations)
-        from mmtui.labs.lab3.catalog import TASKS
-
-        return TASKS
-
-    @property
-    def permissions(self) -> LabPermissions:
-        from mmtui.labs.lab3.permissions import PERMISSIONS
-
-        return PERMISSIONS
-
-    def facts(self, ctx: CheckContext) -> Any:
-        from mmtui.labs.lab3.facts import Lab3Facts
-
-        return Lab3Facts(ctx)
 
     def reset_order(self, steps: list[Step]) -> list[Step]:
         """Last step first, except that the pipelines lose their cross-region stage before the

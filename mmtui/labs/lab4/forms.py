@@ -6,7 +6,6 @@ with choices read from the account, making the calls the console makes."""
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -119,17 +118,11 @@ class AcceleratorForm(Form):
         problems = self.validate(values)
         if problems:
             raise FormInvalid(problems)
+        from mmtui.labs.lab4.steps.accelerator import ensure_accelerator
+
         name = entered_text(values, "name") or self.suggested
-        found = accelerators_named(_ga(ctx), name)
-        if found:
-            return Applied(())  # the console would make a second one; the lab wants one
-        _ga(ctx).create_accelerator(
-            Name=name,
-            IpAddressType=entered_text(values, "ip_type") or "IPV4",
-            Enabled=True,
-            IdempotencyToken=str(uuid.uuid4()),
-        )
-        return Applied((f"created the accelerator {name}",))
+        done = ensure_accelerator(ctx, name, entered_text(values, "ip_type") or "IPV4")
+        return Applied((done,) if done else ())
 
 
 # ---------------------------------------------------------------------- step 2
@@ -200,31 +193,17 @@ class ListenerForm(Form):
         problems = self.validate(values)
         if problems:
             raise FormInvalid(problems)
+        from mmtui.labs.lab4.steps.listener import ensure_listener
+
         ports = _ports(entered_text(values, "ports") or "80")
         assert ports is not None
-        wanted = {
-            "PortRanges": [{"FromPort": ports[0], "ToPort": ports[1]}],
-            "Protocol": entered_text(values, "protocol") or "TCP",
-            "ClientAffinity": entered_text(values, "affinity") or "NONE",
-        }
-        accelerator = _apply_live(ctx)
-        listener = workshop_listener(listeners_of(_ga(ctx), str(accelerator["AcceleratorArn"])))
-        if listener is None:
-            _ga(ctx).create_listener(
-                AcceleratorArn=accelerator["AcceleratorArn"],
-                IdempotencyToken=str(uuid.uuid4()),
-                **wanted,
-            )
-            return Applied((f"created a {wanted['Protocol']} listener on {ports[0]}-{ports[1]}",))
-        now = {
-            "PortRanges": [dict(r) for r in listener.get("PortRanges", [])],
-            "Protocol": listener.get("Protocol"),
-            "ClientAffinity": listener.get("ClientAffinity", "NONE"),
-        }
-        if now == wanted:
-            return Applied(())
-        _ga(ctx).update_listener(ListenerArn=listener["ListenerArn"], **wanted)
-        return Applied((f"updated the listener (it was {port_text(listener)})",))
+        done = ensure_listener(
+            ctx,
+            ports,
+            entered_text(values, "protocol") or "TCP",
+            entered_text(values, "affinity") or "NONE",
+        )
+        return Applied((done,) if done else ())
 
 
 def _ports(text: str) -> tuple[int, int] | None:
@@ -320,7 +299,7 @@ class EndpointGroupForm(Form):
         return problems
 
     def apply(self, values: Values, ctx: TaskContext) -> Applied:
-        from mmtui.labs.lab4.reads import live_groups, required_listener
+        from mmtui.labs.lab4.steps.endpoint_groups import ensure_group
 
         problems = self.validate(values)
         if problems:
@@ -328,22 +307,8 @@ class EndpointGroupForm(Form):
         region = entered_text(values, "region") or self.fields(values)[2].default
         dial = _dial(entered_text(values, "dial") or "100")
         assert dial is not None
-        listener = required_listener(ctx)
-        group = live_groups(ctx, listener).get(region)
-        if group is None:
-            _ga(ctx).create_endpoint_group(
-                ListenerArn=listener["ListenerArn"],
-                EndpointGroupRegion=region,
-                TrafficDialPercentage=dial,
-                IdempotencyToken=str(uuid.uuid4()),
-            )
-            return Applied((f"created the endpoint group for {region} (dial {dial:g}%)",))
-        if float(group.get("TrafficDialPercentage", 100)) == dial:
-            return Applied(())
-        _ga(ctx).update_endpoint_group(
-            EndpointGroupArn=group["EndpointGroupArn"], TrafficDialPercentage=dial
-        )
-        return Applied((f"set the {region} group's dial to {dial:g}%",))
+        done = ensure_group(ctx, region, dial)
+        return Applied((done,) if done else ())
 
 
 def _dial(text: str) -> float | None:
@@ -472,20 +437,18 @@ class EndpointForm(Form):
         group = live_groups(ctx, required_listener(ctx)).get(region)
         if group is None:
             raise FormInvalid([Problem("region", f"There is no {region} group any more.")])
-        if any(str(e["EndpointId"]) == balancer for e in group.get("EndpointDescriptions", [])):
-            return Applied(())
-        _ga(ctx).add_endpoints(
-            EndpointGroupArn=group["EndpointGroupArn"],
-            EndpointConfigurations=[
-                {
-                    "EndpointId": balancer,
-                    "Weight": int(entered_text(values, "weight") or DEFAULT_WEIGHT),
-                    "ClientIPPreservationEnabled": (entered_text(values, "preserve") or "yes")
-                    == "yes",
-                }
-            ],
+        from mmtui.labs.lab4.steps.endpoints import add_endpoint
+
+        name = balancer.rsplit("/", 2)[-2]
+        done = add_endpoint(
+            ctx,
+            group,
+            balancer,
+            name,
+            int(entered_text(values, "weight") or DEFAULT_WEIGHT),
+            (entered_text(values, "preserve") or "yes") == "yes",
         )
-        return Applied((f"added {balancer.rsplit('/', 2)[-2]} to the {region} group",))
+        return Applied((done,) if done else ())
 
 
 FORMS: dict[str, Any] = {

@@ -6,51 +6,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mmtui.engine.plugin import LabPlugin, SiteVisit
-from mmtui.engine.registry import CheckDecl, LabPermissions, Registry, TaskDecl
+from mmtui.engine.plugin import SiteVisit
+from mmtui.labs.common.plugin import PackagedLab
 
 if TYPE_CHECKING:
-    from mmtui.content.loader import LabContent
     from mmtui.engine.context import CheckContext
 
 
-class Lab4(LabPlugin):
+class Lab4(PackagedLab):
     id = "4"
+    package = "mmtui.labs.lab4"
+    facts_class = "Lab4Facts"
     prerequisites_title = "Lab 3 done"
     prerequisites_short = "3"
     overview_title = "Lab 4 overview"
     visit_steps = frozenset({"test"})
     form_steps = frozenset({"accelerator", "listener", "endpoint-groups", "endpoints"})
-
-    def load_content(self) -> LabContent:
-        from mmtui.content.loader import load_guided_lab
-
-        return load_guided_lab(self.id)
-
-    @property
-    def checks(self) -> Registry[CheckDecl]:
-        import mmtui.labs.lab4.steps  # noqa: F401  (attaches the implementations)
-        from mmtui.labs.lab4.catalog import CHECKS
-
-        return CHECKS
-
-    @property
-    def tasks(self) -> Registry[TaskDecl]:
-        import mmtui.labs.lab4.steps  # noqa: F401  (attaches the implementations)
-        from mmtui.labs.lab4.catalog import TASKS
-
-        return TASKS
-
-    @property
-    def permissions(self) -> LabPermissions:
-        from mmtui.labs.lab4.permissions import PERMISSIONS
-
-        return PERMISSIONS
-
-    def facts(self, ctx: CheckContext) -> Any:
-        from mmtui.labs.lab4.facts import Lab4Facts
-
-        return Lab4Facts(ctx)
 
     def open_form(self, step_id: str, ctx: CheckContext) -> Any:
         """The console wizard's page of a step, its choices read from the account."""

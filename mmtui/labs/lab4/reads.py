@@ -93,6 +93,13 @@ def live_listener(ctx: TaskContext, accelerator: dict[str, Any]) -> dict[str, An
     return workshop_listener(listeners_of(ga(ctx), str(accelerator["AcceleratorArn"])))
 
 
+def listener_if_any(ctx: TaskContext) -> dict[str, Any] | None:
+    """The workshop listener of the lab's accelerator, None when either is missing (what a
+    reset plans from)."""
+    accelerator = live_accelerator(ctx)
+    return None if accelerator is None else live_listener(ctx, accelerator)
+
+
 def required_listener(ctx: TaskContext) -> dict[str, Any]:
     listener = live_listener(ctx, required_accelerator(ctx))
     if listener is None:

@@ -1,43 +1,62 @@
-"""`mmtui load`: Lab 5's traffic without ab, through the accelerator of Lab 4."""
+"""Lab 5's commands: `mmtui load` (its traffic without ab, through the accelerator of Lab 4)
+and `mmtui drill failover` (the outage rehearsed and measured)."""
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from mmtui.cli_options import require_names_declared, target_flags, target_options
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def rate_option(minimum: float, what: str) -> Callable[[F], F]:
+    option: Callable[[F], F] = click.option(
+        "--rate",
+        type=click.FloatRange(minimum, 500),
+        default=10.0,
+        show_default=True,
+        metavar="N",
+        help=what,
+    )
+    return option
+
+
+def duration_option(minimum: float, default: float, what: str) -> Callable[[F], F]:
+    option: Callable[[F], F] = click.option(
+        "--duration",
+        type=click.FloatRange(minimum, 3600),
+        default=default,
+        show_default=True,
+        metavar="S",
+        help=what,
+    )
+    return option
+
+
+def format_option(what: str) -> Callable[[F], F]:
+    option: Callable[[F], F] = click.option(
+        "--format",
+        "output",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=what,
+    )
+    return option
+
 
 @click.command()
 @target_options
-@click.option(
-    "--rate",
-    type=click.FloatRange(0.5, 500),
-    default=10.0,
-    show_default=True,
-    metavar="N",
-    help="Likes per second.",
-)
-@click.option(
-    "--duration",
-    type=click.FloatRange(1, 3600),
-    default=60.0,
-    show_default=True,
-    metavar="S",
-    help="Seconds to send for (Ctrl-C stops sooner).",
-)
+@rate_option(0.5, "Likes per second.")
+@duration_option(1, 60.0, "Seconds to send for (Ctrl-C stops sooner).")
 @click.option("--mysfit", default=None, metavar="ID", help="The mysfit to like (Gretta).")
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: a line per second; json: the summary and each second, at the end.",
-)
+@format_option("text: a line per second; json: the summary and each second, at the end.")
 def load(rate: float, duration: float, mysfit: str | None, output: str, **kwargs: Any) -> None:
     """Send likes through the accelerator at a steady rate (Lab 5's load, no ab needed).
 
@@ -149,29 +168,13 @@ def drill() -> None:
     show_default=True,
     help="tasks: the primary services to 0 tasks; network: the tasks' security group narrowed.",
 )
-@click.option(
-    "--rate",
-    type=click.FloatRange(1, 500),
-    default=10.0,
-    show_default=True,
-    metavar="N",
-    help="Likes per second during the drill.",
+@rate_option(1, "Likes per second during the drill.")
+@duration_option(
+    6,
+    180.0,
+    "Seconds of load: a sixth before the break, half after it, the rest after the restore.",
 )
-@click.option(
-    "--duration",
-    type=click.FloatRange(6, 3600),
-    default=180.0,
-    show_default=True,
-    metavar="S",
-    help="Seconds of load: a sixth before the break, half after it, the rest after the restore.",
-)
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text: the timeline and the report; json: the report.")
 def drill_failover(
     break_kind: str, rate: float, duration: float, output: str, **kwargs: Any
 ) -> None:

@@ -139,7 +139,7 @@ class Drill:
 
     def _drill(self, accelerator: dict[str, Any], table: str, mysfit: str) -> None:
         ctx, options = self.ctx, self.options
-        likes_before = self._likes(ctx.secondary_region, table, mysfit)
+        likes_before = self._settled_likes(table, mysfit)
         self.generator = LoadGenerator(
             str(accelerator["DnsName"]), dict(ctx.checks.connection.resolve), options.rate, mysfit
         )
@@ -161,15 +161,9 @@ class Drill:
 
     def _wait_for_deployed(self, arn: str) -> None:
         """A dial change is applied once the accelerator is deployed again."""
-        from mmtui.labs.lab4.reads import status_of
+        from mmtui.labs.lab5.steps.dials import wait_until_deployed
 
-        self.ctx.wait(
-            "the accelerator to deploy the drill's dials",
-            lambda: status_of(self.ctx, arn) == "DEPLOYED",
-            lambda: status_of(self.ctx, arn),
-            cadence=5.0,
-            timeout=10 * 60,
-        )
+        wait_until_deployed(self.ctx, arn)
 
     def _elapsed(self) -> float:
         assert self.generator is not None
@@ -313,6 +307,38 @@ class Drill:
                 f"failback: the {ctx.primary_region} endpoint is HEALTHY"
             )
         self._until(end)
+
+    def _settled_likes(self, table: str, mysfit: str) -> int:
+        """The mysfit's likes once both replicas agree: likes written just before the drill
+        (two regions writing at once, last writer wins) may still be settling, and a count taken
+        meanwhile would make the drill's RPO wrong by their difference."""
+        ctx = self.ctx
+
+        def both() -> tuple[int, int]:
+            return (
+                self._likes(ctx.primary_region, table, mysfit),
+                self._likes(ctx.secondary_region, table, mysfit),
+            )
+
+        seen: list[tuple[int, int]] = []
+
+        def settled() -> bool:
+            seen.append(both())
+            # The same in both regions, twice in a row.
+            return len(seen) >= 2 and seen[-1] == seen[-2] and seen[-1][0] == seen[-1][1]
+
+        ctx.wait(
+            f"the likes of {mysfit} to agree in both regions",
+            settled,
+            lambda: (
+                f"{ctx.primary_region} {seen[-1][0]}, {ctx.secondary_region} {seen[-1][1]}"
+                if seen
+                else ""
+            ),
+            cadence=2.0,
+            timeout=CATCH_UP_LIMIT,
+        )
+        return seen[-1][1]
 
     def _likes(self, region: str, table: str, mysfit: str) -> int:
         item = (

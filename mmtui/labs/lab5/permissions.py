@@ -48,11 +48,11 @@ TASKS: dict[str, frozenset[str]] = {
     "load_test.solve": _actions(),
     "load_test.reset": _actions(),
     **{
-        f"{step}.solve": _actions(*_DIALS, *_TRAFFIC)
+        f"{step}.solve": _actions(*_DIALS, *_TRAFFIC, "globalaccelerator:DescribeAccelerator")
         for step in ("primary_only", "secondary_only", "split")
     },
     **{f"{step}.reset": _actions(*_DIALS) for step in ("primary_only", "secondary_only", "split")},
-    "failover.solve": _actions(*_DIALS, *_SERVICES, "ecs:UpdateService"),
+    "failover.solve": _actions(*_GROUPS, *_SERVICES, "ecs:UpdateService"),
     "failover.reset": _actions(*_RESTORE),
     "restore.solve": _actions(*_RESTORE),
 }

@@ -52,23 +52,31 @@ def enabled(check: Checker) -> CheckResult:
 # ---------------------------------------------------------------------- tasks
 
 
+def ensure_accelerator(ctx: TaskContext, name: str, ip_type: str = "IPV4") -> str:
+    """An enabled accelerator named `name` (created, or enabled if it was disabled)."""
+    from mmtui.labs.lab4.accelerator import accelerators_named
+
+    found = accelerators_named(ga(ctx), name)
+    if not found:
+        # The token makes a retried call (a timeout on hotel Wi-Fi) create one accelerator, not
+        # two: AWS answers a repeated token with the accelerator it made.
+        ga(ctx).create_accelerator(
+            Name=name, IpAddressType=ip_type, Enabled=True, IdempotencyToken=str(uuid.uuid4())
+        )
+        return f"created the accelerator {name}"
+    if len(found) == 1 and not found[0].get("Enabled"):
+        ga(ctx).update_accelerator(AcceleratorArn=found[0]["AcceleratorArn"], Enabled=True)
+        return f"enabled the accelerator {name}"
+    return ""
+
+
 @TASKS.implement("accelerator.solve")
 def solve_accelerator(ctx: TaskContext) -> list[Action]:
     name = ctx.param("accelerator")
 
     def ensure() -> str:
-        found = live_accelerator(ctx)
-        if found is None:
-            # The token makes a retried call (a timeout on hotel Wi-Fi) create one accelerator,
-            # not two: AWS answers a repeated token with the accelerator it made.
-            ga(ctx).create_accelerator(
-                Name=name, IpAddressType="IPV4", Enabled=True, IdempotencyToken=str(uuid.uuid4())
-            )
-            return f"created the accelerator {name}"
-        if not found.get("Enabled"):
-            ga(ctx).update_accelerator(AcceleratorArn=found["AcceleratorArn"], Enabled=True)
-            return f"enabled the accelerator {name}"
-        return ""
+        live_accelerator(ctx)  # refuses when several share the name: never guess which
+        return ensure_accelerator(ctx, name)
 
     return [Action(GA_REGION, f"accelerator {name}", "create (IPv4, enabled)", ensure)]
 

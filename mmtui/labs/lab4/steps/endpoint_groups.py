@@ -12,9 +12,8 @@ from mmtui.labs.lab4.catalog import CHECKS, TASKS
 from mmtui.labs.lab4.reads import (
     facts,
     ga,
-    live_accelerator,
+    listener_if_any,
     live_groups,
-    live_listener,
     needs_listener,
     required_listener,
 )
@@ -61,22 +60,23 @@ def secondary_group(check: Checker) -> CheckResult:
 # ---------------------------------------------------------------------- tasks
 
 
-def _ensure_group(ctx: TaskContext, region: str) -> str:
+def ensure_group(ctx: TaskContext, region: str, dial: float = DIAL) -> str:
+    """The listener's endpoint group for `region` with its dial at `dial`."""
     listener = required_listener(ctx)
     group = live_groups(ctx, listener).get(region)
     if group is None:
         ga(ctx).create_endpoint_group(
             ListenerArn=listener["ListenerArn"],
             EndpointGroupRegion=region,
-            TrafficDialPercentage=DIAL,
+            TrafficDialPercentage=dial,
             IdempotencyToken=str(uuid.uuid4()),
         )
-        return f"created the endpoint group for {region} (dial {DIAL:g}%)"
-    if float(group.get("TrafficDialPercentage", 100.0)) != DIAL:
+        return f"created the endpoint group for {region} (dial {dial:g}%)"
+    if float(group.get("TrafficDialPercentage", 100.0)) != dial:
         ga(ctx).update_endpoint_group(
-            EndpointGroupArn=group["EndpointGroupArn"], TrafficDialPercentage=DIAL
+            EndpointGroupArn=group["EndpointGroupArn"], TrafficDialPercentage=dial
         )
-        return f"set the {region} group's dial to {DIAL:g}%"
+        return f"set the {region} group's dial to {dial:g}%"
     return ""
 
 
@@ -87,7 +87,7 @@ def solve_endpoint_groups(ctx: TaskContext) -> list[Action]:
             GA_REGION,
             f"endpoint group for {region}",
             f"create (dial {DIAL:g}%)",
-            lambda region=region: _ensure_group(ctx, region),  # type: ignore[misc]
+            lambda region=region: ensure_group(ctx, region),  # type: ignore[misc]
         )
         for region in (ctx.primary_region, ctx.secondary_region)
     ]
@@ -95,8 +95,7 @@ def solve_endpoint_groups(ctx: TaskContext) -> list[Action]:
 
 @TASKS.implement("endpoint_groups.reset")
 def reset_endpoint_groups(ctx: TaskContext) -> list[Action]:
-    accelerator = live_accelerator(ctx)
-    listener = None if accelerator is None else live_listener(ctx, accelerator)
+    listener = listener_if_any(ctx)
     if listener is None:
         return []
     groups = live_groups(ctx, listener)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mmtui.engine.checks import Checker
 from mmtui.engine.results import CheckResult
 from mmtui.engine.tasks import Action, TaskContext
@@ -11,10 +13,9 @@ from mmtui.labs.lab4.catalog import CHECKS, TASKS
 from mmtui.labs.lab4.reads import (
     facts,
     ga,
-    live_accelerator,
+    listener_if_any,
     live_balancer,
     live_groups,
-    live_listener,
     needs_listener,
     required_listener,
 )
@@ -86,34 +87,47 @@ def _ensure_endpoint(ctx: TaskContext, which: str) -> str:
     balancer = live_balancer(ctx, which)
     if balancer is None:
         raise MmtuiError(f"{stack} has no load balancer in {region}", ExitCode.CHECK_FAILED)
+    return add_endpoint(ctx, group, balancer["arn"], f"the load balancer of {stack}")
+
+
+def add_endpoint(
+    ctx: TaskContext,
+    group: dict[str, Any],
+    arn: str,
+    shown: str,
+    weight: int = DEFAULT_WEIGHT,
+    preserve_client_ip: bool = True,
+) -> str:
+    """`arn` an endpoint of `group` with a weight above 0 (added, or its weight 0 raised)."""
+    region = group["EndpointGroupRegion"]
     endpoints = {str(e["EndpointId"]): e for e in group.get("EndpointDescriptions", [])}
-    found = endpoints.get(balancer["arn"])
+    found = endpoints.get(arn)
     if found is None:
         ga(ctx).add_endpoints(
             EndpointGroupArn=group["EndpointGroupArn"],
             EndpointConfigurations=[
                 {
-                    "EndpointId": balancer["arn"],
-                    "Weight": DEFAULT_WEIGHT,
-                    "ClientIPPreservationEnabled": True,
+                    "EndpointId": arn,
+                    "Weight": weight,
+                    "ClientIPPreservationEnabled": preserve_client_ip,
                 }
             ],
         )
-        return f"added the load balancer of {stack} to the {region} group"
-    if int(found.get("Weight", DEFAULT_WEIGHT)) <= 0:
+        return f"added {shown} to the {region} group"
+    if int(found.get("Weight", DEFAULT_WEIGHT)) <= 0 < weight:
         # UpdateEndpointGroup replaces the whole endpoint list: keep the others as they are.
         configurations = [
             {
                 "EndpointId": arn,
-                "Weight": DEFAULT_WEIGHT if arn == balancer["arn"] else int(e.get("Weight", 0)),
+                "Weight": weight if other == arn else int(e.get("Weight", 0)),
                 "ClientIPPreservationEnabled": bool(e.get("ClientIPPreservationEnabled", True)),
             }
-            for arn, e in endpoints.items()
+            for other, e in endpoints.items()
         ]
         ga(ctx).update_endpoint_group(
             EndpointGroupArn=group["EndpointGroupArn"], EndpointConfigurations=configurations
         )
-        return f"set the weight of the load balancer of {stack} to {DEFAULT_WEIGHT}"
+        return f"set the weight of {shown} to {weight}"
     return ""
 
 
@@ -133,8 +147,7 @@ def solve_endpoints(ctx: TaskContext) -> list[Action]:
 @TASKS.implement("endpoints.reset")
 def reset_endpoints(ctx: TaskContext) -> list[Action]:
     """Remove the two workshop load balancers from their groups; other endpoints stay."""
-    accelerator = live_accelerator(ctx)
-    listener = None if accelerator is None else live_listener(ctx, accelerator)
+    listener = listener_if_any(ctx)
     if listener is None:
         return []
     groups = live_groups(ctx, listener)

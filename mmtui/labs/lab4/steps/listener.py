@@ -58,37 +58,55 @@ def client_affinity(check: Checker) -> CheckResult:
 # ---------------------------------------------------------------------- tasks
 
 
+def ensure_listener(
+    ctx: TaskContext,
+    ports: tuple[int, int] = (PORT, PORT),
+    protocol: str = "TCP",
+    affinity: str = "NONE",
+) -> str:
+    """The accelerator's listener on port 80 as asked (created, or corrected in place)."""
+    accelerator = required_accelerator(ctx)
+    listener = live_listener(ctx, accelerator)
+    wanted = {
+        "PortRanges": [{"FromPort": ports[0], "ToPort": ports[1]}],
+        "Protocol": protocol,
+        "ClientAffinity": affinity,
+    }
+    shown = f"{protocol} {ports[0]}" + (f"-{ports[1]}" if ports[1] != ports[0] else "")
+    if listener is None:
+        ga(ctx).create_listener(
+            AcceleratorArn=accelerator["AcceleratorArn"],
+            IdempotencyToken=str(uuid.uuid4()),
+            **wanted,
+        )
+        return f"created a {shown} listener (client affinity {affinity})"
+    now = {
+        "PortRanges": [dict(r) for r in listener.get("PortRanges", [])],
+        "Protocol": listener.get("Protocol"),
+        "ClientAffinity": listener.get("ClientAffinity", "NONE"),
+    }
+    if now == wanted:
+        return ""
+    ga(ctx).update_listener(ListenerArn=listener["ListenerArn"], **wanted)
+    was = f"{port_text(listener)}, affinity {now['ClientAffinity']}"
+    return f"set the listener to {shown}, client affinity {affinity} (it was {was})"
+
+
 @TASKS.implement("listener.solve")
 def solve_listener(ctx: TaskContext) -> list[Action]:
-    def ensure() -> str:
-        accelerator = required_accelerator(ctx)
-        listener = live_listener(ctx, accelerator)
-        wanted = {"PortRanges": WANTED_PORTS, "Protocol": "TCP", "ClientAffinity": "NONE"}
-        if listener is None:
-            ga(ctx).create_listener(
-                AcceleratorArn=accelerator["AcceleratorArn"],
-                IdempotencyToken=str(uuid.uuid4()),
-                **wanted,
-            )
-            return f"created a TCP listener on port {PORT}"
-        now = {
-            "PortRanges": [dict(r) for r in listener.get("PortRanges", [])],
-            "Protocol": listener.get("Protocol"),
-            "ClientAffinity": listener.get("ClientAffinity", "NONE"),
-        }
-        if now == wanted:
-            return ""
-        ga(ctx).update_listener(ListenerArn=listener["ListenerArn"], **wanted)
-        was = f"{port_text(listener)}, affinity {now['ClientAffinity']}"
-        return f"set the listener to TCP {PORT}, client affinity None (it was {was})"
-
-    return [Action(GA_REGION, f"listener TCP {PORT}", "create (client affinity None)", ensure)]
+    return [
+        Action(
+            GA_REGION,
+            f"listener TCP {PORT}",
+            "create (client affinity None)",
+            lambda: ensure_listener(ctx),
+        )
+    ]
 
 
 @TASKS.implement("listener.reset")
 def reset_listener(ctx: TaskContext) -> list[Action]:
-    from mmtui.labs.lab4.reads import live_accelerator
+    from mmtui.labs.lab4.reads import listener_if_any
 
-    accelerator = live_accelerator(ctx)
-    listener = None if accelerator is None else live_listener(ctx, accelerator)
+    listener = listener_if_any(ctx)
     return [] if listener is None else listener_teardown(ctx, listener)

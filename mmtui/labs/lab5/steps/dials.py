@@ -114,10 +114,9 @@ def _register(step: str) -> None:
 
 def reset_dials(ctx: TaskContext) -> list[Action]:
     """Both dials back to 100%, as Lab 4 left them; nothing planned when they are."""
-    from mmtui.labs.lab4.reads import live_accelerator, live_groups, live_listener
+    from mmtui.labs.lab4.reads import listener_if_any, live_groups
 
-    accelerator = live_accelerator(ctx)
-    listener = None if accelerator is None else live_listener(ctx, accelerator)
+    listener = listener_if_any(ctx)
     if listener is None:
         return []
     groups = live_groups(ctx, listener)
@@ -162,6 +161,8 @@ def send_and_wait(ctx: TaskContext, sides: tuple[str, ...]) -> str:
     if all(counts().values()):
         return ""  # CloudWatch already counts recent requests there: a second solve sends none
     accelerator = required_accelerator(ctx)
+    # New dials apply once the accelerator has deployed them (the old ones serve until then).
+    wait_until_deployed(ctx, str(accelerator["AcceleratorArn"]))
     resolve = dict(ctx.checks.connection.resolve)
     answers = LoadGenerator(
         str(accelerator["DnsName"]), resolve, BURST_RATE, ctx.param("mysfit")
@@ -184,3 +185,18 @@ def send_and_wait(ctx: TaskContext, sides: tuple[str, ...]) -> str:
         timeout=15 * 60,
     )
     return f"sent {summary.sent} likes; CloudWatch counts them ({served})"
+
+
+def wait_until_deployed(ctx: TaskContext, arn: str) -> None:
+    from mmtui.labs.lab4.accelerator import GA_CADENCE
+    from mmtui.labs.lab4.reads import status_of
+
+    if status_of(ctx, arn) == "DEPLOYED":
+        return
+    ctx.wait(
+        "the accelerator to deploy the new dials",
+        lambda: status_of(ctx, arn) == "DEPLOYED",
+        lambda: status_of(ctx, arn),
+        cadence=GA_CADENCE,
+        timeout=15 * 60,
+    )
