@@ -43,18 +43,26 @@ LABS = {
 
 
 SLOWEST_FILES_FIRST = (
+    "tests/engine/test_lab5.py",
     "tests/engine/test_solve_reset.py",
     "tests/sandbox/test_sandbox_command.py",
     "tests/test_fleet_accounts.py",
     "tests/engine/test_build_artifacts_remote.py",
+    "tests/test_lab3_by_hand.py",
     "tests/tui/test_app.py",
+    "tests/test_labs45_by_hand.py",
     "tests/engine/test_permissions_declared.py",
+    "tests/engine/test_lab4.py",
+    "tests/sandbox/test_load_balancers.py",
+    "tests/tui/test_traffic.py",
+    "tests/engine/test_permissions_labs45.py",
+    "tests/test_cleanup.py",
+    "tests/sandbox/test_global_accelerator.py",
     "tests/engine/test_forms.py",
     "tests/engine/test_dashboard_verdicts.py",
     "tests/tui/test_forms.py",
     "tests/sandbox/test_accounts.py",
     "tests/test_policy.py",
-    "tests/test_cleanup.py",
     "tests/engine/test_real_verdicts.py",
     "tests/test_fleet.py",
 )

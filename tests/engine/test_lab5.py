@@ -138,7 +138,7 @@ def test_drill_rto_within_the_health_check_window_and_no_loss_without_lag(
     assert solve(target, "4").code == 0  # 50/50
     tables = extension(lab4_done, "dynamodb_global")
     tables.replication_lag = 0.0
-    report = drill(target, "--duration", "12")
+    report = drill(target, "--duration", "9")
     # The accelerator turns the endpoint unhealthy after 3 failed checks half a second apart
     # (its floor); the load balancer drained its targets at once (0 tasks). Until then every
     # like goes to the broken primary (the drill runs active-passive: dials 100/0).
@@ -162,7 +162,7 @@ def test_drill_rpo_follows_a_long_replication_lag(lab4_done: Sandbox, target: li
     before = tables.replication_lag
     tables.replication_lag = 6.0
     try:
-        report = drill(target, "--duration", "12", "--break", "network")
+        report = drill(target, "--duration", "9", "--break", "network")
     finally:
         tables.replication_lag = before
     assert report["likes_lost_at_failover"] > 0, report

@@ -84,7 +84,7 @@ async def test_a_drill_from_the_traffic_view_reports_and_restores(
     lab5_app: MmtuiApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = lab5_app
-    monkeypatch.setattr(mmtui.tui.app, "DRILL_SECONDS", 9.0)
+    monkeypatch.setattr(mmtui.tui.app, "DRILL_SECONDS", 8.0)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         app.open_lab()
