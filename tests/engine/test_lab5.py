@@ -35,6 +35,7 @@ def target(lab4_done: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[list
     # Quick turns: a solve's burst of likes and CloudWatch's counts (AWS: a minute or two).
     monkeypatch.setattr(balancers, "metrics_flush_seconds", 0.3)
     monkeypatch.setattr("mmtui.labs.lab5.steps.dials.BURST_SECONDS", 2.0)
+    monkeypatch.setattr("mmtui.labs.lab5.steps.dials.METRICS_TIMEOUT", 30.0)  # fail, not hang
     options = cli_target(lab4_done, monkeypatch, "MMTUI_RESOLVE_FILE", "MMTUI_WORKSPACE")
     yield [*options, "--lab", "5"]
     balancers.health_interval_seconds, accelerators.health_check_scale = before

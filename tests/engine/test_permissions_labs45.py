@@ -152,6 +152,7 @@ def test_lab_5_declares_what_it_calls(lab4_done: Sandbox, monkeypatch: pytest.Mo
     monkeypatch.setattr(balancers, "health_interval_seconds", 0.1)
     monkeypatch.setattr(accelerators, "health_check_scale", 0.02)
     monkeypatch.setattr("mmtui.labs.lab5.steps.dials.BURST_SECONDS", 2.0)
+    monkeypatch.setattr("mmtui.labs.lab5.steps.dials.METRICS_TIMEOUT", 30.0)
     recorder = Recorder()
     recording_clients(recorder, monkeypatch)
     walk(lab4_done, "5", recorder)

@@ -32,7 +32,9 @@ from mmtui.load.recovery import recovery
 
 BreakKind = Literal["tasks", "network"]
 POLL = 0.25
-"""Seconds between looks at the endpoint's health and the tables during the drill."""
+"""Seconds between looks at the load's answers (memory) during the drill."""
+STOP_EVERY = 1.0
+"""Seconds between looks at AWS (the endpoint's health) while waiting for a change."""
 CATCH_UP_LIMIT = 120.0
 """How long the drill waits for the secondary's replica to catch up after the failover."""
 
@@ -177,7 +179,14 @@ class Drill:
         return at
 
     def _until(self, at: float, stop: Callable[[], bool] = lambda: False) -> None:
-        while self._elapsed() < at and not stop():
+        """Show the seconds as they complete until `at`, or until `stop()` (an AWS read, so
+        asked at most once a second: a drill must not be throttled by its own polling)."""
+        asked = -STOP_EVERY
+        while self._elapsed() < at:
+            if self._elapsed() - asked >= STOP_EVERY:
+                asked = self._elapsed()
+                if stop():
+                    break
             self._show_seconds()
             time.sleep(POLL)
         self._show_seconds()
