@@ -64,8 +64,11 @@ def memory_kib(pid: int) -> tuple[int, int]:
     return values["VmRSS:"], values["VmHWM:"]
 
 
-def guide_once(env: dict[str, str], url: str) -> tuple[float, float, int, int]:
-    """(seconds to the home screen, seconds to Labs 0-2 verified, RSS KiB, peak RSS KiB)."""
+def guide_once(env: dict[str, str], url: str | None) -> tuple[float, float, int, int]:
+    """(seconds to the home screen, seconds to Labs 0-2 verified, RSS KiB, peak RSS KiB).
+
+    `url` None: `mmtui` alone, as a newcomer's first run (its embedded sandbox starts in a new
+    state folder)."""
     with tempfile.TemporaryDirectory(prefix="mmtui-bench-tui-") as scratch:
         child_env = {
             **env,
@@ -78,7 +81,8 @@ def guide_once(env: dict[str, str], url: str) -> tuple[float, float, int, int]:
         started = time.perf_counter()
         pid, fd = pty.fork()
         if pid == 0:  # the child: the guide in a terminal
-            os.execve(sys.executable, [*MMTUI, "--endpoint-url", url], child_env)
+            target = ["--endpoint-url", url] if url else []
+            os.execve(sys.executable, [*MMTUI, *target], child_env)
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
         seen = bytearray()
         home_at = verified_at = None
@@ -145,6 +149,14 @@ def main() -> None:
     print(f"  Labs 0-2 verified after: {summary([s[1] for s in samples])}")
     print(f"  resident memory then (VmRSS): {summary([s[2] / 1024 for s in samples], 'MiB')}")
     print(f"  peak resident memory (VmHWM): {summary([s[3] / 1024 for s in samples], 'MiB')}")
+
+    # A newcomer's first `mmtui`: no target, nothing saved yet, so the embedded sandbox starts
+    # fresh (issue 15's goal: Labs 0-2 verified within 2.5 s).
+    alone = {k: v for k, v in env.items() if not k.startswith(("AWS_", "MMTUI_"))}
+    first = [guide_once(alone, None) for _ in range(runs)]
+    print("mmtui alone, a newcomer's first run (embedded sandbox, new state folder):")
+    print(f"  home screen shown after: {summary([s[0] for s in first])}")
+    print(f"  Labs 0-2 verified after: {summary([s[1] for s in first])}  (goal: 2.5 s)")
 
 
 if __name__ == "__main__":
