@@ -577,8 +577,9 @@ class MmtuiApp(App[int]):
             self.action_sandbox_env,
         )
         for step in self.content.lab.steps:
-            number = f"Step {step.number}" if step.number else "Checkpoint"
-            title = f"{number}: {self._render(step.title)}"
+            from mmtui.tui.step import step_heading
+
+            title = step_heading(step, self._render(step.title))
             yield SystemCommand(title, "Open this step", lambda s=step.id: self.open_step(s))
         current = getattr(screen, "step", None)
         if isinstance(current, Step) and self.guide.can_show_traffic(current.id):

@@ -34,6 +34,14 @@ if TYPE_CHECKING:
     from mmtui.tui.app import MmtuiApp
 
 
+def step_heading(step: Step, title: str) -> str:
+    """ "Step 2: <title>", or the checkpoint's own title (which says it is one: the newcomer
+    walkthrough saw "Checkpoint: Checkpoint: ...")."""
+    if step.number:
+        return f"Step {step.number}: {title}"
+    return title if title.lower().startswith("checkpoint") else f"Checkpoint: {title}"
+
+
 class StepScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -64,9 +72,8 @@ class StepScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.guide_app
         step = self.step
-        number = f"Step {step.number}" if step.number else "Checkpoint"
         yield from app.target_widgets()
-        yield Static(f"{number}: {self._r(step.title)}", id="step-title")
+        yield Static(step_heading(step, self._r(step.title)), id="step-title")
         with TabbedContent(id="paths"):
             with TabPane("Read", id="read"), VerticalScroll():
                 yield Markdown(self._instructions(), id="instructions")

@@ -351,3 +351,47 @@ def test_the_lab2_body_put_back_by_a_stack_update_is_explained(
         "us-west-2). If you had extended mm-multi-region_Dashboard before: it belongs to the "
         "workshop stack's nested dashboard stack"
     )
+
+
+def test_a_missing_metric_is_named_once(
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
+) -> None:
+    """The Core and Like services' CPU are two metrics of one name: a dashboard without them
+    is said to miss CPUUtilization, not "CPUUtilization, CPUUtilization" (newcomer walkthrough)."""
+    lab_solved("1")
+    primary = stack_outputs(sandbox, "mm-multi-region", PRIMARY)
+    secondary = stack_outputs(sandbox, "mm-secondary-region", SECONDARY)
+    body = {
+        "widgets": [
+            {
+                "type": "metric",
+                "properties": {
+                    "region": PRIMARY,
+                    "metrics": [
+                        [
+                            "AWS/ApplicationELB",
+                            "RequestCount",
+                            "LoadBalancer",
+                            primary["LoadBalancerFullName"],
+                        ],
+                        [
+                            "AWS/ApplicationELB",
+                            "RequestCount",
+                            "LoadBalancer",
+                            secondary["LoadBalancerFullName"],
+                            {"region": SECONDARY},
+                        ],
+                    ],
+                },
+            }
+        ]
+    }
+    sandbox.client("cloudwatch", PRIMARY).put_dashboard(
+        DashboardName="mm-multi-region_Dashboard", DashboardBody=json.dumps(body)
+    )
+    _, checks = check_step(target, "5")
+    messages = [c["message"] for c in checks.values() if "does not graph" in c["message"]]
+    assert any("CPUUtilization" in m for m in messages), [c["message"] for c in checks.values()]
+    for message in messages:
+        named = message.split("does not graph ", 1)[1].split(" of ", 1)[0].split(", ")
+        assert len(named) == len(set(named)), message

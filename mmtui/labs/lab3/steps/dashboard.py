@@ -80,16 +80,21 @@ def _dashboard_has(
         return check.failed(expected, observed, message + _lab2_restored(check, lab2))
     best: tuple[str, list[str], list[str]] | None = None
     for dashboard, metrics in candidates:
-        missing = [w[1] for w in wanted if not _has(metrics, w, region)]
-        unlabelled = [
-            w[1]
-            for w in wanted
-            if labelled
-            and _has(metrics, w, region)
-            and not any(region in m.label for m in _has(metrics, w, region))
-        ]
+        # By name, once each: the Core and Like services' CPU are two metrics of one name.
+        missing = list(dict.fromkeys(w[1] for w in wanted if not _has(metrics, w, region)))
+        unlabelled = list(
+            dict.fromkeys(
+                w[1]
+                for w in wanted
+                if labelled
+                and _has(metrics, w, region)
+                and not any(region in m.label for m in _has(metrics, w, region))
+            )
+        )
         if not missing and not unlabelled:
-            absent = [w[1] for w in advised or [] if not _has(metrics, w, region)]
+            absent = list(
+                dict.fromkeys(w[1] for w in advised or [] if not _has(metrics, w, region))
+            )
             if absent:
                 return check.passed(
                     expected,
