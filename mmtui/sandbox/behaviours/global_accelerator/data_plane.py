@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from mmtui.sandbox.behaviours.global_accelerator.forwarding import forward, reset
 from mmtui.sandbox.behaviours.global_accelerator.routing import Health, Route, choose
+from mmtui.sandbox.core.loopback import bind_loopback
 
 ACCEPT_POLL = 0.5
 """How often the accept loop notices that it should stop (seconds)."""
@@ -104,7 +105,7 @@ class DataPlane:
         with self._lock:
             if arn in self._sockets:
                 return int(self._sockets[arn].getsockname()[1])
-            listener = _bind(port)
+            listener = bind_loopback(port, backlog=128)
             listener.setblocking(False)
             self._sockets[arn] = listener
             self._selector.register(listener, selectors.EVENT_READ, arn)
@@ -186,16 +187,3 @@ class DataPlane:
             return None  # the load balancer is gone: nothing answers there
         self.served.add(Served(arn, group.region, endpoint.endpoint_id))
         return address
-
-
-def _bind(port: int) -> socket.socket:
-    for candidate in (port, 0) if port else (0,):
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            listener.bind(("127.0.0.1", candidate))
-            listener.listen(128)
-            return listener
-        except OSError:
-            listener.close()
-    raise OSError("no free port on 127.0.0.1")

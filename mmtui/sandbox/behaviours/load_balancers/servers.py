@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from typing import Any
+
+from mmtui.sandbox.core.loopback import bind_loopback
 
 
 def serve(port: int, app: Any, name: str) -> Any:
@@ -16,7 +17,7 @@ def serve(port: int, app: Any, name: str) -> Any:
         def log(self, *_: Any, **__: Any) -> None:
             """Nothing reaches the terminal."""
 
-    listener = _bind(port)
+    listener = bind_loopback(port)
     try:
         server = make_server(
             "127.0.0.1",
@@ -44,17 +45,3 @@ def shut_down(servers: list[Any]) -> None:
         thread.join()
     for server in servers:
         server.server_close()
-
-
-def _bind(port: int) -> socket.socket:
-    """Bind the remembered port if it is free, else any free port."""
-    for candidate in (port, 0) if port else (0,):
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            listener.bind(("127.0.0.1", candidate))
-            listener.listen(64)
-            return listener
-        except OSError:
-            listener.close()
-    raise OSError("no free port on 127.0.0.1")
