@@ -22,6 +22,14 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 Run = Callable[[Pilot[Any]], Awaitable[None]]
 
 
+@pytest.fixture(autouse=True)
+def no_slow_calls_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The target line names a call that is slow right now (issue 15): on a busy machine that
+    may be any call, at any moment, so snapshots are taken without it (its own tests are in
+    tests/tui/test_quitting.py and tests/engine/test_hanging_endpoint.py)."""
+    monkeypatch.setattr("mmtui.tui.app.slow_summary", lambda: "")
+
+
 def opening(step_id: str | None = None, *keys: str) -> Run:
     async def run(pilot: Pilot[Any]) -> None:
         await settle(pilot)
