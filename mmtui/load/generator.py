@@ -116,15 +116,17 @@ class LoadGenerator:
     # ------------------------------------------------------------------ threads
 
     def _pace(self) -> None:
-        """Put one tick per like on the queue, at the rate, by the clock."""
+        """Put one tick per like on the queue, at the rate, by the clock: the k-th like is due
+        k / rate seconds after the start (computed, not summed, so no error accumulates), and
+        a late thread catches up at once, never skipping a like."""
         interval = 1.0 / self.rate
-        due = self.clock()
+        count = 0
         while not self._stop.is_set():
             with self._tick_ready:
-                self._ticks.append(due - self.started)
+                self._ticks.append(count * interval)
                 self._tick_ready.notify()
-            due += interval
-            pause = due - self.clock()
+            count += 1
+            pause = self.started + count * interval - self.clock()
             if pause > 0:
                 self._stop.wait(pause)
 
