@@ -13,6 +13,7 @@ from textual.widgets import DataTable, RichLog, Static
 
 import mmtui.labs
 import mmtui.tui.app
+from mmtui.load.chart import BARS
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
 from mmtui.tui.app import MmtuiApp
@@ -70,7 +71,12 @@ async def test_live_traffic_charts_the_serving_region(lab5_app: MmtuiApp) -> Non
         await until(pilot, lambda: screen.load is not None and screen.load.elapsed() > 3.5)
         await pilot.pause(1.1)  # the next tick draws the chart
         chart = str(screen.query_one("#traffic-chart", Static).render())
-        assert "us-west-2" in chart and "us-east-1" in chart and "failed" in chart
+        rows = {line.split()[0]: line for line in chart.splitlines() if line.strip()}
+        assert {"us-west-2", "us-east-1", "failed"} <= set(rows), chart
+        # Bars where the likes went (the primary: dials 100/100, the client nearest it), none
+        # for the failures: the labels alone would not pass.
+        assert any(bar in rows["us-west-2"] for bar in BARS[1:]), chart
+        assert not any(bar in rows["failed"] for bar in BARS[1:]), chart
         totals = str(screen.query_one("#traffic-totals", Static).render())
         assert totals.startswith("sending · 10 likes/s") and "OK by region: us-west-2" in totals
         await pilot.press("space")

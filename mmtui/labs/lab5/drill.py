@@ -24,7 +24,7 @@ from typing import Any, Literal
 from mmtui.engine.tasks import TaskContext
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.labs.lab4.reads import required_accelerator
-from mmtui.labs.lab5.reads import groups_now, primary_services, set_dials, stack_outputs
+from mmtui.labs.lab5.reads import groups_now, primary_services, set_dials
 from mmtui.labs.lab5.steps.failover import primary_health, reopen_ingress
 from mmtui.load.answers import per_second, summarise
 from mmtui.load.generator import LoadGenerator
@@ -244,21 +244,19 @@ class Drill:
                 ecs.update_service(cluster=cluster, service=name, desiredCount=0)
             what = f"break: {', '.join(before)} set to 0 tasks"
         else:
-            outputs = stack_outputs(ctx, "primary")
-            group_id, vpc = outputs["FargateContainerSecurityGroup"], outputs["VPCId"]
-            ec2 = ctx.client("ec2", ctx.primary_region)
-            cidr = str(ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["CidrBlock"])
             from mmtui.labs.lab5.facts import narrowed
+            from mmtui.labs.lab5.steps.failover import set_ingress, tasks_ingress
 
+            found = tasks_ingress(ctx)
+            if found is None:
+                raise MmtuiError(
+                    f"{ctx.param('primary_stack')} names no security group or VPC",
+                    ExitCode.CHECK_FAILED,
+                )
+            group_id, cidr, _group = found
             self._undo = lambda: reopen_ingress(ctx) or "the security group already let the VPC in"
-            ec2.revoke_security_group_ingress(
-                GroupId=group_id,
-                IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": cidr}]}],
-            )
-            ec2.authorize_security_group_ingress(
-                GroupId=group_id,
-                IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": narrowed(cidr)}]}],
-            )
+            set_ingress(ctx, group_id, cidr, allow=False)
+            set_ingress(ctx, group_id, narrowed(cidr), allow=True)
             what = f"break: {group_id} narrowed from {cidr} to {narrowed(cidr)}"
         self.report.broken_at = self._event(what)
 

@@ -154,13 +154,19 @@ def send_and_wait(ctx: TaskContext, sides: tuple[str, ...]) -> str:
     from mmtui.load.answers import summarise
     from mmtui.load.generator import LoadGenerator
 
+    # Each side's load balancer by its CloudWatch name, read once (not on every poll).
+    balancers = {
+        (ctx.primary_region if side == "primary" else ctx.secondary_region): stack_outputs(
+            ctx, side
+        ).get("LoadBalancerFullName", "")
+        for side in sides
+    }
+
     def counts() -> dict[str, int]:
-        found = {}
-        for side in sides:
-            region = ctx.primary_region if side == "primary" else ctx.secondary_region
-            name = stack_outputs(ctx, side).get("LoadBalancerFullName", "")
-            found[region] = requests_recently(ctx.client("cloudwatch", region), name)
-        return found
+        return {
+            region: requests_recently(ctx.client("cloudwatch", region), name)
+            for region, name in balancers.items()
+        }
 
     if all(counts().values()):
         return ""  # CloudWatch already counts recent requests there: a second solve sends none

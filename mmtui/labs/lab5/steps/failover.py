@@ -171,28 +171,40 @@ def set_desired(ctx: TaskContext, count: int) -> str:
     return f"set {', '.join(changed)} to {count} task{'s' if count != 1 else ''}" if changed else ""
 
 
-def reopen_ingress(ctx: TaskContext) -> str:
-    """The tasks' security group lets the VPC in again; the workshop's narrowed rule goes."""
+def tasks_ingress(ctx: TaskContext) -> tuple[str, str, dict[str, Any]] | None:
+    """(the tasks' security group id, the VPC's range, the group as EC2 describes it) of the
+    primary stack; None when the stack names no group or VPC."""
     outputs = stack_outputs(ctx, "primary")
     group_id, vpc = outputs.get("FargateContainerSecurityGroup"), outputs.get("VPCId")
     if not group_id or not vpc:
+        return None
+    ec2 = ctx.client("ec2", ctx.primary_region)
+    cidr = str(ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["CidrBlock"])
+    return group_id, cidr, ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+
+
+def set_ingress(ctx: TaskContext, group_id: str, cidr: str, *, allow: bool) -> None:
+    """Authorize (or revoke) the rule letting `cidr` reach the tasks on every protocol."""
+    ec2 = ctx.client("ec2", ctx.primary_region)
+    call = ec2.authorize_security_group_ingress if allow else ec2.revoke_security_group_ingress
+    call(GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": cidr}]}])
+
+
+def reopen_ingress(ctx: TaskContext) -> str:
+    """The tasks' security group lets the VPC in again; the workshop's narrowed rule goes."""
+    found = tasks_ingress(ctx)
+    if found is None:
         raise MmtuiError(
             f"{ctx.param('primary_stack')} names no security group or VPC", ExitCode.CHECK_FAILED
         )
-    ec2 = ctx.client("ec2", ctx.primary_region)
-    cidr = str(ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["CidrBlock"])
-    group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    group_id, cidr, group = found
     done = []
     if not _lets_in(group, cidr):
-        ec2.authorize_security_group_ingress(
-            GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": cidr}]}]
-        )
+        set_ingress(ctx, group_id, cidr, allow=True)
         done.append(f"let {cidr} in")
     narrow = narrowed(cidr)
     if narrow != cidr and _lets_in(group, narrow):
-        ec2.revoke_security_group_ingress(
-            GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": narrow}]}]
-        )
+        set_ingress(ctx, group_id, narrow, allow=False)
         done.append(f"removed the {narrow} rule")
     return f"{group_id}: {'; '.join(done)}" if done else ""
 
@@ -251,14 +263,10 @@ def restore_actions(ctx: TaskContext) -> list[Action]:
 
 def _narrowed_rule(ctx: TaskContext) -> str:
     """The tasks' security group when it does not let the VPC in ("" when it does)."""
-    outputs = stack_outputs(ctx, "primary")
-    group_id, vpc = outputs.get("FargateContainerSecurityGroup"), outputs.get("VPCId")
-    if not group_id or not vpc:
+    found = tasks_ingress(ctx)
+    if found is None or _lets_in(found[2], found[1]):
         return ""
-    ec2 = ctx.client("ec2", ctx.primary_region)
-    cidr = str(ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["CidrBlock"])
-    group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
-    return "" if _lets_in(group, cidr) else f"security group {group_id}"
+    return f"security group {found[0]}"
 
 
 @TASKS.implement("failover.solve")
