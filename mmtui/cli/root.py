@@ -13,6 +13,7 @@ from mmtui.cli.guide import run
 from mmtui.cli.lint import lint
 from mmtui.cli.policy import policy
 from mmtui.cli.sandbox import sandbox
+from mmtui.cli.serve import serve
 from mmtui.cli.target import target
 from mmtui.cli.tasks import reset, solve
 
@@ -40,7 +41,7 @@ def cli() -> None:
     """
 
 
-for command in (run, sandbox, check, solve, reset, cleanup, lint, fleet, policy, target):
+for command in (run, sandbox, check, solve, reset, cleanup, lint, fleet, policy, target, serve):
     cli.add_command(command)
 
 
