@@ -1,0 +1,149 @@
+"""The live room's history as data (mmtui.fleet.room): rounds, each attendee's current step and
+time on it, counts per step, the completed series, saving and the exports. No AWS."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from mmtui.fleet.room import DONE, UNKNOWN, Column, Failing, Room, Round, Row, history_path
+
+COLUMNS = [
+    Column("3", "infrastructure", 1, "Infrastructure"),
+    Column("3", "data-tier", 2, "Data tier"),
+    Column("3", "checkpoint", None, "Checkpoint"),
+]
+T0 = 1_800_000_000.0
+
+
+def room_of(*rounds: dict[str, str], names: tuple[str, ...] = ("ana", "ben", "cho")) -> Room:
+    """A room whose round k starts at T0 + 60k, with rows given as cells (error rows: "!")."""
+    room = Room(COLUMNS, list(names))
+    for k, cells in enumerate(rounds):
+        rows = {}
+        for name, text in cells.items():
+            if text == "!":
+                rows[name] = Row(name, "...", "error", error="AccessDenied: not authorized")
+            else:
+                rows[name] = Row(name, text, "pass" if text == "ppp" else "fail", "210000000001")
+        room.add(Round(T0 + 60 * k, rows))
+    return room
+
+
+def test_current_step_is_the_first_that_does_not_pass() -> None:
+    room = room_of({"ana": "pff", "ben": "ppp", "cho": "!"})
+    assert room.current("ana") == "3:data-tier"
+    assert room.current("ben") == DONE
+    assert room.current("cho") == UNKNOWN
+    assert room.label(room.current("ana")) == "3.2"
+    assert room.label("3:checkpoint") == "3.ckpt"
+
+
+def test_time_on_step_counts_from_the_round_that_first_saw_them_there() -> None:
+    room = room_of(
+        {"ana": "fff", "ben": "fff", "cho": "!"},
+        {"ana": "pff", "ben": "fff", "cho": "fff"},
+        {"ana": "p~f", "ben": "!", "cho": "fff"},
+        {"ana": "pff", "ben": "fff", "cho": "pff"},
+    )
+    now = T0 + 200
+    # ana reached step 2 in round 1 (a pending check is still not passing).
+    assert room.since("ana") == T0 + 60
+    assert room.on_step_seconds("ana", now) == 140
+    # ben has been on step 1 since round 0; the round that could not reach him does not count.
+    assert room.since("ben") == T0
+    # cho was unknown in round 0, on step 1 in rounds 1 and 2, on step 2 since round 3.
+    assert room.since("cho") == T0 + 180
+    assert room.on_step_seconds("nobody", now) is None
+
+
+def test_counts_per_step_and_the_completed_series() -> None:
+    room = room_of(
+        {"ana": "fff", "ben": "pff", "cho": "!"},
+        {"ana": "pff", "ben": "ppp", "cho": "pff"},
+    )
+    assert room.counts() == {"3:data-tier": 2, DONE: 1}
+    assert room.completed() == [(T0, 1), (T0 + 60, 5)]
+    assert room_of({"ana": "fff"}).counts() == {"3:infrastructure": 1, UNKNOWN: 2}
+
+
+def test_sorting_and_filtering() -> None:
+    room = room_of(
+        {"ana": "fff", "ben": "fff", "cho": "fff"},
+        {"ana": "pff", "ben": "fff", "cho": "!"},
+        {"ana": "ppp", "ben": "fff", "cho": "pff"},
+    )
+    now = T0 + 300
+    assert room.ordered(now) == ["ana", "ben", "cho"]
+    # ben has been on step 1 for 300 s, cho on step 2 for 180 s (since round 2); ana is done.
+    assert room.ordered(now, stuck_first=True) == ["ben", "cho", "ana"]
+    assert room.ordered(now, errors_only=True) == []
+    assert room_of({"ana": "fff", "cho": "!"}).ordered(now, errors_only=True) == ["cho"]
+    assert room.ordered(now, name="BE") == ["ben"]
+
+
+def test_history_round_trips_and_is_written_atomically(tmp_path: Path) -> None:
+    room = room_of({"ana": "pff", "ben": "!"}, {"ana": "ppf"})
+    room.rounds[0].rows["ana"].failing = Failing(
+        "3:data-tier", "data.replica", "The replica exists", "fail", "no replica in us-east-1"
+    )
+    path = tmp_path / "rooms" / "room.json"
+    room.save(path)
+    assert [p.name for p in path.parent.iterdir()] == ["room.json"]  # no temporary left
+    again = Room(COLUMNS, ["ana", "ben", "cho"])
+    assert again.load(path) is None
+    assert again.to_json() == room.to_json()
+    assert again.rounds[0].rows["ana"].failing == room.rounds[0].rows["ana"].failing
+    assert again.since("ana") == T0 + 60
+
+
+def test_a_history_of_other_steps_is_set_aside_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "room.json"
+    room_of({"ana": "pff"}).save(path)
+    other = Room(COLUMNS[:2], ["ana"])
+    notice = other.load(path)
+    assert notice is not None and "set aside" in notice
+    assert other.rounds == []
+    assert not path.exists() and len(list(tmp_path.glob("room.set-aside-*.json"))) == 1
+    path.write_text("{not json")
+    assert "set aside" in (Room(COLUMNS, ["ana"]).load(path) or "")
+    assert Room(COLUMNS, ["ana"]).load(tmp_path / "missing.json") is None
+
+
+def test_csv_and_json_exports() -> None:
+    room = room_of({"ana": "fff", "ben": "!"}, {"ana": "p~f", "ben": "fff"})
+    room.names.append("=cmd")
+    room.add(Round(T0 + 120, {"=cmd": Row("=cmd", "fff", "fail")}))
+    rows = list(csv.reader(io.StringIO(room.as_csv())))
+    assert rows[0] == [
+        "round", "at", "attendee", "account", "state", "current", "on_step_seconds",
+        "steps_passed", "3:infrastructure", "3:data-tier", "3:checkpoint", "error",
+    ]  # fmt: skip
+    assert rows[1][:8] == [
+        "1", "2027-01-15T08:00:00Z", "ana", "210000000001", "fail", "3.1", "0.0", "0"
+    ]  # fmt: skip
+    assert rows[1][8:11] == ["fail", "fail", "fail"]
+    assert rows[2][2:6] == ["ben", "", "error", "?"] and rows[2][-1].startswith("AccessDenied")
+    assert rows[3][2:] == [
+        "ana", "210000000001", "fail", "3.2", "0.0", "1", "pass", "pending", "fail", ""
+    ]  # fmt: skip
+    assert rows[5][2] == "'=cmd"  # a spreadsheet shows it as text
+    document = json.loads(room.as_json())
+    assert [s["key"] for s in document["steps"]] == [c.key for c in COLUMNS]
+    assert document["completed"] == [
+        {"at": "2027-01-15T08:00:00Z", "steps_passed": 0},
+        {"at": "2027-01-15T08:01:00Z", "steps_passed": 1},
+        {"at": "2027-01-15T08:02:00Z", "steps_passed": 0},
+    ]
+    assert document["rows"][3]["cells"] == {
+        "3:infrastructure": "fail", "3:data-tier": "fail", "3:checkpoint": "fail"
+    }  # fmt: skip
+
+
+def test_history_path_is_per_targets_file_and_labs(tmp_path: Path) -> None:
+    one = history_path(tmp_path / "room.yaml", ["3"])
+    assert one.parent.name == "rooms" and one.name.startswith("room-")
+    assert one != history_path(tmp_path / "room.yaml", ["3", "4"])
+    assert one != history_path(tmp_path / "other" / "room.yaml", ["3"])
