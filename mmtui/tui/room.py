@@ -154,6 +154,7 @@ class AttendeeScreen(Screen[None]):
 
 
 class RoomScreen(Screen[None]):
+    AUTO_FOCUS = "#grid"
     BINDINGS = [
         Binding("r", "refresh", "Check now"),
         Binding("t", "sort", "Stuck first"),
