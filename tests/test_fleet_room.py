@@ -6,9 +6,27 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
-from mmtui.fleet.room import DONE, UNKNOWN, Column, Failing, Room, Round, Row, history_path
+import pytest
+from click.testing import CliRunner
+
+from mmtui.cli.fleet import watch_command
+from mmtui.exitcodes import ExitCode
+from mmtui.fleet.room import (
+    DONE,
+    UNKNOWN,
+    Column,
+    Failing,
+    Room,
+    Round,
+    Row,
+    elapsed,
+    history_path,
+)
+from tests.conftest import invoke
 
 COLUMNS = [
     Column("3", "infrastructure", 1, "Infrastructure"),
@@ -147,3 +165,58 @@ def test_history_path_is_per_targets_file_and_labs(tmp_path: Path) -> None:
     assert one.parent.name == "rooms" and one.name.startswith("room-")
     assert one != history_path(tmp_path / "room.yaml", ["3", "4"])
     assert one != history_path(tmp_path / "other" / "room.yaml", ["3"])
+
+
+# ---------------------------------------------------------------------- the command line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--targets", "{tmp}/nope.yaml"], id="missing-file"),
+        pytest.param(["--targets", "{tmp}/room.yaml", "--lab", "9"], id="no-such-lab"),
+        pytest.param(["--targets", "{tmp}/room.yaml", "--lab", "1"], id="lab-not-guided"),
+        pytest.param(["--targets", "{tmp}/bad.yaml"], id="bad-file"),
+    ],
+)
+def test_bad_input_is_reported_as_fleet_check_reports_it(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "room.yaml").write_text("- name: ann\n  profile: p\n")
+    (tmp_path / "bad.yaml").write_text("- name: ann\n  profile: p\n  colour: red\n")
+    args = [arg.format(tmp=tmp_path) for arg in args]
+    watched = invoke("fleet", "watch", *args)
+    checked = invoke("fleet", "check", *args)
+    assert watched.code == checked.code == ExitCode.USAGE
+    assert watched.stderr == checked.stderr and watched.stderr.startswith("mmtui: ")
+    assert watched.stdout == ""
+
+
+def test_the_command_watches_every_guided_lab_or_the_one_named(tmp_path: Path) -> None:
+    """What the command hands the screen (here a stand-in that records it): the attendees of
+    the file, every lab workshop.yaml guides (or --lab's), the history's place, the interval."""
+    path = tmp_path / "room.yaml"
+    path.write_text("- name: ann\n  profile: p\n- name: bo\n  profile: q\n")
+    opened: list[tuple[Any, Path, float]] = []
+
+    def opener(watch: Any, history: Path, interval: float) -> NoReturn:
+        opened.append((watch, history, interval))
+        sys.exit(0)
+
+    command = watch_command(opener)
+    runner = CliRunner()
+    assert runner.invoke(command, ["--targets", str(path)]).exit_code == 0
+    result = runner.invoke(command, ["--targets", str(path), "--lab", "3", "--interval", "5"])
+    assert result.exit_code == 0, result.output
+    (every, history, interval), (one, history_3, interval_3) = opened
+    assert [lab.id for lab in every.labs] == ["3", "4", "5"]
+    assert [c.label for c in every.room.columns][:7] == [
+        "3.1", "3.2", "3.3", "3.4", "3.5", "3.ckpt", "4.1"
+    ]  # fmt: skip
+    assert every.room.names == ["ann", "bo"] and interval == 30.0
+    assert [lab.id for lab in one.labs] == ["3"] and interval_3 == 5.0
+    assert history == history_path(path, ["3", "4", "5"]) != history_3
+
+
+def test_elapsed_fits_a_grid_cell() -> None:
+    assert [elapsed(s) for s in (None, 0, 59.9, 90, 3599, 3900)] == [
+        "-", "0s", "59s", "1m30", "59m59", "1h05"
+    ]  # fmt: skip

@@ -386,12 +386,12 @@ def history_path(targets: Path, labs: list[str]) -> Path:
 
 
 def elapsed(seconds: float | None) -> str:
-    """`45s`, `12m`, `1h05`: short enough for a grid cell."""
+    """`45s`, `12m05`, `1h05`: short enough for a grid cell."""
     if seconds is None:
         return "-"
     whole = int(seconds)
     if whole < 60:
         return f"{whole}s"
     if whole < 3600:
-        return f"{whole // 60}m"
+        return f"{whole // 60}m{whole % 60:02d}"
     return f"{whole // 3600}h{(whole % 3600) // 60:02d}"

@@ -26,7 +26,7 @@ from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Markdown, RichLog, Sparkline, Static
+from textual.widgets import DataTable, Footer, Header, Input, Markdown, RichLog, Static
 from textual.worker import Worker, WorkerState
 
 from mmtui.background import DaemonPool
@@ -189,12 +189,12 @@ class RoomScreen(Screen[None]):
         yield Static("", id="room-counts", markup=False)
         yield Input(placeholder="attendee name (enter: find, escape: all)", id="find")
         yield DataTable(id="grid", cursor_type="cell", zebra_stripes=True)
+        with Horizontal(id="room-chart"):
+            yield Static("", id="chart-label", markup=False)
+            yield Static("", id="chart", markup=False)
         with Horizontal(id="room-bottom"):
             yield Static("", id="room-detail", markup=False)
-            with Vertical(id="room-side"):
-                yield Static("", id="chart-label", markup=False)
-                yield Sparkline([], id="chart")
-                yield RichLog(id="room-log", wrap=True, markup=False, max_lines=1000)
+            yield RichLog(id="room-log", wrap=True, markup=False, max_lines=1000)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -264,12 +264,15 @@ class RoomScreen(Screen[None]):
         self.query_one("#room-counts", Static).update(f"{head}\nat each step: {where}{shown}")
 
     def _chart(self) -> None:
-        series = self.room.completed()
+        """Steps passed in the room, a bar per round (the latest on the right), scaled to every
+        step of every attendee: a full bar is a room that has finished."""
+        series = [n for _, n in self.room.completed()]
         total = len(self.room.columns) * len(self.room.names)
-        self.query_one("#chart", Sparkline).data = [float(n) for _, n in series] or [0.0]
+        chart = self.query_one("#chart", Static)
+        width = chart.size.width or len(series)
+        chart.update(bars(series[-width:] if width else series, total))
         if series:
-            first, last = series[0][1], series[-1][1]
-            label = f"steps passed: {last} of {total} (was {first} at round 1)"
+            label = f"steps passed: {series[-1]} of {total} (round 1: {series[0]})"
         else:
             label = f"steps passed: - of {total}"
         self.query_one("#chart-label", Static).update(label)
@@ -552,9 +555,6 @@ class RoomApp(App[int]):
         cells = ", ".join(
             f"{self.watcher.room.label(f'{lab}:{s.id}')} {s.cell}" for s in outcome.steps if s.cell
         )
-        for step in outcome.steps:
-            for line in step.done:
-                self.log_line(f"  {name}: {step.id}: {line}")
         summary = f"{name}: {message.kind} {label}: {outcome.state}"
         self.log_line(summary + (f" ({cells})" if cells else ""))
         if outcome.error:
@@ -604,6 +604,15 @@ class RoomApp(App[int]):
             self.acting = None
         if event.worker.group == "room-round":
             self._round_ended()
+
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def bars(values: list[int], top: int) -> str:
+    """A bar per value, from ▁ (none) to █ (`top`)."""
+    last = len(BARS) - 1
+    return "".join(BARS[min(last, round(last * n / top))] if top else BARS[0] for n in values)
 
 
 def clock_time(at: float) -> str:

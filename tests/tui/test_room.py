@@ -23,7 +23,7 @@ from mmtui.fleet.room import Room, history_path
 from mmtui.fleet.targets import load_targets
 from mmtui.fleet.watch import Watch, WatchedLab
 from mmtui.sandbox.core.server import ENV_FILE
-from mmtui.tui.room import AttendeeScreen, RoomApp, RoomResetScreen
+from mmtui.tui.room import AttendeeScreen, RoomApp, RoomResetScreen, bars
 from tests.conftest import AttendeeSandbox
 from tests.test_fleet_accounts import Attendees, attendee, write_yaml
 from tests.tui.conftest import FROZEN, settle
@@ -110,7 +110,7 @@ async def test_the_live_room(
         assert history.current("a01") == "3:data-tier"
         assert history.current("a00") == "3:infrastructure"
         assert str(grid.get_row("a01")[STEP_1]) == "✔"
-        assert str(grid.get_row("a00")[2]) == "1m"  # on step 1 since round 1, 90 s ago
+        assert str(grid.get_row("a00")[2]) == "1m30"  # on step 1 since round 1, 90 s ago
         assert str(grid.get_row("a01")[2]) == "0s"  # on step 2 since this round
         assert "3.1: 2 · 3.2: 1 · ?: 1" in text(app, "#room-counts")
         assert history.completed() == [(FROZEN, 0), (FROZEN + 90, 1)]
@@ -155,12 +155,19 @@ async def test_the_live_room(
         await pilot.press("slash", "escape")
         assert app.room_screen.shown == ["a00", "a01", "a02", "typo"]
 
+        # ---------------------------------------------------------- catch up through a step
+        await select(pilot, 0)
+        await pilot.press("c")
+        await settle(pilot)
+        assert "a00: catch up 3.1: pass (3.1 done)" in log_text(app)
+        assert len(history.rounds) == 4 and history.current("a00") == "3:data-tier"
+
         # ---------------------------------------------------------- as the attendee sees it
         await select(pilot, 0, 0)
         await pilot.press("o")
         await pilot.pause()
         assert isinstance(app.screen, AttendeeScreen)
-        assert "a00 · Lab 3 · Step 1:" in text(app, "#attendee-title")
+        assert "a00 · Lab 3 · Step 2: Replicate the data tier" in text(app, "#attendee-title")
         checks = app.screen.query_one("#attendee-checks", DataTable)
         assert checks.row_count >= 1
         assert "fail" in str(checks.get_row_at(0)[2])
@@ -172,13 +179,39 @@ async def test_the_live_room(
         await pilot.pause()
     saved = Room(history.columns, history.names)
     assert app.history is not None and saved.load(app.history) is None
-    assert len(saved.rounds) == 3 and saved.current("a01") == "3:infrastructure"
+    assert len(saved.rounds) == 4 and saved.current("a01") == "3:infrastructure"
     exported = sorted(app.history.parent.glob(f"{app.history.stem}-*.csv"))
     assert len(exported) == 1 and exported[0].with_suffix(".json").exists()
     rows = list(csv.DictReader(io.StringIO(exported[0].read_text())))
-    assert len(rows) == 3 * 4
+    assert len(rows) == 4 * 4
     assert [(r["round"], r["current"]) for r in rows if r["attendee"] == "a01"] == [
         ("1", "3.1"),
         ("2", "3.2"),
         ("3", "3.1"),
+        ("4", "3.1"),
     ]
+    assert [r["3:infrastructure"] for r in rows if r["round"] == "4"] == [
+        "pass", "fail", "fail", "error"
+    ]  # fmt: skip
+
+
+def test_snapshot_of_the_room(
+    snap_compare: Any,
+    attendee_accounts: Attendees,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The room at 120×40 after its first round, the first attendee selected: deterministic by
+    construction (a frozen clock, accounts and identities the sandbox makes the same each time,
+    no sandbox URL on screen)."""
+    app = room_app(attendee_accounts(4), tmp_path, monkeypatch, Clock())
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run)
+
+
+def test_the_chart_scales_to_the_whole_room() -> None:
+    assert bars([0, 12, 24], 24) == "▁▅█"
+    assert bars([0, 1], 0) == "▁▁"  # a room of no steps draws a flat line, not a crash
