@@ -220,3 +220,48 @@ def test_elapsed_fits_a_grid_cell() -> None:
     assert [elapsed(s) for s in (None, 0, 59.9, 90, 3599, 3900)] == [
         "-", "0s", "59s", "1m30", "59m59", "1h05"
     ]  # fmt: skip
+
+
+def test_a_round_row_merges_every_labs_outcome() -> None:
+    """Two labs' check outcomes for one attendee: cells side by side, the worse state, the
+    account from whichever reached it, the first failing check in column order."""
+    from mmtui.engine.results import CheckResult, Status
+    from mmtui.fleet.run import StepOutcome, TargetOutcome
+    from mmtui.fleet.targets import Attendee
+    from mmtui.fleet.watch import merge
+    from mmtui.target.spec import TargetSpec
+
+    ana = Attendee("ana", TargetSpec("aws", "us-west-2", "us-east-1", profile="p"), None, "f:2")
+
+    def check(status: Status, message: str) -> CheckResult:
+        return CheckResult("c." + message, message.title(), "us-west-2", status, "", "", message)
+
+    lab3 = TargetOutcome(ana, account="210000000001", arn="arn:x", state="pass")
+    lab3.steps = [
+        StepOutcome("one", 1, "One", status=Status.PASS, checks=[check(Status.PASS, "ok")])
+    ]
+    lab4 = TargetOutcome(ana, account="210000000001", arn="arn:x", state="fail")
+    lab4.steps = [
+        StepOutcome("a", 1, "A", status=Status.PENDING, checks=[check(Status.PENDING, "wait")]),
+        StepOutcome("b", 2, "B", status=Status.FAIL, checks=[check(Status.FAIL, "no")]),
+    ]
+    row = Row("ana", "...")
+    merge(row, lab3, "3", 0)
+    merge(row, lab4, "4", 1)
+    assert (row.cells, row.state, row.account, row.identity) == (
+        "p~f",
+        "fail",
+        "210000000001",
+        "arn:x",
+    )
+    assert row.failing == Failing("4:a", "c.wait", "Wait", "pending", "wait")
+
+    unreachable = Row("ana", "..")
+    merge(unreachable, TargetOutcome(ana, [StepOutcome("a", 1, "A"), StepOutcome("b", 2, "B")],
+                                     state="error", error="AccessDenied"), "4", 0)  # fmt: skip
+    assert (unreachable.cells, unreachable.state, unreachable.error) == (
+        "ee",
+        "error",
+        "AccessDenied",
+    )
+    assert not unreachable.reached and unreachable.has_error

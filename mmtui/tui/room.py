@@ -451,6 +451,19 @@ class RoomApp(App[int]):
         self.push_screen(self.room_screen)
         self.run_round()
 
+    async def action_quit(self) -> None:
+        """Quit at once, unless an action runs in an attendee's account: then ask first."""
+        if self.acting is None:
+            self.exit()
+            return
+        from mmtui.tui.dialogs import QuitWhileRunningScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(QuitWhileRunningScreen([self.acting]), answered)
+
     def on_resize(self) -> None:
         self.set_class(self.size.height < 32, "-small")
 
@@ -475,7 +488,10 @@ class RoomApp(App[int]):
     def _round(self) -> None:
         round_ = self.watcher.check_round()
         if self.history is not None:
-            self.watcher.room.save(self.history)
+            try:
+                self.watcher.room.save(self.history)
+            except OSError as exc:  # a full disk: the room goes on, the history says why not
+                self.post_message(ActionLine(f"history not saved to {self.history}: {exc}"))
         self.post_message(RoundDone(round_))
 
     def _round_ended(self) -> None:

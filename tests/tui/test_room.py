@@ -23,6 +23,7 @@ from mmtui.fleet.room import Room, history_path
 from mmtui.fleet.targets import load_targets
 from mmtui.fleet.watch import Watch, WatchedLab
 from mmtui.sandbox.core.server import ENV_FILE
+from mmtui.tui.dialogs import QuitWhileRunningScreen
 from mmtui.tui.room import AttendeeScreen, RoomApp, RoomResetScreen, bars
 from tests.conftest import AttendeeSandbox
 from tests.test_fleet_accounts import Attendees, attendee, write_yaml
@@ -173,6 +174,16 @@ async def test_the_live_room(
         assert "fail" in str(checks.get_row_at(0)[2])
         await pilot.press("escape")
         assert app.screen is app.room_screen
+
+        # ---------------------------------------------------------- quitting asks while acting
+        app.acting = "the solve of 3.2 for a00"  # as while the worker runs
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitWhileRunningScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.room_screen and app.is_running
+        app.acting = None
 
         # ---------------------------------------------------------- history and exports
         await pilot.press("w")
