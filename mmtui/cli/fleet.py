@@ -192,7 +192,7 @@ def watch_command(open_room: RoomOpener) -> click.Command:
 
         \b
         mmtui fleet watch --targets room.yaml
-        mmtui fleet watch --targets room.yaml --lab 3 --interval 15
+        mmtui fleet watch --targets room.yaml --lab 4 --interval 15
         """
         from pathlib import Path
 
