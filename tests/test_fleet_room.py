@@ -222,46 +222,44 @@ def test_elapsed_fits_a_grid_cell() -> None:
     ]  # fmt: skip
 
 
-def test_a_round_row_merges_every_labs_outcome() -> None:
-    """Two labs' check outcomes for one attendee: cells side by side, the worse state, the
-    account from whichever reached it, the first failing check in column order."""
+def test_a_round_row_from_an_outcome_over_every_lab() -> None:
+    """An attendee's outcome over two labs (steps keyed lab:step): a cell per column, their
+    state, account and identity, the first failing check in column order; an account that
+    could not be reached has an error in every cell and says why."""
     from mmtui.engine.results import CheckResult, Status
     from mmtui.fleet.run import StepOutcome, TargetOutcome
     from mmtui.fleet.targets import Attendee
-    from mmtui.fleet.watch import merge
+    from mmtui.fleet.watch import row_of
     from mmtui.target.spec import TargetSpec
 
     ana = Attendee("ana", TargetSpec("aws", "us-west-2", "us-east-1", profile="p"), None, "f:2")
+    room = Room([*COLUMNS[:2], Column("4", "accelerator", 1, "Accelerator")], ["ana"])
 
-    def check(status: Status, message: str) -> CheckResult:
-        return CheckResult("c." + message, message.title(), "us-west-2", status, "", "", message)
+    def step(key: str, status: Status, message: str) -> StepOutcome:
+        check = CheckResult("c." + message, message.title(), "us-west-2", status, "", "", message)
+        return StepOutcome(key, 1, key, status.value, status, [check])
 
-    lab3 = TargetOutcome(ana, account="210000000001", arn="arn:x", state="pass")
-    lab3.steps = [
-        StepOutcome("one", 1, "One", status=Status.PASS, checks=[check(Status.PASS, "ok")])
+    outcome = TargetOutcome(ana, account="210000000001", arn="arn:x", state="fail")
+    outcome.steps = [
+        step("3:infrastructure", Status.PASS, "ok"),
+        step("3:data-tier", Status.PENDING, "wait"),
+        step("4:accelerator", Status.FAIL, "no"),
     ]
-    lab4 = TargetOutcome(ana, account="210000000001", arn="arn:x", state="fail")
-    lab4.steps = [
-        StepOutcome("a", 1, "A", status=Status.PENDING, checks=[check(Status.PENDING, "wait")]),
-        StepOutcome("b", 2, "B", status=Status.FAIL, checks=[check(Status.FAIL, "no")]),
-    ]
-    row = Row("ana", "...")
-    merge(row, lab3, "3", 0)
-    merge(row, lab4, "4", 1)
+    row = row_of(outcome, room)
     assert (row.cells, row.state, row.account, row.identity) == (
         "p~f",
         "fail",
         "210000000001",
         "arn:x",
     )
-    assert row.failing == Failing("4:a", "c.wait", "Wait", "pending", "wait")
+    assert row.failing == Failing("3:data-tier", "c.wait", "Wait", "pending", "wait")
 
-    unreachable = Row("ana", "..")
-    merge(unreachable, TargetOutcome(ana, [StepOutcome("a", 1, "A"), StepOutcome("b", 2, "B")],
-                                     state="error", error="AccessDenied"), "4", 0)  # fmt: skip
+    denied = TargetOutcome(ana, [StepOutcome("infrastructure", 1, "I")], state="error")
+    denied.error = "AccessDenied"
+    unreachable = row_of(denied, room)
     assert (unreachable.cells, unreachable.state, unreachable.error) == (
-        "ee",
+        "eee",
         "error",
         "AccessDenied",
     )
-    assert not unreachable.reached and unreachable.has_error
+    assert not unreachable.reached and unreachable.has_error and unreachable.failing is None

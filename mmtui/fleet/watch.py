@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mmtui.content.loader import LabContent
 from mmtui.content.model import Step
 from mmtui.engine.plugin import LabPlugin
-from mmtui.engine.results import CheckResult, Status
+from mmtui.engine.results import CheckResult, Status, StepResult
 from mmtui.fleet.room import CODES, Column, Failing, Room, Round, Row
-from mmtui.fleet.run import Command, Fleet, Hooks, Job, TargetOutcome
+from mmtui.fleet.run import Command, Fleet, Hooks, Job, StepOutcome, TargetOutcome
 from mmtui.fleet.targets import Attendee
 
 
@@ -29,9 +30,6 @@ class WatchedLab:
     @property
     def id(self) -> str:
         return self.content.lab.id
-
-
-_STATE_RANK = {"pass": 0, "fail": 1, "error": 2, "refused": 3}
 
 
 class Watch:
@@ -84,20 +82,15 @@ class Watch:
         history and returned."""
         started = self.clock()
         began = time.perf_counter()
-        rows = {a.name: Row(a.name, "." * len(self.room.columns)) for a in self.attendees}
-        offset = 0
-        for lab in self.labs:
-            steps = list(lab.content.lab.steps)
-            job = Job("check", lab.plugin, lab.content, steps)
-            outcomes = Fleet(job, self.concurrency).run(self.attendees)
-            for outcome in outcomes:
-                merge(rows[outcome.attendee.name], outcome, lab.id, offset)
-                if outcome.account is not None and outcome.state != "error":
-                    mine = self.checks.setdefault(outcome.attendee.name, {})
-                    for step in outcome.steps:
-                        mine[f"{lab.id}:{step.id}"] = step.checks
-            offset += len(steps)
+        outcomes = RoomFleet(self.labs, self.concurrency).run(self.attendees)
+        rows = {outcome.attendee.name: row_of(outcome, self.room) for outcome in outcomes}
+        # Filled aside and swapped in whole: the screen reads the last one meanwhile.
+        checks = {name: dict(seen) for name, seen in self.checks.items()}
+        for outcome in outcomes:
+            if outcome.state not in ("error", "refused"):
+                checks[outcome.attendee.name] = {step.id: step.checks for step in outcome.steps}
         round_ = Round(started, rows, time.perf_counter() - began)
+        self.checks = checks
         self.room.add(round_)
         return round_
 
@@ -138,29 +131,70 @@ class Watch:
         return self._run("reset", lab, [step], name, log, act=True)
 
 
-def merge(row: Row, outcome: TargetOutcome, lab_id: str, offset: int) -> None:
-    """One lab's check outcome into the attendee's row of the round."""
-    cells = list(row.cells)
-    for index, step in enumerate(outcome.steps):
-        if step.status is not None:
-            cells[offset + index] = CODES[step.status.value]
-        elif outcome.state in ("error", "refused"):
-            cells[offset + index] = "e"
-    row.cells = "".join(cells)
-    if _STATE_RANK.get(outcome.state, 1) > _STATE_RANK.get(row.state, 1) or offset == 0:
-        row.state = outcome.state
-    row.account = row.account or outcome.account
-    row.identity = row.identity or outcome.arn
-    if outcome.error and row.error is None:
-        row.error = outcome.error
-    if row.failing is None:
-        for step in outcome.steps:
-            check = next((c for c in step.checks if c.status != Status.PASS), None)
-            if check is not None:
-                row.failing = Failing(
-                    f"{lab_id}:{step.id}", check.id, check.title, check.status.value, check.message
+class RoomFleet(Fleet):
+    """`fleet check` over several labs at once: each attendee's account is reached once per
+    round (one connection, one role assumed, one identity guard) and every lab's checks run in
+    it; a step's outcome is keyed `lab:step`, as the room's columns are."""
+
+    def __init__(self, labs: list[WatchedLab], concurrency: int) -> None:
+        first = labs[0]
+        super().__init__(Job("check", first.plugin, first.content, []), concurrency)
+        self.labs = labs
+
+    def run(self, attendees: list[Attendee]) -> list[TargetOutcome]:
+        for lab in self.labs:  # once, before the threads, as Fleet.run does for its lab
+            lab.plugin.checks, lab.plugin.tasks  # noqa: B018
+        return super().run(attendees)
+
+    def _check(self, connection: Any, outcome: TargetOutcome) -> None:
+        from mmtui.engine.checks import run_checks
+        from mmtui.engine.context import CheckContext
+
+        results: list[StepResult] = []
+        outcome.steps = []
+        for lab in self.labs:
+            context = CheckContext.for_target(connection, lab.content, lab.plugin)
+            steps = list(lab.content.lab.steps)
+            for result in run_checks(
+                context, steps, prerequisites=False, workers=self.check_workers
+            ):
+                status = result.status
+                outcome.steps.append(
+                    StepOutcome(f"{lab.id}:{result.id}", result.number, result.title, status.value)
                 )
-                break
+                outcome.steps[-1].status, outcome.steps[-1].checks = status, result.checks
+                results.append(result)
+        # The cells are set above; this gives the target its state, exit code and error as
+        # `fleet check` does (its own step lookup finds none of the keyed ids).
+        self._record_checks(outcome, results)
+
+
+def row_of(outcome: TargetOutcome, room: Room) -> Row:
+    """An attendee's row of the round from their outcome over every lab."""
+    by_key = {step.id: step for step in outcome.steps}
+    unreached = outcome.state in ("error", "refused") and not any(
+        step.status is not None for step in outcome.steps
+    )
+    cells = []
+    failing: Failing | None = None
+    for column in room.columns:
+        step = by_key.get(column.key)
+        if step is None or step.status is None:
+            cells.append("e" if unreached else ".")
+            continue
+        cells.append(CODES[step.status.value])
+        check = next((c for c in step.checks if c.status != Status.PASS), None)
+        if check is not None and failing is None:
+            failing = Failing(column.key, check.id, check.title, check.status.value, check.message)
+    return Row(
+        outcome.attendee.name,
+        "".join(cells),
+        outcome.state,
+        outcome.account,
+        outcome.arn,
+        outcome.error,
+        failing,
+    )
 
 
 def try_line(lab: WatchedLab, step: Step, check_id: str, overrides: dict[str, str]) -> str | None:
