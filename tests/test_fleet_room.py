@@ -263,3 +263,23 @@ def test_a_round_row_from_an_outcome_over_every_lab() -> None:
         "AccessDenied",
     )
     assert not unreachable.reached and unreachable.has_error and unreachable.failing is None
+
+
+def test_the_export_reads_time_on_a_step_as_the_room_does() -> None:
+    """The export carries where each attendee stood forward in one pass; after every round it
+    says what the room said at that round (unreachable rounds included)."""
+    rounds = [
+        {"ana": "fff", "ben": "fff", "cho": "!"},
+        {"ana": "pff", "ben": "!", "cho": "fff"},
+        {"ana": "p~f", "ben": "fff", "cho": "fff"},
+        {"ana": "ppf", "ben": "ppp", "cho": "pff"},
+    ]
+    room = room_of(*rounds)
+    exported = {(r["round"], r["attendee"]): r for r in room.export_rows()}
+    for number in range(1, len(rounds) + 1):
+        then = room_of(*rounds[:number])
+        at = T0 + 60 * (number - 1)
+        for name in ("ana", "ben", "cho"):
+            item = exported[(number, name)]
+            assert item["on_step_seconds"] == then.on_step_seconds(name, at), (number, name)
+            assert item["current"] == then.label(then.current(name))

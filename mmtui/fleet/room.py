@@ -308,15 +308,20 @@ class Room:
     def export_rows(self) -> list[dict[str, Any]]:
         """A row per attendee per round, as the CSV and JSON exports give them."""
         out: list[dict[str, Any]] = []
+        # Where each attendee stood and since when, carried forward round by round (as
+        # `current` and `since` read it backwards): one pass, however long the day.
+        where: dict[str, tuple[str, float]] = {}
         for number, round_ in enumerate(self.rounds, 1):
-            history = Room(self.columns, self.names)
-            history.rounds = self.rounds[:number]
             for name in self.names:
                 row = round_.rows.get(name)
                 if row is None:
                     continue
-                seconds = history.on_step_seconds(name, round_.at)
-                current = history.current(name)
+                if row.reached:
+                    here = self.current_of(row)
+                    if where.get(name, (None,))[0] != here:
+                        where[name] = (here, round_.at)
+                current, since = where.get(name, (UNKNOWN, None))
+                seconds = None if since is None else round_.at - since
                 out.append(
                     {
                         "round": number,
