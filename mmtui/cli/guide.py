@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
@@ -31,4 +32,12 @@ def run(**kwargs: Any) -> None:
     code = MmtuiApp(spec, content, guide=guide, lab_loader=load).run()
     if guide.closing_error is not None:  # e.g. the embedded sandbox could not save its state
         raise guide.closing_error
+    sys.exit(code or ExitCode.OK)
+
+
+def open_room(watch: Any, history: Path, interval: float) -> NoReturn:
+    """`mmtui fleet watch`'s screen (mmtui.cli.fleet validates its options and hands over)."""
+    from mmtui.tui.room import RoomApp
+
+    code = RoomApp(watch, history, round_seconds=interval).run()
     sys.exit(code or ExitCode.OK)

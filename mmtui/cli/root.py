@@ -8,8 +8,8 @@ import click
 from mmtui import __version__
 from mmtui.cli.check import check
 from mmtui.cli.cleanup import cleanup
-from mmtui.cli.fleet import fleet
-from mmtui.cli.guide import run
+from mmtui.cli.fleet import fleet, watch_command
+from mmtui.cli.guide import open_room, run
 from mmtui.cli.lint import lint
 from mmtui.cli.policy import policy
 from mmtui.cli.sandbox import sandbox
@@ -41,6 +41,7 @@ def cli() -> None:
     """
 
 
+fleet.add_command(watch_command(open_room))  # the fleet's live room, opened by the TUI's module
 for command in (run, sandbox, check, solve, reset, cleanup, lint, fleet, policy, target, serve):
     cli.add_command(command)
 
