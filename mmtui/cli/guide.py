@@ -19,9 +19,8 @@ from mmtui.exitcodes import ExitCode
 def run(**kwargs: Any) -> None:
     """Open the guide (the default command).
 
-    Today the guide shows the lab's steps with live checks, and each step's instructions and
-    hints; the by-hand and automated paths inside the guide are still being written (use
-    `mmtui solve` meanwhile).
+    Home lists the workshop's labs; a guided lab's steps each explain what to do, give the
+    exact commands to do it by hand, can be done for you, and check the result live.
     """
     spec, lab, content = resolve_common(kwargs)
     from mmtui.guide import Guide

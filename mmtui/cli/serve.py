@@ -19,6 +19,7 @@ import shlex
 import signal
 import socket
 import sys
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,9 +54,12 @@ def serve(host: str, port: int, command: tuple[str, ...]) -> None:
     """
     words = list(command) or ["run"]
     served = served_command(words)
+    parse_served(words)
     port = bind_check(host, port)
     token = secrets.token_urlsafe(18)
-    shown_host = f"[{host}]" if ":" in host else host
+    # A wildcard address is no place to browse to: the link names the machine instead.
+    shown_host = socket.gethostname() if host in ("0.0.0.0", "::") else host
+    shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
     link = f"http://{shown_host}:{port}/?token={token}"
     if not is_loopback(host):
         click.echo(
@@ -87,6 +91,24 @@ def served_command(words: list[str]) -> str:
         "(they are the screens; the other commands print and end: run them in a terminal)",
         ExitCode.USAGE,
     )
+
+
+def parse_served(words: list[str]) -> None:
+    """Parse the served command line as `mmtui` would, without running it: a bad option or
+    value is said here, once, rather than in every browser tab that opens."""
+    from mmtui.cli.root import cli
+
+    context = cli.make_context("mmtui", list(words))
+    command: click.Command = cli
+    while isinstance(command, click.Group):
+        with warnings.catch_warnings():
+            # Click 8.2 deprecates protected_args (9.0 folds them into args); both hold the
+            # subcommand's words today.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            arguments = [*context.protected_args, *context.args]
+        name, found, rest = command.resolve_command(context, arguments)
+        assert found is not None and name is not None
+        command, context = found, found.make_context(name, rest, parent=context)
 
 
 def is_loopback(host: str) -> bool:

@@ -187,6 +187,9 @@ def test_serve_refuses_what_it_cannot_serve_and_warns_off_loopback(
     refused = invoke("serve", "check")
     assert refused.code == 2
     assert "only `run` and `fleet watch` can be served" in refused.stderr
+    # The served command line is parsed once, here, not in every tab that opens.
+    unknown = invoke("serve", "run", "--bogus")
+    assert unknown.code == 2 and "No such option '--bogus'" in unknown.stderr
 
     served: list[tuple[str, str, int]] = []
 
