@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from mmtui.target.connect import read_env_file
 from tests.conftest import REPO, run_mmtui
@@ -90,6 +92,24 @@ def _stop(running: Running) -> tuple[int, str, str]:
 GRETTA = "da5303ae-5aba-495c-b5d6-eb5c4a66b941"
 
 
+@pytest.fixture(scope="module")
+def seeded_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state folder as a first `mmtui sandbox` leaves it (seeded, saved, stopped). Tests about
+    what a running sandbox does start from a copy of it rather than seed one each (a fresh seed
+    is tested by test_ready_env_file_state_survives_restart_and_fresh_resets and the aws CLI
+    test)."""
+    folder = tmp_path_factory.mktemp("seeded") / "state"
+    with running_sandbox("--dir", str(folder)) as running:
+        assert _stop(running)[0] == 0
+    return folder
+
+
+def seeded(seeded_folder: Path, where: Path) -> Path:
+    """A copy of the seeded state folder at `where`, for one test to start a sandbox on."""
+    shutil.copytree(seeded_folder, where, symlinks=True)
+    return where
+
+
 def _client(service: str, env: dict[str, str], region: str = "us-west-2") -> Any:
     return boto3.client(
         service,
@@ -147,10 +167,12 @@ def test_ready_env_file_state_survives_restart_and_fresh_resets(tmp_path: Path) 
         assert _stop(fresh)[0] == 0
 
 
-def test_a_time_scale_makes_aws_s_minutes_last_and_says_so(tmp_path: Path) -> None:
+def test_a_time_scale_makes_aws_s_minutes_last_and_says_so(
+    tmp_path: Path, seeded_folder: Path
+) -> None:
     """A rehearsal at a hundredth of AWS's durations: a replica takes 12 s instead of 20 min,
     and both the start lines and sandbox.env say what was simulated."""
-    state_dir = tmp_path / "state"
+    state_dir = seeded(seeded_folder, tmp_path / "state")
     with running_sandbox("--dir", str(state_dir), "--time-scale", "0.01") as running:
         (time_line,) = [line for line in running.lines if line.startswith("time:")]
         assert "0.01 × AWS's durations" in time_line
@@ -175,12 +197,12 @@ def test_a_time_scale_makes_aws_s_minutes_last_and_says_so(tmp_path: Path) -> No
                 time.sleep(0.05)
         assert answer["Replicas"] == [{"RegionName": "us-east-1", "ReplicaStatus": "CREATING"}]
         assert _stop(running)[0] == 0
-    with running_sandbox("--dir", str(tmp_path / "instant")) as instant:
+    with running_sandbox("--dir", str(seeded(seeded_folder, tmp_path / "instant"))) as instant:
         assert "time:      0 (instant: AWS's minutes are skipped)" in instant.lines
 
 
-def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
-    with running_sandbox("--dir", str(tmp_path)) as running:
+def test_ctrl_c_stops_cleanly(tmp_path: Path, seeded_folder: Path) -> None:
+    with running_sandbox("--dir", str(seeded(seeded_folder, tmp_path / "state"))) as running:
         running.process.send_signal(signal.SIGINT)
         out, err = running.process.communicate(timeout=30)
         assert running.process.returncode == 0
@@ -250,7 +272,9 @@ def test_the_aws_cli_talks_to_it_with_the_env_file(tmp_path: Path) -> None:
         _stop(running)
 
 
-def test_port_in_use_and_second_sandbox_on_same_dir_exit_2(tmp_path: Path) -> None:
+def test_port_in_use_and_second_sandbox_on_same_dir_exit_2(
+    tmp_path: Path, seeded_folder: Path
+) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -261,7 +285,7 @@ def test_port_in_use_and_second_sandbox_on_same_dir_exit_2(tmp_path: Path) -> No
         f"mmtui: --port: port {port} on 127.0.0.1 is already in "
         "use; choose another or omit --port for a free one"
     )
-    with running_sandbox("--dir", str(tmp_path / "b")) as running:
+    with running_sandbox("--dir", str(seeded(seeded_folder, tmp_path / "b"))) as running:
         second = run_mmtui("sandbox", "--dir", str(tmp_path / "b"))
         assert second.code == 2
         assert "another sandbox is already running on" in second.stderr
@@ -283,9 +307,10 @@ def test_dir_that_is_a_file_exits_2(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"mmtui: --dir: cannot write to {afile / 'state'}")
 
 
-def test_other_commands_connect_to_a_running_sandbox(tmp_path: Path) -> None:
+def test_other_commands_connect_to_a_running_sandbox(tmp_path: Path, seeded_folder: Path) -> None:
     """With no target option, mmtui uses the sandbox that already runs on its state folder."""
     state = tmp_path / "state"
+    seeded(seeded_folder, state / "sandbox")
     with running_sandbox("--dir", str(state / "sandbox")) as running:
         endpoint = running.env(state / "sandbox")["AWS_ENDPOINT_URL"]
         shared = run_mmtui("target", env={"MMTUI_STATE_DIR": str(state)})
@@ -307,10 +332,12 @@ def test_target_sandbox_flag_uses_a_temporary_embedded_sandbox(tmp_path: Path) -
     assert result.stderr == ""
 
 
-def test_killed_it_says_exactly_what_it_lost_and_keeps_what_it_saved(tmp_path: Path) -> None:
+def test_killed_it_says_exactly_what_it_lost_and_keeps_what_it_saved(
+    tmp_path: Path, seeded_folder: Path
+) -> None:
     """SIGKILL between two saves: the restarted sandbox names each change it had acknowledged
     and no longer has, and keeps everything it saved."""
-    state_dir = tmp_path / "state"
+    state_dir = seeded(seeded_folder, tmp_path / "state")
     env = {**os.environ, "MMTUI_SANDBOX_AUTOSAVE_SECONDS": "3600"}  # no save before the kill
     with running_sandbox("--dir", str(state_dir), env=env) as running:
         xray = _client("xray", running.env(state_dir))
@@ -339,11 +366,13 @@ def test_killed_it_says_exactly_what_it_lost_and_keeps_what_it_saved(tmp_path: P
     assert "stopped without saving" not in err
 
 
-def test_killed_mid_solve_then_the_solve_finishes_after_a_restart(tmp_path: Path) -> None:
+def test_killed_mid_solve_then_the_solve_finishes_after_a_restart(
+    tmp_path: Path, seeded_folder: Path
+) -> None:
     """The sandbox killed while `mmtui solve --step 2` waits for its replica: the solve stops
     with a network error (exit 4), the restarted sandbox says which of its changes it lost,
     and the same solve run again finishes the step from what the sandbox then holds."""
-    state_dir = tmp_path / "state"
+    state_dir = seeded(seeded_folder, tmp_path / "state")
     slow = {
         **os.environ,
         "MMTUI_SANDBOX_AUTOSAVE_SECONDS": "3600",
