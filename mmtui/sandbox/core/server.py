@@ -42,6 +42,7 @@ from mmtui.sandbox.core.extension import Extension
 from mmtui.sandbox.core.journal import JOURNAL_FILE, Journal, lost_note
 from mmtui.sandbox.core.persistence import SnapshotMismatch, dump_state, load_state
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT
+from mmtui.sandbox.core.proxy import NO_PROXY
 from mmtui.sandbox.core.realism import Realism
 
 if TYPE_CHECKING:
@@ -448,6 +449,14 @@ class Sandbox:
             # Load balancers made later (step 1) are added to this file; mmtui reads it fresh,
             # so a shell that sourced it before still finds them.
             "MMTUI_RESOLVE_FILE": str(self.state_dir / ENV_FILE),
+            # The lab's own `curl http://<load balancer name>/` works unchanged: the sandbox
+            # is this shell's plain-HTTP proxy for the names it serves (core/proxy.py); the
+            # endpoint and git's clone URLs, on loopback, are reached directly. curl reads
+            # only the lower-case http_proxy; other tools the upper case.
+            "http_proxy": self.url,
+            "HTTP_PROXY": self.url,
+            "no_proxy": NO_PROXY,
+            "NO_PROXY": NO_PROXY,
             # A rehearsal on a slow, busy or faulty AWS says so where its shell looks.
             **({"MMTUI_SANDBOX_REALISM": self.realism.describe()} if self.realism.active else {}),
         }
@@ -654,6 +663,7 @@ class Sandbox:
             on_change=self.mark_dirty,
             keys=self.find_key,
             port=lambda: self.port,
+            resolve=self.resolve_map,
         )
         self._app = app
         # Bind the socket ourselves: werkzeug prints and calls sys.exit when a port is taken.
