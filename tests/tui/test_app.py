@@ -348,6 +348,9 @@ async def test_the_sandbox_screen_says_what_to_source(app: MmtuiApp, sandbox: Sa
         text = app.screen.query_one("#env-text", Markdown).source
         assert f"source {sandbox.state_dir / 'sandbox.env'}" in text
         assert "MMTUI_WORKSPACE" in text
+        # Quitting the guide does not take that terminal's AWS away (newcomer walkthrough).
+        assert "keeps running when you quit the guide" in text
+        assert "`mmtui sandbox stop`" in text
         await pilot.press("escape")
         assert isinstance(app.screen, HomeScreen)
 

@@ -622,17 +622,25 @@ class Sandbox:
             raise MmtuiError(
                 f"--dir: cannot write to {self.state_dir}: {exc.strerror or exc}", ExitCode.USAGE
             ) from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _take_lock(handle):
             handle.close()
             raise MmtuiError(
                 f"--dir: another sandbox is already running on {self.state_dir}; stop it or "
                 "choose another --dir",
                 ExitCode.USAGE,
-            ) from None
+            )
         self._lock_handle = handle
         try:
+            # Who holds the folder: `mmtui sandbox stop` signals that process.
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            # The previous run's sandbox.env names a port that may not be this run's: gone until
+            # this one is ready (a lock held and no env file reads as "starting", see
+            # target/detached.py), so nobody connects to a stale endpoint meanwhile.
+            if not self._temporary:
+                (self.state_dir / ENV_FILE).unlink(missing_ok=True)
             self._make_private()
             self._keys = _load_or_make_keys(self.state_dir / KEY_FILE)
         except OSError as exc:
@@ -720,6 +728,20 @@ class Sandbox:
         write_atomically(
             self.state_dir / ENV_FILE, ("\n".join(lines) + "\n").encode(), PRIVATE_FILE
         )
+
+
+def _take_lock(handle: Any) -> bool:
+    """Take the folder's lock; False when another sandbox holds it. Tried a few times over a
+    fifth of a second: whoever looks whether a sandbox runs here (target/detached.py) takes
+    the lock for an instant, and that look must not turn a starting sandbox away."""
+    for attempt in range(10):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if attempt < 9:
+                time.sleep(0.02)
+    return False
 
 
 def _load_or_make_keys(path: Path) -> tuple[str, str]:
