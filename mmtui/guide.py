@@ -297,6 +297,12 @@ class Guide:
 
         return step_actions(self._tasks(lambda _line: None), step, "reset")
 
+    def reset_warning(self, step: Step) -> str | None:
+        """What resetting `step` alone leaves broken: the steps built on it that are done."""
+        from mmtui.engine.solving import reset_warning
+
+        return reset_warning(self._tasks(lambda _line: None), step)
+
     def reset(self, step: Step, log: LogSink) -> list[str]:
         from mmtui.engine.tasks import run_actions, step_actions
 

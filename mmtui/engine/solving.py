@@ -89,6 +89,39 @@ def unmet_requirements(checks: CheckContext, step: Step) -> list[StepResult]:
     return [result for result in results if result.status != Status.PASS]
 
 
+def dependant_steps(lab: Lab, step: Step) -> list[Step]:
+    """The steps that build on `step`, directly or through another step, in lab order."""
+    found: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for candidate in lab.steps:
+            if candidate.id not in found and ({step.id} | found) & set(candidate.requires):
+                found.add(candidate.id)
+                grew = True
+    return [candidate for candidate in lab.steps if candidate.id in found]
+
+
+def reset_warning(context: TaskContext, step: Step) -> str | None:
+    """What resetting `step` alone does to the steps built on it that are (partly) done, that
+    is, whose own reset would remove something: they keep pointing at what this reset removes.
+    None when no such step has anything done."""
+    dependants = dependant_steps(context.checks.content.lab, step)
+    done = [d for d in dependants if any(a.changes for a in step_actions(context, d, "reset"))]
+    if not done:
+        return None
+    names = ", ".join(step_label(d.number, d.id) for d in done)
+    label = step_label(step.number, step.id)
+    return (
+        f"{names} build{'s' if len(done) == 1 else ''} on {label} and "
+        f"{'is' if len(done) == 1 else 'are'} done at least in part: after this reset "
+        f"{'it points' if len(done) == 1 else 'they point'} at what it removes, and "
+        f"{'fails' if len(done) == 1 else 'fail'} until {step.id} and then "
+        f"{'it' if len(done) == 1 else 'they'} are solved again (`mmtui solve --through "
+        f"{done[-1].id}` does them in order)."
+    )
+
+
 def step_label(number: int | None, step_id: str) -> str:
     return f"step {number} ({step_id})" if number is not None else step_id
 

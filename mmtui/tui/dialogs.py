@@ -49,10 +49,11 @@ class ResetPlanScreen(Confirm):
 
     GO_LABEL = "Reset (y)"
 
-    def __init__(self, step: Step, actions: list[Any]) -> None:
+    def __init__(self, step: Step, actions: list[Any], warning: str | None = None) -> None:
         super().__init__()
         self.step = step
         self.actions = actions
+        self.warning = warning
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -60,6 +61,8 @@ class ResetPlanScreen(Confirm):
             lines = [f"{n}. {action.describe()}" for n, action in enumerate(self.actions, 1)]
             with VerticalScroll(classes="dialog-body"):
                 yield Static("\n".join(lines), id="plan")
+                if self.warning:
+                    yield Static(self.warning, id="dependants", classes="dialog-warning")
             yield Static(
                 "Only what the lab creates is touched. Nothing happens until you confirm.",
                 classes="dialog-note",

@@ -367,10 +367,13 @@ def solve_dashboard(ctx: TaskContext) -> list[Action]:
         )
         return f"added {region}'s widgets to {name}"
 
-    actions.append(
-        Action(ctx.primary_region, f"dashboard {name}", f"add {region}'s widgets", widgets)
-    )
-    return actions
+    # The dashboard first: it needs step 1's stack, and without it the solve stops before
+    # anything is changed, rather than after creating the X-Ray groups (a partial apply, as
+    # the newcomer walkthrough found it).
+    return [
+        Action(ctx.primary_region, f"dashboard {name}", f"add {region}'s widgets", widgets),
+        *actions,
+    ]
 
 
 @TASKS.implement("dashboard.reset")
