@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from textual.widgets import DataTable, Markdown, RichLog, Static
@@ -236,6 +237,23 @@ async def test_reset_shows_its_plan_and_asks(app: MmtuiApp, sandbox: Sandbox) ->
         assert Status.FAIL in statuses(screen)
         lines = [line.text for line in screen.query_one("#log", RichLog).lines]
         assert "reset: reset done" in lines
+
+
+async def test_the_reset_plan_warns_about_done_steps_built_on_it(
+    app: MmtuiApp, lab_solved: Callable[..., Sandbox]
+) -> None:
+    """Resetting step 1 under a done step 3: the plan says what that leaves broken."""
+    lab_solved("1", "3")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_step("infrastructure")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ResetPlanScreen)
+        warning = str(app.screen.query_one("#dependants", Static).render())
+        assert "step 3 (pipeline) builds on step 1 (infrastructure)" in warning
+        await pilot.press("escape")  # nothing is reset
 
 
 async def test_errors_are_a_notice_on_the_step(app: MmtuiApp) -> None:
