@@ -106,8 +106,7 @@ def reset_warning(context: TaskContext, step: Step) -> str | None:
     """What resetting `step` alone does to the steps built on it that are (partly) done, that
     is, whose own reset would remove something: they keep pointing at what this reset removes.
     None when no such step has anything done."""
-    dependants = dependant_steps(context.checks.content.lab, step)
-    done = [d for d in dependants if any(a.changes for a in step_actions(context, d, "reset"))]
+    done = [d for d in dependant_steps(context.checks.content.lab, step) if _made(context, d)]
     if not done:
         return None
     names = ", ".join(step_label(d.number, d.id) for d in done)
@@ -120,6 +119,20 @@ def reset_warning(context: TaskContext, step: Step) -> str | None:
         f"{'it' if len(done) == 1 else 'they'} are solved again (`mmtui solve --through "
         f"{done[-1].id}` does them in order)."
     )
+
+
+def _made(context: TaskContext, step: Step) -> bool:
+    """Whether `step`'s reset would remove something now. A plan that cannot be made here (no
+    workspace for step 4, a policy that grants only this reset) says nothing: a warning is
+    worth no failure of the reset it comes with."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mmtui.exitcodes import MmtuiError
+
+    try:
+        return any(action.changes for action in step_actions(context, step, "reset"))
+    except (MmtuiError, ClientError, BotoCoreError):
+        return False
 
 
 def step_label(number: int | None, step_id: str) -> str:
