@@ -127,6 +127,11 @@ def guide_once(env: dict[str, str], url: str | None) -> tuple[float, float, int,
                     os.kill(pid, 9)
                     os.waitpid(pid, 0)
             os.close(fd)
+            if url is None:
+                # The guide's sandbox outlives the guide (for the attendee's other terminals):
+                # stop it, as an attendee would with `mmtui sandbox stop`.
+                folder = Path(child_env["MMTUI_STATE_DIR"]) / "sandbox"
+                subprocess.run([*MMTUI, "sandbox", "stop", "--dir", str(folder)], env=child_env)
     return home_at, verified_at, rss, peak
 
 

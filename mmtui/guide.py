@@ -61,8 +61,12 @@ class Guide:
         workshop: Workshop | None = None,
         clock: Callable[[], float] = time.time,
         state_root: Path | None = None,
+        detach_sandbox: bool = False,
     ) -> None:
         self.spec = spec
+        self.detach_sandbox = detach_sandbox
+        """On a sandbox folder with none running, start one that outlives the guide (the
+        command line's guide: an attendee's other terminals keep their AWS when it quits)."""
         self.content = content
         self.lab = lab
         self.workshop = workshop if workshop is not None else workshop_of(content)
@@ -89,7 +93,9 @@ class Guide:
         from mmtui.target.connect import connect
         from mmtui.target.identity import fetch_identity
 
-        self.connection = self._resources.enter_context(connect(self.spec))
+        self.connection = self._resources.enter_context(
+            connect(self.spec, detach=self.detach_sandbox)
+        )
         identity = fetch_identity(self.connection.factory)
         self.account_id = identity.account_id
         key = target_key(identity.account_id, self.spec.primary_region, self.spec.secondary_region)
@@ -290,6 +296,12 @@ class Guide:
         from mmtui.engine.tasks import step_actions
 
         return step_actions(self._tasks(lambda _line: None), step, "reset")
+
+    def reset_warning(self, step: Step) -> str | None:
+        """What resetting `step` alone leaves broken: the steps built on it that are done."""
+        from mmtui.engine.solving import reset_warning
+
+        return reset_warning(self._tasks(lambda _line: None), step)
 
     def reset(self, step: Step, log: LogSink) -> list[str]:
         from mmtui.engine.tasks import run_actions, step_actions

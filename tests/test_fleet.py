@@ -206,6 +206,21 @@ def closed_port() -> int:
         ("[]\n", ["room.yaml:1: no attendees"]),
         # Every problem at once, in the order of the file.
         (
+            # The walkthrough's file: each kind of problem, all in one message (not in rounds:
+            # a problem of the defaults, or of an attendee, hid the others).
+            "defaults:\n  colour: red\nattendees:\n  - name: ana\n    acess_key_id: x\n"
+            "    endpoint_url: http://127.0.0.1:5000\n  - name: ben\n"
+            '    account_id: "12345678901"\n    profile: b\n  - name: ana\n    profile: c\n'
+            "    primary_region: us-west-3\n",
+            [
+                "room.yaml:2: unknown key 'colour'",
+                "room.yaml:5: unknown key 'acess_key_id'; did you mean access_key_id?",
+                "room.yaml:8: ben: account_id '12345678901' is not 12 digits",
+                "room.yaml:10: duplicate name 'ana' (first at line 4)",
+                "room.yaml:12: ana: primary_region: 'us-west-3' is not an AWS region",
+            ],
+        ),
+        (
             "- name: ann\n  profile: p\n  colour: red\n- name: bo\n  role_name: Admin\n",
             [
                 "room.yaml:3: unknown key 'colour'",
@@ -237,13 +252,16 @@ def test_yaml_problems_name_file_and_line_and_exit_2(
         ("name,endpoint_url\nann,localhost:5000\n", "room.csv:2: ann: endpoint_url: 'local"),
         ("# room 12\nname,profile,primary_region\nann,p,mars-1\n", "room.csv:3: ann: primary_"),
         ("name,profile\nann,p,extra\n", "room.csv:2: 3 cells but the header has 2 columns"),
+        # Behind an unknown column, the rows are judged too (all at once).
+        ("name,profile,colour\nann,p,red\nann,q,blue\n", "room.csv:3: duplicate name 'ann'"),
     ],
 )
 def test_csv_problems_name_file_and_row(tmp_path: Path, text: str, problem: str) -> None:
     path = write(tmp_path, "room.csv", text)
     result = invoke("fleet", "solve", "--targets", str(path), "--through", "1")
     assert result.code == ExitCode.USAGE
-    assert result.stderr.startswith(f"mmtui: {tmp_path}/{problem}"), result.stderr
+    lines = result.stderr.removeprefix("mmtui: ").splitlines()
+    assert any(line.startswith(f"{tmp_path}/{problem}") for line in lines), result.stderr
 
 
 TITLE_AND_RED = "\x1b]0;pwned-title\x07\x1b[31mred[bold]x[/bold]"
@@ -598,9 +616,9 @@ def test_solve_through_1_then_reset_guarded_by_account_id(sandbox: Sandbox, tmp_
     assert not stack_exists()
 
 
-def test_reset_without_confirmation_changes_nothing_and_exits_2(
-    sandbox: Sandbox, tmp_path: Path
-) -> None:
+def test_reset_with_nothing_to_reset_needs_no_yes(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Without --yes and with nothing to reset there is nothing to confirm: exit 0, not the
+    usage error asking for --yes "to reset 0 targets" (newcomer walkthrough)."""
     path = room(
         tmp_path,
         sandbox.url,
@@ -608,8 +626,10 @@ def test_reset_without_confirmation_changes_nothing_and_exits_2(
         keys=sandbox.credentials(),
     )
     result = invoke("fleet", "reset", "--targets", str(path))
-    assert result.code == ExitCode.USAGE
+    assert result.code == ExitCode.OK, result.stderr
     assert result.stdout.splitlines()[:2] == ["plan:", f"  ann ({ACCOUNT}): nothing to reset"]
+    assert "nothing to reset on any target; nothing was changed" in result.stderr
+    assert "--yes" not in result.stderr
 
 
 # ---------------------------------------------------------------------- roles and credentials

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 from typing import Any
 
 import pytest
 
-from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.core.server import ENV_FILE, Sandbox
 from tests.conftest import (
     LAB3_STEPS,
     by_hand_script,
@@ -51,20 +52,11 @@ def passes(sandbox: Sandbox, step: str, seconds: float = 60) -> None:
         time.sleep(0.2)
 
 
-def through_the_sandbox(sandbox: Sandbox, script: str) -> str:
-    """The checkpoint's `curl http://<load balancer DNS name>/` as it can run here: the name is
-    not in public DNS, so curl connects to the loopback port that serves that load balancer
-    (sandbox.env's MMTUI_RESOLVE) and sends the same request, Host header included."""
-    served = sandbox.resolve_map()
-    found = re.findall(r"curl -s http://([^/\s]+)/", script)
-    assert found and all(name in served for name in found), (found, served)
-    for name in found:
-        port = served[name].rsplit(":", 1)[1]
-        script = script.replace(
-            f"curl -s http://{name}/",
-            f"curl -s --connect-to {name}:80:127.0.0.1:{port} http://{name}/",
-        )
-    return script
+def sourcing_sandbox_env(sandbox: Sandbox, script: str) -> str:
+    """`script` as run in a shell that first sourced sandbox.env: the checkpoint's
+    `curl http://<load balancer DNS name>/` runs as written, the sandbox being that shell's
+    HTTP proxy for the names it serves (http_proxy), while `aws` and git go direct (no_proxy)."""
+    return f"source {shlex.quote(str(sandbox.state_dir / ENV_FILE))}\n{script}"
 
 
 def test_the_whole_lab_by_hand(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,7 +82,8 @@ def test_the_whole_lab_by_hand(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
         else:
             script = by_hand_script(sandbox, step)
             if step == "checkpoint":
-                script = through_the_sandbox(sandbox, script)
+                assert re.search(r"curl -s http://alb-[^/\s]+\.elb\.amazonaws\.com/", script)
+                script = sourcing_sandbox_env(sandbox, script)
             done = run_by_hand(sandbox, script)
             assert done.returncode == 0, f"{step}:\n{done.stdout}\n{done.stderr}"
             if step == "checkpoint":
@@ -107,7 +100,7 @@ def test_the_whole_lab_by_hand(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
     # rendered with this account's names), runs as the attendee would paste it.
     commands = list(dict.fromkeys(c["command"] for s in document["steps"] for c in s["checks"]))
     assert all("…" not in command for command in commands), commands  # every name known
-    script = through_the_sandbox(sandbox, "set -euo pipefail\n" + "\n".join(commands) + "\n")
+    script = sourcing_sandbox_env(sandbox, "set -euo pipefail\n" + "\n".join(commands) + "\n")
     seen = run_by_hand(sandbox, script)
     assert seen.returncode == 0, f"{seen.stdout}\n{seen.stderr}"
 

@@ -7,6 +7,7 @@ loopback address."""
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mmtui.sandbox.core.server import Sandbox
+from mmtui.sandbox.core.server import ENV_FILE, Sandbox
 from tests.conftest import LAB3_DONE, by_hand_script, check_target, cli_target, run_by_hand
 
 LAB4_STEPS = ["accelerator", "listener", "endpoint-groups", "endpoints", "test"]
@@ -39,24 +40,17 @@ def passes(target: list[str], step: str, timeout: float = 30.0) -> None:
         time.sleep(0.3)
 
 
-def through_the_sandbox(sandbox: Sandbox, script: str) -> str:
-    """`curl http://<load balancer or accelerator DNS name>/` as it runs here: connected to
-    the loopback port sandbox.env lists for that name (the same request, Host header
-    included)."""
-    served = sandbox.resolve_map()
-    for name in set(re.findall(r"curl -s http://([^/\s]+)/", script)) & set(served):
-        port = served[name].rsplit(":", 1)[1]
-        script = script.replace(
-            f"curl -s http://{name}/",
-            f"curl -s --connect-to {name}:80:127.0.0.1:{port} http://{name}/",
-        )
-    return script
+def sourcing_sandbox_env(sandbox: Sandbox, script: str) -> str:
+    """`script` as run in a shell that first sourced sandbox.env: `curl http://<load balancer
+    or accelerator DNS name>/` runs as written, the sandbox being that shell's HTTP proxy for
+    the names it serves (http_proxy)."""
+    return f"source {shlex.quote(str(sandbox.state_dir / ENV_FILE))}\n{script}"
 
 
 def see_for_yourself(sandbox: Sandbox, document: dict[str, Any]) -> None:
     commands = list(dict.fromkeys(c["command"] for s in document["steps"] for c in s["checks"]))
     assert all("…" not in command for command in commands), commands  # every name known
-    script = through_the_sandbox(sandbox, "set -euo pipefail\n" + "\n".join(commands) + "\n")
+    script = sourcing_sandbox_env(sandbox, "set -euo pipefail\n" + "\n".join(commands) + "\n")
     seen = run_by_hand(sandbox, script)
     assert seen.returncode == 0, f"{seen.stdout}\n{seen.stderr}"
 
@@ -72,7 +66,7 @@ def test_lab_4_by_hand(
     ]
     assert check_target(target, "1")[0] == 1
     for step in LAB4_STEPS:
-        script = through_the_sandbox(sandbox, by_hand_script(sandbox, step, lab="4"))
+        script = sourcing_sandbox_env(sandbox, by_hand_script(sandbox, step, lab="4"))
         done = run_by_hand(sandbox, script)
         assert done.returncode == 0, f"{step}:\n{done.stdout}\n{done.stderr}"
         if step == "test":

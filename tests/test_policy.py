@@ -83,6 +83,9 @@ def test_the_check_policy_is_read_only_and_holds_what_the_audit_lists() -> None:
         # A failed stack explained from its events; every dashboard graphing both regions.
         "cloudformation:DescribeStackEvents",
         "cloudwatch:ListDashboards",
+        # A failed pipeline run explained: its failed action, its build's last logged error.
+        "codebuild:BatchGetBuilds",
+        "logs:GetLogEvents",
         # The guide's inventory and forms.
         "ecs:ListServices",
         "ecs:ListClusters",

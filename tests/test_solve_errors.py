@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -134,9 +135,13 @@ def test_sandbox_keys_meeting_aws_get_a_hint(monkeypatch: pytest.MonkeyPatch) ->
     assert "sandbox.env" not in str(describe_client_error(refused, "sts", spec))
 
 
-def test_an_x_ray_group_created_meanwhile_is_done(sandbox: Sandbox) -> None:
+def test_an_x_ray_group_created_meanwhile_is_done(
+    sandbox: Sandbox, secondary_by_hand: Callable[..., Sandbox]
+) -> None:
     """K8: CreateGroup applied by AWS but answered with an error, so the retry (or another
-    solve) meets "already exists": the group is there, which is what the solve wanted."""
+    solve) meets "already exists": the group is there, which is what the solve wanted. (Step 1
+    first: step 5's solve refuses up front without its stack.)"""
+    secondary_by_hand()
     ctx = TaskContext(context(sandbox))
     xray = ctx.client("xray", "us-east-1")
     other = sandbox.client("xray", "us-east-1")

@@ -276,8 +276,12 @@ def run_fleet(
         if command == "reset" and not act:
             print_plan(outcomes, console)
         print_table(job, outcomes, console)
-    if refuse:
-        planned = sum(1 for o in outcomes if any(step.plan for step in o.steps))
+    planned = sum(1 for o in outcomes if any(step.plan for step in o.steps))
+    if refuse and planned == 0:
+        # Nothing to confirm: asking for --yes to reset 0 targets, and exiting 2 as for a
+        # usage error, would send an instructor looking for a mistake (newcomer walkthrough).
+        click.echo("mmtui: nothing to reset on any target; nothing was changed", err=True)
+    elif refuse:
         click.echo(
             f"mmtui: nothing was changed: this is the plan; pass --yes to reset "
             f"{planned} target{'s' if planned != 1 else ''} (or --dry-run to only plan)",

@@ -27,7 +27,7 @@ def run(**kwargs: Any) -> None:
     from mmtui.labs import load
     from mmtui.tui.app import MmtuiApp
 
-    guide = Guide(spec, content, lab)
+    guide = Guide(spec, content, lab, detach_sandbox=True)
     code = MmtuiApp(spec, content, guide=guide, lab_loader=load).run()
     if guide.closing_error is not None:  # e.g. the embedded sandbox could not save its state
         raise guide.closing_error

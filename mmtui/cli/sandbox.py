@@ -1,4 +1,5 @@
-"""`mmtui sandbox`: run the embedded AWS in the foreground."""
+"""`mmtui sandbox`: run the embedded AWS in the foreground; `mmtui sandbox stop`: stop the one
+running on a folder (the guide's, which outlives the guide: target/detached.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import click
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option(
     "--dir",
     "state_dir",
@@ -65,7 +66,12 @@ import click
     metavar="N",
     help="Draw latencies and faults from this seed, so a rehearsal can be repeated.",
 )
+# The guide starts its sandbox with the regions it was given (hidden: the guide's business).
+@click.option("--primary-region", default="us-west-2", hidden=True)
+@click.option("--secondary-region", default="us-east-1", hidden=True)
+@click.pass_context
 def sandbox(
+    ctx: click.Context,
     state_dir: str | None,
     port: int,
     fresh: bool,
@@ -74,13 +80,20 @@ def sandbox(
     rate_limits: tuple[str, ...],
     faults: tuple[str, ...],
     seed: int | None,
+    primary_region: str,
+    secondary_region: str,
 ) -> None:
     """Run the embedded AWS in the foreground until Ctrl-C.
 
     When ready it writes DIR/sandbox.env: `source` it in another terminal and the `aws` CLI,
     `git` and mmtui all talk to the sandbox. The state stays in DIR: stop the sandbox and start
     it again with the same DIR to carry on where you were.
+
+    The guide (`mmtui`) starts this sandbox in the background when none runs, and leaves it
+    running when it quits, so that other terminals keep working: `mmtui sandbox stop` ends it.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from pathlib import Path
 
     from mmtui.paths import default_sandbox_dir
@@ -92,10 +105,38 @@ def sandbox(
         state_dir=Path(state_dir) if state_dir else default_sandbox_dir(),
         port=port,
         fresh=fresh,
+        primary_region=primary_region,
+        secondary_region=secondary_region,
         time_scale=time_scale,
         realism=realism_of(latencies, rate_limits, faults, seed),
     )
     sys.exit(run_foreground(options, sys.stdout, sys.stderr, WorkshopSeeder()))
+
+
+@sandbox.command()
+@click.option(
+    "--dir",
+    "state_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="The sandbox's state folder (default: your user state folder).",
+)
+def stop(state_dir: str | None) -> None:
+    """Stop the sandbox running on DIR (the one the guide started, or any `mmtui sandbox`).
+
+    It saves its state first: the next `mmtui` or `mmtui sandbox` on DIR carries on from there.
+    """
+    from pathlib import Path
+
+    from mmtui.paths import default_sandbox_dir
+    from mmtui.target.detached import stop as stop_sandbox
+
+    folder = Path(state_dir).expanduser().resolve() if state_dir else default_sandbox_dir()
+    pid = stop_sandbox(folder)
+    if pid is None:
+        click.echo(f"no sandbox is running on {folder}")
+    else:
+        click.echo(f"stopped the sandbox on {folder} (process {pid}); its state is saved there")
 
 
 def realism_of(

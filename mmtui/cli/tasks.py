@@ -84,6 +84,12 @@ def run_tasks(
             click.echo("plan:")
             for step, action in plan:
                 click.echo(f"  {step.id}: {action.describe()}")
+            if len(named) == 1:  # one step: the steps built on it are left pointing at it
+                from mmtui.engine.solving import reset_warning
+
+                warning = reset_warning(context, named[0][0])
+                if warning:
+                    click.echo(f"warning: {warning}", err=True)
             if dry_run:
                 sys.exit(ExitCode.OK)
             if not yes and not click.confirm("reset these?", default=False):

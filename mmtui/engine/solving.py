@@ -89,6 +89,52 @@ def unmet_requirements(checks: CheckContext, step: Step) -> list[StepResult]:
     return [result for result in results if result.status != Status.PASS]
 
 
+def dependant_steps(lab: Lab, step: Step) -> list[Step]:
+    """The steps that build on `step`, directly or through another step, in lab order."""
+    found: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for candidate in lab.steps:
+            if candidate.id not in found and ({step.id} | found) & set(candidate.requires):
+                found.add(candidate.id)
+                grew = True
+    return [candidate for candidate in lab.steps if candidate.id in found]
+
+
+def reset_warning(context: TaskContext, step: Step) -> str | None:
+    """What resetting `step` alone does to the steps built on it that are (partly) done, that
+    is, whose own reset would remove something: they keep pointing at what this reset removes.
+    None when no such step has anything done."""
+    done = [d for d in dependant_steps(context.checks.content.lab, step) if _made(context, d)]
+    if not done:
+        return None
+    names = ", ".join(step_label(d.number, d.id) for d in done)
+    label = step_label(step.number, step.id)
+    return (
+        f"{names} build{'s' if len(done) == 1 else ''} on {label} and "
+        f"{'is' if len(done) == 1 else 'are'} done at least in part: after this reset "
+        f"{'it points' if len(done) == 1 else 'they point'} at what it removes, and "
+        f"{'fails' if len(done) == 1 else 'fail'} until {step.id} and then "
+        f"{'it' if len(done) == 1 else 'they'} are solved again (`mmtui solve --through "
+        f"{done[-1].id}` does them in order)."
+    )
+
+
+def _made(context: TaskContext, step: Step) -> bool:
+    """Whether `step`'s reset would remove something now. A plan that cannot be made here (no
+    workspace for step 4, a policy that grants only this reset) says nothing: a warning is
+    worth no failure of the reset it comes with."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mmtui.exitcodes import MmtuiError
+
+    try:
+        return any(action.changes for action in step_actions(context, step, "reset"))
+    except (MmtuiError, ClientError, BotoCoreError):
+        return False
+
+
 def step_label(number: int | None, step_id: str) -> str:
     return f"step {number} ({step_id})" if number is not None else step_id
 

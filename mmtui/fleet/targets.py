@@ -137,25 +137,34 @@ def load_targets(path: Path) -> list[Attendee]:
         if looks_like_csv(path, text)
         else _yaml_entries(path, problems)
     )
-    problems.raise_if_any()
+    # Every problem of the file in one message, not one round per kind (newcomer walkthrough):
+    # the attendees are judged even when the file's shape had problems, and a name counts as
+    # taken even when its attendee has problems of its own.
     attendees: list[Attendee] = []
     seen: dict[str, int] = {}
     for entry in entries:
         attendee = _attendee(path, entry, defaults, problems)
-        if attendee is None:
-            continue
-        key = attendee.name.casefold()
-        if key in seen:
-            problems.add(
-                entry.line, f"duplicate name {attendee.name!r} (first at line {seen[key]})"
-            )
-            continue
-        seen[key] = entry.line
-        attendees.append(attendee)
+        name = _given_name(entry)
+        if name is not None:
+            key = name.casefold()
+            if key in seen:
+                problems.add(entry.line, f"duplicate name {name!r} (first at line {seen[key]})")
+                continue
+            seen[key] = entry.line
+        if attendee is not None:
+            attendees.append(attendee)
     if not entries and not problems.items:
         problems.add(1, "no attendees: list at least one, each with a name and a way in")
     problems.raise_if_any()
     return attendees
+
+
+def _given_name(entry: Entry) -> str | None:
+    """The name an entry gives, as text (None: none, or not text)."""
+    raw = entry.values.get("name")
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        return None
+    return str(raw).strip() or None
 
 
 def looks_like_csv(path: Path, text: str) -> bool:
@@ -263,6 +272,7 @@ def _csv_entries(path: Path, text: str, problems: Problems) -> tuple[list[Entry]
         problems.add(1, "no header row: the first row names the columns (name, profile, ...)")
     elif "name" not in header:
         problems.add(header_line, "no `name` column")
+        return [], None  # each row would add "has no name": the header says it once
     return entries, None
 
 

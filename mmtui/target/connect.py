@@ -1,14 +1,14 @@
 """Turning a target spec into something to talk to: clients, and a sandbox if one is needed.
 
-A sandbox target either starts the embedded sandbox for the command or, when `mmtui sandbox`
-already runs on the same state folder, connects to it through its `sandbox.env`. Either way
+A sandbox target connects through its `sandbox.env` to the `mmtui sandbox` that runs on its
+state folder; with none running, the guide starts one detached (target/detached.py) and any
+other command starts the embedded sandbox for itself. Either way
 the engine just receives a ClientFactory on an endpoint: it never learns which it was.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,20 +37,11 @@ def parse_resolve(text: str) -> dict[str, str]:
 
 
 def running_sandbox_env(state_dir: Path) -> dict[str, str] | None:
-    """The env of a `mmtui sandbox` that holds the lock on `state_dir`, if one runs."""
-    from mmtui.sandbox.core.server import ENV_FILE, LOCK_FILE
+    """The env of a `mmtui sandbox` that holds the lock on `state_dir`, if one runs (waiting
+    for one that is starting)."""
+    from mmtui.target.detached import running_env
 
-    lock_path = state_dir / LOCK_FILE
-    if not lock_path.exists():
-        return None
-    with open(lock_path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            env_path = state_dir / ENV_FILE
-            return read_env_file(env_path) if env_path.exists() else None
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return None
+    return running_env(state_dir)
 
 
 def resolve_from_environment(env: dict[str, str] | None = None) -> dict[str, str]:
@@ -69,7 +60,10 @@ def resolve_from_environment(env: dict[str, str] | None = None) -> dict[str, str
 
 
 @contextmanager
-def connect(spec: TargetSpec) -> Iterator[Connection]:
+def connect(spec: TargetSpec, *, detach: bool = False) -> Iterator[Connection]:
+    """Clients on the target. On a sandbox folder with no sandbox running, `detach` starts
+    one as a process of its own that outlives this one (the guide's, target/detached.py);
+    otherwise the sandbox runs inside this command and stops with it."""
     if spec.kind != "sandbox":
         yield Connection(
             spec,
@@ -79,7 +73,13 @@ def connect(spec: TargetSpec) -> Iterator[Connection]:
         )
         return
     if spec.sandbox_dir is not None:
-        env = running_sandbox_env(spec.sandbox_dir)
+        from mmtui.target.detached import start_detached
+
+        env = (
+            start_detached(spec.sandbox_dir, spec.primary_region, spec.secondary_region)
+            if detach
+            else running_sandbox_env(spec.sandbox_dir)
+        )
         if env is not None:
             yield Connection(
                 spec,

@@ -372,7 +372,9 @@ class MmtuiApp(App[int]):
 
     @work(thread=True, group="look", exit_on_error=False, description="Planning the reset")
     def plan_reset(self, step: Step) -> None:
-        self.post_message(PlanReady(step.id, self.guide.reset_plan(step)))
+        actions = self.guide.reset_plan(step)
+        warning = self.guide.reset_warning(step) if actions else None
+        self.post_message(PlanReady(step.id, actions, warning))
 
     @on(PlanReady)
     def plan_ready(self, message: PlanReady) -> None:
@@ -387,7 +389,7 @@ class MmtuiApp(App[int]):
         if not message.actions:
             self.notify(f"{step.id}: nothing to reset, the lab created nothing here yet.")
             return
-        self.push_screen(ResetPlanScreen(step, message.actions), confirmed)
+        self.push_screen(ResetPlanScreen(step, message.actions, message.warning), confirmed)
 
     @work(thread=True, group="look", exit_on_error=False, description="Preparing the changes")
     def plan_preview(self, step: Step) -> None:

@@ -49,10 +49,11 @@ class ResetPlanScreen(Confirm):
 
     GO_LABEL = "Reset (y)"
 
-    def __init__(self, step: Step, actions: list[Any]) -> None:
+    def __init__(self, step: Step, actions: list[Any], warning: str | None = None) -> None:
         super().__init__()
         self.step = step
         self.actions = actions
+        self.warning = warning
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -60,6 +61,8 @@ class ResetPlanScreen(Confirm):
             lines = [f"{n}. {action.describe()}" for n, action in enumerate(self.actions, 1)]
             with VerticalScroll(classes="dialog-body"):
                 yield Static("\n".join(lines), id="plan")
+                if self.warning:
+                    yield Static(self.warning, id="dependants", classes="dialog-warning")
             yield Static(
                 "Only what the lab creates is touched. Nothing happens until you confirm.",
                 classes="dialog-note",
@@ -153,7 +156,21 @@ class SandboxEnvScreen(ModalScreen[None]):
             "folder and your clones of the two service repositories are there.\n\n"
             "Then, for example:\n\n"
             '```sh\naws sts get-caller-identity\ncd "$MMTUI_WORKSPACE" && ls\n```\n\n'
-            "The checks in the guide see what you do there within a few seconds."
+            "The checks in the guide see what you do there within a few seconds.\n\n"
+            + self._lifetime()
+        )
+
+    def _lifetime(self) -> str:
+        """What happens to that terminal's AWS when the guide quits."""
+        if self.spec.kind == "sandbox" and self.spec.sandbox_dir is None:
+            return (
+                "This sandbox is the guide's own (`--sandbox`): it stops, and its state is "
+                "deleted, when you quit the guide."
+            )
+        return (
+            "The sandbox keeps running when you quit the guide, so that terminal keeps "
+            "working. To stop it: `mmtui sandbox stop` (the next `mmtui` starts it again, "
+            "where you left off)."
         )
 
     @on(Button.Pressed, "#close")

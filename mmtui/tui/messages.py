@@ -63,6 +63,8 @@ class SolveAsked(Message):
 class PlanReady(Message):
     step_id: str
     actions: list[Any]
+    warning: str | None = None
+    """Set when steps built on this one are done: they break with it (said in the plan)."""
 
 
 @dataclass

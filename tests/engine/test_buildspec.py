@@ -75,6 +75,45 @@ def test_wrong_container_name_and_missing_artifact_are_named() -> None:
     assert '"name":"service"' in pieces[0].hint
 
 
+def finished_buildspec(*, secondary_login: bool) -> str:
+    """The finished buildspec mmtui writes (its template, get-login-password style), with or
+    without the secondary registry's `docker login` line."""
+    template = (REPO / "buildspec_templates/_buildspec_prod.yml.j2").read_text()
+    lines = [
+        line
+        for line in template.splitlines()
+        if "{%" not in line
+        and "get-login --no-include-email" not in line
+        and (secondary_login or "get-login-password --region $SECONDARY_REGION" not in line)
+    ]
+    text = "\n".join(lines)
+    for placeholder, value in {
+        "prefix": "CORE",
+        "secondary_repo_uri": SECONDARY,
+        "primary_repo_uri": SECONDARY.replace("us-east-1", "us-west-2"),
+        "secondary_region": "us-east-1",
+        "container": "service",
+        "image": "core-service",
+        "label": "Core",
+    }.items():
+        text = text.replace("{{ " + placeholder + " }}", value)
+    assert "{{" not in text and "SECONDARY_REGION=us-east-1" in text, text
+    return text
+
+
+def test_a_missing_secondary_login_fails_only_the_login() -> None:
+    """The walkthrough's buildspec: the secondary region set in a variable, every other piece
+    there, only the secondary `docker login` left out: one missing line, one failing piece."""
+    assert (
+        missing_pieces(finished_buildspec(secondary_login=True), "service", SECONDARY, "us-east-1")
+        == []
+    )
+    pieces = missing_pieces(
+        finished_buildspec(secondary_login=False), "service", SECONDARY, "us-east-1"
+    )
+    assert [p.name for p in pieces] == ["log in to the secondary registry"], pieces
+
+
 def test_not_yaml() -> None:
     (piece,) = missing_pieces("phases: [unclosed", "service", SECONDARY, "us-east-1")
     assert piece.name == "valid YAML"

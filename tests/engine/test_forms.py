@@ -435,6 +435,31 @@ def test_stage_form_with_other_values_gets_what_the_checks_say(
     assert pipeline_step.bucket_name(task_ctx) not in buckets
 
 
+def test_stage_form_offers_no_deleted_service(sandbox: Sandbox, secondary_stack: None) -> None:
+    """Step 1 reset and done again leaves the old stack's services deleted (INACTIVE) under the
+    cluster of the same name; the form offered and pre-selected one (newcomer walkthrough).
+    As on AWS, ListServices no longer lists a deleted service; DescribeServices still shows it."""
+    ecs = sandbox.client("ecs", SECONDARY)
+    cluster = "Cluster-mm-secondary-region"
+    current = secondary_services(sandbox)[cluster]
+    core = next(name for name in current if "CoreEcsService" in name)
+    definition = ecs.describe_services(cluster=cluster, services=[core])["services"][0]
+    old = "mm-secondary-region-CoreEcsService-0LD0LD0LD0LD"  # sorts before the current one
+    ecs.create_service(
+        cluster=cluster, serviceName=old, taskDefinition=definition["taskDefinition"]
+    )
+    ecs.update_service(cluster=cluster, service=old, desiredCount=0)
+    ecs.delete_service(cluster=cluster, service=old)
+    assert ecs.describe_services(cluster=cluster, services=[old])["services"][0]["status"] == (
+        "INACTIVE"
+    )
+    assert secondary_services(sandbox)[cluster] == current
+
+    fields = {f.name: f for f in stage_form(sandbox).fields()}
+    assert old not in fields["service"].values()
+    assert fields["service"].default == core
+
+
 def test_stage_form_into_a_third_region_makes_its_bucket(
     sandbox: Sandbox, secondary_stack: None
 ) -> None:

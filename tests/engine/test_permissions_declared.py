@@ -53,6 +53,12 @@ UNEXERCISED: dict[str, set[str]] = {
     # (solved out of order); the walk solves the steps in order.
     "build_artifacts.solve": {"codecommit:GitPull", "codepipeline:StartPipelineExecution"},
     "build_artifacts.reset": {"codecommit:GitPull"},
+    # A failed pipeline run is explained from its state and its build's log; the walk's
+    # pipeline runs succeed.
+    **{
+        name: {"codepipeline:GetPipelineState", "codebuild:BatchGetBuilds", "logs:GetLogEvents"}
+        for name in ("prereq.pipelines_succeeded", "build_artifacts.pipelines_succeeded")
+    },
     # A group left with another filter expression is updated; the walk never leaves one.
     "dashboard.solve": {"xray:UpdateGroup"},
     # DeleteObjects is recorded as s3:DeleteObject; for the versions it lists (the artifact

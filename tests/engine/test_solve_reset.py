@@ -221,6 +221,36 @@ def test_step_1_redone_after_the_later_steps_is_caught_up_by_solving_again(
     ] == ["pass"] * 4
 
 
+def test_step_5_without_step_1_stops_before_changing_anything(
+    sandbox: Sandbox, target: list[str]
+) -> None:
+    """The walkthrough's partial apply: the X-Ray groups were created, then the dashboard
+    failed for want of step 1. Now the part that needs step 1 comes first."""
+    result = solve(target, "5")
+    assert result.code == 1, result.stdout + result.stderr
+    assert "the dashboard needs mm-secondary-region (step 1) first" in result.stderr
+    assert "nothing was changed" in result.stderr
+    groups = sandbox.client("xray", "us-east-1").get_groups()["Groups"]
+    assert [g["GroupName"] for g in groups] == ["Default"]
+
+
+def test_resetting_a_step_warns_about_the_done_steps_built_on_it(
+    sandbox: Sandbox, target: list[str], lab_solved: Callable[..., Sandbox]
+) -> None:
+    lab_solved("1", "3")
+    plan = invoke("reset", *target, "--step", "1", "--dry-run")
+    assert plan.code == 0, plan.stdout + plan.stderr
+    assert "delete stack mm-secondary-region" in plan.stdout
+    assert (
+        "warning: step 3 (pipeline) builds on step 1 (infrastructure) and is done at least in "
+        "part: after this reset it points at what it removes"
+    ) in plan.stderr
+    assert "`mmtui solve --through pipeline`" in plan.stderr
+    # Nothing done is built on step 3 (step 4 is not done): no warning.
+    alone = invoke("reset", *target, "--step", "3", "--dry-run")
+    assert alone.code == 0 and "warning" not in alone.stderr, alone.stderr
+
+
 def finished_buildspecs(sandbox: Sandbox) -> dict[Any, str]:
     """Clone → the finished buildspec_prod.yml, as the attendee would write it."""
     from mmtui.gitops.buildspecs import BuildspecValues, render_buildspec

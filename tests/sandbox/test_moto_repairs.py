@@ -301,6 +301,12 @@ TARGETS: tuple[Target, ...] = (
         "(self, cluster_str, service_names_or_arns)",
     ),
     Target(
+        "ecs_deleted_services_listed",
+        "moto.ecs.models:EC2ContainerServiceBackend",
+        "list_services",
+        "(self, cluster_str, scheduling_strategy, launch_type)",
+    ),
+    Target(
         "codebuild_source_location",
         "moto.codebuild.responses",
         "_validate_required_params_source",

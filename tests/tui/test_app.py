@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from textual.widgets import DataTable, Markdown, RichLog, Static
@@ -238,6 +239,23 @@ async def test_reset_shows_its_plan_and_asks(app: MmtuiApp, sandbox: Sandbox) ->
         assert "reset: reset done" in lines
 
 
+async def test_the_reset_plan_warns_about_done_steps_built_on_it(
+    app: MmtuiApp, lab_solved: Callable[..., Sandbox]
+) -> None:
+    """Resetting step 1 under a done step 3: the plan says what that leaves broken."""
+    lab_solved("1", "3")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_step("infrastructure")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ResetPlanScreen)
+        warning = str(app.screen.query_one("#dependants", Static).render())
+        assert "step 3 (pipeline) builds on step 1 (infrastructure)" in warning
+        await pilot.press("escape")  # nothing is reset
+
+
 async def test_errors_are_a_notice_on_the_step(app: MmtuiApp) -> None:
     """Step 4 before step 1: the engine refuses with a message the step shows."""
     async with app.run_test(size=(120, 40)) as pilot:
@@ -348,6 +366,9 @@ async def test_the_sandbox_screen_says_what_to_source(app: MmtuiApp, sandbox: Sa
         text = app.screen.query_one("#env-text", Markdown).source
         assert f"source {sandbox.state_dir / 'sandbox.env'}" in text
         assert "MMTUI_WORKSPACE" in text
+        # Quitting the guide does not take that terminal's AWS away (newcomer walkthrough).
+        assert "keeps running when you quit the guide" in text
+        assert "`mmtui sandbox stop`" in text
         await pilot.press("escape")
         assert isinstance(app.screen, HomeScreen)
 

@@ -13,7 +13,10 @@ import termios
 import time
 from pathlib import Path
 
+import boto3
 import pytest
+
+from mmtui.target.detached import ready_env, stop
 
 ALT_SCREEN_OFF = b"\x1b[?1049l"
 CURSOR_ON = b"\x1b[?25h"
@@ -46,11 +49,19 @@ def test_mmtui_alone_opens_home_on_the_sandbox_and_quits_cleanly(tmp_path: Path)
         "COLUMNS": "80",
         "LINES": "24",
     }
+    folder = tmp_path / "state" / "sandbox"
     pid, fd = pty.fork()
     if pid == 0:  # the child: a new user's shell running `mmtui`
         os.execve(sys.executable, [sys.executable, "-m", "mmtui"], env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     seen = bytearray()
+    try:
+        _quit_and_check(pid, fd, seen, folder)
+    finally:
+        stop(folder)  # the sandbox the guide left running: never left behind by the test
+
+
+def _quit_and_check(pid: int, fd: int, seen: bytearray, folder: Path) -> None:
     try:
         home = [b"Workshop", b"initialization", b"verified", b"open", b"check"]
         assert read_until(fd, home, seen, time.monotonic() + 90), seen[-2000:]
@@ -66,5 +77,15 @@ def test_mmtui_alone_opens_home_on_the_sandbox_and_quits_cleanly(tmp_path: Path)
     # The terminal is given back: alternate screen left and the cursor shown again.
     assert ALT_SCREEN_OFF in tail and CURSOR_ON in tail, tail
     assert b"Traceback" not in seen
-    # The sandbox it started saved its state where a new user's state lives.
-    assert (tmp_path / "state" / "sandbox" / "sandbox.env").is_file()
+    # The sandbox it started lives where a new user's state lives, and outlives the guide: a
+    # second terminal that sourced its sandbox.env keeps working (newcomer walkthrough).
+    env = ready_env(folder)
+    assert env is not None, (folder / "sandbox.log").read_text()
+    sts = boto3.client(
+        "sts",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name="us-west-2",
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    assert sts.get_caller_identity()["Account"]

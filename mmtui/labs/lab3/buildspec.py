@@ -123,11 +123,16 @@ def missing_pieces(
                 f"set a variable to the secondary repository {secondary_uri}{unfilled}",
             )
         )
-    if not re.search(rf"--region[ =]{re.escape(secondary_region)}\b", joined):
+    # The region is "set" when a variable holds it or a command names it: a missing login
+    # line is the login's check alone, not this one's too (newcomer walkthrough).
+    assigned = [m.group(2) for m in (_ASSIGNMENT.match(line.strip()) for line in lines) if m]
+    region_set = secondary_region in [*variables.values(), *map(_unquote, assigned)]
+    if not region_set and not re.search(rf"--region[ =]{re.escape(secondary_region)}\b", joined):
         pieces.append(
             Piece(
                 "secondary region",
-                f"log in with --region {secondary_region} (the secondary region){unfilled}",
+                f"set a variable to {secondary_region} (the secondary region), for the login "
+                f"to its registry{unfilled}",
             )
         )
     if not any(

@@ -127,15 +127,28 @@ class Lab3Facts(FetchedOnce):
 
     def last_run(self, name: str, region: str) -> str:
         """The status of the pipeline's last execution, or "never ran"."""
+        run = self.last_execution(name, region)
+        return str(run["status"]) if run else "never ran"
+
+    def last_revision(self, name: str, region: str) -> str:
+        """The commit the pipeline's last execution built (its first source revision), or
+        "" (never ran, or no source revision)."""
+        run = self.last_execution(name, region) or {}
+        revisions = run.get("sourceRevisions") or [{}]
+        return str(revisions[0].get("revisionId") or "")
+
+    def last_execution(self, name: str, region: str) -> dict[str, Any] | None:
+        """The summary of the pipeline's last execution, None if it never ran."""
         client = self.ctx.client("codepipeline", region)
 
-        def fetch() -> str:
+        def fetch() -> dict[str, Any] | None:
             runs = client.list_pipeline_executions(pipelineName=name, maxResults=1).get(
                 "pipelineExecutionSummaries", []
             )
-            return str(runs[0]["status"]) if runs else "never ran"
+            return dict(runs[0]) if runs else None
 
-        return self.once(f"last-run:{region}:{name}", fetch)
+        found: dict[str, Any] | None = self.once(f"last-run:{region}:{name}", fetch)
+        return found
 
     def dashboard(self, name: str, region: str) -> dict[str, Any] | None:
         """The dashboard's body, None if there is no such dashboard."""

@@ -27,6 +27,13 @@ def _actions(*names: str) -> frozenset[str]:
 _STACKS = "cloudformation:DescribeStacks"
 _PIPELINES = ("codepipeline:ListPipelines", "codepipeline:GetPipeline")
 _LAST_RUNS = ("codepipeline:ListPipelines", "codepipeline:ListPipelineExecutions")
+# A failed last run is explained: the failed action from the pipeline's state, and for a
+# build the last error of its log.
+_WHY_A_RUN_FAILED = (
+    "codepipeline:GetPipelineState",
+    "codebuild:BatchGetBuilds",
+    "logs:GetLogEvents",
+)
 _BUILDSPEC = _actions(_STACKS, *_PIPELINES, "codecommit:GetFile")
 _RUNNING_IMAGES = (_STACKS, *_LAST_RUNS, "ecs:DescribeServices", "ecs:DescribeTaskDefinition")
 # A stack that failed or is being deleted is explained from its events (stack_events.py).
@@ -40,7 +47,7 @@ CHECKS: dict[str, frozenset[str]] = {
     "prereq.primary_stack": _actions(*_STACK_STATUS),
     "prereq.table_seeded": _actions("dynamodb:Scan"),
     "prereq.primary_services": _actions(_STACKS, "ecs:DescribeServices"),
-    "prereq.pipelines_succeeded": _actions(*_LAST_RUNS),
+    "prereq.pipelines_succeeded": _actions(*_LAST_RUNS, *_WHY_A_RUN_FAILED),
     "prereq.xray_groups": _actions("xray:GetGroups"),
     "prereq.dashboard": _actions("cloudwatch:GetDashboard"),
     # Step 1.
@@ -67,7 +74,7 @@ CHECKS: dict[str, frozenset[str]] = {
         for service in ("core", "like")
         for piece in ("buildspec", *PIECE_CHECKS)
     },
-    "build_artifacts.pipelines_succeeded": _actions(*_LAST_RUNS),
+    "build_artifacts.pipelines_succeeded": _actions(*_LAST_RUNS, *_WHY_A_RUN_FAILED),
     "build_artifacts.images_in_both_regions": _actions(*_RUNNING_IMAGES, "ecr:DescribeImages"),
     "build_artifacts.deployed_to_secondary": _actions(*_RUNNING_IMAGES),
     # Step 5.

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from mmtui.sandbox.core import auth
+from mmtui.sandbox.core import auth, proxy
 from mmtui.sandbox.core.extension import Extension, StartResponse
 from mmtui.sandbox.core.protocol import (
     DEFAULT_ACCOUNT,
@@ -63,6 +63,7 @@ class SandboxApp:
         *,
         keys: Callable[[str], auth.Principal | None],
         port: Callable[[], int],
+        resolve: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self.moto = quiet_moto_dispatcher()
         self.extensions = list(extensions)
@@ -71,12 +72,17 @@ class SandboxApp:
         self.keys = keys
         """Access key → who it is (None: unknown); takes the sandbox lock itself."""
         self.port = port
+        self.resolve = resolve
+        """The names the sandbox serves as a proxy (core/proxy.py) → their loopback URLs."""
         self.realism = Realism()
         self.journal: Callable[[str], None] | None = None
         """Told each change the sandbox acknowledges (core/journal.py); None keeps no record."""
         """What the sandbox simulates of a slow, busy, faulty AWS (off unless set)."""
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        proxied = proxy.proxied_host(environ)
+        if proxied is not None:  # a shell's `curl http://<load balancer name>/` (sandbox.env)
+            return proxy.forward(environ, start_response, proxied, self.resolve)
         if not auth.host_allowed(environ.get("HTTP_HOST"), self.port()):
             # Another host name: a web page's request through DNS rebinding, or a proxy.
             # Refused before anything reads it.

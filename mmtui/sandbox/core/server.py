@@ -42,6 +42,7 @@ from mmtui.sandbox.core.extension import Extension
 from mmtui.sandbox.core.journal import JOURNAL_FILE, Journal, lost_note
 from mmtui.sandbox.core.persistence import SnapshotMismatch, dump_state, load_state
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT
+from mmtui.sandbox.core.proxy import NO_PROXY
 from mmtui.sandbox.core.realism import Realism
 
 if TYPE_CHECKING:
@@ -448,6 +449,14 @@ class Sandbox:
             # Load balancers made later (step 1) are added to this file; mmtui reads it fresh,
             # so a shell that sourced it before still finds them.
             "MMTUI_RESOLVE_FILE": str(self.state_dir / ENV_FILE),
+            # The lab's own `curl http://<load balancer name>/` works unchanged: the sandbox
+            # is this shell's plain-HTTP proxy for the names it serves (core/proxy.py); the
+            # endpoint and git's clone URLs, on loopback, are reached directly. curl reads
+            # only the lower-case http_proxy; other tools the upper case.
+            "http_proxy": self.url,
+            "HTTP_PROXY": self.url,
+            "no_proxy": NO_PROXY,
+            "NO_PROXY": NO_PROXY,
             # A rehearsal on a slow, busy or faulty AWS says so where its shell looks.
             **({"MMTUI_SANDBOX_REALISM": self.realism.describe()} if self.realism.active else {}),
         }
@@ -613,17 +622,25 @@ class Sandbox:
             raise MmtuiError(
                 f"--dir: cannot write to {self.state_dir}: {exc.strerror or exc}", ExitCode.USAGE
             ) from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _take_lock(handle):
             handle.close()
             raise MmtuiError(
                 f"--dir: another sandbox is already running on {self.state_dir}; stop it or "
                 "choose another --dir",
                 ExitCode.USAGE,
-            ) from None
+            )
         self._lock_handle = handle
         try:
+            # Who holds the folder: `mmtui sandbox stop` signals that process.
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            # The previous run's sandbox.env names a port that may not be this run's: gone until
+            # this one is ready (a lock held and no env file reads as "starting", see
+            # target/detached.py), so nobody connects to a stale endpoint meanwhile.
+            if not self._temporary:
+                (self.state_dir / ENV_FILE).unlink(missing_ok=True)
             self._make_private()
             self._keys = _load_or_make_keys(self.state_dir / KEY_FILE)
         except OSError as exc:
@@ -654,6 +671,7 @@ class Sandbox:
             on_change=self.mark_dirty,
             keys=self.find_key,
             port=lambda: self.port,
+            resolve=self.resolve_map,
         )
         self._app = app
         # Bind the socket ourselves: werkzeug prints and calls sys.exit when a port is taken.
@@ -710,6 +728,20 @@ class Sandbox:
         write_atomically(
             self.state_dir / ENV_FILE, ("\n".join(lines) + "\n").encode(), PRIVATE_FILE
         )
+
+
+def _take_lock(handle: Any) -> bool:
+    """Take the folder's lock; False when another sandbox holds it. Tried a few times over a
+    fifth of a second: whoever looks whether a sandbox runs here (target/detached.py) takes
+    the lock for an instant, and that look must not turn a starting sandbox away."""
+    for attempt in range(10):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if attempt < 9:
+                time.sleep(0.02)
+    return False
 
 
 def _load_or_make_keys(path: Path) -> tuple[str, str]:

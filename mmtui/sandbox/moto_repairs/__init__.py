@@ -25,6 +25,7 @@ def install() -> None:
         from mmtui.sandbox.moto_repairs import (
             cloudformation,
             codebuild_source_location,
+            ecs_deleted_services_listed,
             ecs_services_never_start,
             elbv2_account_dns_names,
             lambda_blocked_runtimes,
@@ -33,6 +34,7 @@ def install() -> None:
         cloudformation.install()
         lambda_blocked_runtimes.install()
         ecs_services_never_start.install()
+        ecs_deleted_services_listed.install()
         codebuild_source_location.install()
         elbv2_account_dns_names.install()
         _installed = True

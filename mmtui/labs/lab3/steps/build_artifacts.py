@@ -55,6 +55,12 @@ def _service_images(check: Checker, which: str) -> dict[str, str]:
     return images
 
 
+def _last_pushed(check: Checker, kind: str) -> str:
+    """The commit the `kind` ("Core"/"Like") service's pipeline last ran on ("" if unknown)."""
+    name = facts(check).pipelines().get(kind.lower())
+    return facts(check).last_revision(name, check.ctx.primary_region) if name else ""
+
+
 def _image_exists(check: Checker, region: str, repo: str, tag: str) -> bool:
     client = check.ctx.client("ecr", region)
     found = unless_missing(
@@ -107,9 +113,18 @@ def _images_in_both_regions(check: Checker) -> CheckResult:
             continue
         kind = "Core" if "Core" in service else "Like"
         repo = secondary.get(f"Secondary{kind}ServiceEcrRepo", "").split("/", 1)[-1]
-        seen.append(f"{repo}:{match['tag']}")
-        if not _image_exists(check, check.ctx.secondary_region, repo, match["tag"]):
-            problems.append(f"{repo}:{match['tag'][:12]} is not in {check.ctx.secondary_region}")
+        # The commit its pipeline last built, when that is not what runs (the run failed):
+        # the attendee's last push is what they look for, not the commit before it.
+        pushed = _last_pushed(check, kind)
+        tag = pushed or match["tag"]
+        seen.append(f"{repo}:{tag}")
+        if not _image_exists(check, check.ctx.secondary_region, repo, tag):
+            last = (
+                f" (the last push, {pushed[:12]}, did not deploy)"
+                if pushed != match["tag"] and pushed
+                else ""
+            )
+            problems.append(f"{repo}:{tag[:12]} is not in {check.ctx.secondary_region}{last}")
     (
         f"aws ecr describe-images --repository-name "
         f"{secondary.get('SecondaryCoreServiceEcrRepo', '').split('/', 1)[-1]} "
@@ -314,6 +329,7 @@ def pipelines_last_run(check: Checker) -> CheckResult:
         facts(check).pipelines(),
         "the last run of both pipelines Succeeded",
         "its state shows the failing action and why",
+        fix="fix what failed in the buildspec, then commit and push it again",
     )
 
 

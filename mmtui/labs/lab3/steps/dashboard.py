@@ -317,7 +317,18 @@ def _has_metric(row: list[Any]) -> bool:
 
 @TASKS.implement("dashboard.solve")
 def solve_dashboard(ctx: TaskContext) -> list[Action]:
+    from mmtui.exitcodes import ExitCode, MmtuiError
+
     region, name = ctx.secondary_region, ctx.param("dashboard")
+    # Up front, before any action: without step 1's stack the dashboard cannot be done, and
+    # creating the X-Ray groups first would leave a partial apply (newcomer walkthrough). The
+    # widgets' action checks again, for a stack deleted meanwhile.
+    if "LoadBalancerFullName" not in outputs_of(describe_stack(ctx, "secondary")):
+        raise MmtuiError(
+            f"the dashboard needs {ctx.param('secondary_stack')} (step 1) first; nothing was "
+            "changed",
+            ExitCode.CHECK_FAILED,
+        )
     xray = ctx.client("xray", region)
     actions = []
     for group, expression in XRAY_GROUPS.items():
