@@ -96,8 +96,9 @@ def served_command(words: list[str]) -> str:
 def parse_served(words: list[str]) -> None:
     """Parse the served command line as `mmtui` would, without running it: a bad option or
     value is said here, once, rather than in every browser tab that opens."""
-    from mmtui.cli.root import cli
-
+    # The `mmtui` group this command runs under (found through click, not imported: the
+    # group's module imports the guide's).
+    cli = click.get_current_context().find_root().command
     context = cli.make_context("mmtui", list(words))
     command: click.Command = cli
     while isinstance(command, click.Group):
