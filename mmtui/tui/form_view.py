@@ -41,6 +41,11 @@ class FormView(VerticalScroll):
     def on_mount(self) -> None:
         self.guide_app.load_form(self.step_id, None, {})
 
+    def reload(self) -> None:
+        """Read the account again (what it holds may have changed since the form was drawn);
+        the values chosen so far are kept where they are still valid choices."""
+        self.guide_app.load_form(self.step_id, None, {})
+
     async def show_form(self, form: Any) -> None:
         """Draw `form` with the values chosen so far (its defaults fill the rest)."""
         self.form = form
