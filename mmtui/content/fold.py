@@ -56,17 +56,25 @@ def soft_wrap(code: str, width: int) -> str:
 
 
 def _soft_lines(line: str, width: int) -> str:
+    """`line` in pieces that join back exactly (a cut at a space keeps it at the piece's end)."""
     parts: list[str] = []
     rest = line
     while len(rest) > width - (len(MARK) if parts else 0):
         room = width - (len(MARK) if parts else 0)
-        cut = rest.rfind(" ", 1, room + 1)
+        cut = rest.rfind(" ", 1, room)
         if cut <= 0 or not rest[:cut].strip(" -#"):
-            cut = room
-        parts.append(rest[:cut])
-        rest = rest[cut:].lstrip(" ") or rest[cut:]
+            parts.append(rest[:room])
+            rest = rest[room:]
+        else:
+            parts.append(rest[: cut + 1])
+            rest = rest[cut + 1 :]
     parts.append(rest)
     return "\n".join([parts[0], *(MARK + part for part in parts[1:])])
+
+
+def unwrap(text: str) -> str:
+    """The text a soft wrap was made from."""
+    return text.replace("\n" + MARK, "")
 
 
 # ---------------------------------------------------------------------- shell
@@ -204,9 +212,13 @@ def _cut(line: str, chars: list[_Char], s: int, room: int) -> tuple[int, str, in
     longer than a line, a break inside it."""
     spaces = _space_breaks(line, chars, s, room)
     # Between arguments first: before an option or after an operator, when that still fills
-    # half the line (`--stack-name NAME` stays together); else the rightmost that fits.
+    # a third of the line; then anywhere but between an option and its value (so that
+    # `--stack-name NAME` stays together); then the rightmost space that fits.
     for end, resume, kind in spaces:
-        if kind == "space" and end - s >= room // 2 and _boundary(line, end, resume):
+        if kind == "space" and end - s >= room // 3 and _boundary(line, end, resume):
+            return end, " \\", resume, kind
+    for end, resume, kind in spaces:
+        if kind == "space" and not line[:end].rsplit(" ", 1)[-1].startswith("-"):
             return end, " \\", resume, kind
     for end, resume, kind in spaces[:1]:
         return end, (" \\" if kind == "space" else ""), resume, kind
@@ -285,17 +297,23 @@ def _fold_at_spaces(line: str, width: int, comment: bool) -> list[str]:
     body = line.lstrip(" ")
     indent = line[: len(line) - len(body)]
     is_comment = comment and body.startswith("#")
-    lead = indent + ("# " if is_comment else INDENT)
+    lead = indent + ("# " if is_comment else "  ")
     out: list[str] = []
     prefix, rest = "", line
     while len(prefix) + len(rest) > width:
         room = width - len(prefix)
-        cut = rest.rfind(" ", 1, room + 1)
-        # Never start a continuation with "#" (a comment) or after "- "/"key: " alone.
-        while cut > 0 and (rest[cut + 1 : cut + 2] == "#" or not rest[:cut].strip(" -")):
-            cut = rest.rfind(" ", 1, cut)
-        if cut <= 0:
+        spaces = [
+            i
+            for i, c in enumerate(rest)
+            # Never a continuation starting with "#" (a comment), nor a break right after
+            # the "- " or "key:" that starts the line.
+            if c == " " and i > 0 and rest[i + 1 : i + 2] not in ("#", "") and rest[:i].strip(" -")
+        ]
+        if not spaces:
             break
+        fitting = [i for i in spaces if i <= room]
+        # A word longer than the room goes on a line of its own (the soft wrap marks it).
+        cut = fitting[-1] if fitting else spaces[0]
         out.append(prefix + rest[:cut].rstrip(" "))
         prefix, rest = lead, rest[cut:].lstrip(" ")
     out.append(prefix + rest)

@@ -371,11 +371,12 @@ class StepScreen(Screen[None]):
 
     def task_finished(self, step_id: str, kind: str) -> None:
         self._buttons()
-        if kind == "apply" and step_id == self.step.id and self.query(".form-outcome"):
-            lines = self.guide_app.logs.get(step_id, [])
-            self.query_one(".form-outcome", Static).update("\n".join(lines[-6:]))
         if step_id == self.step.id and self.query("#form-view"):
-            self.query_one("#form-view", FormView).reload()  # what the task changed
+            view = self.query_one("#form-view", FormView)
+            if kind == "apply":
+                lines = self.guide_app.logs.get(step_id, [])
+                view.show_outcome("\n".join(lines[-6:]))
+            view.reload()  # what the task changed
 
     def _buttons(self) -> None:
         busy = self.guide_app.busy() is not None
