@@ -45,8 +45,7 @@ STUBS = (
     # Every command prints its arguments instead of running: PATH leads nowhere, so each is
     # "not found" and lands in the handler; the builtins that would act (cd) or decide a
     # loop (test, [) are turned off so they land there too.
-    'command_not_found_handle() { printf "<%s>" "$@"; echo; }\n'
-    "enable -n cd test [\n"
+    'command_not_found_handle() { printf "<%s>" "$@"; echo; }\nenable -n cd test [\n'
 )
 
 
@@ -120,7 +119,9 @@ def test_options_stay_with_their_values() -> None:
 
 
 def test_a_word_longer_than_the_line_breaks_where_bash_joins_it() -> None:
-    folded = fold("aws s3 ls 's3://a-very-long-bucket-name-that-does-not-fit/in/one/line'", "sh", 30)
+    folded = fold(
+        "aws s3 ls 's3://a-very-long-bucket-name-that-does-not-fit/in/one/line'", "sh", 30
+    )
     assert "'\\\n'" in folded  # the single quote closed before the break, reopened after
     assert parsed(folded) == parsed(
         "aws s3 ls 's3://a-very-long-bucket-name-that-does-not-fit/in/one/line'"
@@ -134,10 +135,18 @@ def test_short_code_and_here_documents_are_left_as_they_are() -> None:
     assert MARK in folded  # marked as a soft wrap: a here-document's body is not shell
 
 
-BUILDSPEC = """# post_build: after the primary push and its image definitions file
-- SECONDARY_CORE_REPO_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/mm-secondary-region-core-service
-- docker tag core-service:$CODEBUILD_RESOLVED_SOURCE_VERSION $SECONDARY_CORE_REPO_URI:$CODEBUILD_RESOLVED_SOURCE_VERSION
-- printf '[{"name":"service","imageUri":"%s"}]' $SECONDARY_CORE_REPO_URI:$CODEBUILD_RESOLVED_SOURCE_VERSION > imagedefinitions_secondary.json"""
+BUILDSPEC = "\n".join(
+    [
+        "# post_build: after the primary push and its image definitions file",
+        "- SECONDARY_CORE_REPO_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+        "mm-secondary-region-core-service",
+        "- docker tag core-service:$CODEBUILD_RESOLVED_SOURCE_VERSION "
+        "$SECONDARY_CORE_REPO_URI:$CODEBUILD_RESOLVED_SOURCE_VERSION",
+        """- printf '[{"name":"service","imageUri":"%s"}]' """
+        "$SECONDARY_CORE_REPO_URI:$CODEBUILD_RESOLVED_SOURCE_VERSION > "
+        "imagedefinitions_secondary.json",
+    ]
+)
 
 
 def test_yaml_folds_to_the_same_document_and_marks_what_cannot_fold() -> None:

@@ -23,9 +23,15 @@ if TYPE_CHECKING:
 _ROLE = {"prerequisite": "verified", "guided": "guided", "later": "later"}
 
 
+class LabTable(DataTable[object]):
+    """The labs; enter (the main action) is named in the footer."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open lab")]
+
+
 class HomeScreen(Screen[None]):
     BINDINGS = [
-        Binding("enter", "open", "Open lab"),
+        Binding("enter", "open", "Open lab", show=False),
         Binding("e", "app.sandbox_env", "Use from a terminal"),
     ]
 
@@ -41,7 +47,7 @@ class HomeScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield from self.guide_app.target_widgets()
-        yield DataTable(id="labs", cursor_type="row", zebra_stripes=False)
+        yield LabTable(id="labs", cursor_type="row", zebra_stripes=False)
         yield Markdown("", id="lab-detail")
         yield Static("", id="home-hint", classes="hint-line")
         yield GuideFooter()

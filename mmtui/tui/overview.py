@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 CHECKPOINT_MARK = "⚑"
 
 
+class StepTable(DataTable[object]):
+    """The lab's steps; enter (the main action) is named in the footer."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open step")]
+
+
 class OverviewScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -53,7 +59,7 @@ class OverviewScreen(Screen[None]):
                 )
                 yield DataTable(id="regions", cursor_type="none", show_cursor=False)
             yield Static("Steps", classes="section")
-            yield DataTable(id="lab-steps", cursor_type="row")
+            yield StepTable(id="lab-steps", cursor_type="row")
             yield Static("About this lab", classes="section")
             yield Static(" ".join(render(app.content.lab.summary, app.names).split()))
         yield Static("", id="overview-status", classes="hint-line")
