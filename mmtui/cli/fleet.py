@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import click
@@ -129,6 +130,108 @@ def fleet_reset(step_text: str | None, dry_run: bool, yes: bool, **kwargs: Any) 
     )
 
 
+RoomOpener = Callable[[Any, Any, float], NoReturn]
+"""(Watch, history path, seconds between rounds) → runs the live room and exits; handed in by
+the composition root (mmtui.cli.root) from mmtui.cli.guide, the one module here that may open
+the TUI."""
+
+
+def watch_command(open_room: RoomOpener) -> click.Command:
+    """`mmtui fleet watch`: its options, help and validation here, beside the other fleet
+    commands; the screen it opens comes from `open_room`."""
+
+    @click.command("watch")
+    @click.option(
+        "--targets",
+        "targets_file",
+        required=True,
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="YAML or CSV list of attendees and how to reach their accounts.",
+    )
+    @click.option(
+        "--lab",
+        "lab_id",
+        default=None,
+        metavar="ID",
+        help="Watch only this lab (default: every lab the workshop guides).",
+    )
+    @click.option(
+        "--concurrency",
+        type=click.IntRange(1, 256),
+        default=16,
+        show_default=True,
+        metavar="N",
+        help="Accounts worked on at once.",
+    )
+    @click.option(
+        "--interval",
+        type=click.FloatRange(1, 3600),
+        default=30.0,
+        show_default=True,
+        metavar="S",
+        help="Seconds from the end of one round of checks to the start of the next.",
+    )
+    def fleet_watch(
+        targets_file: str, lab_id: str | None, concurrency: int, interval: float
+    ) -> None:
+        """The live room: a grid of attendees x steps, checked in rounds, with actions.
+
+        Every attendee's steps (of every guided lab, or of --lab) are checked in rounds, at
+        most N accounts at once, a round starting only when the last has ended. The header
+        counts the attendees at each step, each row says how long they have been on theirs.
+
+        \b
+        Keys: r check now · t stuck longest first · e errors only · / find by name
+              s solve their current step · c catch them up through the step under the cursor
+              x reset the step under the cursor (plan first, then asks; needs account_id)
+              o their step as they see it · w export the history (CSV, JSON) · q quit
+
+        The room's history (each round's states) is kept in mmtui's state folder, so time on
+        a step survives a restart.
+
+        \b
+        mmtui fleet watch --targets room.yaml
+        mmtui fleet watch --targets room.yaml --lab 4 --interval 15
+        """
+        from pathlib import Path
+
+        from mmtui.fleet.room import history_path
+        from mmtui.fleet.watch import Watch, WatchedLab
+
+        path = Path(targets_file)
+        labs = [WatchedLab(*pair) for pair in resolve_labs(lab_id)]
+        attendees = load_attendees(path, [lab.content for lab in labs])
+        watch = Watch(labs, attendees, concurrency)
+        open_room(watch, history_path(path, [lab.id for lab in labs]), interval)
+
+    return fleet_watch
+
+
+def resolve_labs(lab_id: str | None) -> list[tuple[Any, Any]]:
+    """The lab --lab names (resolved as `fleet check` resolves it), or every guided lab."""
+    if lab_id is not None:
+        return [resolve_lab(lab_id)]
+    import mmtui.labs
+
+    return [resolve_lab(guided) for guided in mmtui.labs.guided_lab_ids()]
+
+
+def load_attendees(path: Any, contents: list[Any]) -> list[Any]:
+    """The targets file's attendees, each one's names checked against every lab's parameters
+    (exit 2, naming the entry, before any account is touched)."""
+    from mmtui.fleet.targets import load_targets
+
+    attendees = load_targets(path)
+    for attendee in attendees:
+        for content in contents:
+            try:
+                require_names_declared(attendee.spec, content)
+            except MmtuiError as exc:
+                raise MmtuiError(f"{attendee.where}: {attendee.name}: {exc}") from None
+    return attendees
+
+
 def run_fleet(
     kwargs: dict[str, Any],
     lab: Any,
@@ -147,14 +250,8 @@ def run_fleet(
 
     from mmtui.fleet.output import as_csv, as_json, print_plan, print_table
     from mmtui.fleet.run import Fleet, Job, overall_exit_code
-    from mmtui.fleet.targets import load_targets
 
-    attendees = load_targets(Path(kwargs["targets_file"]))
-    for attendee in attendees:
-        try:
-            require_names_declared(attendee.spec, content)
-        except MmtuiError as exc:
-            raise MmtuiError(f"{attendee.where}: {attendee.name}: {exc}") from None
+    attendees = load_attendees(Path(kwargs["targets_file"]), [content])
     if command != "check":
         names = [getattr(step.automated, command) for step in steps]
         unbuilt = [n for n in names if n is not None and not lab.tasks.get(n).implemented]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
@@ -18,9 +19,8 @@ from mmtui.exitcodes import ExitCode
 def run(**kwargs: Any) -> None:
     """Open the guide (the default command).
 
-    Today the guide shows the lab's steps with live checks, and each step's instructions and
-    hints; the by-hand and automated paths inside the guide are still being written (use
-    `mmtui solve` meanwhile).
+    Home lists the workshop's labs; a guided lab's steps each explain what to do, give the
+    exact commands to do it by hand, can be done for you, and check the result live.
     """
     spec, lab, content = resolve_common(kwargs)
     from mmtui.guide import Guide
@@ -31,4 +31,12 @@ def run(**kwargs: Any) -> None:
     code = MmtuiApp(spec, content, guide=guide, lab_loader=load).run()
     if guide.closing_error is not None:  # e.g. the embedded sandbox could not save its state
         raise guide.closing_error
+    sys.exit(code or ExitCode.OK)
+
+
+def open_room(watch: Any, history: Path, interval: float) -> NoReturn:
+    """`mmtui fleet watch`'s screen (mmtui.cli.fleet validates its options and hands over)."""
+    from mmtui.tui.room import RoomApp
+
+    code = RoomApp(watch, history, round_seconds=interval).run()
     sys.exit(code or ExitCode.OK)

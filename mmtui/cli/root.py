@@ -8,11 +8,12 @@ import click
 from mmtui import __version__
 from mmtui.cli.check import check
 from mmtui.cli.cleanup import cleanup
-from mmtui.cli.fleet import fleet
-from mmtui.cli.guide import run
+from mmtui.cli.fleet import fleet, watch_command
+from mmtui.cli.guide import open_room, run
 from mmtui.cli.lint import lint
 from mmtui.cli.policy import policy
 from mmtui.cli.sandbox import sandbox
+from mmtui.cli.serve import serve
 from mmtui.cli.target import target
 from mmtui.cli.tasks import reset, solve
 
@@ -40,7 +41,8 @@ def cli() -> None:
     """
 
 
-for command in (run, sandbox, check, solve, reset, cleanup, lint, fleet, policy, target):
+fleet.add_command(watch_command(open_room))  # the fleet's live room, opened by the TUI's module
+for command in (run, sandbox, check, solve, reset, cleanup, lint, fleet, policy, target, serve):
     cli.add_command(command)
 
 

@@ -94,6 +94,20 @@ def default_lab_id() -> str:
     return guided[0] if guided else installed[0]
 
 
+def guided_lab_ids() -> list[str]:
+    """The installed labs that workshop.yaml guides, in its order (every installed lab when
+    the workshop cannot be read: the command then reports the content's problems itself)."""
+    from mmtui.content.loader import ContentError, load_workshop
+
+    installed = lab_ids()
+    try:
+        workshop, _ = load_workshop()
+    except ContentError:
+        return installed
+    guided = [lab.id for lab in workshop.labs if lab.role == "guided" and lab.id in installed]
+    return guided or installed
+
+
 def _not_installed(lab_id: str) -> str:
     """Why there is no lab `lab_id`, as the workshop tells it when it lists the lab."""
     from mmtui.content.loader import ContentError, load_workshop

@@ -9,7 +9,8 @@ has CodeBuild's `[Container]` lines around the commands' own output.
 
 The shell sees the CodeBuild environment variables, the sandbox as its AWS endpoint, a HOME of
 its own and a PATH whose first folder holds `aws` (the awscli package mmtui depends on, run by
-this Python, lacking the commands the project's image's CLI lacks: aws_cli.py) and `docker`
+this Python through a fork server that has imported it once, aws_server.py, lacking the commands
+the project's image's CLI lacks: aws_cli.py) and `docker`
 (docker.py); the rest of PATH is the basic system folders only, so
 nothing else installed on the machine takes part.
 """
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from mmtui.gitops.build_images import GET_LOGIN, GET_LOGIN_PASSWORD, image_cli
+from mmtui.sandbox.behaviours.pipelines import aws_launcher
 from mmtui.sandbox.behaviours.pipelines import buildspec as buildspecs
 from mmtui.sandbox.behaviours.pipelines.artifacts import unzip_into, zip_files
 
@@ -551,13 +553,13 @@ def _aws_script(python: str, image: str) -> str:
     lacking = [
         f"ecr {style}" for style in (GET_LOGIN, GET_LOGIN_PASSWORD) if cli and cli.lacks(style)
     ]
+    run = aws_launcher.command(python)
     if cli is None or not lacking:
-        return f'exec {python} -I -m awscli "$@"\n'
-    script = shlex.quote(str(Path(__file__).with_name("aws_cli.py")))
+        return f'exec {run} "$@"\n'
     settings = (
         f"MMTUI_AWS_CLI_MAJOR={cli.major} MMTUI_AWS_CLI_LACKS={shlex.quote(','.join(lacking))}"
     )
-    return f'{settings} exec {python} -I {script} "$@"\n'
+    return f'{settings} exec {run} "$@"\n'
 
 
 def _write_script(path: Path, body: str) -> None:

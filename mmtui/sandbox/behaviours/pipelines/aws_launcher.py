@@ -1,0 +1,72 @@
+"""Starts the builds' `aws` fork server (aws_server.py) once per process, and stops it at exit.
+
+One server serves every sandbox build in the process (a process holds one sandbox). It is
+started ahead of the first build (`prestart`, when the pipelines come up) so that its imports
+overlap the sandbox's own start; a build that comes before it is listening falls back to a
+plain `aws` (aws_client.py), so nothing ever waits for it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+HERE = Path(__file__).parent
+SERVER = HERE / "aws_server.py"
+CLIENT = HERE / "aws_client.py"
+
+_lock = threading.Lock()
+_process: subprocess.Popen[bytes] | None = None
+_socket: Path | None = None
+
+
+def prestart() -> Path:
+    """The server's socket path, starting the server if it is not running."""
+    global _process, _socket
+    with _lock:
+        if _process is not None and _process.poll() is None and _socket is not None:
+            return _socket
+        # A short path: Unix socket paths are limited to about 100 bytes, state folders are not.
+        folder = Path(tempfile.mkdtemp(prefix="mmtui-aws-"))
+        _socket = folder / "s"
+        _process = subprocess.Popen(
+            [sys.executable, "-I", str(SERVER), str(_socket)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a build stopped with its process group never stops it
+        )
+        if len(_started) == 0:
+            atexit.register(stop)
+        _started.append(folder)
+        return _socket
+
+
+_started: list[Path] = []
+
+
+def command(python: str) -> str:
+    """The shell words that run one `aws` command line ("$@") through the server."""
+    path = prestart()
+    return f"{python} -I -S {shlex.quote(str(CLIENT))} {shlex.quote(str(path))} --"
+
+
+def stop() -> None:
+    global _process
+    with _lock:
+        if _process is not None:
+            with contextlib.suppress(OSError):
+                _process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                _process.wait(timeout=5)
+            _process = None
+        for folder in _started:
+            shutil.rmtree(folder, ignore_errors=True)
+        _started.clear()
