@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Header, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from mmtui.background import DaemonPool
 from mmtui.content.loader import LabContent
@@ -447,7 +447,8 @@ class MmtuiApp(App[int]):
         fresh = (
             self.guide.open_form(step_id) if form is None else self.guide.refresh_form(form, values)
         )
-        self.post_message(FormReady(step_id, fresh))
+        if not get_current_worker().is_cancelled:  # a newer read replaced this one
+            self.post_message(FormReady(step_id, fresh))
 
     @on(FormReady)
     def form_ready(self, message: FormReady) -> None:
