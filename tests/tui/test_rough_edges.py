@@ -249,3 +249,19 @@ async def test_a_refused_solve_replaces_the_last_runs_log(app: MmtuiApp) -> None
         whole = "".join(shown)  # the log wraps long lines
         assert whole.startswith("solve not started: Preparing the changes failed:"), shown
         assert "the buildspecs need mm-secondary-region (step 1) first" in whole
+
+
+async def test_a_terminal_resized_to_80x24_gets_the_compact_layout(app: MmtuiApp) -> None:
+    """Textual hands a terminal's resize to the screens, not to the app's handler: the compact
+    panels and footer used to follow only the size the guide started with."""
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_step(app, pilot, "infrastructure")
+        footer = screen.query_one(GuideFooter)
+        assert not app.has_class("-small") and not footer.compact
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert app.has_class("-small") and footer.compact
+        assert screen.query_one("#check-detail").size.height == 3
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        assert not app.has_class("-small") and not footer.compact
