@@ -38,6 +38,8 @@ class LabState:
     status: Status | None
     """pass/fail/... for a verified prerequisite or the guided lab; None for labs to come."""
     detail: str
+    done: int = 0
+    """The guided lab's steps that pass (nothing done yet reads "not started")."""
 
 
 @dataclass
@@ -267,9 +269,8 @@ class Guide:
                 done = sum(step.status == Status.PASS for step in steps)
                 total = len(self.content.lab.steps)
                 overall = combine([s.status for s in steps]) if steps else None
-                states.append(
-                    LabState(lab.id, lab.title, lab.role, overall, f"{done} of {total} done")
-                )
+                detail = f"{done} of {total} done"
+                states.append(LabState(lab.id, lab.title, lab.role, overall, detail, done))
             elif lab.role == "guided":
                 states.append(LabState(lab.id, lab.title, lab.role, None, "open it to check"))
             else:

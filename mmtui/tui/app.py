@@ -18,8 +18,8 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Static
-from textual.worker import Worker, WorkerState
+from textual.widgets import Header, Static
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from mmtui.background import DaemonPool
 from mmtui.content.loader import LabContent
@@ -47,6 +47,7 @@ from mmtui.tui.messages import (
     TrafficReady,
     TrafficStatus,
 )
+from mmtui.tui.sizing import fit_to_terminal
 
 REFRESH_SECONDS = 10.0
 DRILL_SECONDS = 180.0
@@ -101,6 +102,10 @@ class MmtuiApp(App[int]):
         self._slow_shown = ""
         """Step id → "solve"/"reset" while that task runs."""
         self.inventory: Any = None
+        self.last_step: str | None = None
+        """The step opened last: the overview's cursor goes back to it."""
+        self._preparing: dict[Worker[None], str] = {}
+        """A worker preparing a solve (its preview, its requirements) → the step's id."""
         self._checking = False
         self._check_again = False
         self._timer: Timer | None = None
@@ -156,8 +161,7 @@ class MmtuiApp(App[int]):
         self.push_screen(QuitWhileRunningScreen(running), answered)
 
     def on_resize(self) -> None:
-        # Small terminals (80×24) get compact panels so the instructions keep some room.
-        self.set_class(self.size.height < 32, "-small")
+        fit_to_terminal(self)
 
     def on_unmount(self) -> None:
         self.guide.close()
@@ -166,9 +170,6 @@ class MmtuiApp(App[int]):
         """What every screen shows on top: the header and the target line."""
         yield Header()
         yield TargetLine(self.guide.target_line(), classes="target")
-
-    def footer(self) -> Footer:
-        return Footer()
 
     def _broadcast(self, method: str, *args: Any) -> None:
         for screen in self.screen_stack:
@@ -181,6 +182,7 @@ class MmtuiApp(App[int]):
 
         while isinstance(self.screen, StepScreen):
             self.pop_screen()
+        self.last_step = step_id
         self.guide.open_step(step_id)
         self.push_screen(StepScreen(self.content.step(step_id)))
 
@@ -220,6 +222,7 @@ class MmtuiApp(App[int]):
         self.content = message.content
         self.names = self._initial_names(message.content)
         self.snapshot, self.inventory, self.logs = None, None, {}
+        self.last_step = None
         self._broadcast("lab_switched")
         self.open_lab()
         self.run_checks()
@@ -432,10 +435,13 @@ class MmtuiApp(App[int]):
         """The automated path: a step the lab previews shows its changes first and asks; the
         others start at once."""
         self.guide.choose_path(step.id, "automated")
-        if self.guide.has_preview(step):
-            self.plan_preview(step)
-        else:
-            self.ask_solve(step)
+        if self.busy() is None:
+            # A new run is being prepared: the last one's "solve: done" would read as its
+            # outcome, and a refusal before it starts belongs in this log (not only a toast).
+            self.logs[step.id] = []
+            self._broadcast("log_cleared", step.id)
+        worker = self.plan_preview(step) if self.guide.has_preview(step) else self.ask_solve(step)
+        self._preparing[worker] = step.id
 
     @work(thread=True, group="form", exclusive=True, exit_on_error=False, description="Form")
     def load_form(self, step_id: str, form: Any, values: dict[str, str]) -> None:
@@ -443,7 +449,8 @@ class MmtuiApp(App[int]):
         fresh = (
             self.guide.open_form(step_id) if form is None else self.guide.refresh_form(form, values)
         )
-        self.post_message(FormReady(step_id, fresh))
+        if not get_current_worker().is_cancelled:  # a newer read replaced this one
+            self.post_message(FormReady(step_id, fresh))
 
     @on(FormReady)
     def form_ready(self, message: FormReady) -> None:
@@ -547,11 +554,16 @@ class MmtuiApp(App[int]):
     @on(Worker.StateChanged)
     def worker_state(self, event: Worker.StateChanged) -> None:
         """The one place worker errors land: shown as a notice, never a traceback."""
+        if event.state not in (WorkerState.ERROR, WorkerState.SUCCESS, WorkerState.CANCELLED):
+            return
+        preparing = self._preparing.pop(event.worker, None)
         if event.state != WorkerState.ERROR:
             return
         from mmtui.tui.errors import explain
 
         title, text = explain(event.worker.description, event.worker.error)
+        if preparing is not None:  # the solve was refused before it started: say so in its log
+            self.log_line(LogLine(preparing, f"solve not started: {title}: {text}"))
         if event.worker.group == "task":
             for step_id in list(self.running):
                 self.running.pop(step_id)
@@ -591,6 +603,15 @@ class MmtuiApp(App[int]):
                 self.open_traffic,
             )
         if isinstance(current, Step):
+            from mmtui.tui.step import TAB_LABELS, StepScreen
+
+            if isinstance(screen, StepScreen):
+                for number, tab in enumerate(screen.tab_ids, start=1):
+                    yield SystemCommand(
+                        f"Tab: {TAB_LABELS[tab]}",
+                        f"Show this step's {TAB_LABELS[tab]} tab (key {number})",
+                        lambda t=tab, s=screen: s.show_tab(t),
+                    )
             here: Step = current
             yield SystemCommand(
                 "Solve this step", "Let mmtui do this step", lambda: self.solve_step(here)

@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Markdown, Static
+from textual.widgets import Button, Static
 
 from mmtui.content.model import Step
 from mmtui.engine.plugin import Preview
 from mmtui.target.spec import TargetSpec
+from mmtui.tui.code import GuideMarkdown
 
 
 class Confirm(ModalScreen[bool]):
@@ -136,7 +137,7 @@ class SandboxEnvScreen(ModalScreen[None]):
         with Vertical(classes="dialog wide"):
             yield Static("Using this AWS from your own terminal", classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
-                yield Markdown(self._text(), id="env-text")
+                yield GuideMarkdown(self._text(), id="env-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close (esc)", id="close")
 

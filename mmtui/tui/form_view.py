@@ -27,6 +27,8 @@ class FormView(VerticalScroll):
         self.step_id = step_id
         self.form: Any = None
         self.values: dict[str, str] = {}
+        self.outcome = ""
+        """The last apply's lines: kept when the form is drawn again (re-read after it)."""
 
     @property
     def guide_app(self) -> MmtuiApp:
@@ -39,6 +41,17 @@ class FormView(VerticalScroll):
         yield Static("Reading your account for the form's choices…", id="form-loading")
 
     def on_mount(self) -> None:
+        self.guide_app.load_form(self.step_id, None, {})
+
+    def show_outcome(self, text: str) -> None:
+        self.outcome = text
+        for widget in self.query(".form-outcome"):
+            assert isinstance(widget, Static)
+            widget.update(text)
+
+    def reload(self) -> None:
+        """Read the account again (what it holds may have changed since the form was drawn);
+        the values chosen so far are kept where they are still valid choices."""
         self.guide_app.load_form(self.step_id, None, {})
 
     async def show_form(self, form: Any) -> None:
@@ -82,7 +95,7 @@ class FormView(VerticalScroll):
             classes="form-buttons",
         )
         widgets.append(buttons)
-        widgets.append(Static("", classes="form-outcome"))
+        widgets.append(Static(self.outcome, classes="form-outcome"))
         await self.mount_all(widgets)
 
     @on(Select.Changed)

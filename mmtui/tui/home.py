@@ -9,12 +9,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Markdown, Static
+from textual.widgets import DataTable, Markdown, Static
 
 from mmtui.content.render import render
 from mmtui.engine.results import Status
 from mmtui.guide import LabState, Snapshot
 from mmtui.tui.marks import mark
+from mmtui.tui.sizing import GuideFooter, fit_to_terminal
 
 if TYPE_CHECKING:
     from mmtui.tui.app import MmtuiApp
@@ -22,9 +23,15 @@ if TYPE_CHECKING:
 _ROLE = {"prerequisite": "verified", "guided": "guided", "later": "later"}
 
 
+class LabTable(DataTable[object]):
+    """The labs; enter (the main action) is named in the footer."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open lab")]
+
+
 class HomeScreen(Screen[None]):
     BINDINGS = [
-        Binding("enter", "open", "Open", show=False),
+        Binding("enter", "open", "Open lab", show=False),
         Binding("e", "app.sandbox_env", "Use from a terminal"),
     ]
 
@@ -35,12 +42,15 @@ class HomeScreen(Screen[None]):
         assert isinstance(self.app, MmtuiApp)
         return self.app
 
+    def on_resize(self) -> None:
+        fit_to_terminal(self.app)
+
     def compose(self) -> ComposeResult:
         yield from self.guide_app.target_widgets()
-        yield DataTable(id="labs", cursor_type="row", zebra_stripes=False)
+        yield LabTable(id="labs", cursor_type="row", zebra_stripes=False)
         yield Markdown("", id="lab-detail")
         yield Static("", id="home-hint", classes="hint-line")
-        yield Footer()
+        yield GuideFooter()
 
     def on_mount(self) -> None:
         app = self.guide_app
@@ -78,6 +88,8 @@ class HomeScreen(Screen[None]):
         if state.role == "guided":
             if state.status == Status.PASS:
                 return mark(state.status, f"· {state.detail}")
+            if state.done == 0:
+                return Text("○ not started", style="cyan")
             return Text(f"◐ in progress · {state.detail}", style="cyan")
         label = "verified" if state.detail == "verified" else "missing something"
         return mark(state.status, f"· {label}")

@@ -10,15 +10,25 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from mmtui.content.render import render
 from mmtui.engine.results import Status
 from mmtui.guide import Snapshot
 from mmtui.tui.marks import mark
+from mmtui.tui.sizing import GuideFooter, fit_to_terminal
 
 if TYPE_CHECKING:
     from mmtui.tui.app import MmtuiApp
+
+
+CHECKPOINT_MARK = "⚑"
+
+
+class StepTable(DataTable[object]):
+    """The lab's steps; enter (the main action) is named in the footer."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open step")]
 
 
 class OverviewScreen(Screen[None]):
@@ -35,6 +45,9 @@ class OverviewScreen(Screen[None]):
         assert isinstance(self.app, MmtuiApp)
         return self.app
 
+    def on_resize(self) -> None:
+        fit_to_terminal(self.app)
+
     def compose(self) -> ComposeResult:
         app = self.guide_app
         yield from app.target_widgets()
@@ -46,11 +59,11 @@ class OverviewScreen(Screen[None]):
                 )
                 yield DataTable(id="regions", cursor_type="none", show_cursor=False)
             yield Static("Steps", classes="section")
-            yield DataTable(id="lab-steps", cursor_type="row")
+            yield StepTable(id="lab-steps", cursor_type="row")
             yield Static("About this lab", classes="section")
             yield Static(" ".join(render(app.content.lab.summary, app.names).split()))
         yield Static("", id="overview-status", classes="hint-line")
-        yield Footer()
+        yield GuideFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A lab without a picture has nothing to look at again: no key for it in the footer.
@@ -72,10 +85,12 @@ class OverviewScreen(Screen[None]):
         steps.add_column("title", key="title")
         steps.add_column("status", key="status")
         for step in app.content.lab.steps:
-            number = str(step.number) if step.number else "✓"
+            # The checkpoint has no number; a flag, not a tick that would read as a pass.
+            number = str(step.number) if step.number else CHECKPOINT_MARK
             title = render(step.title, app.names).strip()
             steps.add_row(number, title, mark(None, "checking…"), key=step.id)
         steps.focus()
+        self._cursor_on_last_step()
         if app.snapshot is not None:
             self.show_snapshot(app.snapshot)
         if not self.has_picture:
@@ -85,6 +100,20 @@ class OverviewScreen(Screen[None]):
         else:
             self.query_one("#regions", DataTable).loading = True  # until the first look
         app.load_inventory()
+
+    def on_screen_resume(self) -> None:
+        """Back from a step: the cursor on that step, and a new look at both regions (the
+        step may have changed what they hold)."""
+        self._cursor_on_last_step()
+        if self.has_picture and self.guide_app.inventory is not None:
+            self.guide_app.load_inventory()
+
+    def _cursor_on_last_step(self) -> None:
+        last = self.guide_app.last_step
+        steps = self.query_one("#lab-steps", DataTable)
+        ids = [step.id for step in self.guide_app.content.lab.steps]
+        if last in ids and steps.row_count == len(ids):
+            steps.move_cursor(row=ids.index(last))
 
     def action_inventory(self) -> None:
         if self.has_picture:

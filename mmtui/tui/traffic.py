@@ -14,7 +14,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, RichLog, Static
+from textual.widgets import DataTable, RichLog, Static
+
+from mmtui.tui.sizing import GuideFooter, fit_to_terminal
 
 if TYPE_CHECKING:
     from mmtui.tui.app import MmtuiApp
@@ -48,6 +50,9 @@ class TrafficScreen(Screen[None]):
         assert isinstance(self.app, MmtuiApp)
         return self.app
 
+    def on_resize(self) -> None:
+        fit_to_terminal(self.app)
+
     def compose(self) -> ComposeResult:
         yield from self.guide_app.target_widgets()
         yield Static("Live traffic: likes through the accelerator", id="traffic-title")
@@ -57,7 +62,7 @@ class TrafficScreen(Screen[None]):
         yield Static("", id="traffic-totals", classes="hint-line")
         with VerticalScroll(id="traffic-below"):
             yield RichLog(id="traffic-log", wrap=True, markup=False, max_lines=500)
-        yield Footer()
+        yield GuideFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#traffic-regions", DataTable)

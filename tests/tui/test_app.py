@@ -13,6 +13,7 @@ from mmtui.engine.results import Status
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.target.spec import TargetFlags, TargetSpec, resolve_target
 from mmtui.tui.app import MmtuiApp
+from mmtui.tui.code import FoldedCode
 from mmtui.tui.dialogs import DiffScreen, RequirementScreen, ResetPlanScreen, SandboxEnvScreen
 from mmtui.tui.home import HomeScreen
 from mmtui.tui.overview import OverviewScreen
@@ -39,7 +40,7 @@ async def test_home_shows_the_six_labs_with_their_state(app: MmtuiApp) -> None:
         assert labs.row_count == 6
         for lab in ("0", "1", "2"):
             assert cell(labs, lab, "state") == "✔ pass · verified"
-        assert cell(labs, "3", "state") == "◐ in progress · 0 of 6 done"
+        assert cell(labs, "3", "state") == "○ not started"  # not "in progress · 0 of 6 done"
         assert cell(labs, "4", "state") == "· open it to check"
         assert cell(labs, "5", "state") == "· open it to check"
 
@@ -70,7 +71,7 @@ async def test_home_opens_lab_4_on_the_same_target_and_back_to_lab_3(app: MmtuiA
         await pilot.press("escape")
         labs = app.screen.query_one("#labs", DataTable)
         assert cell(labs, "0", "state") == "· checked with the lab that builds on it"
-        assert cell(labs, "4", "state").startswith("◐ in progress · 0 of 5 done")
+        assert cell(labs, "4", "state") == "○ not started"
         await pilot.press("up", "enter")  # back to Lab 3
         await settle(pilot)
         assert app.content.lab.id == "3"
@@ -123,7 +124,7 @@ async def test_the_whole_lab_through_the_guide(app: MmtuiApp, sandbox: Sandbox) 
                 log = screen.query_one("#log", RichLog)
                 assert any("solve: done" in line.text for line in log.lines)
             assert statuses(screen) and set(statuses(screen)) == {Status.PASS}, screen.results
-            assert "this step is done" in str(screen.query_one("#check-detail").render())
+            assert "this step is done" in str(screen.query_one("#detail-text").render())
             await pilot.press("escape")
         assert isinstance(app.screen, OverviewScreen)
         table = app.screen.query_one("#lab-steps", DataTable)
@@ -150,18 +151,20 @@ async def test_a_step_reads_with_learn_more_and_hints_one_at_a_time(app: MmtuiAp
         instructions = screen.query_one("#instructions", Markdown).source
         assert "mm-secondary-region" in instructions and "{{" not in instructions
         assert screen.query("Collapsible")  # learn-more sections, folded
-        hints = screen.query_one("#hints", Static)
+        hints = screen.query_one("#hints-text", Static)
         assert "press h for the first" in str(hints.render())
         await pilot.press("h")
         assert str(hints.render()).startswith("Hint 1:") and "Hint 2" not in str(hints.render())
         await pilot.press("h")
         assert "Hint 2:" in str(hints.render())
-        detail = str(screen.query_one("#check-detail").render())
+        detail = str(screen.query_one("#detail-text").render())
         assert (
             'Try: Deploy the template with its Lambda runtime raised (see "Do it by hand") '
             "against us-east-1; if the stack shows ROLLBACK_COMPLETE, delete it" in detail
         )
-        assert "See for yourself: aws cloudformation" in detail
+        assert "See for yourself (c copies it):" in detail
+        command = screen.query_one("#detail-command", FoldedCode)
+        assert command.display and command.code.startswith("aws cloudformation describe-stacks")
 
 
 async def test_by_hand_shows_commands_with_real_names_and_checks_follow(
@@ -266,7 +269,7 @@ async def test_errors_are_a_notice_on_the_step(app: MmtuiApp) -> None:
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, StepScreen)
-        detail = str(screen.query_one("#check-detail").render())
+        detail = str(screen.query_one("#detail-text").render())
         assert "the buildspecs need mm-secondary-region (step 1) first" in detail
 
 
@@ -287,7 +290,7 @@ async def test_progress_is_saved_and_restored(spec: TargetSpec, tmp_path: object
         await settle(pilot)
         # It opens where the attendee left off, with the hints they had revealed.
         assert isinstance(second.screen, StepScreen) and second.screen.step.id == "pipeline"
-        assert "Hint 2:" in str(second.screen.query_one("#hints", Static).render())
+        assert "Hint 2:" in str(second.screen.query_one("#hints-text", Static).render())
         await pilot.press("escape")
         assert isinstance(second.screen, OverviewScreen)
     assert first.guide.store.load().current_step is None  # closed: the next start is home
@@ -329,7 +332,7 @@ async def test_a_progress_folder_that_cannot_be_written_is_a_notice_not_a_crash(
         await pilot.press("h", "h")
         await settle(pilot)
         assert isinstance(app.screen, StepScreen) and app.screen.step.id == "pipeline"
-        assert "Hint 2:" in str(app.screen.query_one("#hints", Static).render())
+        assert "Hint 2:" in str(app.screen.query_one("#hints-text", Static).render())
         assert app.guide.progress.step("pipeline").hints == 2  # kept in memory
         assert app.guide.progress.step("infrastructure").status == "fail"
         notices = [n.message for n in app._notifications if "cannot save progress" in n.message]

@@ -101,3 +101,28 @@ def test_reset_plan(
 ) -> None:
     data_tier_done(sandbox)
     assert snap_compare(app, terminal_size=size, run_before=opening("data-tier", "x"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_by_hand_commands_folded_whole(
+    snap_compare: Any, app: MmtuiApp, size: tuple[int, int]
+) -> None:
+    """Step 1's By hand tab scrolled to the deploy command: folded with ` \\` continuations,
+    its `--region us-east-1` on screen (the walkthrough saw it cut at the right edge)."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await opening("infrastructure", "2")(pilot)
+        from mmtui.tui.code import CommandFence
+
+        deploy = next(
+            f for f in app.screen.query(CommandFence) if "cloudformation deploy" in f.code
+        )
+        deploy.focus()  # tab would land here too: the focused command is what c copies
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run)
+
+
+def test_do_it_for_me_at_80x24(snap_compare: Any, app: MmtuiApp) -> None:
+    """The automated path at 80×24: its summary, buttons and a log of several lines."""
+    assert snap_compare(app, terminal_size=(80, 24), run_before=opening("infrastructure", "3"))

@@ -422,4 +422,6 @@ def empty_repository(ctx: TaskContext, region: str, repository: str) -> str:
         raise
     for start in range(0, len(images), 100):
         ecr.batch_delete_image(repositoryName=repository, imageIds=images[start : start + 100])
-    return f"deleted {len(images)} images from {repository}" if images else ""
+    if not images:
+        return ""
+    return f"deleted {len(images)} image{'' if len(images) == 1 else 's'} from {repository}"
