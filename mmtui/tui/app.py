@@ -17,7 +17,6 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -47,6 +46,7 @@ from mmtui.tui.messages import (
     TrafficReady,
     TrafficStatus,
 )
+from mmtui.tui.rounds import Rounds
 from mmtui.tui.sizing import fit_to_terminal
 
 REFRESH_SECONDS = 10.0
@@ -106,9 +106,7 @@ class MmtuiApp(App[int]):
         """The step opened last: the overview's cursor goes back to it."""
         self._preparing: dict[Worker[None], str] = {}
         """A worker preparing a solve (its preview, its requirements) → the step's id."""
-        self._checking = False
-        self._check_again = False
-        self._timer: Timer | None = None
+        self._rounds = Rounds(self, self._check_round, lambda: self.refresh_seconds)
 
     def _initial_names(self, content: LabContent) -> dict[str, str]:
         """The lab's names before its first round of checks: parameters and placeholders."""
@@ -255,34 +253,17 @@ class MmtuiApp(App[int]):
         self.run_checks()
 
     def run_checks(self) -> None:
-        """Start a round of checks, or ask for one as soon as the running round ends.
-
-        A thread cannot be interrupted, so an "exclusive" worker would let an old round run on
-        beside a new one; instead, at most one round runs and a request during it is queued.
-        """
+        """Start a round of checks, or ask for one as soon as the running round ends."""
         if self.guide.connection is None:
             return
-        if self._checking:
-            self._check_again = True
-            return
-        self._checking = True
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        self._check_round()
+        self._rounds.request()
 
     @work(thread=True, group="checks", exit_on_error=False, description="Checking")
     def _check_round(self) -> None:
         self.post_message(ChecksDone(self.guide.check_all()))
 
     def _round_ended(self) -> None:
-        self._checking = False
-        if self._check_again:
-            self._check_again = False
-            self.run_checks()
-        elif self.refresh_seconds > 0:
-            # Re-armed only once this round finished, so rounds never overlap.
-            self._timer = self.set_timer(self.refresh_seconds, self.run_checks)
+        self._rounds.ended()
 
     @on(ChecksDone)
     def checks_done(self, message: ChecksDone) -> None:

@@ -25,7 +25,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Markdown, RichLog, Static
 from textual.worker import Worker, WorkerState
 
@@ -36,6 +35,7 @@ from mmtui.fleet.run import TargetOutcome
 from mmtui.fleet.watch import Watch, try_line
 from mmtui.tui.dialogs import Confirm
 from mmtui.tui.marks import mark
+from mmtui.tui.rounds import Rounds
 
 ROUND_SECONDS = 30.0
 """Between the end of a round and the start of the next."""
@@ -436,9 +436,7 @@ class RoomApp(App[int]):
         self.clock = clock
         self.acting: str | None = None
         """The action running now, in words, or None: one at a time."""
-        self._checking = False
-        self._check_again = False
-        self._timer: Timer | None = None
+        self._rounds = Rounds(self, self._round, lambda: self.round_seconds)
         self.room_screen = RoomScreen()
 
     def on_mount(self) -> None:
@@ -473,16 +471,8 @@ class RoomApp(App[int]):
     # ------------------------------------------------------------------ rounds
 
     def run_round(self) -> None:
-        """Start a round, or queue one if a round is running (threads cannot be stopped, so
-        an exclusive worker would let two rounds run side by side)."""
-        if self._checking:
-            self._check_again = True
-            return
-        self._checking = True
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        self._round()
+        """Start a round, or queue one if a round is running."""
+        self._rounds.request()
 
     @work(thread=True, group="room-round", exit_on_error=False, description="Checking the room")
     def _round(self) -> None:
@@ -495,13 +485,7 @@ class RoomApp(App[int]):
         self.post_message(RoundDone(round_))
 
     def _round_ended(self) -> None:
-        self._checking = False
-        if self._check_again:
-            self._check_again = False
-            self.run_round()
-        elif self.round_seconds > 0:
-            # Armed only once this round has ended, so rounds never overlap.
-            self._timer = self.set_timer(self.round_seconds, self.run_round)
+        self._rounds.ended()
 
     @on(RoundDone)
     def round_done(self, message: RoundDone) -> None:
