@@ -792,3 +792,18 @@ def deploy_secondary_by_hand(
         script = script.replace(override, "")
     done = run_by_hand(sandbox, script)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def caller_account(env: dict[str, str]) -> str:
+    """The account a sandbox.env's keys act in, as STS answers over HTTP."""
+    import boto3
+
+    sts = boto3.client(
+        "sts",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name="us-west-2",
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    account: str = sts.get_caller_identity()["Account"]
+    return account

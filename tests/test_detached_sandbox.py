@@ -9,13 +9,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from mmtui.target.connect import connect
 from mmtui.target.detached import holder, ready_env, stop
 from mmtui.target.spec import TargetSpec
-from tests.conftest import invoke
+from tests.conftest import caller_account, invoke
 
 
 @pytest.fixture
@@ -26,18 +25,6 @@ def folder(tmp_path: Path) -> Iterator[Path]:
         yield state
     finally:
         stop(state)
-
-
-def caller_account(env: dict[str, str]) -> str:
-    sts = boto3.client(
-        "sts",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name="us-west-2",
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
-    account: str = sts.get_caller_identity()["Account"]
-    return account
 
 
 def test_two_guides_share_one_sandbox_that_outlives_them_until_stopped(

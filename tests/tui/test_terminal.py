@@ -13,10 +13,10 @@ import termios
 import time
 from pathlib import Path
 
-import boto3
 import pytest
 
 from mmtui.target.detached import ready_env, stop
+from tests.conftest import caller_account
 
 ALT_SCREEN_OFF = b"\x1b[?1049l"
 CURSOR_ON = b"\x1b[?25h"
@@ -81,11 +81,4 @@ def _quit_and_check(pid: int, fd: int, seen: bytearray, folder: Path) -> None:
     # second terminal that sourced its sandbox.env keeps working (newcomer walkthrough).
     env = ready_env(folder)
     assert env is not None, (folder / "sandbox.log").read_text()
-    sts = boto3.client(
-        "sts",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name="us-west-2",
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
-    assert sts.get_caller_identity()["Account"]
+    assert caller_account(env) == "123456789012"
