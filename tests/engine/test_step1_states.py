@@ -174,6 +174,11 @@ def test_solve_raises_the_runtime_and_says_so(sandbox: Sandbox, target: list[str
     assert solved.code == 0, solved.stdout + solved.stderr
     assert "python3.7 → python3.12" in solved.stderr  # the log
     assert status(sandbox) == "CREATE_COMPLETE"
+    # Each resource's creation shows once in progress, once complete (AWS emits a second
+    # "in progress" event per resource, "Resource creation Initiated": not a new line).
+    lines = solved.stderr.splitlines()
+    assert lines.count("us-east-1: VPC CREATE_IN_PROGRESS") == 1, solved.stderr
+    assert lines.count("us-east-1: VPC CREATE_COMPLETE") == 1, solved.stderr
     functions = sandbox.client("lambda", SECONDARY).list_functions()["Functions"]
     assert [f["Runtime"] for f in functions] == ["python3.12"]
     assert_step1_passes(target)

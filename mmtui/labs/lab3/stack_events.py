@@ -19,6 +19,21 @@ CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
 """The reason AWS gives resources stopped because another one failed: not the cause."""
 
 
+INITIATED = ("Resource creation Initiated", "Resource update Initiated")
+"""The reason of AWS's second *_IN_PROGRESS event of a resource: the call was made."""
+
+
+def event_line(event: Mapping[str, Any]) -> str | None:
+    """A stack event as the solve's log shows it: the resource, its status and AWS's reason
+    when it says something. None for the second "in progress" event AWS emits for each
+    resource (its reason only says the create call was made: the line would repeat)."""
+    reason = str(event.get("ResourceStatusReason") or "")
+    if reason in INITIATED:
+        return None
+    line = f"{event.get('LogicalResourceId')} {event.get('ResourceStatus')}"
+    return f"{line} ({reason})" if reason and reason != "User Initiated" else line
+
+
 def in_progress(status: str) -> bool:
     """An operation is running (REVIEW_IN_PROGRESS is not one: it waits for the attendee)."""
     return status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS"

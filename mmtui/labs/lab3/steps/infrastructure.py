@@ -17,7 +17,13 @@ from mmtui.labs.lab3.aws import facts
 from mmtui.labs.lab3.catalog import CHECKS, TASKS
 from mmtui.labs.lab3.facts import stack_missing
 from mmtui.labs.lab3.runtimes import raise_runtimes
-from mmtui.labs.lab3.stack_events import DEPLOYED, failed, failure_reason, in_progress
+from mmtui.labs.lab3.stack_events import (
+    DEPLOYED,
+    event_line,
+    failed,
+    failure_reason,
+    in_progress,
+)
 from mmtui.labs.lab3.stacks import (
     describe_stack,
     needs_secondary_stack,
@@ -341,10 +347,9 @@ def _settled(
             ):
                 if event["EventId"] not in seen:
                     seen.add(event["EventId"])
-                    ctx.log(
-                        f"{ctx.secondary_region}: {event['LogicalResourceId']} "
-                        f"{event['ResourceStatus']}"
-                    )
+                    line = event_line(event)
+                    if line is not None:
+                        ctx.log(f"{ctx.secondary_region}: {line}")
         try:
             last = dict(cloudformation.describe_stacks(StackName=name)["Stacks"][0])
         except ClientError as exc:
