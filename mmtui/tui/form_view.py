@@ -48,6 +48,8 @@ class FormView(VerticalScroll):
         for widget in self.query(".form-outcome"):
             assert isinstance(widget, Static)
             widget.update(text)
+        # The outcome follows the questions: bring it into sight above the buttons.
+        self.call_after_refresh(self.scroll_end, animate=False)
 
     def reload(self) -> None:
         """Read the account again (what it holds may have changed since the form was drawn);
