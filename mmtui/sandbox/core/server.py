@@ -36,6 +36,7 @@ from mmtui.sandbox.behaviours.accounts import (
     valid_account_id,
     valid_role_name,
 )
+from mmtui.sandbox.core import forked_save
 from mmtui.sandbox.core.app import SandboxApp
 from mmtui.sandbox.core.auth import Principal
 from mmtui.sandbox.core.extension import Extension
@@ -95,6 +96,10 @@ class SandboxOptions:
     """Write the state every AUTOSAVE_SECONDS while it changes. The test suite's shared sandbox
     turns it off: it resets to in-memory snapshots between tests and never restarts from its
     folder, so the writes (a pickle of every backend, under the lock) would only slow it."""
+    fork_saves: bool = True
+    """Pickle the state for a save in a forked copy of the process (on Linux), so that calls
+    go on meanwhile; False pickles it under the sandbox lock, stalling every call for as long
+    (a second or more for a room of fifty accounts)."""
 
 
 @dataclass(eq=False)  # compared by identity: one per process
@@ -134,6 +139,8 @@ class Sandbox:
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock)
     _session: Any = None
+    _saving: threading.Lock = field(default_factory=threading.Lock)
+    """One save at a time (taken before the sandbox lock, never under it)."""
     _adding: threading.Lock = field(default_factory=threading.Lock)
     """One add_accounts at a time (they share the template)."""
     _keys: tuple[str, str] = ("", "")
@@ -503,20 +510,46 @@ class Sandbox:
             self._write_env()
 
     def save(self) -> None:
-        """Write the state now (atomic); a no-op for a temporary sandbox."""
-        with self.lock:
-            data = dump_state(self._extension_state())
+        """Write the state now (atomic); a no-op for a temporary sandbox.
+
+        The state is pickled by a forked copy of the process (core/forked_save.py), so the
+        sandbox lock is held only while the extensions hand in their state and the process
+        forks, not for the pickling: calls go on meanwhile. At stop, or where forking is not
+        safe, it is pickled here under the lock."""
+        if self._temporary:
             self._dirty.clear()
-            covered = self._journal.position() if self._journal is not None else 0
-        if not self._temporary:
+            return
+        path = self.state_dir / STATE_FILE
+        # One save at a time, whole: a slower earlier one must never replace a later state.
+        with self._saving:
+            writer: forked_save.Writer | None = None
+            with self.lock:
+                extension_state = self._extension_state()
+                self._dirty.clear()
+                covered = self._journal.position() if self._journal is not None else 0
+                if self._stopping.is_set() or not self._fork_saves():
+                    data = dump_state(extension_state)
+                else:
+                    writer = forked_save.start(
+                        path, lambda: dump_state(extension_state), PRIVATE_FILE
+                    )
             try:
-                write_atomically(self.state_dir / STATE_FILE, data, PRIVATE_FILE)
+                if writer is None:
+                    write_atomically(path, data, PRIVATE_FILE)
+                else:
+                    writer.wait()
             except OSError:
                 self._dirty.set()  # not written: the next autosave tries again
                 raise
             self._saved_at = time.time()
             if self._journal is not None:
                 self._journal.saved(covered)  # what that state holds is no longer at risk
+
+    def _fork_saves(self) -> bool:
+        """Whether this save may pickle in a forked child (sandbox lock held)."""
+        return (
+            self.options.fork_saves and forked_save.available() and not forked_save.shared_files()
+        )
 
     def snapshot(self) -> bytes:
         """The whole state in memory (tests reset to it between cases)."""
