@@ -59,6 +59,8 @@ PORT_FILE = "port"
 KEY_FILE = "credentials.json"
 """The default account's access key: made with the state folder, kept in it (0600)."""
 AUTOSAVE_SECONDS = 2.0
+AUTOSAVE_SPACING = 4.0
+"""An autosave waits at least this many times as long as the previous one took."""
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 _KEY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -93,7 +95,8 @@ class SandboxOptions:
     """A slow, busy, faulty AWS on purpose (core/realism.py); None: answers at once, never
     throttled, never failing."""
     autosave: bool = True
-    """Write the state every AUTOSAVE_SECONDS while it changes. The test suite's shared sandbox
+    """Write the state every AUTOSAVE_SECONDS while it changes (or AUTOSAVE_SPACING times as
+    long as the last save took, when that is longer). The test suite's shared sandbox
     turns it off: it resets to in-memory snapshots between tests and never restarts from its
     folder, so the writes (a pickle of every backend, under the lock) would only slow it."""
     fork_saves: bool = True
@@ -602,9 +605,12 @@ class Sandbox:
         # A longer period may be set (MMTUI_SANDBOX_AUTOSAVE_SECONDS): fewer writes of a large
         # state, and a window in which a kill is sure to lose the last changes (its test).
         period = float(os.environ.get("MMTUI_SANDBOX_AUTOSAVE_SECONDS") or AUTOSAVE_SECONDS)
-        while not self._stopping.wait(period):
+        pause = period
+        while not self._stopping.wait(pause):
+            pause = period
             if not self._dirty.is_set() or self._temporary:
                 continue
+            started = time.monotonic()
             try:
                 self.save()
             except OSError as exc:
@@ -621,6 +627,11 @@ class Sandbox:
                 if failing is not None:
                     self._tell(f"the sandbox state is saved again in {self.state_dir}")
                 failing = None
+            finally:
+                # A large state (a room of fifty accounts: a second or more of pickling, a
+                # core's worth) is saved less often while it keeps changing, so that saving
+                # takes at most a fraction of the machine that also answers the calls.
+                pause = max(period, AUTOSAVE_SPACING * (time.monotonic() - started))
 
     def _tell(self, message: str) -> None:
         if self.tell is not None:
