@@ -76,7 +76,12 @@ def start(path: Path, make: Callable[[], bytes], mode: int) -> Writer:
     """Fork a child that writes `make()` to `path` atomically (with `mode`). Call it with the
     state's lock held: the child sees the state as it is at this instant."""
     report_read, report_write = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(report_read)
+        os.close(report_write)
+        raise
     if pid == 0:  # pragma: no cover  (the child: its coverage is never collected)
         _child(report_read, report_write, path, make, mode)
     os.close(report_write)

@@ -6,6 +6,7 @@ threads; `start()` returns once it answers, `stop()` saves the state and shuts i
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hmac
@@ -98,7 +99,7 @@ class SandboxOptions:
     """Write the state every AUTOSAVE_SECONDS while it changes (or AUTOSAVE_SPACING times as
     long as the last save took, when that is longer). The test suite's shared sandbox
     turns it off: it resets to in-memory snapshots between tests and never restarts from its
-    folder, so the writes (a pickle of every backend, under the lock) would only slow it."""
+    folder, so the writes (a pickle of every backend) would only slow it."""
     fork_saves: bool = True
     """Pickle the state for a save in a forked copy of the process (on Linux), so that calls
     go on meanwhile; False pickles it under the sandbox lock, stalling every call for as long
@@ -142,6 +143,8 @@ class Sandbox:
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock)
     _session: Any = None
+    _principals: dict[str, Principal] = field(default_factory=dict)
+    """Keys moto holds, found since the last change of state (find_key)."""
     _saving: threading.Lock = field(default_factory=threading.Lock)
     """One save at a time (taken before the sandbox lock, never under it)."""
     _adding: threading.Lock = field(default_factory=threading.Lock)
@@ -417,8 +420,18 @@ class Sandbox:
         IAM of any account (attendee accounts' own keys, AssumeRole's temporary ones)."""
         if access_key and hmac.compare_digest(access_key, self._keys[0]):
             return Principal(self._keys[0], self._keys[1], DEFAULT_ACCOUNT)
+        # Every attendee's call is signed with a role session's key: looked up in moto under
+        # the lock, each call would queue for it twice. A key found is remembered until the
+        # next change of state (any call that may write, a restore, an account dropped), so
+        # that a key deleted or made inactive is refused from the next call on.
+        known = self._principals.get(access_key)
+        if known is not None:
+            return known
         with self.lock:  # moto's dictionaries are not thread-safe
-            return moto_principal(access_key)
+            found = moto_principal(access_key)
+            if found is not None:
+                self._principals[access_key] = found
+            return found
 
     def extension(self, kind: type[E]) -> E:
         """The sandbox's extension of that class."""
@@ -505,6 +518,10 @@ class Sandbox:
     # ----------------------------------------------------------------- state
 
     def mark_dirty(self) -> None:
+        """The state may have changed (called with the sandbox lock held, or before any call
+        could see the change): saved by the next autosave; the keys found are looked up
+        again."""
+        self._principals = {}
         self._dirty.set()
 
     def env_changed(self) -> None:
@@ -530,12 +547,13 @@ class Sandbox:
                 extension_state = self._extension_state()
                 self._dirty.clear()
                 covered = self._journal.position() if self._journal is not None else 0
-                if self._stopping.is_set() or not self._fork_saves():
+                if not self._stopping.is_set() and self._fork_saves():
+                    with contextlib.suppress(OSError):  # no fork (memory, processes): here
+                        writer = forked_save.start(
+                            path, lambda: dump_state(extension_state), PRIVATE_FILE
+                        )
+                if writer is None:
                     data = dump_state(extension_state)
-                else:
-                    writer = forked_save.start(
-                        path, lambda: dump_state(extension_state), PRIVATE_FILE
-                    )
             try:
                 if writer is None:
                     write_atomically(path, data, PRIVATE_FILE)
@@ -570,6 +588,7 @@ class Sandbox:
         return state
 
     def _install(self, data: bytes) -> None:
+        self._principals = {}
         extension_state = load_state(data)
         for extension in self.extensions:
             extension.set_state(extension_state.get(extension.name))
@@ -596,6 +615,7 @@ class Sandbox:
 
         with self.lock:
             moto_api_backend.reset()
+            self._principals = {}
             for extension in self.extensions:
                 extension.set_state(None)
 
