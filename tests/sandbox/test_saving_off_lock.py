@@ -180,6 +180,31 @@ def test_a_failed_write_is_raised_with_its_reason(sandbox: Sandbox) -> None:
     assert path.is_file()
 
 
+@needs_fork
+def test_a_state_that_cannot_be_pickled_is_raised_and_the_saved_file_kept(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Unpicklable(Extension):
+        name = "test-unpicklable"
+
+        def get_state(self) -> Any:
+            return lambda: None  # a lambda does not pickle
+
+    path = sandbox.state_dir / STATE_FILE
+    sandbox.save()
+    before = path.read_bytes()
+    monkeypatch.setattr(sandbox, "extensions", [*sandbox.extensions, Unpicklable()])
+    with pytest.raises(RuntimeError, match="the sandbox state could not be saved: .*lambda"):
+        sandbox.save()
+    assert path.read_bytes() == before
+    assert sandbox._dirty.is_set()  # noqa: SLF001  (the next autosave tries again)
+    assert _leftovers(sandbox) == []
+
+
+def _leftovers(sandbox: Sandbox) -> list[str]:
+    return sorted(p.name for p in sandbox.state_dir.glob(f".{STATE_FILE}.*.tmp"))
+
+
 def _git(folder: Path, *args: str) -> str:
     env = {
         "GIT_CONFIG_GLOBAL": os.devnull,

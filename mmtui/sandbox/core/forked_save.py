@@ -26,14 +26,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import stat
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from mmtui.files import write_atomically
+
+CHILD_TIMEOUT = 600.0
+"""Seconds a child may take (a room's state pickles in two): beyond, it is taken as stuck."""
 
 
 def available() -> bool:
@@ -52,8 +57,23 @@ class Writer:
         """Until the child is done; raises OSError when the file could not be written (as
         write_atomically would have), RuntimeError when the state could not be pickled."""
         chunks: list[bytes] = []
+        deadline = time.monotonic() + CHILD_TIMEOUT
         try:
-            while chunk := os.read(self.report, 65536):
+            while True:
+                ready, _, _ = select.select(
+                    [self.report], [], [], max(0.0, deadline - time.monotonic())
+                )
+                if not ready:
+                    # Stuck (a lock another thread held at the fork, which nothing releases in
+                    # the child): the next save tries again rather than saving never again.
+                    os.kill(self.pid, signal.SIGKILL)
+                    os.waitpid(self.pid, 0)
+                    raise OSError(
+                        None, f"the process writing it did not finish in {CHILD_TIMEOUT} s"
+                    )
+                chunk = os.read(self.report, 65536)
+                if not chunk:
+                    break
                 chunks.append(chunk)
         finally:
             os.close(self.report)
@@ -68,8 +88,9 @@ class Writer:
             raise OSError(
                 None, f"the process writing it was killed by signal {os.WTERMSIG(status)}"
             )
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise OSError(None, f"the process writing it exited with {status}")
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise OSError(None, f"the process writing it exited with {code}")
 
 
 def start(path: Path, make: Callable[[], bytes], mode: int) -> Writer:

@@ -559,7 +559,7 @@ class Sandbox:
                     write_atomically(path, data, PRIVATE_FILE)
                 else:
                     writer.wait()
-            except OSError:
+            except BaseException:
                 self._dirty.set()  # not written: the next autosave tries again
                 raise
             self._saved_at = time.time()
