@@ -9,7 +9,8 @@ adds as many attendee accounts as the largest size (`Sandbox.add_accounts`: each
 leave it, with a role `WorkshopAdmin` that requires an external id), and, for each kind of room
 and each size N, writes a targets file of N attendees in its documented form (`defaults`, then
 `attendees` with `name`, `endpoint_url`, `role_arn`, `external_id`, `account_id`) and times
-`mmtui fleet check --targets FILE --format json` in a new process (median of RUNS). It prints,
+`mmtui fleet check --targets FILE --format json` in a new process (median of RUNS), with the
+fleet's default concurrency unless `--concurrency` is given. It prints,
 per size, the median, the time per attendee, the targets' states, and the growth against the
 first size.
 
@@ -178,7 +179,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("runs", nargs="?", type=int, default=3)
     parser.add_argument("--sizes", default="1,10,50")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="(default: the fleet's own default)"
+    )
     parser.add_argument("--rooms", default="roles,shared")
     parser.add_argument("--solve", action="store_true", help="finish Lab 3 in every account first")
     parser.add_argument(
@@ -186,9 +189,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    concurrency = ["--concurrency", str(args.concurrency)]
+    from mmtui.fleet import DEFAULT_CONCURRENCY
+
+    concurrency = ["--concurrency", str(args.concurrency or DEFAULT_CONCURRENCY)]
     print(machine())
-    print(f"fleet check, --concurrency {args.concurrency}, median of {args.runs} runs per size")
+    print(f"fleet check, {' '.join(concurrency)}, median of {args.runs} runs per size")
     with room_sandbox(max(sizes)) as room, tempfile.TemporaryDirectory() as scratch:
         for kind in args.rooms.split(","):
             shared = None

@@ -13,6 +13,7 @@ from mmtui.cli.fleet_progress import fleet_progress
 from mmtui.cli.tasks import solve_steps
 from mmtui.cli_options import F, require_names_declared
 from mmtui.exitcodes import ExitCode, MmtuiError
+from mmtui.fleet import DEFAULT_CONCURRENCY
 
 
 @click.group()
@@ -50,7 +51,7 @@ def fleet_options(fn: F) -> F:
     fn = click.option(
         "--concurrency",
         type=click.IntRange(1, 256),
-        default=16,
+        default=DEFAULT_CONCURRENCY,
         show_default=True,
         metavar="N",
         help="Accounts worked on at once.",
@@ -159,7 +160,7 @@ def watch_command(open_room: RoomOpener) -> click.Command:
     @click.option(
         "--concurrency",
         type=click.IntRange(1, 256),
-        default=16,
+        default=DEFAULT_CONCURRENCY,
         show_default=True,
         metavar="N",
         help="Accounts worked on at once.",

@@ -17,6 +17,7 @@ from mmtui.content.loader import LabContent
 from mmtui.content.model import Step
 from mmtui.engine.plugin import LabPlugin
 from mmtui.engine.results import CheckResult, Status, StepResult
+from mmtui.fleet import DEFAULT_CONCURRENCY
 from mmtui.fleet.room import CODES, Column, Failing, Room, Round, Row
 from mmtui.fleet.run import Command, Fleet, Hooks, Job, StepOutcome, TargetOutcome
 from mmtui.fleet.targets import Attendee
@@ -39,7 +40,7 @@ class Watch:
         self,
         labs: list[WatchedLab],
         attendees: list[Attendee],
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.labs = labs

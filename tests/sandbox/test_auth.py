@@ -122,6 +122,31 @@ def test_a_wrong_secret_or_an_unknown_key_is_refused(sandbox: Sandbox) -> None:
     assert table in client(sandbox, "dynamodb", **secret_for(sandbox)).list_tables()["TableNames"]
 
 
+def test_a_key_deleted_or_made_inactive_is_refused_from_the_next_call(sandbox: Sandbox) -> None:
+    """Keys found are remembered between calls (one trip through the sandbox lock a call, not
+    two); any change forgets them, so a revoked key never outlives its revocation."""
+    iam = client(sandbox, "iam", **secret_for(sandbox))
+    iam.create_user(UserName="revoked")
+    made = iam.create_access_key(UserName="revoked")["AccessKey"]
+    keys = {
+        "aws_access_key_id": made["AccessKeyId"],
+        "aws_secret_access_key": made["SecretAccessKey"],
+    }
+    sts = client(sandbox, "sts", **keys)
+    assert sts.get_caller_identity()["Arn"].endswith(":user/revoked")
+    assert sts.get_caller_identity()["Arn"].endswith(":user/revoked")  # the remembered key
+    iam.update_access_key(
+        UserName="revoked", AccessKeyId=keys["aws_access_key_id"], Status="Inactive"
+    )
+    assert refusal(sts.get_caller_identity) == (403, "InvalidClientTokenId")
+    iam.update_access_key(
+        UserName="revoked", AccessKeyId=keys["aws_access_key_id"], Status="Active"
+    )
+    assert sts.get_caller_identity()["Arn"].endswith(":user/revoked")
+    iam.delete_access_key(UserName="revoked", AccessKeyId=keys["aws_access_key_id"])
+    assert refusal(sts.get_caller_identity) == (403, "InvalidClientTokenId")
+
+
 def test_a_request_outside_the_15_minutes_is_refused(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -118,8 +118,10 @@ class SandboxApp:
                 # Before the answer leaves: an acknowledged change is either saved or listed
                 # as lost when the sandbox starts again (journal.py).
                 self.journal(describe_change(request))
-        if request.may_write:
-            self.on_change()  # may have changed state: the next autosave writes it
+            if request.may_write:
+                # May have changed state: the next autosave writes it. Under the lock, before
+                # the answer: a call that follows sees a deleted key as deleted (find_key).
+                self.on_change()
         return self._send(start_response, response)
 
     def _as_aws_would(self, request: AwsRequest, environ: dict[str, Any]) -> AwsResponse | None:

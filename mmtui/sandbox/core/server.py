@@ -6,6 +6,7 @@ threads; `start()` returns once it answers, `stop()` saves the state and shuts i
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hmac
@@ -36,6 +37,7 @@ from mmtui.sandbox.behaviours.accounts import (
     valid_account_id,
     valid_role_name,
 )
+from mmtui.sandbox.core import forked_save
 from mmtui.sandbox.core.app import SandboxApp
 from mmtui.sandbox.core.auth import Principal
 from mmtui.sandbox.core.extension import Extension
@@ -59,6 +61,8 @@ PORT_FILE = "port"
 KEY_FILE = "credentials.json"
 """The default account's access key: made with the state folder, kept in it (0600)."""
 AUTOSAVE_SECONDS = 2.0
+AUTOSAVE_SPACING = 4.0
+"""An autosave waits at least this many times as long as the previous one took."""
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
 _KEY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -93,9 +97,14 @@ class SandboxOptions:
     """A slow, busy, faulty AWS on purpose (core/realism.py); None: answers at once, never
     throttled, never failing."""
     autosave: bool = True
-    """Write the state every AUTOSAVE_SECONDS while it changes. The test suite's shared sandbox
+    """Write the state every AUTOSAVE_SECONDS while it changes (or AUTOSAVE_SPACING times as
+    long as the last save took, when that is longer). The test suite's shared sandbox
     turns it off: it resets to in-memory snapshots between tests and never restarts from its
-    folder, so the writes (a pickle of every backend, under the lock) would only slow it."""
+    folder, so the writes (a pickle of every backend) would only slow it."""
+    fork_saves: bool = True
+    """Pickle the state for a save in a forked copy of the process (on Linux), so that calls
+    go on meanwhile; False pickles it under the sandbox lock, stalling every call for as long
+    (a second or more for a room of fifty accounts)."""
 
 
 @dataclass(eq=False)  # compared by identity: one per process
@@ -135,6 +144,10 @@ class Sandbox:
     _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     _clients_lock: threading.Lock = field(default_factory=threading.Lock)
     _session: Any = None
+    _principals: dict[str, Principal] = field(default_factory=dict)
+    """Keys moto holds, found since the last change of state (find_key)."""
+    _saving: threading.Lock = field(default_factory=threading.Lock)
+    """One save at a time (taken before the sandbox lock, never under it)."""
     _adding: threading.Lock = field(default_factory=threading.Lock)
     """One add_accounts at a time (they share the template)."""
     _keys: tuple[str, str] = ("", "")
@@ -408,8 +421,18 @@ class Sandbox:
         IAM of any account (attendee accounts' own keys, AssumeRole's temporary ones)."""
         if access_key and hmac.compare_digest(access_key, self._keys[0]):
             return Principal(self._keys[0], self._keys[1], DEFAULT_ACCOUNT)
+        # Every attendee's call is signed with a role session's key: looked up in moto under
+        # the lock, each call would queue for it twice. A key found is remembered until the
+        # next change of state (any call that may write, a restore, an account dropped), so
+        # that a key deleted or made inactive is refused from the next call on.
+        known = self._principals.get(access_key)
+        if known is not None:
+            return known
         with self.lock:  # moto's dictionaries are not thread-safe
-            return moto_principal(access_key)
+            found = moto_principal(access_key)
+            if found is not None:
+                self._principals[access_key] = found
+            return found
 
     def extension(self, kind: type[E]) -> E:
         """The sandbox's extension of that class."""
@@ -504,6 +527,10 @@ class Sandbox:
     # ----------------------------------------------------------------- state
 
     def mark_dirty(self) -> None:
+        """The state may have changed (called with the sandbox lock held, or before any call
+        could see the change): saved by the next autosave; the keys found are looked up
+        again."""
+        self._principals = {}
         self._dirty.set()
 
     def env_changed(self) -> None:
@@ -512,20 +539,47 @@ class Sandbox:
             self._write_env()
 
     def save(self) -> None:
-        """Write the state now (atomic); a no-op for a temporary sandbox."""
-        with self.lock:
-            data = dump_state(self._extension_state())
+        """Write the state now (atomic); a no-op for a temporary sandbox.
+
+        The state is pickled by a forked copy of the process (core/forked_save.py), so the
+        sandbox lock is held only while the extensions hand in their state and the process
+        forks, not for the pickling: calls go on meanwhile. At stop, or where forking is not
+        safe, it is pickled here under the lock."""
+        if self._temporary:
             self._dirty.clear()
-            covered = self._journal.position() if self._journal is not None else 0
-        if not self._temporary:
+            return
+        path = self.state_dir / STATE_FILE
+        # One save at a time, whole: a slower earlier one must never replace a later state.
+        with self._saving:
+            writer: forked_save.Writer | None = None
+            with self.lock:
+                extension_state = self._extension_state()
+                self._dirty.clear()
+                covered = self._journal.position() if self._journal is not None else 0
+                if not self._stopping.is_set() and self._fork_saves():
+                    with contextlib.suppress(OSError):  # no fork (memory, processes): here
+                        writer = forked_save.start(
+                            path, lambda: dump_state(extension_state), PRIVATE_FILE
+                        )
+                if writer is None:
+                    data = dump_state(extension_state)
             try:
-                write_atomically(self.state_dir / STATE_FILE, data, PRIVATE_FILE)
-            except OSError:
+                if writer is None:
+                    write_atomically(path, data, PRIVATE_FILE)
+                else:
+                    writer.wait()
+            except BaseException:
                 self._dirty.set()  # not written: the next autosave tries again
                 raise
             self._saved_at = time.time()
             if self._journal is not None:
                 self._journal.saved(covered)  # what that state holds is no longer at risk
+
+    def _fork_saves(self) -> bool:
+        """Whether this save may pickle in a forked child (sandbox lock held)."""
+        return (
+            self.options.fork_saves and forked_save.available() and not forked_save.shared_files()
+        )
 
     def snapshot(self) -> bytes:
         """The whole state in memory (tests reset to it between cases)."""
@@ -543,6 +597,7 @@ class Sandbox:
         return state
 
     def _install(self, data: bytes) -> None:
+        self._principals = {}
         extension_state = load_state(data)
         for extension in self.extensions:
             extension.set_state(extension_state.get(extension.name))
@@ -569,6 +624,7 @@ class Sandbox:
 
         with self.lock:
             moto_api_backend.reset()
+            self._principals = {}
             for extension in self.extensions:
                 extension.set_state(None)
 
@@ -578,9 +634,12 @@ class Sandbox:
         # A longer period may be set (MMTUI_SANDBOX_AUTOSAVE_SECONDS): fewer writes of a large
         # state, and a window in which a kill is sure to lose the last changes (its test).
         period = float(os.environ.get("MMTUI_SANDBOX_AUTOSAVE_SECONDS") or AUTOSAVE_SECONDS)
-        while not self._stopping.wait(period):
+        pause = period
+        while not self._stopping.wait(pause):
+            pause = period
             if not self._dirty.is_set() or self._temporary:
                 continue
+            started = time.monotonic()
             try:
                 self.save()
             except OSError as exc:
@@ -597,6 +656,11 @@ class Sandbox:
                 if failing is not None:
                     self._tell(f"the sandbox state is saved again in {self.state_dir}")
                 failing = None
+            finally:
+                # A large state (a room of fifty accounts: a second or more of pickling, a
+                # core's worth) is saved less often while it keeps changing, so that saving
+                # takes at most a fraction of the machine that also answers the calls.
+                pause = max(period, AUTOSAVE_SPACING * (time.monotonic() - started))
 
     def _tell(self, message: str) -> None:
         if self.tell is not None:
