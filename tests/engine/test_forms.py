@@ -485,7 +485,7 @@ def test_stage_form_into_a_third_region_makes_its_bucket(
     assert sorted(pipeline["pipeline"]["artifactStores"]) == ["eu-west-1", PRIMARY]
     # The lab's check wants the secondary region, and says so.
     core = step_checks(sandbox, "pipeline")["pipeline.core_cross_region_stage"]
-    assert core.status == Status.FAIL and "region eu-west-1" in core.message
+    assert core.status == Status.FAIL and "region eu-west-1 (want us-east-1)" in core.message
 
     run_actions(pipeline_step.reset_pipeline(task_ctx), lambda _l: None)
     buckets = [b["Name"] for b in sandbox.client("s3", "eu-west-1").list_buckets()["Buckets"]]

@@ -75,7 +75,10 @@ def _cross_region_stage(check: Checker, which: str) -> CheckResult:
         if kind.get("provider") != "ECS" or kind.get("category") != "Deploy":
             found.append(f"provider {kind.get('provider')} (want Amazon ECS)")
         if action.get("region", check.ctx.primary_region) != check.ctx.secondary_region:
-            found.append(f"region {action.get('region', check.ctx.primary_region)}")
+            found.append(
+                f"region {action.get('region', check.ctx.primary_region)} "
+                f"(want {check.ctx.secondary_region})"
+            )
         inputs = [a.get("name") for a in action.get("inputArtifacts", [])]
         if inputs != ["BuildArtifact"]:
             found.append(f"input {describe(inputs)} (want BuildArtifact)")
