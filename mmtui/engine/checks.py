@@ -25,10 +25,10 @@ NOT_BUILT = "NotBuilt"
 OUT_OF_TIME = "Timeout"
 MAX_WORKERS = 48
 """Checks mostly wait on AWS (a few calls each, some chained through shared facts), so every
-check of the largest lab (Lab 3: 42) starts at once: a check queued behind others waits for
+check of a lab (the largest has 42) starts at once: a check queued behind others waits for
 them whole, and with 80 ms a call 16 threads left the whole-lab check at 1.8 times its slowest
 check where 48 bring it to 1.05 (benchmarks/check_concurrency.py). The calls in flight stay
-few (35 for Lab 3's 42 checks: facts are shared) and within a client's connection pool."""
+few (35 for those 42 checks: facts are shared) and within a client's connection pool."""
 ROUND_BUDGET = 60.0
 """Seconds a round of checks may take. A check reads a few times, each read bounded by the
 checks' timeouts (target/clients.py); past this the AWS it talks to is not answering."""
