@@ -46,30 +46,54 @@ SLOWEST_FILES_FIRST = (
     "tests/engine/test_lab5.py",
     "tests/engine/test_solve_reset.py",
     "tests/sandbox/test_sandbox_command.py",
-    "tests/test_fleet_accounts.py",
-    "tests/engine/test_build_artifacts_remote.py",
-    "tests/test_lab3_by_hand.py",
     "tests/tui/test_app.py",
+    "tests/test_lab3_by_hand.py",
     "tests/test_labs45_by_hand.py",
+    "tests/engine/test_build_artifacts_remote.py",
+    "tests/sandbox/test_accounts.py",
+    "tests/test_fleet_accounts.py",
+    "tests/engine/test_forms.py",
+    "tests/tui/test_snapshots.py",
+    "tests/tui/test_rough_edges.py",
+    "tests/test_fleet.py",
+    "tests/sandbox/test_git_repos.py",
     "tests/engine/test_permissions_declared.py",
-    "tests/engine/test_lab4.py",
+    "tests/engine/test_real_verdicts.py",
     "tests/sandbox/test_load_balancers.py",
+    "tests/engine/test_step1_states.py",
     "tests/tui/test_traffic.py",
+    "tests/sandbox/test_pipelines.py",
+    "tests/sandbox/test_cloudformation.py",
+    "tests/tui/test_room.py",
+    "tests/sandbox/test_auth.py",
+    "tests/sandbox/test_global_accelerator.py",
     "tests/engine/test_permissions_labs45.py",
     "tests/test_cleanup.py",
-    "tests/sandbox/test_global_accelerator.py",
-    "tests/engine/test_forms.py",
-    "tests/engine/test_dashboard_verdicts.py",
+    "tests/sandbox/test_state_saving.py",
+    "tests/sandbox/test_dynamodb_global.py",
+    "tests/engine/test_inventory.py",
+    "tests/engine/test_checks.py",
     "tests/tui/test_forms.py",
-    "tests/sandbox/test_accounts.py",
+    "tests/sandbox/test_iam_enforcement.py",
+    "tests/engine/test_lab4.py",
+    "tests/engine/test_waits.py",
+    "tests/engine/test_dashboard_verdicts.py",
+    "tests/test_target.py",
+    "tests/test_content_safety.py",
+    "tests/test_solve_errors.py",
+    "tests/tui/test_serve.py",
     "tests/test_policy.py",
-    "tests/engine/test_real_verdicts.py",
-    "tests/test_fleet.py",
+    "tests/tui/test_terminal.py",
+    "tests/test_lint.py",
+    "tests/engine/test_workshop_scripts.py",
+    "tests/load/test_generator.py",
+    "tests/test_detached_sandbox.py",
+    "tests/engine/test_reset_ownership.py",
 )
-"""Test files that take longest (measured with --durations), longest first. xdist hands each
-worker a whole file at a time (--dist loadfile, one sandbox per worker), in collection order
-(--no-loadscope-reorder): starting with the longest files and ending with short ones keeps the
-two workers finishing together."""
+"""Test files that take 4 s or more (measured with --junitxml on a quiet machine, 2026-12-05),
+longest first. xdist hands each worker a whole file at a time (--dist loadfile, one sandbox per
+worker), in collection order (--no-loadscope-reorder): starting with the longest files and
+ending with short ones keeps the two workers finishing together."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -753,13 +777,31 @@ STEP1_AFTER_ROLLBACK = "If an earlier attempt rolled back, delete it first"
 """The title of step 1's action for a stack an earlier attempt left rolled back."""
 
 
+def attendee_bin(folder: Path) -> Path:
+    """A folder holding the attendee's `aws`: the awscli installed next to this interpreter,
+    run through the fork server the sandbox's builds use (aws_server.py), so that awscli is
+    imported once per test process rather than once per command (half a second each). The
+    command lines, environment, folder and streams are the attendee's own
+    (tests/sandbox/test_aws_server.py proves a command through it is the command itself;
+    test_sandbox_command's aws CLI test runs the installed `aws` executable)."""
+    from mmtui.sandbox.behaviours.pipelines import aws_launcher
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shim = folder / "aws"
+    if not shim.exists():
+        shim.write_text(f'#!/bin/sh\nexec {aws_launcher.command(sys.executable)} "$@"\n')
+        shim.chmod(0o755)
+    return folder
+
+
 def run_by_hand(
     sandbox: Sandbox, script: str, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """A shell script as the attendee runs it in a terminal where sandbox.env was sourced,
-    with the `aws` CLI installed next to this interpreter, from `cwd` (by default the
-    workspace, the attendee's ~/environment)."""
-    bin_dir = str(Path(sys.executable).parent)
+    with the `aws` CLI (`attendee_bin`), from `cwd` (by default the workspace, the
+    attendee's ~/environment)."""
+    shim = attendee_bin(sandbox.state_dir.parent / f"{sandbox.state_dir.name}-attendee-bin")
+    bin_dir = str(shim) + os.pathsep + str(Path(sys.executable).parent)
     return subprocess.run(
         ["bash", "-c", script],
         cwd=cwd or sandbox.workspace,
