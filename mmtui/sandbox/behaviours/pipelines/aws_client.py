@@ -37,6 +37,8 @@ def main(path: str, argv: list[str]) -> int:
 
 
 def fallback(argv: list[str]) -> None:
+    """Become aws_cli.py itself (never returns: typing's NoReturn would cost an import on
+    every command)."""
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "aws_cli.py")
     os.execv(sys.executable, [sys.executable, "-I", script, *argv])
 

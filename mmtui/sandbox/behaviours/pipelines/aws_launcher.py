@@ -25,6 +25,8 @@ CLIENT = HERE / "aws_client.py"
 _lock = threading.Lock()
 _process: subprocess.Popen[bytes] | None = None
 _socket: Path | None = None
+_folders: list[Path] = []
+"""The socket folders made so far (a server that died is replaced): removed at exit."""
 
 
 def prestart() -> Path:
@@ -43,13 +45,10 @@ def prestart() -> Path:
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # a build stopped with its process group never stops it
         )
-        if len(_started) == 0:
+        if not _folders:
             atexit.register(stop)
-        _started.append(folder)
+        _folders.append(folder)
         return _socket
-
-
-_started: list[Path] = []
 
 
 def command(python: str) -> str:
@@ -67,6 +66,6 @@ def stop() -> None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 _process.wait(timeout=5)
             _process = None
-        for folder in _started:
+        for folder in _folders:
             shutil.rmtree(folder, ignore_errors=True)
-        _started.clear()
+        _folders.clear()
