@@ -12,6 +12,10 @@ count and a security group rule are changed in place (ECS starts the restored ta
 service-linked role and the task definition's roles, passed when Lab 0 made the services), so
 there is no on-behalf statement (compare Lab 3's CloudFormation or cleanup's).
 
+The guide's traffic panel (traffic.py) makes the same calls as the commands: its load is
+`mmtui load`'s, its drill `mmtui drill failover --break tasks`'s; what its status line reads (the
+listener and the groups) is in `mmtui policy check --lab 5`, which the guide needs anyway.
+
 `sts:GetCallerIdentity` (both commands ask who they act as first) needs no permission.
 Statements of Global Accelerator's actions carry no region condition: its API is served from
 us-west-2 only, whatever the lab's two regions are.
