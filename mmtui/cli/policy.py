@@ -34,9 +34,10 @@ from mmtui.exitcodes import MmtuiError
     help="Region to replicate into.",
 )
 def policy(mode: str, lab_id: str | None, primary_region: str, secondary_region: str) -> None:
-    """Print the least-privilege IAM policy (JSON) of MODE:
+    """Print the least-privilege IAM policy (JSON) that MODE needs.
 
     \b
+    MODE:
     check    the lab's checks and the guide's reads (read-only; the default)
     solve    check, and what each step's solve calls
     reset    check, and what each step's reset calls
