@@ -81,3 +81,16 @@ async def test_a_long_diff_line_is_wrapped_with_a_mark_and_its_end_is_on_screen(
         assert sorted(seen) == list(range(len(rows)))
         assert longest.rstrip() in joined(rows)
         assert any(row.startswith(CONTINUATION) for row in rows)
+
+
+def test_pieces_fit_the_width_in_cells_and_keep_every_character() -> None:
+    from rich.cells import cell_len
+
+    from mmtui.tui.wrapped_diff import wrap_cells
+
+    line = "+  - echo 界界界 " + "x" * 30 + "  "
+    pieces = wrap_cells(line, 10)
+    assert "".join(pieces) == line  # trailing spaces too: a diff's exact text
+    assert cell_len(pieces[0]) <= 10
+    assert all(cell_len(piece) <= 10 - cell_len(CONTINUATION) for piece in pieces[1:])
+    assert wrap_cells("", 10) == [""] and wrap_cells("short", 10) == ["short"]
