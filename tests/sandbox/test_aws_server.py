@@ -174,3 +174,51 @@ def test_without_a_server_the_client_runs_the_command_itself(tmp_path: Path) -> 
     shown = run(tmp_path / "nothing-listens-here", "--version", cwd=tmp_path, env=env)
     assert shown.returncode == 0
     assert (shown.stdout + shown.stderr).startswith("aws-cli/1.")
+
+
+def _stand_in_server(path: Path, *, answer: bool, delay: float) -> threading.Thread:
+    """A server on `path` that takes one connection after `delay` seconds (as aws_server.py
+    does while it still imports: it listens first), then either answers status 7 without
+    running anything (`answer`) or closes the connection unanswered (a server dying)."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(4)
+
+    def serve() -> None:
+        time.sleep(delay)
+        conn, _ = listener.accept()
+        with conn:
+            if answer:
+                _, fds, _, _ = socket.recv_fds(conn, 65536, 3)
+                for fd in fds:  # the client's streams: held open here, its output never ends
+                    os.close(fd)
+                conn.sendall(b"+" + (7).to_bytes(4, "big"))
+        listener.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_client_waits_for_a_server_still_starting(tmp_path: Path) -> None:
+    """Connected before the server accepts (it listens before its imports), the client waits
+    for it rather than running the command itself: the status is the server's."""
+    path = tmp_path / "s"
+    server = _stand_in_server(path, answer=True, delay=0.5)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    shown = run(path, "--version", cwd=tmp_path, env=env)
+    server.join(timeout=10)
+    assert shown.returncode == 7
+    assert shown.stdout + shown.stderr == ""
+
+
+def test_a_server_gone_before_taking_the_command_leaves_it_to_the_client(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s"
+    server = _stand_in_server(path, answer=False, delay=0.2)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    shown = run(path, "--version", cwd=tmp_path, env=env)
+    server.join(timeout=10)
+    assert shown.returncode == 0
+    assert (shown.stdout + shown.stderr).startswith("aws-cli/1.")

@@ -537,9 +537,10 @@ def refusal(refused: Refused, protocol: str) -> tuple[int, str, str]:
 def partition_regions() -> tuple[str, ...]:
     """Every region of every partition botocore knows (the credential helper signs for the
     CLI's region, which the sandbox is not told)."""
-    import botocore.session
+    from mmtui.sandbox.moto_repairs.import_speed import shared_session
 
-    loader = botocore.session.get_session().get_component("data_loader")
+    # moto's session: its loader has read botocore's endpoint data already (1.2 MB of JSON).
+    loader = shared_session()._session.get_component("data_loader")
     endpoints = loader.load_data("endpoints")
     regions: list[str] = []
     for partition in endpoints.get("partitions", []):

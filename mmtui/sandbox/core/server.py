@@ -502,8 +502,7 @@ class Sandbox:
         a session loads each service model once: a client from a warm session costs a few
         milliseconds, one from a new session fifty (seeding many accounts makes hundreds).
         """
-        import boto3
-
+        from mmtui.sandbox.moto_repairs.import_speed import shared_session
         from mmtui.target.clients import client_config
 
         access_key, secret_key = self.credentials(account)
@@ -513,7 +512,8 @@ class Sandbox:
         with self._clients_lock:
             if key not in self._clients:
                 if self._session is None:
-                    self._session = boto3.session.Session()
+                    # moto's own: botocore reads its endpoint data once per session.
+                    self._session = shared_session()
                 self._clients[key] = self._session.client(
                     service,
                     region_name=key[1],

@@ -2,9 +2,9 @@
 
 `python -I -S aws_client.py SOCKET -- ARGS...`: sends ARGS, this process's environment and
 folder, and its standard streams to the server listening on SOCKET, then exits with the status
-the server answers. Without a server (never started, or gone) it becomes aws_cli.py itself, so
-the command still runs, only slower. Imports nothing beyond the standard library's core: it
-starts for every `aws` a build runs.
+the server answers. Without a server (never started, or gone before it took the command) it
+becomes aws_cli.py itself, so the command still runs, only slower. Imports nothing beyond the
+standard library's core: it starts for every `aws` a build runs.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import struct
 import sys
 
 HEADER = struct.Struct("!I")
+ACCEPTED = b"+"
+"""What the server sends first, once it took the connection (aws_server.py)."""
 
 
 def main(path: str, argv: list[str]) -> int:
@@ -25,7 +27,15 @@ def main(path: str, argv: list[str]) -> int:
             conn.connect(path)
         except OSError:
             fallback(argv)
-        socket.send_fds(conn, [HEADER.pack(len(request)) + request], [0, 1, 2])
+        try:
+            socket.send_fds(conn, [HEADER.pack(len(request)) + request], [0, 1, 2])
+            # Accepted: the command runs. A server still importing (it listens first) accepts
+            # once ready; one that dies first closes the connection unanswered.
+            accepted = conn.recv(len(ACCEPTED)) == ACCEPTED
+        except OSError:
+            accepted = False
+        if not accepted:
+            fallback(argv)
         answer = b""
         while len(answer) < HEADER.size:
             chunk = conn.recv(HEADER.size - len(answer))

@@ -28,6 +28,8 @@ from pathlib import Path
 
 HEADER = struct.Struct("!I")
 """Every message is a 4-byte length, then that many bytes of JSON."""
+ACCEPTED = b"+"
+"""Sent to a client once its connection is accepted, before its command runs."""
 STREAMS = 3
 """The client hands over its stdin, stdout and stderr with the request."""
 PARENT_POLL_SECONDS = 1.0
@@ -117,6 +119,14 @@ def _exit_when_closed(conn: socket.socket) -> None:
 
 
 def serve(path: str) -> None:
+    # Listening before the imports: a client that comes meanwhile waits in the backlog for
+    # them to finish (a third of a second) instead of importing awscli all over again in a
+    # process of its own. It is told ACCEPTED when its command is taken, so that a server that
+    # dies before (its queued connections closed unanswered) still costs only time.
+    parent = os.getppid()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
     sys.path.insert(0, str(Path(__file__).parent))
     # What every command needs, imported once before any fork.
     import aws_cli  # noqa: F401
@@ -124,10 +134,6 @@ def serve(path: str) -> None:
     import awscli.handlers  # type: ignore[import-untyped]  # noqa: F401
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the forks are reaped by the kernel
-    parent = os.getppid()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(64)
     listener.settimeout(PARENT_POLL_SECONDS)
     print("ready", flush=True)
     while os.getppid() == parent:
@@ -138,6 +144,11 @@ def serve(path: str) -> None:
         except OSError:
             break
         conn.settimeout(None)
+        try:
+            conn.sendall(ACCEPTED)
+        except OSError:
+            conn.close()  # the client is gone already
+            continue
         if os.fork() == 0:
             listener.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # aws may wait on its own children
