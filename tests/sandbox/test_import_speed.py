@@ -172,3 +172,32 @@ def test_openapi_documents_are_still_validated(sandbox: Sandbox) -> None:
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
     assert vars(models)["OpenAPIValidationError"] is OpenAPIValidationError
+
+
+def test_templates_read_by_libyaml_are_read_as_moto_reads_them(sandbox: Sandbox) -> None:
+    """cloudformation/template_speed.py: the workshop's templates (short-form tags, nested
+    stacks) give the same dictionaries as PyYAML's pure-Python loader, and a template that is
+    not YAML still falls back to JSON."""
+    from importlib import resources
+
+    import yaml
+    from moto.cloudformation import models
+
+    stand_in = vars(models)["yaml"]
+    assert type(stand_in).__name__ == "YamlForTemplates"
+    assert issubclass(stand_in.Loader, yaml.CLoader)
+    folder = resources.files("mmtui.sandbox.workshop").joinpath("assets", "workshop", "cfn")
+    templates = [f for f in folder.iterdir() if f.name.endswith(".yml")]
+    assert len(templates) >= 3
+    for template in templates:
+        text = template.read_text(encoding="utf-8")
+        fast = models.Stack.parse_template(text)
+        yaml.add_multi_constructor("", vars(models)["yaml_tag_constructor"])
+        assert fast == yaml.load(text, Loader=yaml.Loader), template.name
+    assert models.Stack.parse_template('{"Resources": {"A":\t{"Type": "X"}}}') == {
+        "Resources": {"A": {"Type": "X"}}
+    }
+    # YAML 1.1 as moto reads it: an unquoted `No` is false.
+    assert models.Stack.parse_template("Conditions:\n  No: !Not [!Condition Primary]\n") == {
+        "Conditions": {False: {"Fn::Not": [{"Condition": "Primary"}]}}
+    }

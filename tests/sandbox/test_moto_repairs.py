@@ -64,6 +64,8 @@ TARGETS: tuple[Target, ...] = (
         "clean_json",
         "(resource_json, resources_map)",
     ),
+    Target("cloudformation.template_speed", "moto.cloudformation.models", "yaml", "value"),
+    Target("cloudformation.template_speed", "moto.cloudformation.responses", "yaml", "value"),
     Target(
         "cloudformation.outputs", "moto.cloudformation.parsing:OutputMap", "exports", "property"
     ),

@@ -9,7 +9,8 @@ sandbox's pickled state loads with or without this package.
 
 What changes, and which moto internals carry it:
 
-* Template reading (`cloudformation.utils.yaml_tag_constructor`, `parsing.clean_json`):
+* Template reading (`cloudformation.utils.yaml_tag_constructor`, `parsing.clean_json`; the
+  `yaml` of `models` and `responses`, parsing with libyaml: template_speed.py):
   `!Condition X` inside `!Not`/`!And`/`!Or` is a condition reference, short-form tags on
   mappings are read as mappings, and `Fn::GetAZs` answers the zones of the region it names
   (or of the stack's region), not always us-east-1's.
@@ -64,6 +65,7 @@ from mmtui.sandbox.moto_repairs.cloudformation import (
     outputs,
     resource_properties,
     template_reading,
+    template_speed,
 )
 
 
@@ -71,6 +73,7 @@ def install() -> None:
     """Patch moto's CloudFormation engine (called once, by moto_repairs.install; importing
     moto's CloudFormation costs about a second)."""
     template_reading.install()
+    template_speed.install()
     outputs.install()
     resource_properties.install()
     lifecycle.install()
