@@ -77,3 +77,30 @@ def test_two_guides_share_one_sandbox_that_outlives_them_until_stopped(
     assert (folder / "state.pickle").is_file()
     again = invoke("sandbox", "stop", "--dir", str(folder))
     assert again.code == 0 and "no sandbox is running" in again.stdout
+
+
+def test_a_sandbox_begun_early_is_the_one_the_guide_connects_to(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mmtui` begins its sandbox before its own imports (detached.begin); the guide's
+    connection then waits for that one instead of starting another."""
+    from mmtui.target import detached
+
+    spawned: list[int] = []
+    real_spawn = detached._spawn
+
+    def counted(*args: str | Path) -> tuple[object, Path, int]:
+        begun = real_spawn(*args)  # type: ignore[arg-type]
+        spawned.append(begun[0].pid)
+        return begun
+
+    monkeypatch.setattr(detached, "_spawn", counted)
+    detached.begin(folder, "us-west-2", "us-east-1")
+    detached.begin(folder, "us-west-2", "us-east-1")  # begun already: nothing more
+    assert len(spawned) == 1
+    spec = TargetSpec("sandbox", "us-west-2", "us-east-1", sandbox_dir=folder)
+    with connect(spec, detach=True) as connection:
+        assert connection.sandbox is None
+        assert holder(folder) == spawned[0]
+    detached.begin(folder, "us-west-2", "us-east-1")  # one runs there: nothing more
+    assert spawned == [holder(folder)]

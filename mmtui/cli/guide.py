@@ -23,6 +23,12 @@ def run(**kwargs: Any) -> None:
     exact commands to do it by hand, can be done for you, and check the result live.
     """
     spec, lab, content = resolve_common(kwargs)
+    if spec.kind == "sandbox" and spec.sandbox_dir is not None:
+        # Before the guide's own imports: the sandbox starts (and on a new folder seeds Labs
+        # 0-2) on the other core meanwhile; the guide's connection then waits for this one.
+        from mmtui.target.detached import begin
+
+        begin(spec.sandbox_dir, spec.primary_region, spec.secondary_region)
     from mmtui.guide import Guide
     from mmtui.labs import load
     from mmtui.tui.app import MmtuiApp

@@ -86,6 +86,20 @@ def running_env(state_dir: Path, wait: float = START_SECONDS) -> dict[str, str] 
         time.sleep(_POLL)
 
 
+_begun: dict[Path, tuple[subprocess.Popen[bytes], Path, int]] = {}
+"""The sandboxes this process started (`begin`), not yet waited for by `start_detached`: the
+process, its log and where this run's lines start in it."""
+
+
+def begin(state_dir: Path, primary_region: str, secondary_region: str) -> None:
+    """Start a detached `mmtui sandbox` on `state_dir` now if none runs there, without waiting
+    for it: the guide calls this first thing, so that the sandbox imports and seeds while the
+    guide itself starts (on the other core); `start_detached` then waits for this one."""
+    if state_dir in _begun or holder(state_dir) is not None:
+        return
+    _begun[state_dir] = _spawn(state_dir, primary_region, secondary_region)
+
+
 def start_detached(
     state_dir: Path,
     primary_region: str,
@@ -94,24 +108,13 @@ def start_detached(
 ) -> dict[str, str]:
     """The env of the sandbox on `state_dir`: the one running there, or a new detached
     `mmtui sandbox` started there (it keeps running after this process ends)."""
-    env = running_env(state_dir, wait)
-    if env is not None:
-        return env
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    log_path = state_dir / LOG_FILE
-    with open(log_path, "ab") as log:
-        os.chmod(log_path, 0o600)
-        start = log.tell()
-        command = [sys.executable, "-m", "mmtui", "sandbox", "--dir", str(state_dir)]
-        command += ["--primary-region", primary_region, "--secondary-region", secondary_region]
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,  # not the guide's terminal's: its Ctrl-C and hang-up
-            close_fds=True,
-        )
+    begun = _begun.pop(state_dir, None)
+    if begun is None:
+        env = running_env(state_dir, wait)
+        if env is not None:
+            return env
+        begun = _spawn(state_dir, primary_region, secondary_region)
+    process, log_path, start = begun
     deadline = time.monotonic() + wait
     while True:
         env = ready_env(state_dir)
@@ -131,6 +134,29 @@ def start_detached(
                 ExitCode.AWS_ERROR,
             )
         time.sleep(_POLL)
+
+
+def _spawn(
+    state_dir: Path, primary_region: str, secondary_region: str
+) -> tuple[subprocess.Popen[bytes], Path, int]:
+    """A detached `mmtui sandbox` on `state_dir`: (the process, its log, where its lines
+    start)."""
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    log_path = state_dir / LOG_FILE
+    with open(log_path, "ab") as log:
+        os.chmod(log_path, 0o600)
+        start = log.tell()
+        command = [sys.executable, "-m", "mmtui", "sandbox", "--dir", str(state_dir)]
+        command += ["--primary-region", primary_region, "--secondary-region", secondary_region]
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,  # not the guide's terminal's: its Ctrl-C and hang-up
+            close_fds=True,
+        )
+    return process, log_path, start
 
 
 def stop(state_dir: Path, wait: float = STOP_SECONDS) -> int | None:
