@@ -33,9 +33,7 @@ import os
 import re
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
@@ -189,6 +187,11 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 def ecr_call(region: str, operation: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """One ECR API call to the sandbox (JSON 1.1, signed with Signature Version 4)."""
+    # Imported here: only login, push and pull call ECR, and this script starts for every
+    # docker command of every build (urllib.request and http.client are a third of its start).
+    import urllib.error
+    import urllib.request
+
     endpoint = os.environ.get("MMTUI_DOCKER_ENDPOINT", "")
     if not endpoint:
         raise DockerError("Cannot connect to the Docker daemon: the sandbox's address is not set")
