@@ -75,6 +75,11 @@ def connect(spec: TargetSpec, *, detach: bool = False) -> Iterator[Connection]:
     if spec.sandbox_dir is not None:
         from mmtui.target.detached import start_detached
 
+        if detach:
+            # The guide's sandbox was begun as it started (detached.begin) and is still
+            # importing or seeding: its clients' library is imported meanwhile, not after.
+            import boto3  # noqa: F401
+
         env = (
             start_detached(spec.sandbox_dir, spec.primary_region, spec.secondary_region)
             if detach
