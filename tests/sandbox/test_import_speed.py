@@ -201,3 +201,28 @@ def test_templates_read_by_libyaml_are_read_as_moto_reads_them(sandbox: Sandbox)
     assert models.Stack.parse_template("Conditions:\n  No: !Not [!Condition Primary]\n") == {
         "Conditions": {False: {"Fn::Not": [{"Condition": "Primary"}]}}
     }
+
+
+def test_endpoint_prefixes_read_from_the_models_heads_are_botocore_s() -> None:
+    """The shared session finds each service's endpoint prefix in its model's first bytes:
+    for every service botocore has, that is the prefix of the whole model, or nothing (the
+    whole model is loaded then), and the regions it answers are botocore's own."""
+    import botocore.session
+
+    reference = botocore.session.Session()
+    shared = import_speed.shared_session()
+    services = reference.get_available_services()
+    assert len(services) > 300
+    found = 0
+    for service in services:
+        prefix = import_speed.endpoint_prefix(shared._session, service)
+        if prefix is not None:
+            found += 1
+            model = reference.get_service_data(service)
+            assert prefix == model["metadata"].get("endpointPrefix", service), service
+    assert found > 0.9 * len(services)
+    for service in ("ec2", "elbv2", "cloudwatch", "logs", "codecommit", "globalaccelerator"):
+        for partition in ("aws", "aws-cn"):
+            assert shared.get_available_regions(
+                service, partition_name=partition
+            ) == reference.get_available_regions(service, partition_name=partition), service

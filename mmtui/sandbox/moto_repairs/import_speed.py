@@ -6,7 +6,9 @@ moto.cloudformation imports every service's models, and some do costly work as t
 - moto.ec2.models.availability_zones_and_regions asks a new `boto3.Session()` for the EC2
   regions of each of three partitions, and moto.core.base_backend makes a fourth session for
   every backend's regions: each new session reads botocore's endpoint data (1.2 MB of JSON)
-  again. Here they all share one session (`shared_session`).
+  again, and each lookup loaded the service's whole API model (EC2's is two megabytes) for the
+  one field it reads. Here they all share one session (`shared_session`), which reads that
+  field from the model's first bytes.
 - moto.ec2.models.instance_types reads every region's instance type offerings (hundreds of
   compressed JSON files) into INSTANCE_TYPE_OFFERINGS. Here each region's file is read the
   first time that region's offerings are looked at: the same lists, and for most starts
@@ -24,9 +26,12 @@ as it is imported); a module of moto already imported is left as it is.
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import importlib.abc
 import importlib.machinery
+import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -50,10 +55,61 @@ def shared_session() -> Any:
     global _session
     with _session_lock:
         if _session is None:
-            import boto3
-
-            _session = boto3.session.Session()
+            _session = _regions_session()
         return _session
+
+
+_ENDPOINT_PREFIX = re.compile(rb'"metadata"\s*:\s*\{[^{}]*?"endpointPrefix"\s*:\s*"([^"]+)"')
+_MODEL_HEAD_BYTES = 8192
+
+
+def _regions_session() -> Any:
+    """A boto3 Session whose `get_available_regions` finds a service's endpoint prefix in the
+    first bytes of its API model instead of loading all of it (botocore loads the whole model,
+    EC2's two megabytes included, only to read that one field); a model whose head does not
+    name it is loaded as botocore loads it."""
+    import boto3
+    from botocore.exceptions import DataNotFoundError, UnknownServiceError
+
+    class RegionsSession(boto3.session.Session):  # type: ignore[misc]
+        def get_available_regions(
+            self,
+            service_name: str,
+            partition_name: str = "aws",
+            allow_non_regional: bool = False,
+        ) -> list[str]:
+            try:
+                prefix = endpoint_prefix(self._session, service_name)
+            except (DataNotFoundError, UnknownServiceError, OSError):
+                prefix = None
+            if prefix is None:
+                regions: list[str] = super().get_available_regions(
+                    service_name, partition_name, allow_non_regional
+                )
+                return regions
+            resolver = self._session._get_internal_component("endpoint_resolver")
+            found: list[str] = resolver.get_available_endpoints(
+                prefix, partition_name, allow_non_regional
+            )
+            return found
+
+    return RegionsSession()
+
+
+def endpoint_prefix(botocore_session: Any, service_name: str) -> str | None:
+    """The `endpointPrefix` of the service's latest API model as the model's first bytes give
+    it, or None when they do not."""
+    loader = botocore_session.get_component("data_loader")
+    version = loader.determine_latest_version(service_name, "service-2")
+    for base in loader.search_paths:
+        # In botocore's order: the first folder that holds the model, plain JSON first.
+        for name, opener in (("service-2.json", open), ("service-2.json.gz", gzip.open)):
+            path = os.path.join(base, service_name, version, name)
+            if os.path.isfile(path):
+                with opener(path, "rb") as model:
+                    found = _ENDPOINT_PREFIX.search(model.read(_MODEL_HEAD_BYTES))
+                return found.group(1).decode() if found else None
+    return None
 
 
 def prepare() -> None:
