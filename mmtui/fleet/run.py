@@ -29,6 +29,7 @@ from mmtui.engine.plugin import LabPlugin
 from mmtui.engine.results import CheckResult, Status, StepResult
 from mmtui.exitcodes import ExitCode, MmtuiError
 from mmtui.fleet.targets import Attendee, slug
+from mmtui.target.pool import ClientPool
 
 Command = Literal["check", "solve", "reset"]
 CHECK_WORKERS = 4
@@ -141,8 +142,17 @@ def default_workspace(attendee: Attendee, account: str) -> Path:
 
 
 class Fleet:
-    def __init__(self, job: Job, concurrency: int, hooks: Hooks | None = None) -> None:
+    def __init__(
+        self,
+        job: Job,
+        concurrency: int,
+        hooks: Hooks | None = None,
+        clients: ClientPool | None = None,
+    ) -> None:
         self.job = job
+        self.clients = clients or ClientPool()
+        """The targets' clients: one per endpoint, service and region, each call signed by its
+        own target (target/pool.py); making a client per target cost more than its calls."""
         self.concurrency = concurrency
         self.check_workers = CHECK_WORKERS
         self.hooks = hooks or Hooks()
@@ -221,7 +231,7 @@ class Fleet:
         from mmtui.target.connect import connect
         from mmtui.target.identity import fetch_identity
 
-        with connect(attendee.spec) as connection:
+        with connect(attendee.spec, pool=self.clients) as connection:
             identity = fetch_identity(connection.factory)
             outcome.account, outcome.arn = identity.account_id, identity.arn
             self._guard(attendee, identity.account_id)
