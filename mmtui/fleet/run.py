@@ -38,9 +38,12 @@ CHECK_WORKERS = 4
 
 def check_workers(concurrency: int, targets: int) -> int:
     """Checks run at once within each target: about `concurrency` threads in all. A room of
-    more targets than that already keeps every fleet thread busy, and each further thread of a
-    target only makes clients of its own (a session each): a target's checks then run one
-    after the other. A few targets get up to CHECK_WORKERS each."""
+    more targets than that already keeps every fleet thread busy: a target's checks then run
+    one after the other. A few targets get up to CHECK_WORKERS each.
+
+    (Threads no longer cost clients: every thread and target shares them, target/pool.py. With
+    CHECK_WORKERS for every target, a room of 50 with 80 ms of latency took 7.2 s rather than
+    8.9 s against the sandbox, whose median answer then went from 84 to 191 ms.)"""
     return max(1, min(CHECK_WORKERS, concurrency // max(1, targets)))
 
 

@@ -25,6 +25,10 @@ from typing import Any
 
 from mmtui.target.binding import Binding, TargetCredentials, TargetQuota, bound
 
+NOT_SHARED = frozenset({"s3"})
+"""Services whose clients each target keeps to itself: botocore's S3 client caches, per bucket,
+the session credentials of S3 Express directory buckets it got with whoever called first."""
+
 SHARED_POOL_CONNECTIONS = 64
 """Connections each shared client keeps open per endpoint: the fleet's targets (16 at once) and
 their check threads all call through it. Beyond it, urllib3 opens more and closes them after
@@ -63,22 +67,25 @@ class ClientPool:
 
     def client(self, key: ClientKey, binding: Binding) -> Any:
         """The client `binding`'s target calls through for `key` (to be used through a view)."""
-        slot: Hashable = key if self.shares is not False else (key, binding)
-        found = self._clients.get(slot)
+        found = self._clients.get(self._slot(key, binding))
         if found is not None:
             return found
         with self._lock:
-            slot = key if self.shares is not False else (key, binding)
-            found = self._clients.get(slot)
+            found = self._clients.get(self._slot(key, binding))
             if found is None:
                 found = self._make(key)
                 if self.shares is None:
                     self.shares = install_target_quota(found, key)
                 elif self.shares:
                     install_target_quota(found, key)
-                slot = key if self.shares else (key, binding)
-                self._clients[slot] = found
+                self._clients[self._slot(key, binding)] = found
             return found
+
+    def _slot(self, key: ClientKey, binding: Binding) -> Hashable:
+        """Where the client is kept: by key alone when shared, else per target too."""
+        if self.shares is False or key.service in NOT_SHARED:
+            return (key, binding)
+        return key
 
     def _session(self, profile: str | None) -> Any:
         """The pool's session for `profile` (called under the lock: sessions are not safe to

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -158,3 +159,15 @@ def test_a_call_that_bypasses_the_views_is_refused() -> None:
     client = pool.client(key, Binding(None, "nobody"))
     with pytest.raises(UnboundCall):
         client.list_queues()
+
+
+def test_s3_clients_are_each_targets_own() -> None:
+    """botocore's S3 client keeps S3 Express session credentials per bucket, got with
+    whoever asked first: no target may be handed another's."""
+    pool = ClientPool()
+    first, second = Binding(None, "first"), Binding(None, "second")
+    s3 = ClientKey(None, "s3", "us-west-2", "http://127.0.0.1:9", 3, True, False)
+    sqs = replace(s3, service="sqs")
+    assert pool.client(s3, first) is not pool.client(s3, second)
+    assert pool.client(s3, first) is pool.client(s3, first)
+    assert pool.client(sqs, first) is pool.client(sqs, second)
