@@ -41,7 +41,10 @@ COMMANDS_WITH_OPTIONS = {
     ("fleet", "reset"): ["--targets", "--yes", "--dry-run", "--step", "--format"],
     ("fleet",): ["role_arn", "account_id", "Exit codes"],
     ("target",): ["--endpoint-url", "--primary-region", "--primary-stack", "--dashboard"],
-    ("policy",): ["check", "solve", "reset", "--lab", "--primary-region", "--secondary-region"],
+    ("policy",): [
+        *("check", "solve", "reset", "cleanup", "load", "drill"),
+        *("--lab", "--primary-region", "--secondary-region"),
+    ],
 }
 
 NAME_OPTIONS = ["--primary-stack", "--secondary-stack", "--table", "--dashboard"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -115,6 +116,97 @@ def test_history_round_trips_and_is_written_atomically(tmp_path: Path) -> None:
     assert again.to_json() == room.to_json()
     assert again.rounds[0].rows["ana"].failing == room.rounds[0].rows["ana"].failing
     assert again.since("ana") == T0 + 60
+
+
+def test_each_round_is_appended_as_a_line_and_on_disk_before_save_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "room.jsonl"
+    room = room_of({"ana": "pff"}, {"ana": "ppf"})
+    room.save(path)
+    first = path.read_bytes()
+    inode = path.stat().st_ino
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        synced.append(descriptor)
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+    room.add(Round(T0 + 120, {"ana": Row("ana", "ppp", "pass")}))
+    room.save(path)
+    room.save(path)  # nothing new: nothing written
+
+    data = path.read_bytes()
+    assert data.startswith(first) and path.stat().st_ino == inode  # appended, not replaced
+    lines = data.decode().splitlines()
+    assert json.loads(lines[0]) == {"format": 2, "columns": [c.key for c in COLUMNS]}
+    assert [json.loads(line)["at"] for line in lines[1:]] == [T0, T0 + 60, T0 + 120]
+    assert len(synced) == 1
+    # Read back by another room, which appends after what it read.
+    again = Room(COLUMNS, ["ana"])
+    assert again.load(path) is None and again.to_json() == room.to_json()
+    again.add(Round(T0 + 180, {"ana": Row("ana", "ppp", "pass")}))
+    again.save(path)
+    assert path.read_bytes().startswith(data) and path.stat().st_ino == inode
+    assert len(path.read_text().splitlines()) == 5
+
+
+def test_a_last_round_cut_short_is_left_out_saying_so_and_the_next_save_mends_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "room.jsonl"
+    room = room_of({"ana": "pff"}, {"ana": "ppf"})
+    room.save(path)
+    whole = path.read_bytes()
+    # mmtui stopped halfway through appending the third round's line.
+    third = json.dumps({"at": T0 + 120, "seconds": 1.0, "rows": {"ana": {"cells": "ppp"}}})
+    path.write_bytes(whole + third[: len(third) // 2].encode())
+
+    again = Room(COLUMNS, ["ana"])
+    notice = again.load(path)
+    assert notice is not None
+    assert "ends in a round cut short" in notice and "2 rounds read, that one left out" in notice
+    assert again.to_json() == room.to_json()
+    assert path.exists() and not list(tmp_path.glob("*set-aside*"))  # read, not set aside
+    # The next save writes the file whole again: no torn line left in its middle.
+    again.add(Round(T0 + 180, {"ana": Row("ana", "ppp", "pass")}))
+    again.save(path)
+    lines = path.read_text().splitlines()
+    assert [json.loads(line).get("at") for line in lines] == [None, T0, T0 + 60, T0 + 180]
+    assert Room(COLUMNS, ["ana"]).load(path) is None
+
+
+def test_a_history_of_the_previous_format_is_read_and_saved_anew(tmp_path: Path) -> None:
+    room = room_of({"ana": "pff"}, {"ana": "ppf"})
+    previous = tmp_path / "room.json"  # one document, rewritten whole each round
+    legacy = {**room.to_json(), "format": 1}
+    previous.write_text(json.dumps(legacy, separators=(",", ":")))
+    path = tmp_path / "room.jsonl"
+
+    again = Room(COLUMNS, ["ana"])
+    assert again.load(path) is None
+    assert again.to_json() == room.to_json()
+    again.add(Round(T0 + 120, {"ana": Row("ana", "ppp", "pass")}))
+    again.save(path)
+    assert not previous.exists()
+    assert len(path.read_text().splitlines()) == 4
+    # In its own place too (a history saved at a path ending .json by an older mmtui).
+    previous.write_text(json.dumps(legacy, indent=2))
+    third = Room(COLUMNS, ["ana"])
+    assert third.load(previous) is None and len(third.rounds) == 2
+
+
+def test_a_line_spoilt_before_the_last_sets_the_history_aside(tmp_path: Path) -> None:
+    path = tmp_path / "room.jsonl"
+    room_of({"ana": "pff"}, {"ana": "ppf"}).save(path)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], "{not a round", lines[2]]) + "\n")
+    notice = Room(COLUMNS, ["ana"]).load(path)
+    assert notice is not None and "set aside" in notice
+    assert not path.exists() and len(list(tmp_path.glob("room.set-aside-*.jsonl"))) == 1
 
 
 def test_a_history_of_other_steps_is_set_aside_not_read(tmp_path: Path) -> None:

@@ -6,7 +6,14 @@ overall state, and the first check that does not pass. The room keeps its rounds
 derives the rest from them: each attendee's current step (the first column that does not pass),
 since when they have been on it, how many attendees stand at each step, and the steps completed
 over time. Nothing here talks to AWS or draws anything (mmtui.fleet.watch runs the rounds; the
-TUI shows them); history is saved with `write_atomically` like the rest of mmtui's state.
+TUI shows them).
+
+The history file is JSON lines: a header (the format and the columns), then one line per round,
+appended and flushed to disk as each round ends, so a room of 50 over an hour writes each round
+once (a whole-file rewrite each round wrote ~10 KB a round, hundreds of times) and a crash loses
+at most the round being written. Reading it back leaves out a last line cut short, saying so;
+the previous format (one JSON document rewritten whole each round) is still read, and the next
+save writes it out in this one.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,8 +31,11 @@ from typing import Any
 
 from mmtui.fleet.output import inert
 
-FORMAT = 1
-"""The version of the history file's shape; a file of another version is set aside."""
+FORMAT = 2
+"""The version of the history file's shape (JSON lines: a header, then a line per round); a file
+of a version mmtui does not read is set aside."""
+READABLE = (1, FORMAT)
+"""Versions read: 1 is a single JSON document of the same header and rounds."""
 CODES = {"pass": "p", "fail": "f", "pending": "~", "error": "e", "": "."}
 """A cell as one character in the history (a room of 50 over a day stays small)."""
 STATUSES = {code: status for status, code in CODES.items()}
@@ -136,6 +147,12 @@ class Room:
         self.names = names
         """The attendees in the order of the targets file."""
         self.rounds: list[Round] = []
+        self._saved: tuple[Path, int] | None = None
+        """The history file this room's rounds are saved in, and how many of them it holds;
+        None when the next save must write the whole file (never saved, or the file read was
+        cut short or of the previous format)."""
+        self._superseded: Path | None = None
+        """A previous format's file read in place of the history, removed once saved anew."""
 
     # ------------------------------------------------------------------ rounds
 
@@ -240,24 +257,17 @@ class Room:
 
     # ------------------------------------------------------------------ saving
 
+    def header(self) -> dict[str, Any]:
+        return {"format": FORMAT, "columns": [column.key for column in self.columns]}
+
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "columns": [column.key for column in self.columns],
-            "rounds": [
-                {
-                    "at": r.at,
-                    "seconds": round(r.seconds, 3),
-                    "rows": {name: row.to_json() for name, row in r.rows.items()},
-                }
-                for r in self.rounds
-            ],
-        }
+        """The history as one document: the header and every round."""
+        return {**self.header(), "rounds": [round_json(r) for r in self.rounds]}
 
     def load_json(self, data: Any) -> bool:
         """Take the rounds of a saved history of this same room (same columns); False, and
         nothing taken, when it is of another shape or another set of steps."""
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        if not isinstance(data, dict) or data.get("format") not in READABLE:
             return False
         if data.get("columns") != [column.key for column in self.columns]:
             return False
@@ -276,31 +286,70 @@ class Room:
         return True
 
     def save(self, path: Path) -> None:
+        """Save the rounds not saved yet to the history at `path`: appended, one line each, and
+        on disk (fsync) before this returns. The first save to `path`, or one after a read that
+        found the file cut short or of the previous format, writes the whole file at once
+        (`write_atomically`: the file read stays whole until then)."""
+        if self._saved is None or self._saved[0] != path or not path.exists():
+            self._write_whole(path)
+            return
+        unsaved = self.rounds[self._saved[1] :]
+        if not unsaved:
+            return
+        try:
+            with open(path, "ab") as handle:
+                handle.write(b"".join(json_line(round_json(r)) for r in unsaved))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            # Part of a line may have reached the file: the next save writes it whole.
+            self._saved = None
+            raise
+        self._saved = (path, len(self.rounds))
+
+    def _write_whole(self, path: Path) -> None:
         from mmtui.files import write_atomically
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, json.dumps(self.to_json(), separators=(",", ":")).encode())
+        lines = [json_line(self.header()), *(json_line(round_json(r)) for r in self.rounds)]
+        write_atomically(path, b"".join(lines))
+        self._saved = (path, len(self.rounds))
+        if self._superseded is not None and self._superseded != path:
+            self._superseded.unlink(missing_ok=True)
+        self._superseded = None
 
     def load(self, path: Path) -> str | None:
-        """Take the history saved at `path`, if any; a notice when one was there but could not
-        be used (it is then set aside beside it, never overwritten unread)."""
+        """Take the history saved at `path`, if any (or, when `path` is not there yet, the
+        previous format's file beside it, `.json` for `.jsonl`); a notice when one was there but
+        could not be used (it is then set aside beside it, never overwritten unread) or when its
+        last round was cut short (left out)."""
+        source = path
+        previous = path.with_suffix(".json")
+        if path.suffix == ".jsonl" and not path.exists() and previous.exists():
+            source = previous
         try:
-            text = path.read_text(encoding="utf-8")
+            text = source.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
         except OSError as exc:
-            return f"the room's history {path} could not be read ({exc.strerror or exc})"
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
+            return f"the room's history {source} could not be read ({exc.strerror or exc})"
+        data, torn = parse_history(text)
         if self.load_json(data):
+            # Appending goes on only after a whole line of this format; else a whole write.
+            clean = source == path and text.endswith("\n") and data.get("format") == FORMAT
+            self._saved = (path, len(self.rounds)) if clean else None
+            self._superseded = source if source != path else None
+            if torn:
+                return (
+                    f"the room's history {source} ends in a round cut short (mmtui stopped "
+                    f"while writing it): {len(self.rounds)} rounds read, that one left out"
+                )
             return None
-        aside = path.with_name(f"{path.stem}.set-aside-{int(time.time())}.json")
+        aside = source.with_name(f"{source.stem}.set-aside-{int(time.time())}{source.suffix}")
         try:
-            path.replace(aside)
+            source.replace(aside)
         except OSError:
-            return f"the room's history {path} is not of this room; it is left as it is"
+            return f"the room's history {source} is not of this room; it is left as it is"
         return f"the room's history was of another shape or other steps: set aside as {aside}"
 
     # ------------------------------------------------------------------ export
@@ -376,6 +425,52 @@ class Room:
         return json.dumps(document, indent=2)
 
 
+def round_json(round_: Round) -> dict[str, Any]:
+    return {
+        "at": round_.at,
+        "seconds": round(round_.seconds, 3),
+        "rows": {name: row.to_json() for name, row in round_.rows.items()},
+    }
+
+
+def json_line(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode() + b"\n"
+
+
+def parse_history(text: str) -> tuple[Any, bool]:
+    """A history file's text as one document (header and rounds), and whether its last line
+    was cut short (left out). None for a document when the text is neither format, or a line
+    before the last is not a round (not a crash's doing: the file is not mmtui's)."""
+    lines = text.split("\n")
+    try:
+        first = json.loads(lines[0])
+    except ValueError:
+        first = None
+    if not isinstance(first, dict):
+        try:  # the previous format, written with indentation by hand or by an older mmtui
+            return json.loads(text), False
+        except ValueError:
+            return None, False
+    if first.get("format") != FORMAT:
+        return (first if "rounds" in first else None), False
+    rounds: list[Any] = []
+    # Each line is written with its newline in one write: a crash mid-append leaves a last
+    # line without one, which is whole only if the cut fell just before the newline.
+    body, last = lines[1:-1], lines[-1]
+    for line in body:
+        try:
+            rounds.append(json.loads(line))
+        except ValueError:
+            return None, False
+    torn = False
+    if last:
+        try:
+            rounds.append(json.loads(last))
+        except ValueError:
+            torn = True
+    return {**first, "rounds": rounds}, torn
+
+
 def iso(at: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
@@ -387,7 +482,7 @@ def history_path(targets: Path, labs: list[str]) -> Path:
     from mmtui.paths import state_dir
 
     digest = hashlib.sha256(f"{targets.resolve()}|{','.join(labs)}".encode()).hexdigest()[:12]
-    return state_dir() / "fleet" / "rooms" / f"{slug(targets.stem)}-{digest}.json"
+    return state_dir() / "fleet" / "rooms" / f"{slug(targets.stem)}-{digest}.jsonl"
 
 
 def elapsed(seconds: float | None) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.syntax import Syntax
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +16,7 @@ from mmtui.content.model import Step
 from mmtui.engine.plugin import Preview
 from mmtui.target.spec import TargetSpec
 from mmtui.tui.code import GuideMarkdown
+from mmtui.tui.wrapped_diff import WrappedDiff
 
 
 class Confirm(ModalScreen[bool]):
@@ -112,10 +112,8 @@ class DiffScreen(Confirm):
                 for repo, change in self.changes:
                     yield Static(repo, classes="diff-title")
                     if change.needed:
-                        yield Static(
-                            Syntax(change.diff(), "diff", theme="ansi_dark", word_wrap=False),
-                            classes="diff",
-                        )
+                        # Wrapped with a mark, not cut at the dialog's edge (80 columns).
+                        yield Static(WrappedDiff(change.diff()), classes="diff")
                     else:
                         yield Static("already finished: nothing to change", classes="diff")
             if self.preview.note:

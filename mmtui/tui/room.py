@@ -445,7 +445,7 @@ class RoomApp(App[int]):
         if self.history is not None:
             notice = self.watcher.room.load(self.history)
             if notice:
-                self.notify(notice, title="History set aside", severity="warning", timeout=20)
+                self.notify(notice, title="Room history", severity="warning", timeout=20)
         self.push_screen(self.room_screen)
         self.run_round()
 

@@ -35,6 +35,12 @@ class Target(NamedTuple):
 # Written from the pinned moto (its parameters as `describe` below reports them).
 TARGETS: tuple[Target, ...] = (
     Target(
+        "serializer_key_memo",
+        "moto.core.serialize:XFormedAttributePicker",
+        "get_possible_keys",
+        "(self, context)",
+    ),
+    Target(
         "cloudformation.template_reading",
         "moto.cloudformation.utils",
         "yaml_tag_constructor",
@@ -399,3 +405,36 @@ def test_a_repair_whose_target_is_gone_fails_at_install_naming_it() -> None:
         patch("lambda_blocked_runtimes", Model, "create_function", lambda self: None)
     assert not hasattr(Model, "create_function")
     assert len(PATCHED) == recorded
+
+
+def test_remembered_serializer_keys_follow_the_class_and_an_objects_own_aliases() -> None:
+    """serializer_key_memo answers as moto would: per class (a class-name prefix is an alias),
+    and never from memory for an object whose alias table is its own."""
+    moto_repairs.install()
+    from botocore.model import StringShape
+    from moto.core.serialize import AttributePickerContext, XFormedAttributePicker
+
+    shape = StringShape("TableName", {"type": "string"})
+
+    class Table:
+        name = "by class prefix"
+
+    class Other:
+        table_name = "by snake case"
+
+    class Aliased:
+        def __init__(self, target: str) -> None:
+            self.Meta = type("Meta", (), {"serialization_aliases": {"TableName": target}})
+            self.first = "first"
+            self.second = "second"
+
+    def pick(obj: object) -> object:
+        return XFormedAttributePicker()(AttributePickerContext(obj, "TableName", shape))
+
+    for _ in range(2):  # the second round is answered from memory
+        # Other first: remembered per shape and key alone, Table would miss its alias.
+        assert pick(Other()) == "by snake case"
+        assert pick(Table()) == "by class prefix"
+        assert pick({"TableName": "from a dict"}) == "from a dict"
+    assert pick(Aliased("first")) == "first"
+    assert pick(Aliased("second")) == "second"

@@ -29,6 +29,7 @@ def install() -> None:
             ecs_services_never_start,
             elbv2_account_dns_names,
             lambda_blocked_runtimes,
+            serializer_key_memo,
         )
 
         cloudformation.install()
@@ -37,4 +38,5 @@ def install() -> None:
         ecs_deleted_services_listed.install()
         codebuild_source_location.install()
         elbv2_account_dns_names.install()
+        serializer_key_memo.install()
         _installed = True
