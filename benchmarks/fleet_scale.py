@@ -124,7 +124,12 @@ def room_sandbox(accounts: int) -> Iterator[Room]:
 
 
 def fleet(env: dict[str, str], command: str, path: Path, *extra: str) -> tuple[float, Any]:
-    """`mmtui fleet COMMAND --targets PATH --format json ...`: (seconds, JSON document)."""
+    """`mmtui fleet COMMAND --targets PATH --format json ...`: (seconds, JSON document). The
+    CPU seconds the fleet's process used go to CPU_SECONDS (wall time is noisy on a shared
+    machine; CPU time says what the fleet itself costs)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         [*MMTUI, "fleet", command, "--targets", str(path), "--format", "json", *extra],
@@ -133,6 +138,10 @@ def fleet(env: dict[str, str], command: str, path: Path, *extra: str) -> tuple[f
         text=True,
     )
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SECONDS.append(
+        after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
+    )
     if "not built yet" in done.stderr:
         raise SystemExit(f"`mmtui fleet {command}` is not built in this mmtui: {done.stderr}")
     if done.returncode not in (0, 1):  # 1: a check failed or is pending, still a full table
@@ -144,6 +153,9 @@ def fleet(env: dict[str, str], command: str, path: Path, *extra: str) -> tuple[f
         )
     return elapsed, json.loads(done.stdout)
 
+
+CPU_SECONDS: list[float] = []
+"""The CPU seconds of each `mmtui fleet` process run so far, in order."""
 
 GOAL_GROWTH = 3.0
 """With latency: 50 attendees in at most 3 times the time of one."""
@@ -213,16 +225,19 @@ def main() -> None:
                         room.env, "solve", path, "--through", "checkpoint", *concurrency
                     )
                     print(f"roles: {size} accounts solved through the checkpoint in {took:.1f} s")
+                CPU_SECONDS.clear()
                 with measured(room, args.latency):
                     samples = [
                         fleet(room.env, "check", path, *concurrency) for _ in range(args.runs)
                     ]
                 times = [took for took, _ in samples]
                 medians[size] = statistics.median(times)
+                cpu = statistics.median(CPU_SECONDS)
                 print(
                     f"{kind}: {size:3} attendees: median {medians[size]:.2f} s (min "
                     f"{min(times):.2f}, max {max(times):.2f}); {medians[size] / size:.2f} s an "
-                    f"attendee; targets {states(samples[-1][1])}"
+                    f"attendee; the fleet's CPU {cpu:.2f} s ({cpu / size:.3f} s an attendee); "
+                    f"targets {states(samples[-1][1])}; load average {os.getloadavg()[0]:.1f}"
                 )
             for size in sizes[1:]:
                 growth = medians[size] / medians[sizes[0]]

@@ -21,6 +21,7 @@ from mmtui.fleet import DEFAULT_CONCURRENCY
 from mmtui.fleet.room import CODES, Column, Failing, Room, Round, Row
 from mmtui.fleet.run import Command, Fleet, Hooks, Job, StepOutcome, TargetOutcome
 from mmtui.fleet.targets import Attendee
+from mmtui.target.pool import ClientPool
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Watch:
             for step in lab.content.lab.steps
         ]
         self.room = Room(columns, [attendee.name for attendee in attendees])
+        self.clients = ClientPool()
+        """Every round's and action's clients: made in the first round, reused by the next."""
         self.checks: dict[str, dict[str, list[CheckResult]]] = {}
         """Attendee → column key → their checks as the latest round that reached them saw
         them (kept in memory only: the history keeps the first failing check)."""
@@ -83,7 +86,7 @@ class Watch:
         history and returned."""
         started = self.clock()
         began = time.perf_counter()
-        outcomes = RoomFleet(self.labs, self.concurrency).run(self.attendees)
+        outcomes = RoomFleet(self.labs, self.concurrency, self.clients).run(self.attendees)
         rows = {outcome.attendee.name: row_of(outcome, self.room) for outcome in outcomes}
         # Filled aside and swapped in whole: the screen reads the last one meanwhile.
         checks = {name: dict(seen) for name, seen in self.checks.items()}
@@ -108,7 +111,7 @@ class Watch:
     ) -> TargetOutcome:
         job = Job(command, lab.plugin, lab.content, steps, act=act)
         hooks = Hooks(logged=lambda _attendee, line: log(line))
-        (outcome,) = Fleet(job, 1, hooks).run([self.attendee(name)])
+        (outcome,) = Fleet(job, 1, hooks, self.clients).run([self.attendee(name)])
         return outcome
 
     def solve(
@@ -137,9 +140,13 @@ class RoomFleet(Fleet):
     round (one connection, one role assumed, one identity guard) and every lab's checks run in
     it; a step's outcome is keyed `lab:step`, as the room's columns are."""
 
-    def __init__(self, labs: list[WatchedLab], concurrency: int) -> None:
+    def __init__(
+        self, labs: list[WatchedLab], concurrency: int, clients: ClientPool | None = None
+    ) -> None:
         first = labs[0]
-        super().__init__(Job("check", first.plugin, first.content, []), concurrency)
+        super().__init__(
+            Job("check", first.plugin, first.content, []), concurrency, clients=clients
+        )
         self.labs = labs
 
     def run(self, attendees: list[Attendee]) -> list[TargetOutcome]:

@@ -1,9 +1,8 @@
-"""boto3 clients per region and per thread.
+"""boto3 clients for a target, shared by its threads.
 
-boto3 sessions are not thread-safe, and creating clients from one session on many threads
-fails intermittently (boto/boto3#1592). Each thread therefore gets its own session, and its
-clients are cached per (service, region) for that thread. Clients carry standard retries,
-bounded timeouts (a check must not hang a screen) and a user agent naming mmtui.
+Clients carry standard retries, bounded timeouts (a check must not hang a screen) and a user
+agent naming mmtui. They come from a pool (target/pool.py): a target's own, or, in a fleet, one
+that every target shares, each call signed with its own target's credentials.
 
 A target with a role to assume (an instructor's fleet) shares one set of role credentials
 between its threads: botocore's DeferredRefreshableCredentials, which call STS AssumeRole on
@@ -13,10 +12,12 @@ first use and again before they expire, so a run longer than the role's session 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mmtui import __version__
+from mmtui.target.binding import Binding
+from mmtui.target.pool import ClientKey, ClientPool
 from mmtui.target.spec import TargetSpec
 
 CONNECT_TIMEOUT = 5
@@ -71,15 +72,23 @@ def client_config(**overrides: Any) -> Any:
 
 @dataclass
 class ClientFactory:
-    """Hands out clients for a resolved target; safe to share across threads."""
+    """Hands out clients for a resolved target; safe to share across threads.
+
+    Its clients are views (target/pool.py) of clients in a pool: a pool of its own, or one
+    shared with the other targets of a fleet. Every call through them is signed with this
+    target's credentials, resolved once: its explicit keys, its profile or the standard chain,
+    or the role that these assume."""
 
     spec: TargetSpec
     endpoint_url: str | None = None
     """The endpoint every client talks to (sandbox or endpoint targets); None for real AWS."""
     credentials: tuple[str, str] | None = None
     """Explicit keys (the sandbox's); None uses the standard credential chain."""
+    pool: ClientPool = field(default_factory=ClientPool)
+    """Where the clients come from: by default, a pool of the target's own."""
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _session: Any = field(default=None, repr=False)
+    _binding: Binding | None = field(default=None, repr=False)
     _clients: dict[tuple[str, str, int, bool], Any] = field(default_factory=dict, repr=False)
     _role_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _role_credentials: Any = field(default=None, repr=False)
@@ -100,14 +109,23 @@ class ClientFactory:
             aws_secret_access_key=keys[1],
         )
 
+    def _base_credentials(self) -> Any:
+        """The target's own credentials (None: none found). Explicit keys need no session,
+        whose making costs a fleet more CPU than the keys."""
+        if self.credentials is not None and self.spec.profile is None:
+            from botocore.credentials import Credentials
+
+            return Credentials(*self.credentials)
+        return self._base_session().get_credentials()
+
     def session(self) -> Any:
-        """The target's one session. Sessions are not safe to use from several threads at
-        once, so it is only touched under the lock; the clients it makes are, and every thread
-        shares them (a whole-lab check runs its checks on a pool of threads, and a client per
-        thread cost more than the calls)."""
+        """A boto3 session with the target's credentials, for what wants a session rather than
+        a client. Sessions are not safe to use from several threads at once, so it is only
+        touched under the lock."""
         with self._lock:
             if self._session is None:
                 self._session = self._make_session()
+                share_data_loader(self._session._session)
             return self._session
 
     def _make_session(self) -> Any:
@@ -117,18 +135,21 @@ class ClientFactory:
             import boto3
             import botocore.session
 
-            credentials = self.role_credentials()
-            if credentials is None:
-                # Never fall back to whatever the environment holds: that is another
-                # identity, perhaps another account.
-                from botocore.exceptions import NoCredentialsError
-
-                raise NoCredentialsError()
             core = botocore.session.Session()
             # The documented seam for credentials a session did not find itself: the one
             # refreshable set of the role.
-            core._credentials = credentials
+            core._credentials = self._role_or_refuse()
             return boto3.Session(botocore_session=core, region_name=self.spec.primary_region)
+
+    def _role_or_refuse(self) -> Any:
+        credentials = self.role_credentials()
+        if credentials is None:
+            # Never fall back to whatever the environment holds: that is another identity,
+            # perhaps another account.
+            from botocore.exceptions import NoCredentialsError
+
+            raise NoCredentialsError()
+        return credentials
 
     def role_credentials(self) -> Any:
         """The role's credentials, shared by every thread; assumed on first use and again
@@ -139,29 +160,28 @@ class ClientFactory:
             if self._role_credentials is None:
                 from botocore.credentials import (
                     AssumeRoleCredentialFetcher,
+                    Credentials,
                     DeferredRefreshableCredentials,
                 )
 
-                base = self._base_session()
-                source = base.get_credentials()
+                source = self._base_credentials()
                 if source is None:
                     return None
-                # The botocore session under boto3's; its STS client reads the shared data too
-                # (a fleet assumes a role per attendee).
-                core = share_data_loader(base._session)
-                endpoint_url = self.endpoint_url
+                # STS is called through the pool too (a fleet assumes a role per attendee),
+                # with the base credentials the fetcher hands over; the source profile's
+                # configuration applies, as it did to the base session's own STS client.
+                key = self._key("sts", self.spec.primary_region, CHECK_ATTEMPTS, False)
+                key = replace(key, profile=self.spec.profile)
+                label = f"{self.spec.label()} (base credentials)"
 
                 def sts_client(service: str, **keys: Any) -> Any:
-                    return core.create_client(
-                        service,
-                        region_name=self.spec.primary_region,
-                        endpoint_url=endpoint_url,
-                        config=client_config(
-                            ignore_configured_endpoint_urls=self.spec.kind == "aws",
-                            retries={"mode": "standard", "total_max_attempts": 3},
-                        ),
-                        **keys,
+                    assert service == "sts"
+                    signer = Credentials(
+                        keys["aws_access_key_id"],
+                        keys["aws_secret_access_key"],
+                        keys.get("aws_session_token"),
                     )
+                    return self.pool.view(key, Binding(signer, label))
 
                 extra: dict[str, str] = {"RoleSessionName": role.session_name}
                 if role.external_id:
@@ -172,6 +192,32 @@ class ClientFactory:
                 )
             return self._role_credentials
 
+    def binding(self) -> Binding:
+        """The target as its calls know it: the credentials that sign them, resolved on first
+        need (the role's, refreshed as they expire)."""
+        with self._lock:
+            if self._binding is None:
+                if self.spec.role is not None:
+                    credentials = self._role_or_refuse()
+                else:
+                    credentials = self._base_credentials()
+                self._binding = Binding(credentials, self.spec.label())
+            return self._binding
+
+    def _key(self, service: str, region: str, max_attempts: int, read_only: bool) -> ClientKey:
+        return ClientKey(
+            # A role's clients read no profile's configuration (the role's session has none).
+            profile=None if self.spec.role is not None else self.spec.profile,
+            service=service,
+            region=region,
+            endpoint_url=self.endpoint_url,
+            max_attempts=max_attempts,
+            read_only=read_only,
+            # A real-AWS target must not be silently redirected by AWS_ENDPOINT_URL in the
+            # environment; an endpoint target names its endpoint explicitly instead.
+            ignore_configured_endpoint_urls=self.spec.kind == "aws",
+        )
+
     def client(
         self,
         service: str,
@@ -180,8 +226,8 @@ class ClientFactory:
         max_attempts: int = MAX_ATTEMPTS,
         read_only: bool = False,
     ) -> Any:
-        """A client for `service` in `region` (the primary by default), made once and shared
-        by every thread (botocore's clients are safe to share).
+        """A client for `service` in `region` (the primary by default), the same one for every
+        thread (botocore's clients are safe to share).
 
         `max_attempts` lowers the retries for a call that should fail fast, such as the first
         call to an endpoint that may not be running. `read_only` clients (what checks get)
@@ -195,38 +241,15 @@ class ClientFactory:
         if found is not None:
             return found
         with self._lock:
-            if key in self._clients:
-                return self._clients[key]
-            session = self.session()
-            if not self._clients:  # the session's first client: it reads the shared data
-                share_data_loader(session._session)
-            # A real-AWS target must not be silently redirected by AWS_ENDPOINT_URL in the
-            # environment; an endpoint target names its endpoint explicitly instead.
-            config = client_config(
-                ignore_configured_endpoint_urls=self.spec.kind == "aws",
-                retries={"mode": "standard", "total_max_attempts": max_attempts},
-                # A check reads: one that waits long is better told as an error now than
-                # after minutes of retries against an endpoint that does not answer.
-                **({"read_timeout": CHECK_READ_TIMEOUT} if read_only else {}),
-            )
-            client = session.client(
-                service, region_name=region, endpoint_url=self.endpoint_url, config=config
-            )
-            if read_only:
-                from mmtui.target.readonly import guard
-
-                guard(client)
-            from mmtui.target.calls import IN_FLIGHT
-
-            IN_FLIGHT.watch(client)
-            self._clients[key] = client
-            return client
+            if key not in self._clients:
+                binding = self.binding()
+                pooled = self._key(service, region, max_attempts, read_only)
+                self._clients[key] = self.pool.view(pooled, binding)
+            return self._clients[key]
 
     def session_credentials(self) -> Any:
-        """The credentials the target's session found (None: none), resolved once, under the
-        lock (a session is not safe to share while it resolves them)."""
-        with self._lock:
-            return self.session().get_credentials()
+        """The credentials the target's calls are signed with (None: none)."""
+        return self.binding().credentials
 
     def credentials_available(self) -> bool:
         return self.session_credentials() is not None

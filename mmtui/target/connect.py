@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mmtui.target.clients import ClientFactory
 from mmtui.target.connection import Connection as Connection  # where it was always imported
+from mmtui.target.pool import ClientPool
 from mmtui.target.spec import TargetSpec
 
 
@@ -60,14 +61,20 @@ def resolve_from_environment(env: dict[str, str] | None = None) -> dict[str, str
 
 
 @contextmanager
-def connect(spec: TargetSpec, *, detach: bool = False) -> Iterator[Connection]:
+def connect(
+    spec: TargetSpec, *, detach: bool = False, pool: ClientPool | None = None
+) -> Iterator[Connection]:
     """Clients on the target. On a sandbox folder with no sandbox running, `detach` starts
     one as a process of its own that outlives this one (the guide's, target/detached.py);
-    otherwise the sandbox runs inside this command and stops with it."""
+    otherwise the sandbox runs inside this command and stops with it. The clients come from
+    `pool` (a fleet's, shared by its targets), or from a pool of the target's own."""
+    pool = pool or ClientPool()
     if spec.kind != "sandbox":
         yield Connection(
             spec,
-            ClientFactory(spec, endpoint_url=spec.endpoint_url, credentials=spec.credentials),
+            ClientFactory(
+                spec, endpoint_url=spec.endpoint_url, credentials=spec.credentials, pool=pool
+            ),
             resolver=resolve_from_environment,
             workspace=spec.workspace,
         )
@@ -92,6 +99,7 @@ def connect(spec: TargetSpec, *, detach: bool = False) -> Iterator[Connection]:
                     spec,
                     endpoint_url=env["AWS_ENDPOINT_URL"],
                     credentials=(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]),
+                    pool=pool,
                 ),
                 resolver=lambda: resolve_from_environment(env),
                 workspace=spec.workspace or Path(env["MMTUI_WORKSPACE"]),
@@ -108,7 +116,9 @@ def connect(spec: TargetSpec, *, detach: bool = False) -> Iterator[Connection]:
     with Sandbox(options, seeder=WorkshopSeeder()) as sandbox:
         yield Connection(
             spec,
-            ClientFactory(spec, endpoint_url=sandbox.url, credentials=sandbox.credentials()),
+            ClientFactory(
+                spec, endpoint_url=sandbox.url, credentials=sandbox.credentials(), pool=pool
+            ),
             resolver=sandbox.resolve_map,
             workspace=spec.workspace or sandbox.workspace,
             sandbox=sandbox,
