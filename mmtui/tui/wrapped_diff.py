@@ -1,6 +1,6 @@
 """A unified diff that fits its width: each line coloured by its sign, a line longer than the
 width continued on the next rows, each continuation marked, so that nothing is cut at a
-dialog's edge (a buildspec's command lines outrun 80 columns)."""
+dialog's edge (a command line in a diff easily outruns 80 columns)."""
 
 from __future__ import annotations
 

@@ -419,17 +419,15 @@ def test_the_previous_port_is_taken_again_when_it_is_free(tmp_path: Path) -> Non
             server._server.server_close()
 
     assert serve() == free
+    # The saved port held by another listener: any free port rather than failing. The
+    # listener takes a port of its own first (waiting for `free` to be bound again could race
+    # with other processes' connections on a busy machine).
     with socket.socket() as busy:
-        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            busy.bind(("127.0.0.1", free))
-        except OSError:
-            # Another process's connection took the freed port as its local one (a busy
-            # machine): it is taken either way, which is what this half needs.
-            pass
-        else:
-            busy.listen()
-        assert serve() != free  # taken: any free port rather than failing
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        (tmp_path / PORT_FILE).write_text(f"{taken}\n")
+        assert serve() != taken
 
 
 def test_repositories_survive_a_restart_and_clones_follow_a_moved_port(tmp_path: Path) -> None:
