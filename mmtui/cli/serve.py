@@ -10,7 +10,6 @@ web page the browser visits, cannot drive it without the link.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import hmac
 import ipaddress
@@ -194,6 +193,8 @@ def _server_class() -> Any:
 
         def serve_until_stopped(self, on_listening: Callable[[], None]) -> None:
             """textual-serve's `serve`, telling once it listens; Ctrl-C or SIGTERM stop it."""
+            import asyncio  # here: `mmtui --help` must not pay for it
+
             loop = asyncio.new_event_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, self.request_exit)
