@@ -23,6 +23,7 @@ from mmtui.labs.lab5.drill import DrillOptions
 from mmtui.sandbox.behaviours.iam_enforcement import ENFORCE_TAG
 from mmtui.sandbox.core.server import Sandbox
 from tests.conftest import Result, assume_role, cli_target, invoke
+from tests.engine.test_lab5 import dials
 from tests.engine.test_permissions_declared import Recorder, recording_clients
 
 GA = "us-west-2"
@@ -50,16 +51,6 @@ def without(document: dict[str, Any], action: str) -> dict[str, Any]:
         {"Effect": "Allow", "Action": sorted(NEEDS_NO_PERMISSION), "Resource": "*"}
     ]
     return {**document, "Statement": statements}
-
-
-def dials(sandbox: Sandbox) -> dict[str, float]:
-    client = sandbox.client("globalaccelerator", GA)
-    accelerator = client.list_accelerators()["Accelerators"][0]["AcceleratorArn"]
-    listener = client.list_listeners(AcceleratorArn=accelerator)["Listeners"][0]["ListenerArn"]
-    return {
-        g["EndpointGroupRegion"]: g["TrafficDialPercentage"]
-        for g in client.list_endpoint_groups(ListenerArn=listener)["EndpointGroups"]
-    }
 
 
 class Roles:
