@@ -93,6 +93,24 @@ class DiffScreen(Confirm):
     """A lab's preview of a solve (`LabPlugin.preview`: a diff per file it will change), shown
     before anything is changed; the solve starts only when confirmed."""
 
+    # The focus is on a button: the arrows would move nothing. At 80x24 the diff has a few rows
+    # of its own, so the keys a reader tries scroll it wherever the focus is.
+    BINDINGS = [
+        Binding("down,j", "scroll_diff(1)", "Scroll", show=False),
+        Binding("up,k", "scroll_diff(-1)", show=False),
+        Binding("pagedown,space", "scroll_diff_page(1)", show=False),
+        Binding("pageup", "scroll_diff_page(-1)", show=False),
+    ]
+
+    def action_scroll_diff(self, rows: int) -> None:
+        self.query_one("#diffs", VerticalScroll).scroll_relative(y=rows, animate=False)
+
+    def action_scroll_diff_page(self, pages: int) -> None:
+        body = self.query_one("#diffs", VerticalScroll)
+        body.scroll_relative(
+            y=pages * max(1, body.scrollable_content_region.height - 1), animate=False
+        )
+
     def __init__(self, preview: Preview, warning: str | None = None) -> None:
         super().__init__()
         self.GO_LABEL = f"{preview.confirm} (y)"
@@ -102,7 +120,7 @@ class DiffScreen(Confirm):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Static(self.preview.title, classes="dialog-title")
+            yield Static(f"{self.preview.title}   (↑↓ scroll)", classes="dialog-title")
             with VerticalScroll(classes="dialog-body", id="diffs"):
                 # Inside the scrolled body: the buttons stay on screen on a small terminal.
                 if self.warning is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from mmtui.sandbox.core.server import Sandbox
 from mmtui.tui.app import MmtuiApp
@@ -71,11 +71,17 @@ async def test_a_long_diff_line_is_wrapped_with_a_mark_and_its_end_is_on_screen(
         assert widget.content_region.right <= WIDTH
         assert len(longest) > widget.content_region.width, "no line outruns the dialog"
 
-        # Every row of the diff, scrolled into view a page at a time.
-        seen: dict[int, str] = {}
-        for y in range(0, body.max_scroll_y + body.scrollable_content_region.height, 2):
-            body.scroll_to(y=y, animate=False)
+        # Every row of the diff, scrolled into view as a reader does: the arrow key, even with
+        # the focus on a button (where tab takes it).
+        assert body.max_scroll_y > 0, "the diff fits: nothing to scroll at this size"
+        dialog.query_one("#go", Button).focus()
+        await pilot.pause()
+        seen: dict[int, str] = dict(shown_rows(app, widget, body))
+        while body.scroll_y < body.max_scroll_y:
+            before = body.scroll_y
+            await pilot.press("down")
             await pilot.pause()
+            assert body.scroll_y > before, "down did not scroll the diff"
             seen.update(shown_rows(app, widget, body))
         rows = [seen[n] for n in range(len(seen))]
         assert sorted(seen) == list(range(len(rows)))
