@@ -54,7 +54,9 @@ def quiet_moto_dispatcher() -> Any:
     modules = frozenset(backends.list_of_moto_modules())
 
     class QuietDispatcher(DomainDispatcherApplication):
-        backends_by_host: dict[str, str] = {}
+        def __init__(self, create_app: Any) -> None:
+            super().__init__(create_app)
+            self.backends_by_host: dict[str, str] = {}
 
         def get_backend_for_host(self, host: str | None) -> Any:
             if host is None:
@@ -74,9 +76,7 @@ def quiet_moto_dispatcher() -> Any:
                     return str(backend)
             raise UnknownService(host)
 
-    dispatcher = QuietDispatcher(create_backend_app)
-    dispatcher.backends_by_host = {}  # this dispatcher's own, not shared through the class
-    return dispatcher
+    return QuietDispatcher(create_backend_app)
 
 
 class SandboxApp:
