@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Markdown, Static
 from mmtui.content.render import render
 from mmtui.engine.results import Status
 from mmtui.guide import LabState, Snapshot
+from mmtui.tui.cells import set_cell
 from mmtui.tui.marks import mark
 from mmtui.tui.sizing import GuideFooter, fit_to_terminal
 
@@ -76,7 +77,7 @@ class HomeScreen(Screen[None]):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         table = self.query_one("#labs", DataTable)
         for state in self.guide_app.guide.labs(snapshot):
-            table.update_cell(state.id, "state", self._state(state), update_width=True)
+            set_cell(table, state.id, "state", self._state(state))
         self._detail()
 
     @staticmethod
@@ -136,5 +137,5 @@ class HomeScreen(Screen[None]):
         """Another lab is guided now: every row's state is stale until its round of checks."""
         table = self.query_one("#labs", DataTable)
         for state in self.guide_app.guide.labs(None):
-            table.update_cell(state.id, "state", self._state(state), update_width=True)
+            set_cell(table, state.id, "state", self._state(state))
         self._detail()

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from mmtui.content.render import render
 from mmtui.engine.results import Status
 from mmtui.guide import Snapshot
+from mmtui.tui.cells import set_cell
 from mmtui.tui.marks import mark
 from mmtui.tui.sizing import GuideFooter, fit_to_terminal
 
@@ -122,7 +123,7 @@ class OverviewScreen(Screen[None]):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         steps = self.query_one("#lab-steps", DataTable)
         for step_id, result in snapshot.steps.items():
-            steps.update_cell(step_id, "status", mark(result.status), update_width=True)
+            set_cell(steps, step_id, "status", mark(result.status))
         done = sum(result.status == Status.PASS for result in snapshot.steps.values())
         total = len(self.guide_app.content.lab.steps)
         again = " · i looks at both regions again" if self.has_picture else ""

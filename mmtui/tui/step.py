@@ -27,6 +27,7 @@ from mmtui.content.render import render
 from mmtui.engine.plugin import SiteVisit
 from mmtui.engine.results import CheckResult, Status
 from mmtui.guide import Snapshot
+from mmtui.tui.cells import set_cell
 from mmtui.tui.code import CommandFence, FoldedCode, GuideMarkdown, copy_text
 from mmtui.tui.form_view import FormView
 from mmtui.tui.marks import elapsed, mark
@@ -231,7 +232,7 @@ class StepScreen(Screen[None]):
         for check in self.step.checks:
             title = Text(check.title, no_wrap=True, overflow="ellipsis")
             title.truncate(width, overflow="ellipsis")
-            table.update_cell(check.name, "check", title, update_width=True)
+            set_cell(table, check.name, "check", title)
 
     def _tick(self, everything: bool = False) -> None:
         """Redraw statuses; pending ones show how long they have been pending. The timer
@@ -245,7 +246,7 @@ class StepScreen(Screen[None]):
                 extra = f"for {elapsed(seconds)}" if seconds is not None else ""
             elif not everything:
                 continue
-            table.update_cell(check.id, "status", mark(check.status, extra), update_width=True)
+            set_cell(table, check.id, "status", mark(check.status, extra))
         if everything:  # the status column's width may have changed: room for the titles
             self._title_width = 0
             self.call_after_refresh(self._fit_titles)
