@@ -781,17 +781,17 @@ STEP1_AFTER_ROLLBACK = "If an earlier attempt rolled back, delete it first"
 
 def attendee_bin(folder: Path) -> Path:
     """A folder holding the attendee's `aws`: the awscli installed next to this interpreter,
-    run through the fork server the sandbox's builds use (aws_server.py), so that awscli is
+    run through the fork server the sandbox's builds use (command_server.py), so that awscli is
     imported once per test process rather than once per command (half a second each). The
     command lines, environment, folder and streams are the attendee's own
-    (tests/sandbox/test_aws_server.py proves a command through it is the command itself;
+    (tests/sandbox/test_command_server.py proves a command through it is the command itself;
     test_sandbox_command's aws CLI test runs the installed `aws` executable)."""
-    from mmtui.sandbox.behaviours.pipelines import aws_launcher
+    from mmtui.sandbox.behaviours.pipelines import command_launcher
 
     folder.mkdir(parents=True, exist_ok=True)
     shim = folder / "aws"
     if not shim.exists():
-        shim.write_text(f'#!/bin/sh\nexec {aws_launcher.command(sys.executable)} "$@"\n')
+        shim.write_text(f'#!/bin/sh\nexec {command_launcher.command(sys.executable)} "$@"\n')
         shim.chmod(0o755)
     return folder
 

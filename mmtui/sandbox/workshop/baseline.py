@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from mmtui.sandbox.behaviours.pipelines import aws_launcher
+from mmtui.sandbox.behaviours.pipelines import command_launcher
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT
 from mmtui.sandbox.core.seeder import Seeder
 from mmtui.sandbox.workshop.pipelines import seed_pipelines
@@ -35,7 +35,7 @@ SEED_WORKERS_VARIABLE = "MMTUI_SANDBOX_SEED_WORKERS"
 def seed_baseline(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> None:
     # The pipelines' first runs come at the end, and their `aws` commands go through the
     # builds' fork server: started now, its imports are done (on the other core) by then.
-    aws_launcher.prestart()
+    command_launcher.prestart()
     region = sandbox.options.primary_region
     xray = sandbox.client("xray", region, account)
     for name, expression in XRAY_GROUPS.items():

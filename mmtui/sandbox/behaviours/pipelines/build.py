@@ -9,9 +9,9 @@ has CodeBuild's `[Container]` lines around the commands' own output.
 
 The shell sees the CodeBuild environment variables, the sandbox as its AWS endpoint, a HOME of
 its own and a PATH whose first folder holds `aws` (the awscli package mmtui depends on, run by
-this Python through a fork server that has imported it once, aws_server.py, lacking the commands
-the project's image's CLI lacks: aws_cli.py) and `docker`
-(docker.py); the rest of PATH is the basic system folders only, so
+this Python through a fork server that has imported it once, command_server.py, lacking the
+commands the project's image's CLI lacks: aws_cli.py) and `docker` (docker.py, through the same
+server); the rest of PATH is the basic system folders only, so
 nothing else installed on the machine takes part.
 """
 
@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from mmtui.gitops.build_images import GET_LOGIN, GET_LOGIN_PASSWORD, image_cli
-from mmtui.sandbox.behaviours.pipelines import aws_launcher
 from mmtui.sandbox.behaviours.pipelines import buildspec as buildspecs
+from mmtui.sandbox.behaviours.pipelines import command_launcher
 from mmtui.sandbox.behaviours.pipelines.artifacts import unzip_into, zip_files
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -360,7 +360,6 @@ class BuildRun:
         python = shlex.quote(sys.executable)
         project_env = request.project.get("environment") or {}
         _write_script(bin_dir / "aws", _aws_script(python, str(project_env.get("image") or "")))
-        docker_py = shlex.quote(str(Path(__file__).with_name("docker.py")))
         settings = {
             "MMTUI_DOCKER_ENDPOINT": request.endpoint,
             "MMTUI_DOCKER_ACCESS_KEY": request.access_key,
@@ -368,7 +367,8 @@ class BuildRun:
             "MMTUI_DOCKER_ROOT": str(work / "docker"),
         }
         exports = "".join(f"{k}={shlex.quote(v)} " for k, v in settings.items())
-        _write_script(bin_dir / "docker", f'{exports}exec {python} -I -S {docker_py} "$@"\n')
+        docker = command_launcher.command(python, "docker")
+        _write_script(bin_dir / "docker", f'{exports}exec {docker} "$@"\n')
         builtins = {
             "CODEBUILD_BUILD_ARN": (
                 f"arn:aws:codebuild:{request.region}:{request.account}:build/{request.build_id}"
@@ -553,7 +553,7 @@ def _aws_script(python: str, image: str) -> str:
     lacking = [
         f"ecr {style}" for style in (GET_LOGIN, GET_LOGIN_PASSWORD) if cli and cli.lacks(style)
     ]
-    run = aws_launcher.command(python)
+    run = command_launcher.command(python)
     if cli is None or not lacking:
         return f'exec {run} "$@"\n'
     settings = (

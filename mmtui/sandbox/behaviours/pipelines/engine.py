@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmtui.sandbox.behaviours.pipelines import api, aws_launcher
+from mmtui.sandbox.behaviours.pipelines import api, command_launcher
 from mmtui.sandbox.behaviours.pipelines.actions import (
     ActionFailure,
     ActionOutcome,
@@ -273,7 +273,7 @@ class Pipelines(Extension):
         if not new.strip("0"):
             return  # the branch was deleted: there is nothing to build
         # A build follows: the builds' `aws` server imports while the pipeline's source runs.
-        aws_launcher.prestart()
+        command_launcher.prestart()
         with self.lock:
             if self.closed:
                 return

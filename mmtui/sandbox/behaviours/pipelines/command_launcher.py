@@ -1,15 +1,17 @@
-"""Starts the builds' `aws` fork server (aws_server.py) once per process, and stops it at exit.
+"""Starts the builds' `aws` and `docker` fork server (command_server.py) once per process, and
+stops it at exit.
 
 One server serves every sandbox build in the process (a process holds one sandbox). It is
 started ahead of the first build (`prestart`, when the pipelines come up) so that its imports
 overlap the sandbox's own start; a build that comes before it is listening falls back to a
-plain `aws` (aws_client.py), so nothing ever waits for it.
+plain `aws` or `docker` (command_client.py), so nothing ever waits for it.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shlex
 import shutil
 import subprocess
@@ -19,8 +21,8 @@ import threading
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SERVER = HERE / "aws_server.py"
-CLIENT = HERE / "aws_client.py"
+SERVER = HERE / "command_server.py"
+CLIENT = HERE / "command_client.py"
 
 _lock = threading.Lock()
 _process: subprocess.Popen[bytes] | None = None
@@ -44,6 +46,11 @@ def prestart() -> Path:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # a build stopped with its process group never stops it
+            # The builds' locale (build.py): the forks' standard streams encode as theirs would.
+            env={
+                **{k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_CTYPE")},
+                "LANG": "C.UTF-8",
+            },
         )
         if not _folders:
             atexit.register(stop)
@@ -51,10 +58,11 @@ def prestart() -> Path:
         return _socket
 
 
-def command(python: str) -> str:
-    """The shell words that run one `aws` command line ("$@") through the server."""
+def command(python: str, program: str = "aws") -> str:
+    """The shell words that run one `aws` (or `docker`) command line ("$@") through the
+    server."""
     path = prestart()
-    return f"{python} -I -S {shlex.quote(str(CLIENT))} {shlex.quote(str(path))} --"
+    return f"{python} -I -S {shlex.quote(str(CLIENT))} {shlex.quote(str(path))} {program} --"
 
 
 def stop() -> None:

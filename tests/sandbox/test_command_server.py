@@ -1,9 +1,12 @@
-"""The builds' `aws` fork server: a command through it is the command run alone (its arguments,
-environment, folder, streams and exit status), a stopped client stops its command, and without
-a server the client still runs it."""
+"""The builds' `aws` and `docker` fork server: a command through it is the command run alone (its
+arguments, environment, folder, streams and exit status), a stopped client stops its command,
+and without a server the client still runs it; botocore's files preloaded by the server give
+what a fresh load gives, once each."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
 import signal
@@ -12,25 +15,37 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
+import botocore.session
 import pytest
+from botocore import loaders
 
-from mmtui.sandbox.behaviours.pipelines import aws_launcher
+from mmtui.sandbox.behaviours.pipelines import command_launcher, model_preload
 from mmtui.sandbox.core.server import Sandbox
 from tests.conftest import aws_keys
 
 
-def client(path: Path | str, *argv: str) -> list[str]:
-    return [sys.executable, "-I", "-S", str(aws_launcher.CLIENT), str(path), "--", *argv]
+def client(path: Path | str, *argv: str, program: str = "aws") -> list[str]:
+    return [
+        sys.executable,
+        "-I",
+        "-S",
+        str(command_launcher.CLIENT),
+        str(path),
+        program,
+        "--",
+        *argv,
+    ]
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     path = tmp_path / "s"
     process = subprocess.Popen(
-        [sys.executable, "-I", str(aws_launcher.SERVER), str(path)],
+        [sys.executable, "-I", str(command_launcher.SERVER), str(path)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -177,7 +192,7 @@ def test_without_a_server_the_client_runs_the_command_itself(tmp_path: Path) -> 
 
 
 def _stand_in_server(path: Path, *, answer: bool, delay: float) -> threading.Thread:
-    """A server on `path` that takes one connection after `delay` seconds (as aws_server.py
+    """A server on `path` that takes one connection after `delay` seconds (as command_server.py
     does while it still imports: it listens first), then either answers status 7 without
     running anything (`answer`) or closes the connection unanswered (a server dying)."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -222,3 +237,131 @@ def test_a_server_gone_before_taking_the_command_leaves_it_to_the_client(
     server.join(timeout=10)
     assert shown.returncode == 0
     assert (shown.stdout + shown.stderr).startswith("aws-cli/1.")
+
+
+# ---------------------------------------------------------------------- docker through the server
+
+
+def _docker_session(sandbox: Sandbox, folder: Path, how: list[str]) -> list[tuple[int, str, str]]:
+    """The same docker commands, run in `folder` by `how` (the words before the command's
+    arguments): every command's (status, stdout, stderr), the sandbox's ECR included."""
+    folder.mkdir()
+    (folder / "Dockerfile").write_text("FROM scratch\nCOPY app.txt /app.txt\n")
+    (folder / "app.txt").write_text("hello\n")
+    host = f"{sandbox.account_id}.dkr.ecr.us-west-2.amazonaws.com"
+    token = sandbox.client("ecr", "us-west-2").get_authorization_token()["authorizationData"][0]
+    password = base64.b64decode(token["authorizationToken"]).decode().split(":")[1]
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(folder),
+        "MMTUI_DOCKER_ENDPOINT": sandbox.url,
+        "MMTUI_DOCKER_ACCESS_KEY": sandbox.credentials()[0],
+        "MMTUI_DOCKER_SECRET_KEY": sandbox.credentials()[1],
+        "MMTUI_DOCKER_ROOT": str(folder / "images"),
+    }
+    commands: list[tuple[list[str], str]] = [
+        (["version"], ""),
+        (["build", "-t", "app:1", "."], ""),
+        (["images", "-q"], ""),
+        (["tag", "app:1", f"{host}/app:1"], ""),
+        (["tag", "nothing:1", "other:1"], ""),
+        (["push", f"{host}/app:1"], ""),  # no login yet
+        (["login", "-u", "AWS", "-p", "x", "-e", "none", host], ""),
+        (["login", "--username", "AWS", "--password-stdin", host], password),
+        (["push", f"{host}/app:1"], ""),
+        (["run", "app:1"], ""),
+        (["--bogus"], ""),
+    ]
+    results = []
+    for argv, stdin in commands:
+        done = subprocess.run(
+            [*how, *argv],
+            cwd=folder,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        shown = (done.stdout.replace(str(folder), "DIR"), done.stderr.replace(str(folder), "DIR"))
+        results.append((done.returncode, *shown))
+    return results
+
+
+def test_docker_through_the_server_is_docker_itself(
+    server: tuple[subprocess.Popen[str], Path], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Each docker command gives the same status, stdout and stderr through the server, through
+    the client's fallback (no server) and as the script run alone, its stdin included."""
+    _, path = server
+    sandbox.client("ecr", "us-west-2").create_repository(repositoryName="app")
+    alone = [sys.executable, "-I", "-S", str(command_launcher.HERE / "docker.py")]
+    direct = _docker_session(sandbox, tmp_path / "direct", alone)
+    sandbox.client("ecr", "us-west-2").batch_delete_image(
+        repositoryName="app", imageIds=[{"imageTag": "1"}]
+    )
+    served = _docker_session(sandbox, tmp_path / "served", client(path, program="docker"))
+    sandbox.client("ecr", "us-west-2").batch_delete_image(
+        repositoryName="app", imageIds=[{"imageTag": "1"}]
+    )
+    fallback = _docker_session(
+        sandbox, tmp_path / "fallback", client(tmp_path / "nothing-here", program="docker")
+    )
+    assert served == direct
+    assert fallback == direct
+    statuses = [status for status, _, _ in direct]
+    # The session means something: successes, docker's errors and their statuses.
+    assert statuses == [0, 0, 0, 0, 1, 1, 125, 0, 0, 1, 125], direct
+    assert "Login Succeeded" in direct[7][1]
+    assert "digest: sha256:" in direct[8][1]
+
+
+# ---------------------------------------------------------------------- botocore's preloaded files
+
+
+@pytest.fixture
+def preloaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """model_preload's preloaded files, installed in this process for one test only."""
+    monkeypatch.setattr(model_preload, "_preloaded", {})
+    monkeypatch.setattr(loaders.JSONFileLoader, "_load_file", model_preload._original_load_file)
+    model_preload.preload()
+    model_preload.install()
+
+
+def _fresh(path: Path) -> object:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as file:
+        return json.loads(file.read().decode(), object_pairs_hook=OrderedDict)
+
+
+def test_a_preloaded_file_is_what_a_fresh_load_gives_once(preloaded: None) -> None:
+    endpoints = Path(loaders.Loader.BUILTIN_DATA_PATH) / "endpoints.json"
+    assert model_preload.preloaded_paths()[str(endpoints)] == 1
+    first = loaders.create_loader().load_data("endpoints")
+    assert first == _fresh(endpoints)
+    assert model_preload.preloaded_paths()[str(endpoints)] == 0
+    # A second load in the same command is a load of its own, never the same objects.
+    second = loaders.create_loader().load_data("endpoints")
+    assert second == first and second is not first
+
+    # The ECR model, loaded twice by an `ecr` command: two copies, each used once.
+    ecr = [p for p in model_preload.preloaded_paths() if "/ecr/" in p and "service-2" in p]
+    assert len(ecr) == 1 and model_preload.preloaded_paths()[ecr[0]] == 2
+    models = [botocore.session.get_session().get_service_model("ecr") for _ in range(3)]
+    assert model_preload.preloaded_paths()[ecr[0]] == 0
+    assert models[0].operation_names == models[2].operation_names
+    assert models[0]._service_description is not models[1]._service_description
+    assert models[0]._service_description == _fresh(Path(ecr[0]))
+
+
+def test_a_file_changed_since_it_was_preloaded_is_read_again(
+    preloaded: None, tmp_path: Path
+) -> None:
+    changed = tmp_path / "data.json"
+    changed.write_text('{"version": 1}')
+    status = changed.stat()
+    stamp = (status.st_size, status.st_mtime_ns, status.st_ino)
+    model_preload._preloaded[str(changed)] = [(stamp, {"version": 1})]
+    changed.write_text('{"version": 22}')
+    assert loaders.JSONFileLoader().load_file(str(tmp_path / "data")) == {"version": 22}
+    assert model_preload.preloaded_paths()[str(changed)] == 0
