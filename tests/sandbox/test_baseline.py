@@ -71,3 +71,37 @@ def test_lab2_dashboard_has_its_xray_widget(sandbox: Sandbox) -> None:
         "like-service-errors-faults",
     ] in metrics
     assert any(m[:2] == ["AWS/ApplicationELB", "RequestCount"] for m in metrics)
+
+
+def test_the_services_exist_before_the_initial_pushes_start_the_pipelines(
+    sandbox: Sandbox,
+) -> None:
+    """The pipelines' Deploy stages deploy to the ECS services: seeding makes the services
+    first, so a first run never finds them missing (the mysfits and dashboard come while the
+    runs build)."""
+    ecs = sandbox.client("ecs", "us-west-2")
+    (cluster,) = ecs.list_clusters()["clusterArns"]
+    services = ecs.describe_services(
+        cluster=cluster,
+        services=["mm-multi-region_Core-Service", "mm-multi-region_Like-Service"],
+    )["services"]
+    # A service's first event is its creation's (the task it started).
+    created = max(min(e["createdAt"] for e in s["events"]) for s in services)
+    codepipeline = sandbox.client("codepipeline", "us-west-2")
+    names = [p["name"] for p in codepipeline.list_pipelines()["pipelines"]]
+    assert len(names) == 2
+    for name in names:
+        (run,) = codepipeline.list_pipeline_executions(pipelineName=name)[
+            "pipelineExecutionSummaries"
+        ]
+        assert run["status"] == "Succeeded"
+        assert created <= run["startTime"], name
+    # Each service runs what its pipeline's first run deployed, not the stack's placeholder.
+    definitions = [s["taskDefinition"] for s in services]
+    images = [
+        ecs.describe_task_definition(taskDefinition=d)["taskDefinition"]["containerDefinitions"][0][
+            "image"
+        ]
+        for d in definitions
+    ]
+    assert all(".dkr.ecr.us-west-2.amazonaws.com/" in image for image in images), images

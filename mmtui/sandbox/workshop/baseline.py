@@ -16,7 +16,7 @@ from mmtui.sandbox.behaviours.pipelines import command_launcher
 from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT
 from mmtui.sandbox.core.seeder import Seeder
 from mmtui.sandbox.workshop.pipelines import seed_pipelines
-from mmtui.sandbox.workshop.primary_app import seed_primary_application
+from mmtui.sandbox.workshop.primary_app import seed_application_data, seed_services
 from mmtui.sandbox.workshop.repositories import seed_repositories
 from mmtui.sandbox.workshop.stacks import PRIMARY_STACK, seed_workshop
 
@@ -33,16 +33,20 @@ SEED_WORKERS_VARIABLE = "MMTUI_SANDBOX_SEED_WORKERS"
 
 
 def seed_baseline(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> None:
-    # The pipelines' first runs come at the end, and their `aws` commands go through the
-    # builds' fork server: started now, its imports are done (on the other core) by then.
+    # The pipelines' first runs come at the end, and their `aws` and `docker` commands go
+    # through the builds' fork server: started now, its imports are done (on the other core)
+    # by then.
     command_launcher.prestart()
-    region = sandbox.options.primary_region
-    xray = sandbox.client("xray", region, account)
+    seed_workshop(sandbox, account)
+    # The services first: the pipelines the pushes start deploy to them. Then what no pipeline
+    # uses (mysfits, dashboard, X-Ray groups) is seeded while the builds run in their
+    # subprocesses, before waiting for the runs to end.
+    outputs = seed_services(sandbox, PRIMARY_STACK, account)
+    repos = seed_repositories(sandbox, account)
+    seed_application_data(sandbox, PRIMARY_STACK, outputs, account)
+    xray = sandbox.client("xray", sandbox.options.primary_region, account)
     for name, expression in XRAY_GROUPS.items():
         xray.create_group(GroupName=name, FilterExpression=expression)
-    seed_workshop(sandbox, account)
-    seed_primary_application(sandbox, PRIMARY_STACK, account)
-    repos = seed_repositories(sandbox, account)
     seed_pipelines(sandbox, repos, account)
 
 

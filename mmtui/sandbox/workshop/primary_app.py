@@ -6,7 +6,8 @@ not in the stack), on the stack's task definitions, whose image is still the pla
 real images come from the pipelines' first runs on the initial commits (workshop/pipelines.py),
 which build them, push them to the registries and deploy them to these services. Lab 2 leaves
 a dashboard with an X-Ray widget. This module seeds the mysfits, services and dashboard, over
-the sandbox's API.
+the sandbox's API: the services before the initial pushes start the pipelines, the rest while
+they build (baseline.py).
 """
 
 from __future__ import annotations
@@ -47,10 +48,13 @@ def stack_outputs(
     return {o["OutputKey"]: o["OutputValue"] for o in described["Stacks"][0].get("Outputs", [])}
 
 
-def seed_primary_application(sandbox: Sandbox, stack: str, account: str = DEFAULT_ACCOUNT) -> None:
+def seed_services(sandbox: Sandbox, stack: str, account: str = DEFAULT_ACCOUNT) -> dict[str, str]:
+    """The two ECS services Lab 0's scripts create; returns the stack's outputs.
+
+    The pipelines' Deploy stages deploy to them: they must exist before the initial pushes
+    start the pipelines (baseline.py)."""
     region = sandbox.options.primary_region
     outputs = stack_outputs(sandbox, stack, region, account)
-    _load_mysfits(sandbox, region, outputs["DynamoTable"], account)
     ecs = sandbox.client("ecs", region, account)
     for _label, container, definition_output, suffix, target_group_output in SERVICES:
         # bootstrap/docker/create-fargate-service: the stack's task definition, as it is.
@@ -76,6 +80,16 @@ def seed_primary_application(sandbox: Sandbox, stack: str, account: str = DEFAUL
                 }
             ],
         )
+    return outputs
+
+
+def seed_application_data(
+    sandbox: Sandbox, stack: str, outputs: dict[str, str], account: str = DEFAULT_ACCOUNT
+) -> None:
+    """The twelve mysfits in the table and Lab 2's dashboard: nothing the pipelines use, so
+    the baseline seeds them while the pipelines' first runs build."""
+    region = sandbox.options.primary_region
+    _load_mysfits(sandbox, region, outputs["DynamoTable"], account)
     sandbox.client("cloudwatch", region, account).put_dashboard(
         DashboardName=f"{stack}_Dashboard",
         DashboardBody=json.dumps(lab2_dashboard(region, outputs)),
