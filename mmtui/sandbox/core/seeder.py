@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 class Seeder(ABC):
     """Fills accounts as they begin, over the sandbox's own API."""
 
+    def prepare(self, sandbox: Sandbox) -> None:
+        """Called as a sandbox that is going to seed its default account starts, before its
+        emulator is imported: a seeder may start, in the background, what seeding needs later
+        (the sandbox's start is mostly one core's work until then). Nothing by default."""
+        return None  # a hook a seeder may leave alone, not one it must fill
+
     @abstractmethod
     def seed(self, sandbox: Sandbox, account: str) -> None:
         """Fill `account` (the default account of a fresh sandbox, or one just registered)."""

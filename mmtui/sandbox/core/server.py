@@ -177,6 +177,11 @@ class Sandbox:
     def _start(self) -> Sandbox:
         silence_emulator_logs()
         self._prepare_dir()
+        seeder = self.seeder if self.options.seed else None
+        if seeder is not None and (
+            self.options.fresh or not (self.state_dir / STATE_FILE).exists()
+        ):
+            seeder.prepare(self)
         from mmtui.sandbox import moto_repairs
 
         moto_repairs.install()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -100,7 +101,9 @@ def seed_repositories(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> dict[
     outputs = stack_outputs(sandbox, PRIMARY_STACK, region, account)
     codecommit = sandbox.client("codecommit", region, account)
     names = repository_names(sandbox, account)
-    for key, (_, output, message) in SERVICES.items():
+
+    def push(key: str) -> None:
+        _, output, message = SERVICES[key]
         label = "Core" if key == "core" else "Like"
         try:
             metadata = codecommit.get_repository(repositoryName=names[key])["repositoryMetadata"]
@@ -123,6 +126,10 @@ def seed_repositories(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> dict[
                 f"the sandbox could not push the initial commit of {names[key]}: {exc}",
                 ExitCode.AWS_ERROR,
             ) from None
+
+    # Both at once: each push starts its pipeline, and the later one's run ends the baseline.
+    with ThreadPoolExecutor(len(SERVICES), thread_name_prefix="mmtui-seed-push") as pool:
+        list(pool.map(push, SERVICES))  # list(): the first push that failed raises here
     return names
 
 
