@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
+import awscli  # type: ignore[import-untyped]
 import botocore.session
 import pytest
 from botocore import loaders
@@ -319,11 +320,18 @@ def test_docker_through_the_server_is_docker_itself(
 # ---------------------------------------------------------------------- botocore's preloaded files
 
 
+KINDS = model_preload.LISTED_TYPES
+
+
 @pytest.fixture
 def preloaded(monkeypatch: pytest.MonkeyPatch) -> None:
     """model_preload's preloaded files, installed in this process for one test only."""
     monkeypatch.setattr(model_preload, "_preloaded", {})
+    monkeypatch.setattr(model_preload, "_listings", {})
     monkeypatch.setattr(loaders.JSONFileLoader, "_load_file", model_preload._original_load_file)
+    monkeypatch.setattr(
+        loaders.Loader, "list_available_services", loaders.Loader.list_available_services
+    )
     model_preload.preload()
     model_preload.install()
 
@@ -365,3 +373,36 @@ def test_a_file_changed_since_it_was_preloaded_is_read_again(
     changed.write_text('{"version": 22}')
     assert loaders.JSONFileLoader().load_file(str(tmp_path / "data")) == {"version": 22}
     assert model_preload.preloaded_paths()[str(changed)] == 0
+
+
+def test_the_preloaded_listing_is_botocore_s_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    awscli_data = str(Path(awscli.__file__).parent / "data")
+    search = os.pathsep.join([awscli_data, str(tmp_path / "no-such-folder")])
+    own = {kind: loaders.create_loader(search).list_available_services(kind) for kind in KINDS}
+    assert len(own["service-2"]) > 400 and "ecr" in own["waiters-2"]
+    monkeypatch.setattr(model_preload, "_listings", {})
+    monkeypatch.setattr(
+        loaders.Loader, "list_available_services", loaders.Loader.list_available_services
+    )
+    model_preload.preload()
+    model_preload.install()
+    listed = {kind: loaders.create_loader(search).list_available_services(kind) for kind in KINDS}
+    assert listed == own
+    assert (loaders.Loader.BUILTIN_DATA_PATH, "service-2") in model_preload._listings
+
+    # A folder that changed since it was listed is listed again.
+    (tmp_path / "models" / "lately" / "2024-01-01").mkdir(parents=True)
+    folder = str(tmp_path / "models")
+    status = os.stat(folder)
+    stamp = (status.st_size, status.st_mtime_ns, status.st_ino)
+    model_preload._listings[(folder, "service-2")] = (stamp, frozenset({"lately"}))
+    loader = loaders.create_loader(folder)
+    assert "lately" in loader.list_available_services("service-2")  # as listed, not read
+    (tmp_path / "models" / "later" / "2024-01-01").mkdir(parents=True)
+    (tmp_path / "models" / "later" / "2024-01-01" / "service-2.json").write_text("{}")
+    # Its modification time moves on (a file system's clock may be coarser than the test).
+    os.utime(folder, ns=(status.st_atime_ns, status.st_mtime_ns + 10**9))
+    fresh = loaders.create_loader(folder).list_available_services("service-2")
+    assert "later" in fresh and "lately" not in fresh
