@@ -35,6 +35,12 @@ class Target(NamedTuple):
 # Written from the pinned moto (its parameters as `describe` below reports them).
 TARGETS: tuple[Target, ...] = (
     Target(
+        "shared_models",
+        "moto.core.utils",
+        "_load_service_model",
+        "(service_name, model_name)",
+    ),
+    Target(
         "serializer_key_memo",
         "moto.core.serialize:XFormedAttributePicker",
         "get_possible_keys",
@@ -440,3 +446,27 @@ def test_remembered_serializer_keys_follow_the_class_and_an_objects_own_aliases(
         assert pick({"TableName": "from a dict"}) == "from a dict"
     assert pick(Aliased("first")) == "first"
     assert pick(Aliased("second")) == "second"
+
+
+def test_moto_reads_the_shared_loader_s_model_only_when_it_is_the_same_file() -> None:
+    """shared_models: moto's model of a service with no extras is the shared loader's own copy,
+    equal to what moto's loader reads; a service with moto's or botocore's extras (S3 has
+    both) is read by moto's loader as before."""
+    moto_repairs.install()
+    from moto.core import utils
+    from moto.core.loaders import create_loader
+
+    from mmtui.sandbox.moto_repairs import shared_models
+
+    loader = shared_models.shared_loader()
+    for service in ("ecs", "cloudformation", "codepipeline"):
+        assert shared_models.same_file(loader, service, "service-2")
+        model = utils._load_service_model(service, "service-2")
+        assert model is loader.load_service_model(service, "service-2")
+        assert model == create_loader().load_service_model(service, "service-2")
+    assert shared_models.same_file(loader, "ecs", "paginators-1")
+    assert not shared_models.same_file(loader, "s3", "service-2")
+    own = utils._load_service_model("s3", "service-2")
+    assert own is not loader.load_service_model("s3", "service-2")
+    assert own == create_loader().load_service_model("s3", "service-2")
+    assert not shared_models.same_file(loader, "no-such-service", "service-2")

@@ -30,6 +30,7 @@ def install() -> None:
             elbv2_account_dns_names,
             lambda_blocked_runtimes,
             serializer_key_memo,
+            shared_models,
         )
 
         cloudformation.install()
@@ -39,4 +40,5 @@ def install() -> None:
         codebuild_source_location.install()
         elbv2_account_dns_names.install()
         serializer_key_memo.install()
+        shared_models.install()
         _installed = True
