@@ -38,7 +38,7 @@ def prestart() -> Path:
         if _process is not None and _process.poll() is None and _socket is not None:
             return _socket
         # A short path: Unix socket paths are limited to about 100 bytes, state folders are not.
-        folder = Path(tempfile.mkdtemp(prefix="mmtui-aws-"))
+        folder = Path(tempfile.mkdtemp(prefix="mmtui-builds-"))
         _socket = folder / "s"
         _process = subprocess.Popen(
             [sys.executable, "-I", str(SERVER), str(_socket)],
