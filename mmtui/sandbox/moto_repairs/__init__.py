@@ -23,6 +23,7 @@ def install() -> None:
         if _installed:
             return
         from mmtui.sandbox.moto_repairs import (
+            action_method_names,
             cloudformation,
             codebuild_source_location,
             ecs_deleted_services_listed,
@@ -39,4 +40,5 @@ def install() -> None:
         codebuild_source_location.install()
         elbv2_account_dns_names.install()
         serializer_key_memo.install()
+        action_method_names.install()
         _installed = True
