@@ -11,7 +11,8 @@ and each size N, writes a targets file of N attendees in its documented form (`d
 `attendees` with `name`, `endpoint_url`, `role_arn`, `external_id`, `account_id`) and times
 `mmtui fleet check --targets FILE --format json` in a new process (median of RUNS), with the
 fleet's default concurrency unless `--concurrency` is given. It prints,
-per size, the median, the time per attendee, the targets' states, and the growth against the
+per size, the median, the time per attendee, the CPU seconds of the fleet's process and of the
+sandbox (this process) per run, the targets' states, and the growth against the
 first size.
 
 Two kinds of room:
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -127,8 +129,6 @@ def fleet(env: dict[str, str], command: str, path: Path, *extra: str) -> tuple[f
     """`mmtui fleet COMMAND --targets PATH --format json ...`: (seconds, JSON document). The
     CPU seconds the fleet's process used go to CPU_SECONDS (wall time is noisy on a shared
     machine; CPU time says what the fleet itself costs)."""
-    import resource
-
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
@@ -226,17 +226,24 @@ def main() -> None:
                     )
                     print(f"roles: {size} accounts solved through the checkpoint in {took:.1f} s")
                 CPU_SECONDS.clear()
+                # This process is the sandbox (and the script, idle while the fleet runs).
+                before = resource.getrusage(resource.RUSAGE_SELF)
                 with measured(room, args.latency):
                     samples = [
                         fleet(room.env, "check", path, *concurrency) for _ in range(args.runs)
                     ]
+                after = resource.getrusage(resource.RUSAGE_SELF)
+                sandbox_cpu = (
+                    after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+                ) / args.runs
                 times = [took for took, _ in samples]
                 medians[size] = statistics.median(times)
                 cpu = statistics.median(CPU_SECONDS)
                 print(
                     f"{kind}: {size:3} attendees: median {medians[size]:.2f} s (min "
                     f"{min(times):.2f}, max {max(times):.2f}); {medians[size] / size:.2f} s an "
-                    f"attendee; the fleet's CPU {cpu:.2f} s ({cpu / size:.3f} s an attendee); "
+                    f"attendee; the fleet's CPU {cpu:.2f} s ({cpu / size:.3f} s an attendee), "
+                    f"the sandbox's {sandbox_cpu:.2f} s a run; "
                     f"targets {states(samples[-1][1])}; load average {os.getloadavg()[0]:.1f}"
                 )
             for size in sizes[1:]:
