@@ -40,6 +40,7 @@ TARGETS: tuple[Target, ...] = (
         "get_possible_keys",
         "(self, context)",
     ),
+    Target("access_key_accounts", "moto.iam.models", "get_account_id_from", "(access_key)"),
     Target(
         "action_method_names",
         "moto.core.responses",
@@ -509,3 +510,23 @@ def test_values_picked_from_remembered_names_are_the_ones_moto_picks(
         serialize.ResponseSerializer.get_value.__wrapped__,  # type: ignore[attr-defined]
     )
     assert answers() == remembered == first
+
+
+def test_the_account_of_an_access_key_is_remembered_while_that_account_holds_it(
+    sandbox: Sandbox,
+) -> None:
+    """access_key_accounts answers as moto's walk over every account: the account a key was
+    made in, from memory while the key is there; once it is deleted, moto's own answer (the
+    default account) and not the remembered one."""
+    from moto.iam import models
+
+    walk = models.get_account_id_from.__wrapped__  # type: ignore[attr-defined]
+    account = "222233334444"
+    with sandbox.lock:
+        backend = models.iam_backends[account]["aws"]
+        backend.create_user("us-east-1", "keyed")
+        key = backend.create_access_key("keyed").access_key_id
+        for _ in range(2):  # the second answer from memory
+            assert models.get_account_id_from(key) == walk(key) == account
+        backend.delete_access_key(key, "keyed")
+        assert models.get_account_id_from(key) == walk(key) != account
