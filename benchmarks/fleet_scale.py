@@ -10,9 +10,9 @@ leave it, with a role `WorkshopAdmin` that requires an external id), and, for ea
 and each size N, writes a targets file of N attendees in its documented form (`defaults`, then
 `attendees` with `name`, `endpoint_url`, `role_arn`, `external_id`, `account_id`) and times
 `mmtui fleet check --targets FILE --format json` in a new process (median of RUNS), with the
-fleet's default concurrency unless `--concurrency` is given. It prints,
-per size, the median, the time per attendee, the targets' states, and the growth against the
-first size.
+fleet's default concurrency unless `--concurrency` is given. It prints, per size, the median,
+the time per attendee, the CPU seconds of the fleet's process, of the sandbox (this process) and
+of its forked saves per run, the targets' states, and the growth against the first size.
 
 Two kinds of room:
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -126,21 +127,34 @@ def room_sandbox(accounts: int) -> Iterator[Room]:
 def fleet(env: dict[str, str], command: str, path: Path, *extra: str) -> tuple[float, Any]:
     """`mmtui fleet COMMAND --targets PATH --format json ...`: (seconds, JSON document). The
     CPU seconds the fleet's process used go to CPU_SECONDS (wall time is noisy on a shared
-    machine; CPU time says what the fleet itself costs)."""
-    import resource
-
+    machine; CPU time says what the fleet itself costs), read from that process alone
+    (`os.wait4`): this process's other children meanwhile, the sandbox's forked saves, go to
+    OTHER_CHILD_SECONDS."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(
-        [*MMTUI, "fleet", command, "--targets", str(path), "--format", "json", *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.perf_counter() - started
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(
+            [*MMTUI, "fleet", command, "--targets", str(path), "--format", "json", *extra],
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(
+            process.args,
+            process.returncode,
+            out.read().decode("utf-8"),
+            err.read().decode("utf-8", "replace"),
+        )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    CPU_SECONDS.append(
-        after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
+    own = usage.ru_utime + usage.ru_stime
+    CPU_SECONDS.append(own)
+    OTHER_CHILD_SECONDS.append(
+        after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime - own
     )
     if "not built yet" in done.stderr:
         raise SystemExit(f"`mmtui fleet {command}` is not built in this mmtui: {done.stderr}")
@@ -156,6 +170,9 @@ def fleet(env: dict[str, str], command: str, path: Path, *extra: str) -> tuple[f
 
 CPU_SECONDS: list[float] = []
 """The CPU seconds of each `mmtui fleet` process run so far, in order."""
+OTHER_CHILD_SECONDS: list[float] = []
+"""The CPU seconds of this process's other children that ended during each run (the sandbox
+saves its state in a forked copy: core/forked_save.py)."""
 
 GOAL_GROWTH = 3.0
 """With latency: 50 attendees in at most 3 times the time of one."""
@@ -226,17 +243,26 @@ def main() -> None:
                     )
                     print(f"roles: {size} accounts solved through the checkpoint in {took:.1f} s")
                 CPU_SECONDS.clear()
+                OTHER_CHILD_SECONDS.clear()
+                # This process is the sandbox (and the script, idle while the fleet runs).
+                before = resource.getrusage(resource.RUSAGE_SELF)
                 with measured(room, args.latency):
                     samples = [
                         fleet(room.env, "check", path, *concurrency) for _ in range(args.runs)
                     ]
+                after = resource.getrusage(resource.RUSAGE_SELF)
+                sandbox_cpu = (
+                    after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+                ) / args.runs
                 times = [took for took, _ in samples]
                 medians[size] = statistics.median(times)
                 cpu = statistics.median(CPU_SECONDS)
                 print(
                     f"{kind}: {size:3} attendees: median {medians[size]:.2f} s (min "
                     f"{min(times):.2f}, max {max(times):.2f}); {medians[size] / size:.2f} s an "
-                    f"attendee; the fleet's CPU {cpu:.2f} s ({cpu / size:.3f} s an attendee); "
+                    f"attendee; the fleet's CPU {cpu:.2f} s ({cpu / size:.3f} s an attendee), "
+                    f"the sandbox's {sandbox_cpu:.2f} s a run and its forked saves' "
+                    f"{statistics.median(OTHER_CHILD_SECONDS):.2f} s; "
                     f"targets {states(samples[-1][1])}; load average {os.getloadavg()[0]:.1f}"
                 )
             for size in sizes[1:]:

@@ -12,7 +12,7 @@ import pydantic
 from pydantic import BaseModel
 
 from mmtui.content.model import FORMAT, Check, Lab, Step, Workshop
-from mmtui.content.render import render
+from mmtui.content.render import names_used, render
 from mmtui.content.template_rules import parse, refusals
 from mmtui.content.yamlload import LoadedYaml, Loc, YamlError, load_yaml
 from mmtui.exitcodes import ExitCode, MmtuiError
@@ -126,6 +126,11 @@ class LabContent:
     )
     """`defaults` per set of overrides: every check asks for them, on every target of a fleet
     (rendering them each time was a tenth of a fleet's CPU)."""
+    _placeholders: dict[tuple[tuple[str, str], ...], dict[str, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Per set of overrides, the placeholders that read parameters only, rendered: every
+    check's `names` needs them (some twenty renders a check, again a tenth of a fleet's CPU)."""
 
     def step(self, step_id: str) -> Step:
         for step in self.lab.steps:
@@ -160,9 +165,29 @@ class LabContent:
     ) -> dict[str, str]:
         """All a text may use: parameters (overridden) and facts (placeholders if unknown)."""
         values = self.defaults(overrides)
+        rendered = self._parameter_placeholders(overrides, values)
+        known = facts or {}
         for name, fact in self.lab.facts.items():
-            values[name] = (facts or {}).get(name) or render(fact.placeholder, values)
+            values[name] = known.get(name) or rendered.get(name) or render(fact.placeholder, values)
         return values
+
+    def _parameter_placeholders(
+        self, overrides: dict[str, str] | None, parameters: dict[str, str]
+    ) -> dict[str, str]:
+        """The placeholders that read no fact (a fact's value, known or not, would make them
+        differ per call), rendered with `parameters` (the defaults of `overrides`)."""
+        key = tuple(sorted((overrides or {}).items()))
+        found = self._placeholders.get(key)
+        if found is None:
+            facts = set(self.lab.facts)
+            found = {
+                name: render(fact.placeholder, parameters)
+                for name, fact in self.lab.facts.items()
+                if not names_used(fact.placeholder) & facts
+            }
+            if len(self._placeholders) < DEFAULTS_KEPT:
+                self._placeholders[key] = found
+        return found
 
 
 def inside(folder: Path, path: Path) -> bool:

@@ -299,3 +299,27 @@ def test_step4_names_each_missing_piece_of_the_starting_buildspecs(
     hint = step["build_artifacts.like_imagedefinitions"]["message"]
     assert '"name":"like-service"' in hint and "imagedefinitions_secondary.json" in hint
     assert step["build_artifacts.pipelines_succeeded"]["status"] == "pass"
+
+
+def test_a_check_result_in_json_is_every_field_but_its_error_code_and_time() -> None:
+    """to_json writes the fields one by one: a field added to CheckResult must be added there
+    too (or left out on purpose, like the error code and the seconds)."""
+    import dataclasses
+
+    result = CheckResult(
+        "id",
+        "title",
+        "us-west-2",
+        Status.FAIL,
+        "expected",
+        "observed",
+        "message",
+        "aws x",
+        "E",
+        2.5,
+    )
+    expected = dataclasses.asdict(result)
+    expected["status"] = "fail"
+    del expected["error_code"], expected["seconds"]
+    assert list(result.to_json().items()) == list(expected.items())
+    assert json.loads(json.dumps(result.to_json())) == expected

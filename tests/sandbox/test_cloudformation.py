@@ -856,3 +856,20 @@ def test_the_stack_timings_are_read_from_the_environment(
         )
     finally:
         fixes.TIMINGS.create, fixes.TIMINGS.delete = saved
+
+
+def test_a_waiting_stack_brought_back_by_a_restore_finishes_on_a_read(sandbox: Sandbox) -> None:
+    """The waiting stacks are listed again after a restore (Sandbox.state_generation), not
+    only after a call that changes state: a snapshot taken while a stack was being created
+    finishes it when its time is up, with nothing but reads after the restore."""
+    extension(sandbox).stack_create_seconds = 0.5
+    cloudformation = aws(sandbox, "cloudformation", SECONDARY)
+    cloudformation.create_stack(StackName="restored", TemplateBody=LONE_VPC)
+    waiting = sandbox.snapshot()
+    sandbox.restore_snapshot(sandbox.baseline)  # type: ignore[attr-defined]
+    # A read lists the waiting stacks of this state: none.
+    assert not cloudformation.describe_stacks()["Stacks"]
+    sandbox.restore_snapshot(waiting)
+    status = cloudformation.describe_stacks(StackName="restored")["Stacks"][0]["StackStatus"]
+    assert status == "CREATE_IN_PROGRESS"
+    wait_for_status(sandbox, "restored", SECONDARY, "CREATE_COMPLETE")

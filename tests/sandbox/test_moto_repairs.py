@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -45,6 +45,19 @@ TARGETS: tuple[Target, ...] = (
         "moto.core.serialize:XFormedAttributePicker",
         "get_possible_keys",
         "(self, context)",
+    ),
+    Target("access_key_accounts", "moto.iam.models", "get_account_id_from", "(access_key)"),
+    Target(
+        "action_method_names",
+        "moto.core.responses",
+        "method_names_from_class",
+        "(clazz)",
+    ),
+    Target(
+        "serializer_key_memo",
+        "moto.core.serialize:ResponseSerializer",
+        "get_value",
+        "(self, value, key, shape)",
     ),
     Target(
         "cloudformation.template_reading",
@@ -470,3 +483,80 @@ def test_moto_reads_the_shared_loader_s_model_only_when_it_is_the_same_file() ->
     assert own is not loader.load_service_model("s3", "service-2")
     assert own == create_loader().load_service_model("s3", "service-2")
     assert not shared_models.same_file(loader, "no-such-service", "service-2")
+
+
+def test_values_picked_from_remembered_names_are_the_ones_moto_picks(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serializer_key_memo's `get_value` answers as moto's own: a DynamoDB table and an item
+    of every attribute type (JSON, from dicts), the workshop's stacks and an ECS service (from
+    moto's objects) read the same once moto's way of picking is put back."""
+    from moto.core import serialize
+
+    from mmtui.sandbox.moto_repairs import serializer_key_memo
+
+    dynamodb = sandbox.client("dynamodb")
+    dynamodb.create_table(
+        TableName="every-type",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    item = {
+        "id": {"S": "one"},
+        "n": {"N": "1.5"},
+        "b": {"B": b"\x00\x01"},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2"]},
+        "bs": {"BS": [b"x"]},
+        "m": {"M": {"inner": {"L": [{"S": "deep"}, {"NULL": True}, {"BOOL": False}]}}},
+    }
+    dynamodb.put_item(TableName="every-type", Item=item)
+    cloudformation = sandbox.client("cloudformation")
+    ecs = sandbox.client("ecs")
+    cluster = ecs.list_clusters()["clusterArns"][0]
+    service = ecs.list_services(cluster=cluster)["serviceArns"][0]
+
+    def answers() -> list[dict[str, Any]]:
+        read = [
+            dynamodb.describe_table(TableName="every-type"),
+            dynamodb.scan(TableName="every-type"),
+            cloudformation.describe_stacks(),
+            ecs.describe_services(cluster=cluster, services=[service]),
+        ]
+        for answer in read:
+            answer.pop("ResponseMetadata")
+        return read
+
+    first = answers()
+    assert first[1]["Items"] == [item]
+    assert first[2]["Stacks"] and first[3]["services"]
+    remembered = answers()  # every name is known now: picked by the fast path
+    assert any(kind is dict for kind, _, _ in serializer_key_memo._remembered)
+    assert any(kind is not dict for kind, _, _ in serializer_key_memo._remembered)
+    monkeypatch.setattr(
+        serialize.ResponseSerializer,
+        "get_value",
+        serialize.ResponseSerializer.get_value.__wrapped__,  # type: ignore[attr-defined]
+    )
+    assert answers() == remembered == first
+
+
+def test_the_account_of_an_access_key_is_remembered_while_that_account_holds_it(
+    sandbox: Sandbox,
+) -> None:
+    """access_key_accounts answers as moto's walk over every account: the account a key was
+    made in, from memory while the key is there; once it is deleted, moto's own answer (the
+    default account) and not the remembered one."""
+    from moto.iam import models
+
+    walk = models.get_account_id_from.__wrapped__  # type: ignore[attr-defined]
+    account = "222233334444"
+    with sandbox.lock:
+        backend = models.iam_backends[account]["aws"]
+        backend.create_user("us-east-1", "keyed")
+        key = backend.create_access_key("keyed").access_key_id
+        for _ in range(2):  # the second answer from memory
+            assert models.get_account_id_from(key) == walk(key) == account
+        backend.delete_access_key(key, "keyed")
+        assert models.get_account_id_from(key) == walk(key) != account

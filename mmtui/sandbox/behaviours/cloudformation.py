@@ -9,12 +9,12 @@ each request, finishes the stack operations whose time is up.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mmtui.sandbox.core.extension import Extension
 from mmtui.sandbox.core.protocol import AwsRequest, AwsResponse
 from mmtui.sandbox.core.timing import VARIABLES, scale_of, seconds
-from mmtui.sandbox.moto_repairs.cloudformation.lifecycle import advance
+from mmtui.sandbox.moto_repairs.cloudformation.lifecycle import advance, pending_stacks
 from mmtui.sandbox.moto_repairs.cloudformation.stacks import TIMINGS
 
 if TYPE_CHECKING:
@@ -37,6 +37,11 @@ class CloudFormationFixes(Extension):
         scale = scale_of(getattr(sandbox, "options", None), notes.append)
         self.stack_create_seconds = seconds("stack_create", scale, notes.append)
         self.stack_delete_seconds = seconds("stack_delete", scale, notes.append)
+        self.sandbox = sandbox
+        self._pending: list[tuple[Any, Any]] = []
+        """The stacks waiting for their time, as listed at `_listed_at` (sandbox's state
+        generation): a stack only starts waiting through a change of state."""
+        self._listed_at: int | None = None
 
     # The timings live in the module (the patched moto methods read them); the properties let
     # tests and the sandbox's options tune them on the extension like the other extensions'.
@@ -58,6 +63,16 @@ class CloudFormationFixes(Extension):
 
     def before(self, request: AwsRequest) -> AwsResponse | None:
         # Any request may be the first one after a stack's time is up (a check reading ECS
-        # sees what the finished stack made).
-        advance(time.time())
+        # sees what the finished stack made). Listing the waiting stacks walks every stack of
+        # every account (a tenth of a room's calls' time under the lock, with fifty attendee
+        # accounts): done again only when the state changed since (every change of state,
+        # restore and reset counts one: Sandbox.state_generation; autosave relies on the same).
+        generation = self.sandbox.state_generation if self.sandbox is not None else None
+        if generation is None or generation != self._listed_at:
+            self._pending = pending_stacks()
+            self._listed_at = generation
+        if self._pending and advance(time.time(), self._pending):
+            # A finished stack may have started others (a parent's nested stacks): listed
+            # again by the next request.
+            self._listed_at = None
         return None

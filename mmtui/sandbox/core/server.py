@@ -146,6 +146,9 @@ class Sandbox:
     _session: Any = None
     _principals: dict[str, Principal] = field(default_factory=dict)
     """Keys moto holds, found since the last change of state (find_key)."""
+    state_generation: int = 0
+    """Counts the changes of state (mark_dirty, a restore, a reset): what an extension worked
+    out from moto's state stays true while it is unchanged (read with the sandbox lock held)."""
     _saving: threading.Lock = field(default_factory=threading.Lock)
     """One save at a time (taken before the sandbox lock, never under it)."""
     _adding: threading.Lock = field(default_factory=threading.Lock)
@@ -536,6 +539,7 @@ class Sandbox:
         could see the change): saved by the next autosave; the keys found are looked up
         again."""
         self._principals = {}
+        self.state_generation += 1
         self._dirty.set()
 
     def env_changed(self) -> None:
@@ -603,6 +607,7 @@ class Sandbox:
 
     def _install(self, data: bytes) -> None:
         self._principals = {}
+        self.state_generation += 1
         extension_state = load_state(data)
         for extension in self.extensions:
             extension.set_state(extension_state.get(extension.name))
@@ -630,6 +635,7 @@ class Sandbox:
         with self.lock:
             moto_api_backend.reset()
             self._principals = {}
+            self.state_generation += 1
             for extension in self.extensions:
                 extension.set_state(None)
 

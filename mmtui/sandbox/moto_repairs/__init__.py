@@ -23,6 +23,8 @@ def install() -> None:
         if _installed:
             return
         from mmtui.sandbox.moto_repairs import (
+            access_key_accounts,
+            action_method_names,
             cloudformation,
             codebuild_source_location,
             ecs_deleted_services_listed,
@@ -41,4 +43,6 @@ def install() -> None:
         elbv2_account_dns_names.install()
         serializer_key_memo.install()
         shared_models.install()
+        action_method_names.install()
+        access_key_accounts.install()
         _installed = True

@@ -27,24 +27,37 @@ from mmtui.sandbox.moto_repairs.cloudformation.updates import update_stack
 from mmtui.sandbox.moto_repairs.patching import patch
 
 
-def advance(now: float) -> None:
-    """Finish the stack operations whose time is up (called under the sandbox's lock)."""
+def pending_stacks() -> list[tuple[Any, Any]]:
+    """(backend, stack) of every stack whose operation waits for its time (lock held)."""
     from moto.cloudformation.models import cloudformation_backends
 
     # dict.values: moto's backend dictionaries create accounts and regions on lookup, not here.
-    for account in dict.values(cloudformation_backends):
-        for backend in dict.values(account):
-            stacks: list[Any] = list(backend.stacks.values())
-            for stack in stacks:
-                due = getattr(stack, "_mmtui_due", None)
-                if due is None or due > now:
-                    continue
-                pending = stack._mmtui_pending
-                stack._mmtui_due = stack._mmtui_pending = None
-                if pending == "create":
-                    finish_create(backend, stack)
-                elif pending == "delete":
-                    finish_delete(backend, stack)
+    return [
+        (backend, stack)
+        for account in dict.values(cloudformation_backends)
+        for backend in dict.values(account)
+        for stack in list(backend.stacks.values())
+        if getattr(stack, "_mmtui_due", None) is not None
+    ]
+
+
+def advance(now: float, pending: list[tuple[Any, Any]] | None = None) -> int:
+    """Finish the stack operations whose time is up (called under the sandbox's lock), among
+    `pending` (as `pending_stacks` listed them; None: every stack of every account); how many
+    were finished."""
+    finished = 0
+    for backend, stack in pending_stacks() if pending is None else pending:
+        due = getattr(stack, "_mmtui_due", None)
+        if due is None or due > now:
+            continue
+        operation = stack._mmtui_pending
+        stack._mmtui_due = stack._mmtui_pending = None
+        finished += 1
+        if operation == "create":
+            finish_create(backend, stack)
+        elif operation == "delete":
+            finish_delete(backend, stack)
+    return finished
 
 
 # =========================================================================== lifecycle
