@@ -101,6 +101,10 @@ class SandboxOptions:
     long as the last save took, when that is longer). The test suite's shared sandbox
     turns it off: it resets to in-memory snapshots between tests and never restarts from its
     folder, so the writes (a pickle of every backend) would only slow it."""
+    keep_alive: bool = True
+    """Keep HTTP connections open between calls (core/keepalive.py): no new connection and
+    server thread per call. False answers each call on its own connection, as werkzeug's
+    development server does (`Connection: close`)."""
     fork_saves: bool = True
     """Pickle the state for a save in a forked copy of the process (on Linux), so that calls
     go on meanwhile; False pickles it under the sandbox lock, stalling every call for as long
@@ -132,6 +136,8 @@ class Sandbox:
     sandbox (the workshop's: workshop/baseline.py `WorkshopSeeder`); None starts empty."""
 
     _server: Any = None
+    _connections: Any = None
+    """The server's idle kept-alive connections (core/keepalive.py), closed at stop."""
     _app: Any = None
     _journal: Journal | None = None
     """The changes answered since the last save (core/journal.py); kept while autosaving."""
@@ -241,6 +247,9 @@ class Sandbox:
             extension.close()
         if self._server is not None:
             self._server.shutdown()
+            if self._connections is not None:
+                # Idle clients (a boto3 pool) would keep their threads waiting otherwise.
+                self._connections.close_idle()
             self._server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
@@ -736,9 +745,20 @@ class Sandbox:
     def _serve(self) -> None:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
+        from mmtui.sandbox.core.keepalive import Connections, KeepAliveHandler, handler_for
+
         class QuietHandler(WSGIRequestHandler):
             def log(self, *_: Any, **__: Any) -> None:
                 """Nothing reaches the terminal."""
+
+        class QuietKeepAliveHandler(KeepAliveHandler):
+            def log(self, *_: Any, **__: Any) -> None:
+                """Nothing reaches the terminal."""
+
+        handler: type[WSGIRequestHandler] = QuietHandler
+        if self.options.keep_alive:
+            self._connections = Connections()
+            handler = handler_for(QuietKeepAliveHandler, self._connections)
 
         app = SandboxApp(
             self.extensions,
@@ -780,7 +800,7 @@ class Sandbox:
                 listener.getsockname()[1],
                 app,
                 threaded=True,
-                request_handler=QuietHandler,
+                request_handler=handler,
                 fd=listener.fileno(),
             )
         finally:
