@@ -133,6 +133,20 @@ def test_a_body_the_sandbox_never_reads_does_not_spill_into_the_next_request(
         assert status == 200 and sandbox.account_id.encode() in body
 
 
+def test_a_client_that_asks_to_close_gets_its_answer_then_the_end(sandbox: Sandbox) -> None:
+    refused = (
+        b"PUT /bucket/key HTTP/1.1\r\nHost: elsewhere.example\r\nConnection: close\r\n"
+        b"Content-Length: 70000\r\n\r\n" + b"x" * 70000
+    )
+    with connected(sandbox) as connection:
+        reader = Reader(connection)
+        connection.sendall(refused)
+        status, headers, body = reader.answer()
+        assert status == 403 and b"only answers requests addressed to" in body
+        assert headers["connection"] == "close"
+        assert reader.pending == b"" and connection.recv(1) == b""
+
+
 def test_a_head_answer_has_no_body_and_the_connection_goes_on(sandbox: Sandbox) -> None:
     sandbox.client("s3").create_bucket(
         Bucket="keepalive-head", CreateBucketConfiguration={"LocationConstraint": "us-west-2"}
@@ -213,11 +227,11 @@ def test_stop_closes_idle_connections_and_leaves_no_thread() -> None:
     )
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
-    before = set(threading.enumerate())
-    with socket.create_connection(server.server_address[:2], timeout=TIMEOUT) as connection:
+    before = _connection_threads()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as connection:
         connection.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert Reader(connection).answer() == (200, ANY_HEADERS, b"ok")
-        handlers = set(threading.enumerate()) - before
+        handlers = _connection_threads() - before
         assert len(handlers) == 1  # the connection's thread, waiting for a next request
         server.shutdown()
         connections.close_idle()
@@ -228,3 +242,8 @@ def test_stop_closes_idle_connections_and_leaves_no_thread() -> None:
     server.server_close()
     serving.join(TIMEOUT)
     assert not serving.is_alive()
+
+
+def _connection_threads() -> set[threading.Thread]:
+    """The threads socketserver starts for connections (the session sandbox's too)."""
+    return {t for t in threading.enumerate() if "process_request_thread" in t.name}

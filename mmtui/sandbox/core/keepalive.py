@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from typing import Any
+from typing import IO, Any, cast
 
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
@@ -29,6 +29,8 @@ IDLE_SECONDS = 60.0
 (a client that keeps a pool, like boto3's, reconnects when it needs to)."""
 READ_SECONDS = 60.0
 """How long the rest of a request body may take to arrive once the answer is sent."""
+CLOSE_SECONDS = 0.05
+"""The same before closing the connection: what is sent at once, not what is sent at all."""
 
 _DROPPED = (ConnectionError, TimeoutError, socket.timeout, BrokenPipeError)
 
@@ -111,7 +113,7 @@ class KeepAliveHandler(WSGIRequestHandler):
             except ValueError:
                 length = 0
                 self.close_connection = True
-            environ["wsgi.input"] = LimitedStream(self.rfile, length)
+            environ["wsgi.input"] = LimitedStream(cast("IO[bytes]", self.rfile), length)
         return environ
 
     def run_wsgi(self) -> None:
@@ -138,25 +140,25 @@ class KeepAliveHandler(WSGIRequestHandler):
                 if close is not None:
                     close()
         except _DROPPED as exc:
-            self.close_connection = True
             self.connection_dropped(exc, environ)
             return
         except Exception:  # noqa: BLE001  (the application failed: a 500, as werkzeug answers)
             self.close_connection = True
             if not answer.started:
                 _internal_error(self)
-            return
-        if not self.close_connection:
-            self._read_rest(environ)
+        # Closing with unread bytes in the socket would reset the connection, and the client
+        # could lose the answer: read what is left of the body first, all of it when the
+        # connection goes on, else (as werkzeug does) what arrives at once.
+        self._read_rest(environ, CLOSE_SECONDS if self.close_connection else READ_SECONDS)
 
-    def _read_rest(self, environ: dict[str, Any]) -> None:
+    def _read_rest(self, environ: dict[str, Any], patience: float) -> None:
         """Read what the application left of the request body (a refused upload, a 403), so
         that the next request starts where this one ends; close when that fails."""
         stream = environ["wsgi.input"]
         try:
             if isinstance(stream, LimitedStream) and stream.is_exhausted:
                 return
-            self.connection.settimeout(READ_SECONDS)
+            self.connection.settimeout(patience)
             if isinstance(stream, LimitedStream):
                 stream.exhaust()
             else:
