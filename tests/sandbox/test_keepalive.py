@@ -77,6 +77,8 @@ class Reader:
     def __init__(self, connection: socket.socket) -> None:
         self.connection = connection
         self.pending = b""
+        self.names: list[str] = []
+        """The last answer's header names, in order, repeats included."""
 
     def _fill(self) -> None:
         data = self.connection.recv(65536)
@@ -89,9 +91,11 @@ class Reader:
         raw, self.pending = self.pending.split(b"\r\n\r\n", 1)
         status_line, *lines = raw.decode("latin-1").split("\r\n")
         headers = {}
+        self.names = []
         for line in lines:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
+            self.names.append(name.strip().lower())
         return int(status_line.split()[1]), headers
 
     def answer(self, *, head_request: bool = False) -> tuple[int, dict[str, str], bytes]:
@@ -111,6 +115,8 @@ def test_two_requests_are_answered_on_one_connection(sandbox: Sandbox) -> None:
         first, headers, body = reader.answer()
         assert first == 200 and sandbox.account_id.encode() in body
         assert headers.get("connection") != "close"
+        # One Server and one Date, as werkzeug sent: the application's own when it has them.
+        assert reader.names.count("server") == 1 and reader.names.count("date") == 1
         # The second request is not swallowed by the first's end: it is answered in turn.
         connection.sendall(identity_request(sandbox))
         second, _, body = reader.answer()

@@ -238,11 +238,12 @@ class _Answer:
         self.chunked = (
             "content-length" not in names and not self.bodiless and not handler.close_connection
         )
-        lines = [
-            f"{handler.protocol_version} {code} {reason}",
-            f"Server: {handler.version_string()}",
-            f"Date: {handler.date_time_string()}",
-        ]
+        lines = [f"{handler.protocol_version} {code} {reason}"]
+        # As werkzeug does: the application's own Server and Date (moto sends AWS's) win.
+        if "server" not in names:
+            lines.append(f"Server: {handler.version_string()}")
+        if "date" not in names:
+            lines.append(f"Date: {handler.date_time_string()}")
         lines += [f"{name}: {value}" for name, value in self.headers]
         if self.chunked:
             lines.append("Transfer-Encoding: chunked")
