@@ -42,7 +42,7 @@ def seed_baseline(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> None:
     # uses (mysfits, dashboard, X-Ray groups) is seeded while the builds run in their
     # subprocesses, before waiting for the runs to end.
     outputs = seed_services(sandbox, PRIMARY_STACK, account)
-    repos = seed_repositories(sandbox, account)
+    repos = seed_repositories(sandbox, account, outputs)
     seed_application_data(sandbox, PRIMARY_STACK, outputs, account)
     xray = sandbox.client("xray", sandbox.options.primary_region, account)
     for name, expression in XRAY_GROUPS.items():

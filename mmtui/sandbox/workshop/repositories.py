@@ -89,16 +89,20 @@ def _walk(folder: Traversable, prefix: str) -> list[tuple[str, bytes]]:
     return found
 
 
-def seed_repositories(sandbox: Sandbox, account: str = DEFAULT_ACCOUNT) -> dict[str, str]:
+def seed_repositories(
+    sandbox: Sandbox, account: str = DEFAULT_ACCOUNT, outputs: dict[str, str] | None = None
+) -> dict[str, str]:
     """Push both repositories' initial commits from the workspace clones (from a scratch folder
     for an attendee account, which has no workspace here), as Lab 0's bootstrap does; returns
-    {"core": name, "like": name}.
+    {"core": name, "like": name}. `outputs`: the primary stack's, when the caller has read them
+    already (else read here).
 
     The primary stack's CI/CD nested stack made the repositories (and the pipelines, which
     these pushes start); one that is gone (deleted by hand) is made again over the API.
     """
     region = sandbox.options.primary_region
-    outputs = stack_outputs(sandbox, PRIMARY_STACK, region, account)
+    if outputs is None:
+        outputs = stack_outputs(sandbox, PRIMARY_STACK, region, account)
     codecommit = sandbox.client("codecommit", region, account)
     names = repository_names(sandbox, account)
 
