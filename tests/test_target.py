@@ -159,6 +159,43 @@ def test_threads_that_start_together_walk_botocore_data_once(
     assert len(walks) == 2  # the services with a model, the services with endpoint rules
 
 
+def test_threads_making_their_first_paginators_together_walk_botocore_data_once(
+    aws_endpoint: Endpoint, dummy_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client's first paginator lists the services that have paginators, a walk of
+    botocore's data folders. A fleet's targets make theirs in the same instant through one
+    shared client: each missed the loader's cache and walked (issue 15: 52 walks in a room of
+    fifty). Now one walks and the others wait for its answer."""
+    import os
+    import time
+
+    from mmtui.target import clients
+
+    monkeypatch.setattr(clients, "_shared_loader", None)  # as in a new process
+    factory = ClientFactory(_spec(aws_endpoint), endpoint_url=aws_endpoint.url)
+    client = factory.client("dynamodb", "us-east-1")
+    walks = _walks_of_botocore_data(monkeypatch)
+    counting = os.listdir
+
+    def slow(path: Any = ".") -> list[str]:
+        time.sleep(0.0005)  # lets the other threads in mid-walk, as a busy fleet does
+        return counting(path)
+
+    monkeypatch.setattr(os, "listdir", slow)
+    start = threading.Barrier(6)
+
+    def first_paginator() -> None:
+        start.wait()
+        client.get_paginator("scan")
+
+    workers = [threading.Thread(target=first_paginator) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(walks) == 1  # the services with paginators
+
+
 def test_the_client_that_assumes_a_role_reads_the_shared_data_too(
     attendee_accounts: Callable[[int], AttendeeSandbox], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,6 +24,7 @@ server for as long as the child runs).
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import select
@@ -118,6 +119,10 @@ def _child(
         # Ctrl-C in `mmtui sandbox` reaches the whole process group: the parent stops and saves
         # once this child is done; the child finishes its write rather than leaving it half way.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A short life that only pickles and writes: the collector would find no garbage
+        # worth freeing, and a full collection would walk (and so copy, page by page) the
+        # whole state it shares with the parent.
+        gc.disable()
         _close_sockets(keep=report_write)
         failure: dict[str, object] | None = None
         try:

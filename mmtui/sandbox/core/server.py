@@ -37,7 +37,7 @@ from mmtui.sandbox.behaviours.accounts import (
     valid_account_id,
     valid_role_name,
 )
-from mmtui.sandbox.core import forked_save
+from mmtui.sandbox.core import forked_save, heap
 from mmtui.sandbox.core.app import SandboxApp
 from mmtui.sandbox.core.auth import Principal
 from mmtui.sandbox.core.extension import Extension
@@ -226,6 +226,7 @@ class Sandbox:
             self._app.realism = self.options.realism
         self._env_ready = True
         self._write_env()
+        heap.settle()  # the baseline or the restored state: long-lived from now on
         if self.options.autosave:
             self._start_thread("mmtui-sandbox-autosave", self._autosave_loop)
             if not self._temporary:
@@ -390,6 +391,7 @@ class Sandbox:
         for record in records:
             self._make_instructor_role(record)
         self.mark_dirty()
+        heap.settle()  # a room's accounts: most of the sandbox's objects, kept
         return records
 
     def _make_instructor_role(self, record: AccountRecord) -> None:
@@ -615,6 +617,7 @@ class Sandbox:
         return state
 
     def _install(self, data: bytes) -> None:
+        heap.unsettle()  # what is replaced must be collectable
         self._principals = {}
         self.state_generation += 1
         extension_state = load_state(data)
