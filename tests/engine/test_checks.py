@@ -252,6 +252,10 @@ def test_a_round_fetches_what_checks_share_once(
     assert calls.count("ListPipelineExecutions") == 2  # one per pipeline
     assert calls.count("GetPipeline") <= 2
     assert calls.count("DescribeStacks") <= 2  # one per stack
+    # Three of step 2's checks read the table (only the primary region has one yet); the
+    # prerequisites count the mysfits that step 2 compares across the regions.
+    assert calls.count("DescribeTable") == 1
+    assert calls.count("Scan") == 2  # the primary's items, the secondary's (not there)
 
 
 def test_junit_and_table_output(sandbox: Sandbox, creds: dict[str, str]) -> None:

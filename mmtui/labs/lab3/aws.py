@@ -40,26 +40,35 @@ def scan_table(check: Checker, region: str, **kwargs: Any) -> list[dict[str, Any
     return unless_missing(lambda: list(client.get_paginator("scan").paginate(**kwargs)), NO_TABLE)
 
 
-def count_items(check: Checker, region: str, table: str) -> int | None:
-    pages = scan_table(check, region, TableName=table, Select="COUNT")
-    return None if pages is None else sum(int(page.get("Count", 0)) for page in pages)
-
-
-def count_mysfits(check: Checker, region: str, table: str) -> int | None:
-    """The items of the lab's table that are mysfits: not the canaries of `mmtui probe
-    replication`, which a probe killed before it could delete them leaves behind (red-team
-    K10b)."""
+def mysfit_ids(check: Checker, region: str, table: str) -> set[str] | None:
+    """The ids of the lab's table's items in `region` that are mysfits (not the canaries of
+    `mmtui probe replication`, which a probe killed before it could delete them leaves behind:
+    red-team K10b), or None when the table is not there. Read once per round of checks: the
+    prerequisites count them, step 2 compares the regions' (one scan, not two, in a region
+    both read; 12 short ids)."""
     from mmtui.labs.lab3.probe import CANARY_PREFIX
 
-    pages = scan_table(
-        check,
-        region,
-        TableName=table,
-        Select="COUNT",
-        FilterExpression="NOT begins_with(MysfitId, :canary)",
-        ExpressionAttributeValues={":canary": {"S": CANARY_PREFIX}},
-    )
-    return None if pages is None else sum(int(page.get("Count", 0)) for page in pages)
+    def fetch() -> set[str] | None:
+        pages = scan_table(check, region, TableName=table, ProjectionExpression="MysfitId")
+        if pages is None:
+            return None
+        ids = {item["MysfitId"]["S"] for page in pages for item in page.get("Items", [])}
+        return {mysfit for mysfit in ids if not mysfit.startswith(CANARY_PREFIX)}
+
+    return facts(check).once(f"mysfit-ids:{region}:{table}", fetch)
+
+
+def describe_table(check: Checker, region: str) -> dict[str, Any] | None:
+    """The lab's table as DescribeTable shows it in `region`, None when it is not there; read
+    once per round (three of step 2's checks read it)."""
+    client = check.ctx.client("dynamodb", region)
+    name = check.ctx.param("table")
+
+    def fetch() -> dict[str, Any] | None:
+        found = unless_missing(lambda: client.describe_table(TableName=name), NO_TABLE)
+        return None if found is None else dict(found["Table"])
+
+    return facts(check).once(f"table:{region}:{name}", fetch)
 
 
 IMAGE_MISSING = ("ImageNotFoundException", "RepositoryNotFoundException")

@@ -26,23 +26,20 @@ from mmtui.labs.common.forms import (
     entered_text,
     unknown_choice,
 )
-from mmtui.labs.lab3.aws import NO_TABLE, error_code_of, scan_table, unless_missing
+from mmtui.labs.lab3.aws import (
+    describe_table,
+    error_code_of,
+    mysfit_ids,
+)
 from mmtui.labs.lab3.catalog import CHECKS, TASKS
 
 # ---------------------------------------------------------------------- checks
 
 
-def _describe_table(check: Checker, region: str) -> dict[str, Any] | None:
-    client = check.ctx.client("dynamodb", region)
-    return unless_missing(
-        lambda: dict(client.describe_table(TableName=check.ctx.param("table"))["Table"]), NO_TABLE
-    )
-
-
 @CHECKS.implement("data_tier.stream_enabled")
 def stream_enabled(check: Checker) -> CheckResult:
     table_name = check.ctx.param("table")
-    table = _describe_table(check, check.region)
+    table = describe_table(check, check.region)
     expected = "stream enabled, NEW_AND_OLD_IMAGES"
     if table is None:
         return check.failed(expected, "no table", f"There is no table {table_name}.")
@@ -68,7 +65,7 @@ def stream_enabled(check: Checker) -> CheckResult:
 def replica_active(check: Checker) -> CheckResult:
     table_name = check.ctx.param("table")
     primary = check.ctx.primary_region
-    table = _describe_table(check, primary)
+    table = describe_table(check, primary)
     expected = f"a replica in {check.region}, ACTIVE"
     if table is None:
         return check.failed(expected, "no table", f"There is no table {table_name}.")
@@ -96,12 +93,12 @@ def replica_active(check: Checker) -> CheckResult:
 def replica_items_match(check: Checker) -> CheckResult:
     table_name = check.ctx.param("table")
     expected = "the same mysfits in both regions"
-    primary_ids = _ids(check, check.ctx.primary_region, table_name)
-    replica_ids = _ids(check, check.region, table_name)
+    primary_ids = mysfit_ids(check, check.ctx.primary_region, table_name)
+    replica_ids = mysfit_ids(check, check.region, table_name)
     if replica_ids is None:
         # A replica being created answers reads with ResourceNotFoundException (DynamoDB: a
         # table can be read only once ACTIVE): that is AWS still working, not a missing replica.
-        primary = _describe_table(check, check.ctx.primary_region) or {}
+        primary = describe_table(check, check.ctx.primary_region) or {}
         replicas = {r["RegionName"]: r.get("ReplicaStatus") for r in primary.get("Replicas", [])}
         status = replicas.get(check.region)
         if status in ("CREATING", "UPDATING"):
@@ -126,17 +123,6 @@ def replica_items_match(check: Checker) -> CheckResult:
         observed,
         "The replica does not hold the same mysfits yet; replication may still be catching up.",
     )
-
-
-def _ids(check: Checker, region: str, table: str) -> set[str] | None:
-    pages = scan_table(check, region, TableName=table, ProjectionExpression="MysfitId")
-    if pages is None:
-        return None
-    from mmtui.labs.lab3.probe import CANARY_PREFIX
-
-    ids = {item["MysfitId"]["S"] for page in pages for item in page.get("Items", [])}
-    # A probe's canaries are not mysfits (one killed mid-way leaves them in both regions).
-    return {mysfit for mysfit in ids if not mysfit.startswith(CANARY_PREFIX)}
 
 
 # ---------------------------------------------------------------------- solve and reset

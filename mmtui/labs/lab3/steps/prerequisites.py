@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mmtui.engine.checks import Checker, describe
 from mmtui.engine.results import CheckResult
-from mmtui.labs.lab3.aws import count_mysfits, facts
+from mmtui.labs.lab3.aws import facts, mysfit_ids
 from mmtui.labs.lab3.catalog import CHECKS
 from mmtui.labs.lab3.codepipeline import last_runs
 from mmtui.labs.lab3.dashboards import dashboard_metrics, read_dashboard
@@ -25,7 +25,8 @@ def primary_stack(check: Checker) -> CheckResult:
 @CHECKS.implement("prereq.table_seeded")
 def table_seeded(check: Checker) -> CheckResult:
     table = check.ctx.param("table")
-    count = count_mysfits(check, check.region, table)
+    ids = mysfit_ids(check, check.region, table)
+    count = None if ids is None else len(ids)
     expected = f"at least {MYSFITS} items"
     if count is None:
         return check.failed(
