@@ -212,6 +212,50 @@ def test_the_client_that_assumes_a_role_reads_the_shared_data_too(
     assert walks == []
 
 
+def test_a_target_reached_through_a_role_knows_itself_from_assume_role(
+    attendee_accounts: Callable[[int], AttendeeSandbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AssumeRole's answer names the session (AssumedRoleUser): exactly what GetCallerIdentity
+    would answer, so a target reached through a role is not asked again (a fleet of fifty: fifty
+    calls and a round trip each fewer)."""
+    from mmtui.sandbox.core.app import SandboxApp
+
+    room = attendee_accounts(1)
+    record = room.accounts[0]
+    asked: list[str] = []
+    handle = SandboxApp.handle
+
+    def recording(app: SandboxApp, request: Any, environ: dict[str, Any]) -> Any:
+        asked.append(request.operation)
+        return handle(app, request, environ)
+
+    monkeypatch.setattr(SandboxApp, "handle", recording)
+    factory = ClientFactory(room.role_target(record), endpoint_url=room.url)
+    identity = fetch_identity(factory)
+    assert asked == ["AssumeRole"]
+    answer = factory.client("sts").get_caller_identity()
+    assert (identity.account_id, identity.arn, identity.user_id) == (
+        answer["Account"],
+        answer["Arn"],
+        answer["UserId"],
+    )
+    assert identity.account_id == record.account_id
+
+
+def test_an_assume_role_answer_that_does_not_name_the_session_is_not_trusted() -> None:
+    from mmtui.target.identity import Identity, assumed_identity
+
+    arn = "arn:aws:sts::210987654321:assumed-role/WorkshopAdmin/mmtui"
+    assert assumed_identity({"Arn": arn, "AssumedRoleId": "AROAEXAMPLE:mmtui"}) == Identity(
+        "210987654321", arn, "AROAEXAMPLE:mmtui"
+    )
+    # Each of these makes the target ask GetCallerIdentity, as before.
+    assert assumed_identity(None) is None
+    assert assumed_identity({"Arn": arn}) is None
+    assert assumed_identity({"Arn": "WorkshopAdmin", "AssumedRoleId": "AROA:x"}) is None
+    assert assumed_identity({"Arn": "arn:aws:sts::me:x/y", "AssumedRoleId": "AROA:x"}) is None
+
+
 def test_clients_send_mmtui_user_agent_and_use_standard_retries(
     aws_endpoint: Endpoint, sandbox_credentials: None
 ) -> None:

@@ -84,6 +84,24 @@ def one_at_a_time(loader: Any) -> None:
         setattr(loader, name, serialised(getattr(loader, name)))
 
 
+class AssumeRoleRecorder:
+    """The STS client botocore's role fetcher calls (its only call is `assume_role`): keeps
+    the answer's `AssumedRoleUser` on the factory. That is who the session is, as
+    GetCallerIdentity would answer it, so a target reached through a role need not ask again
+    (a fleet's fifty targets: fifty calls and a round trip each fewer)."""
+
+    def __init__(self, client: Any, factory: ClientFactory) -> None:
+        self._client = client
+        self._factory = factory
+
+    def assume_role(self, **kwargs: Any) -> Any:
+        response = self._client.assume_role(**kwargs)
+        user = response.get("AssumedRoleUser")
+        if isinstance(user, dict):
+            self._factory._assumed_user = dict(user)
+        return response
+
+
 def client_config(**overrides: Any) -> Any:
     from botocore.config import Config
 
@@ -120,6 +138,7 @@ class ClientFactory:
     _clients: dict[tuple[str, str, int, bool], Any] = field(default_factory=dict, repr=False)
     _role_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _role_credentials: Any = field(default=None, repr=False)
+    _assumed_user: dict[str, str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.credentials is None:
@@ -209,7 +228,7 @@ class ClientFactory:
                         keys["aws_secret_access_key"],
                         keys.get("aws_session_token"),
                     )
-                    return self.pool.view(key, Binding(signer, label))
+                    return AssumeRoleRecorder(self.pool.view(key, Binding(signer, label)), self)
 
                 extra: dict[str, str] = {"RoleSessionName": role.session_name}
                 if role.external_id:
@@ -219,6 +238,11 @@ class ClientFactory:
                     fetcher.fetch_credentials, "assume-role"
                 )
             return self._role_credentials
+
+    def assumed_user(self) -> dict[str, str] | None:
+        """Who the role's session is (AssumeRole's `AssumedRoleUser`: its `Arn` and
+        `AssumedRoleId`), once the role has been assumed; None before, or without a role."""
+        return self._assumed_user
 
     def binding(self) -> Binding:
         """The target as its calls know it: the credentials that sign them, resolved on first

@@ -33,6 +33,9 @@ def fetch_identity(factory: ClientFactory) -> Identity:
             raise MmtuiError(require_credentials_message(spec), ExitCode.CREDENTIALS)
         if spec.role is not None:
             assume_role(factory)
+            assumed = assumed_identity(factory.assumed_user())
+            if assumed is not None:
+                return assumed
         # The first call to a target: if nothing answers, say so now rather than after retries
         # (two tries with the checks' shorter read timeout: 20 s at worst, not a minute).
         answer = factory.client("sts", max_attempts=2, read_only=True).get_caller_identity()
@@ -59,6 +62,20 @@ def fetch_identity(factory: ClientFactory) -> Identity:
     return Identity(answer["Account"], answer["Arn"], answer["UserId"])
 
 
+def assumed_identity(user: dict[str, str] | None) -> Identity | None:
+    """The identity of a role's session from AssumeRole's `AssumedRoleUser`, as
+    GetCallerIdentity answers it for that session (`arn:aws:sts::<account>:assumed-role/...`,
+    its `AssumedRoleId` as the user id); None when the answer does not say."""
+    if not user:
+        return None
+    arn = str(user.get("Arn") or "")
+    user_id = str(user.get("AssumedRoleId") or "")
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[4].isdigit() or not user_id:
+        return None
+    return Identity(parts[4], arn, user_id)
+
+
 def assume_role(factory: ClientFactory) -> None:
     """Assume the target's role now, so that a refusal is reported as what it is."""
     from botocore.exceptions import ClientError
@@ -74,4 +91,11 @@ def assume_role(factory: ClientFactory) -> None:
         raise error from None
 
 
-__all__ = ["DENIED_CODES", "Identity", "assume_role", "describe_client_error", "fetch_identity"]
+__all__ = [
+    "DENIED_CODES",
+    "Identity",
+    "assume_role",
+    "assumed_identity",
+    "describe_client_error",
+    "fetch_identity",
+]
