@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import http.client
+import json
 import os
 import stat
 import subprocess
@@ -145,6 +146,65 @@ def test_a_key_deleted_or_made_inactive_is_refused_from_the_next_call(sandbox: S
     assert sts.get_caller_identity()["Arn"].endswith(":user/revoked")
     iam.delete_access_key(UserName="revoked", AccessKeyId=keys["aws_access_key_id"])
     assert refusal(sts.get_caller_identity) == (403, "InvalidClientTokenId")
+
+
+def test_a_new_sts_session_keeps_the_keys_found_and_the_state_generation(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STS writes only add sessions: the keys found stay remembered (a room's fifty AssumeRoles
+    made every following call look its key up again under the lock) and the generation that
+    extensions' derived facts hang on stays; any other write forgets and counts, as before."""
+    from mmtui.sandbox.behaviours import accounts
+    from mmtui.sandbox.core import server
+
+    iam = client(sandbox, "iam", **secret_for(sandbox))
+    iam.create_user(UserName="kept")
+    made = iam.create_access_key(UserName="kept")["AccessKey"]
+    keys = {
+        "aws_access_key_id": made["AccessKeyId"],
+        "aws_secret_access_key": made["SecretAccessKey"],
+    }
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{sandbox.account_id}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam.create_role(RoleName="kept", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    sts = client(sandbox, "sts", **keys)
+    sts.get_caller_identity()  # found, and remembered
+    looked_up: list[str] = []
+    lookup = accounts.moto_principal
+
+    def counting(access_key: str) -> Any:
+        looked_up.append(access_key)
+        return lookup(access_key)
+
+    monkeypatch.setattr(server, "moto_principal", counting)
+    generation = sandbox.state_generation
+    session = sts.assume_role(RoleArn=role, RoleSessionName="kept")["Credentials"]  # STS write
+    assert sandbox.state_generation == generation
+    assert sts.get_caller_identity()["Arn"].endswith(":user/kept")
+    assert looked_up == []
+    as_session = client(
+        sandbox,
+        "sts",
+        aws_access_key_id=session["AccessKeyId"],
+        aws_secret_access_key=session["SecretAccessKey"],
+        aws_session_token=session["SessionToken"],
+    )
+    assert as_session.get_caller_identity()["Account"] == sandbox.account_id
+    assert looked_up == [session["AccessKeyId"]]  # a new key: looked up once
+    iam.create_user(UserName="other")  # any other write
+    assert sandbox.state_generation == generation + 1
+    sts.get_caller_identity()
+    assert looked_up[-1] == keys["aws_access_key_id"]
 
 
 def test_a_request_outside_the_15_minutes_is_refused(

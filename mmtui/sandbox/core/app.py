@@ -84,7 +84,7 @@ class SandboxApp:
         self,
         extensions: Sequence[Extension],
         lock: threading.RLock,
-        on_change: Callable[[], None] = lambda: None,
+        on_change: Callable[[AwsRequest], None] = lambda request: None,
         *,
         keys: Callable[[str], auth.Principal | None],
         port: Callable[[], int],
@@ -146,7 +146,7 @@ class SandboxApp:
             if request.may_write:
                 # May have changed state: the next autosave writes it. Under the lock, before
                 # the answer: a call that follows sees a deleted key as deleted (find_key).
-                self.on_change()
+                self.on_change(request)
         return self._send(start_response, response)
 
     def _as_aws_would(self, request: AwsRequest, environ: dict[str, Any]) -> AwsResponse | None:

@@ -43,7 +43,7 @@ from mmtui.sandbox.core.auth import Principal
 from mmtui.sandbox.core.extension import Extension
 from mmtui.sandbox.core.journal import JOURNAL_FILE, Journal, lost_note
 from mmtui.sandbox.core.persistence import SnapshotMismatch, dump_state, load_state
-from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT
+from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT, AwsRequest
 from mmtui.sandbox.core.proxy import NO_PROXY
 from mmtui.sandbox.core.realism import Realism
 
@@ -60,6 +60,8 @@ LOCK_FILE = "sandbox.lock"
 PORT_FILE = "port"
 KEY_FILE = "credentials.json"
 """The default account's access key: made with the state folder, kept in it (0600)."""
+SESSIONS_SERVICE = "sts"
+"""The service whose writes only add sessions (Sandbox._changed_by)."""
 AUTOSAVE_SECONDS = 2.0
 AUTOSAVE_SPACING = 4.0
 """An autosave waits at least this many times as long as the previous one took."""
@@ -545,13 +547,23 @@ class Sandbox:
 
     # ----------------------------------------------------------------- state
 
-    def mark_dirty(self) -> None:
+    def mark_dirty(self, *, sessions_only: bool = False) -> None:
         """The state may have changed (called with the sandbox lock held, or before any call
-        could see the change): saved by the next autosave; the keys found are looked up
-        again."""
-        self._principals = {}
-        self.state_generation += 1
+        could see the change): saved by the next autosave. Unless all that changed is new STS
+        sessions, the keys found are looked up again and `state_generation` counts one."""
+        if not sessions_only:
+            self._principals = {}
+            self.state_generation += 1
         self._dirty.set()
+
+    def _changed_by(self, request: AwsRequest) -> None:
+        """A call that may write was answered (sandbox lock held).
+
+        STS only hands out sessions: a new one revokes no key and changes nothing an extension
+        works out from the state, so the keys found and the generation stay. A room's fifty
+        AssumeRoles otherwise made every call after each one look its key up again and list
+        every account's waiting stacks again, under the lock (issue 15)."""
+        self.mark_dirty(sessions_only=request.service == SESSIONS_SERVICE)
 
     def env_changed(self) -> None:
         """Rewrite sandbox.env (a load balancer came or went); before start, nothing to do."""
@@ -766,7 +778,7 @@ class Sandbox:
         app = SandboxApp(
             self.extensions,
             self.lock,
-            on_change=self.mark_dirty,
+            on_change=self._changed_by,
             keys=self.find_key,
             port=lambda: self.port,
             resolve=self.resolve_map,
