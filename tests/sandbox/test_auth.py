@@ -190,8 +190,10 @@ def test_a_new_sts_session_keeps_the_keys_found_and_the_state_generation(
     generation = sandbox.state_generation
     session = sts.assume_role(RoleArn=role, RoleSessionName="kept")["Credentials"]  # STS write
     assert sandbox.state_generation == generation
+    # The new session's key is found while AssumeRole holds the lock, not on its first call.
+    assert looked_up == [session["AccessKeyId"]]
     assert sts.get_caller_identity()["Arn"].endswith(":user/kept")
-    assert looked_up == []
+    assert looked_up == [session["AccessKeyId"]]
     as_session = client(
         sandbox,
         "sts",
@@ -200,7 +202,7 @@ def test_a_new_sts_session_keeps_the_keys_found_and_the_state_generation(
         aws_session_token=session["SessionToken"],
     )
     assert as_session.get_caller_identity()["Account"] == sandbox.account_id
-    assert looked_up == [session["AccessKeyId"]]  # a new key: looked up once
+    assert looked_up == [session["AccessKeyId"]]  # known since its birth: not looked up again
     iam.create_user(UserName="other")  # any other write
     assert sandbox.state_generation == generation + 1
     sts.get_caller_identity()

@@ -513,6 +513,13 @@ def test_values_picked_from_remembered_names_are_the_ones_moto_picks(
     }
     dynamodb.put_item(TableName="every-type", Item=item)
     cloudformation = sandbox.client("cloudformation")
+    # Tags: moto transforms a stack's tags on their way out (a response transformer, which
+    # the fast path applies as moto does).
+    cloudformation.create_stack(
+        StackName="tagged",
+        TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}),
+        Tags=[{"Key": "team", "Value": "mysfits"}, {"Key": "lab", "Value": "3"}],
+    )
     ecs = sandbox.client("ecs")
     cluster = ecs.list_clusters()["clusterArns"][0]
     service = ecs.list_services(cluster=cluster)["serviceArns"][0]
@@ -530,6 +537,8 @@ def test_values_picked_from_remembered_names_are_the_ones_moto_picks(
 
     first = answers()
     assert first[1]["Items"] == [item]
+    tagged = [stack for stack in first[2]["Stacks"] if stack["StackName"] == "tagged"]
+    assert sorted(tag["Key"] for tag in tagged[0]["Tags"]) == ["lab", "team"]
     assert first[2]["Stacks"] and first[3]["services"]
     remembered = answers()  # every name is known now: picked by the fast path
     assert any(kind is dict for kind, _, _ in serializer_key_memo._remembered)

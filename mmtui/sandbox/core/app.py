@@ -14,12 +14,12 @@ signature (auth.verify): an unsigned or badly signed request never reaches moto.
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from mmtui.sandbox.core import auth, proxy
 from mmtui.sandbox.core.extension import Extension, StartResponse
+from mmtui.sandbox.core.fair_lock import FairRLock
 from mmtui.sandbox.core.protocol import (
     DEFAULT_ACCOUNT,
     AwsRequest,
@@ -83,8 +83,8 @@ class SandboxApp:
     def __init__(
         self,
         extensions: Sequence[Extension],
-        lock: threading.RLock,
-        on_change: Callable[[AwsRequest], None] = lambda request: None,
+        lock: FairRLock,
+        on_change: Callable[[AwsRequest, AwsResponse], None] = lambda request, response: None,
         *,
         keys: Callable[[str], auth.Principal | None],
         port: Callable[[], int],
@@ -146,7 +146,7 @@ class SandboxApp:
             if request.may_write:
                 # May have changed state: the next autosave writes it. Under the lock, before
                 # the answer: a call that follows sees a deleted key as deleted (find_key).
-                self.on_change(request)
+                self.on_change(request, response)
         return self._send(start_response, response)
 
     def _as_aws_would(self, request: AwsRequest, environ: dict[str, Any]) -> AwsResponse | None:

@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -41,9 +42,15 @@ from mmtui.sandbox.core import forked_save, heap
 from mmtui.sandbox.core.app import SandboxApp
 from mmtui.sandbox.core.auth import Principal
 from mmtui.sandbox.core.extension import Extension
+from mmtui.sandbox.core.fair_lock import FairRLock
 from mmtui.sandbox.core.journal import JOURNAL_FILE, Journal, lost_note
 from mmtui.sandbox.core.persistence import SnapshotMismatch, dump_state, load_state
-from mmtui.sandbox.core.protocol import DEFAULT_ACCOUNT, TEMPLATE_ACCOUNT, AwsRequest
+from mmtui.sandbox.core.protocol import (
+    DEFAULT_ACCOUNT,
+    TEMPLATE_ACCOUNT,
+    AwsRequest,
+    AwsResponse,
+)
 from mmtui.sandbox.core.proxy import NO_PROXY
 from mmtui.sandbox.core.realism import Realism
 
@@ -60,6 +67,8 @@ LOCK_FILE = "sandbox.lock"
 PORT_FILE = "port"
 KEY_FILE = "credentials.json"
 """The default account's access key: made with the state folder, kept in it (0600)."""
+_ISSUED_KEY = re.compile(rb"<AccessKeyId>([A-Z0-9]{16,128})</AccessKeyId>")
+"""The access key of the session an STS answer hands out."""
 SESSIONS_SERVICE = "sts"
 """The service whose writes only add sessions (Sandbox._changed_by)."""
 AUTOSAVE_SECONDS = 2.0
@@ -117,7 +126,7 @@ class SandboxOptions:
 class Sandbox:
     options: SandboxOptions = field(default_factory=SandboxOptions)
     extensions: list[Extension] = field(default_factory=list)
-    lock: threading.RLock = field(default_factory=threading.RLock)
+    lock: FairRLock = field(default_factory=FairRLock)
     notes: list[str] = field(default_factory=list)
     """Things worth telling the user at start (a snapshot set aside, ...)."""
     tell: Callable[[str], None] | None = None
@@ -556,14 +565,24 @@ class Sandbox:
             self.state_generation += 1
         self._dirty.set()
 
-    def _changed_by(self, request: AwsRequest) -> None:
+    def _changed_by(self, request: AwsRequest, response: AwsResponse) -> None:
         """A call that may write was answered (sandbox lock held).
 
         STS only hands out sessions: a new one revokes no key and changes nothing an extension
         works out from the state, so the keys found and the generation stay. A room's fifty
         AssumeRoles otherwise made every call after each one look its key up again and list
-        every account's waiting stacks again, under the lock (issue 15)."""
-        self.mark_dirty(sessions_only=request.service == SESSIONS_SERVICE)
+        every account's waiting stacks again, under the lock (issue 15). The new session's key
+        is found now, while the lock is held anyway: its first call would otherwise queue for
+        the lock twice, once to find its key and once to be served."""
+        sessions_only = request.service == SESSIONS_SERVICE
+        self.mark_dirty(sessions_only=sessions_only)
+        if sessions_only and response.status == 200:
+            issued = _ISSUED_KEY.search(response.body)
+            if issued is not None:
+                key = issued.group(1).decode("ascii")
+                found = moto_principal(key)
+                if found is not None:
+                    self._principals[key] = found
 
     def env_changed(self) -> None:
         """Rewrite sandbox.env (a load balancer came or went); before start, nothing to do."""

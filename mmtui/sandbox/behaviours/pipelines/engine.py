@@ -80,7 +80,8 @@ class Pipelines(Extension):
         self.closed = False
         self._workers: dict[tuple[str, str, str], threading.Thread] = {}
         self._cancels: dict[str, threading.Event] = {}
-        self._finished = threading.Condition(self.lock)
+        # The sandbox lock offers what a Condition uses of an RLock (core/fair_lock.py).
+        self._finished = threading.Condition(self.lock)  # type: ignore[arg-type]
         sandbox.account_push_listeners.append(self.on_push)
         note = sandbox.notes.append
         self.ecs_deploy_seconds = seconds("ecs_deploy", scale_of(sandbox.options, note), note)
