@@ -33,6 +33,7 @@ def install() -> None:
             lambda_blocked_runtimes,
             serializer_key_memo,
             shared_models,
+            xml_body,
         )
 
         cloudformation.install()
@@ -45,4 +46,5 @@ def install() -> None:
         shared_models.install()
         action_method_names.install()
         access_key_accounts.install()
+        xml_body.install()
         _installed = True
