@@ -880,3 +880,42 @@ def test_a_waiting_stack_brought_back_by_a_restore_finishes_on_a_read(sandbox: S
         (stack,) = [stack for _, stack in pending_stacks() if stack.name == "restored"]
         stack._mmtui_due = time.time()
     wait_for_status(sandbox, "restored", SECONDARY, "CREATE_COMPLETE")
+
+
+def test_a_settled_stacks_outputs_are_evaluated_once_per_state_of_the_sandbox(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto evaluated every output on each DescribeStacks (a third of the answer's time, under
+    the lock, while a room reads its stacks at once); now once while the state stays the same,
+    and again after any change."""
+    from moto.cloudformation import parsing
+
+    evaluated: list[str] = []
+    parse_output = parsing.parse_output
+
+    def counting(key: str, *args: Any, **kwargs: Any) -> Any:
+        evaluated.append(key)
+        return parse_output(key, *args, **kwargs)
+
+    monkeypatch.setattr(parsing, "parse_output", counting)
+    cloudformation = sandbox.client("cloudformation")
+    (stack,) = [
+        s
+        for s in cloudformation.describe_stacks()["Stacks"]
+        if s["StackStatus"] == "CREATE_COMPLETE" and s.get("Outputs")
+    ][:1]
+    name = stack["StackName"]
+
+    def outputs() -> list[dict[str, str]]:
+        found: list[dict[str, str]] = cloudformation.describe_stacks(StackName=name)["Stacks"][0][
+            "Outputs"
+        ]
+        return found
+
+    first = outputs()
+    counted = len(evaluated)
+    assert outputs() == first
+    assert len(evaluated) == counted  # the same state: not evaluated again
+    sandbox.client("iam").create_user(UserName="a-change-of-state")
+    assert outputs() == first
+    assert len(evaluated) > counted  # evaluated anew after the change

@@ -9,12 +9,14 @@ each request, finishes the stack operations whose time is up.
 from __future__ import annotations
 
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from mmtui.sandbox.core.extension import Extension
 from mmtui.sandbox.core.protocol import AwsRequest, AwsResponse
 from mmtui.sandbox.core.timing import VARIABLES, scale_of, seconds
 from mmtui.sandbox.moto_repairs.cloudformation.lifecycle import advance, pending_stacks
+from mmtui.sandbox.moto_repairs.cloudformation.outputs import evaluate_once_per_state
 from mmtui.sandbox.moto_repairs.cloudformation.stacks import TIMINGS
 
 if TYPE_CHECKING:
@@ -38,6 +40,17 @@ class CloudFormationFixes(Extension):
         self.stack_create_seconds = seconds("stack_create", scale, notes.append)
         self.stack_delete_seconds = seconds("stack_delete", scale, notes.append)
         self.sandbox = sandbox
+        from mmtui.sandbox.core.server import Sandbox as Running
+
+        if isinstance(sandbox, Running):  # (tests hand in stand-ins)
+            # A stack's outputs are evaluated once per state of the sandbox, not on every read.
+            held = weakref.ref(sandbox)
+
+            def state_mark() -> object:
+                current = held()
+                return None if current is None else current.state_generation
+
+            evaluate_once_per_state(state_mark)
         self._pending: list[tuple[Any, Any]] = []
         """The stacks waiting for their time, as listed at `_listed_at` (sandbox's state
         generation): a stack only starts waiting through a change of state."""

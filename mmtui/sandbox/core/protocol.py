@@ -108,8 +108,16 @@ class AwsRequest:
         """Whether the request may change state (cheap: no service model is loaded)."""
         if self.target or self.is_form:
             operation = self.operation
+        elif self.method in ("GET", "HEAD", "OPTIONS"):
+            return False
         else:
-            return self.method not in ("GET", "HEAD", "OPTIONS")
+            # A REST read may be a POST: X-Ray's GetGroups, which every round of Lab 3's checks
+            # makes, was counted a change (journaled, and the whole state saved again after
+            # each round). Named from the service's model when the path names one operation.
+            named = rest_operation(self.service, self.method, self.path)
+            if named is None:
+                return True
+            operation = named
         return not operation.startswith(READ_PREFIXES)
 
     @property
