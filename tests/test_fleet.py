@@ -461,6 +461,32 @@ def test_check_a_room_where_some_targets_fail(
     assert len([line for line in stderr.splitlines() if line.startswith("[")]) == 6
 
 
+def test_each_target_begins_its_round_at_another_check(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Targets that start together would make the same calls in the same instants; each
+    begins at its place in the room instead."""
+    import mmtui.engine.checks as engine
+
+    firsts: list[int] = []
+    run_checks = engine.run_checks
+
+    def recording(*args: Any, first: int = 0, **kwargs: Any) -> Any:
+        firsts.append(first)
+        return run_checks(*args, first=first, **kwargs)
+
+    monkeypatch.setattr(engine, "run_checks", recording)
+    path = room(
+        tmp_path,
+        sandbox.url,
+        "".join(f'  - name: a{n}\n    account_id: "{ACCOUNT}"\n' for n in range(3)),
+        keys=sandbox.credentials(),
+    )
+    code, document, _ = fleet("check", "--targets", str(path), "--step", "1")
+    assert code == ExitCode.CHECK_FAILED, document
+    assert sorted(firsts) == [0, 1, 2]
+
+
 def test_table_and_csv(sandbox: Sandbox, tmp_path: Path) -> None:
     path = room(
         tmp_path,

@@ -150,8 +150,11 @@ def run_checks(
     sink: ResultSink | None = None,
     workers: int = MAX_WORKERS,
     budget: float = ROUND_BUDGET,
+    first: int = 0,
 ) -> list[StepResult]:
-    """Run the checks of `steps` (and the lab's prerequisites) concurrently.
+    """Run the checks of `steps` (and the lab's prerequisites) concurrently, started in their
+    order from the `first`-th on (wrapping round; the results are in their order whatever it
+    is): a fleet begins each target at another check.
 
     The round takes at most `budget` seconds: a check still waiting for AWS then is an ERROR
     that names the call it waits for, and its thread is left to give up on its own (it is a
@@ -174,7 +177,11 @@ def run_checks(
 
     pool = DaemonPool(workers, name="mmtui-check")
     try:
-        futures = [pool.submit(work, index, unit) for index, unit in enumerate(units)]
+        order = list(enumerate(units))
+        if order:
+            shift = first % len(order)
+            order = order[shift:] + order[:shift]
+        futures = [pool.submit(work, index, unit) for index, unit in order]
         finished, _late = wait(futures, timeout=budget)
         with lock:
             over.set()

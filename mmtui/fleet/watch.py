@@ -164,7 +164,11 @@ class RoomFleet(Fleet):
             context = CheckContext.for_target(connection, lab.content, lab.plugin)
             steps = list(lab.content.lab.steps)
             for result in run_checks(
-                context, steps, prerequisites=False, workers=self.check_workers
+                context,
+                steps,
+                prerequisites=False,
+                workers=self.check_workers,
+                first=self.first_check(outcome.attendee),
             ):
                 status = result.status
                 outcome.steps.append(

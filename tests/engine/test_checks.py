@@ -327,3 +327,34 @@ def test_a_check_result_in_json_is_every_field_but_its_error_code_and_time() -> 
     del expected["error_code"], expected["seconds"]
     assert list(result.to_json().items()) == list(expected.items())
     assert json.loads(json.dumps(result.to_json())) == expected
+
+
+def test_a_round_can_begin_at_any_check_and_reports_in_the_labs_order(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fleet begins each target's round at another check (so that fifty targets do not make
+    the same call in the same instant); the results come back in the lab's order all the
+    same."""
+    import mmtui.engine.checks as engine
+
+    ctx = context(sandbox)
+    steps = list(ctx.content.lab.steps)
+    started: list[str] = []
+    run = engine.run_one
+
+    def recording(ctx: CheckContext, check: Check) -> CheckResult:
+        started.append(check.name)
+        return run(ctx, check)
+
+    monkeypatch.setattr(engine, "run_one", recording)
+    in_order = run_checks(ctx, steps, workers=1)
+    names = list(started)
+    started.clear()
+    rotated = run_checks(context(sandbox), steps, workers=1, first=3)
+    assert started == names[3:] + names[:3]
+    assert [[c.id for c in s.checks] for s in rotated] == [
+        [c.id for c in s.checks] for s in in_order
+    ]
+    assert [[c.status for c in s.checks] for s in rotated] == [
+        [c.status for c in s.checks] for s in in_order
+    ]
