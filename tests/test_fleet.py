@@ -573,6 +573,28 @@ def test_concurrency_is_respected(refusing: Refusing, tmp_path: Path) -> None:
         assert {t["status"] for t in document["targets"]} == {"error"}
 
 
+def test_checks_default_to_a_room_at_once_and_changes_to_sixteen_at_a_time(
+    refusing: Refusing, tmp_path: Path
+) -> None:
+    """`fleet check` reads fifty accounts at once unless told; `fleet solve` and `reset`
+    change sixteen at a time (each change runs builds on a sandbox that serves the room)."""
+    refusing.delay = 1.5  # long enough for every target the fleet starts to be waiting
+
+    def targets(count: int) -> Path:
+        attendees = "".join(
+            f"  - name: p{n}\n    endpoint_url: {refusing.url}/denied\n" for n in range(count)
+        )
+        return room(tmp_path, refusing.url, attendees, name=f"room-{count}.yaml")
+
+    code, _, _ = fleet("check", "--targets", str(targets(52)))
+    assert code == ExitCode.CREDENTIALS
+    assert refusing.most_in_flight == 50
+    refusing.most_in_flight = 0
+    code, _, _ = fleet("solve", "--targets", str(targets(18)), "--step", "1")
+    assert code == ExitCode.CREDENTIALS
+    assert refusing.most_in_flight == 16
+
+
 def test_solve_through_1_then_reset_guarded_by_account_id(sandbox: Sandbox, tmp_path: Path) -> None:
     """Two attendees caught up through step 1 (in one account, so they take turns: one does
     it, the other finds it done); then a reset refuses the attendee whose file entry names

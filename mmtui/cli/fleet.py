@@ -13,7 +13,7 @@ from mmtui.cli.fleet_progress import fleet_progress
 from mmtui.cli.tasks import solve_steps
 from mmtui.cli_options import F, require_names_declared
 from mmtui.exitcodes import ExitCode, MmtuiError
-from mmtui.fleet import DEFAULT_CONCURRENCY
+from mmtui.fleet import DEFAULT_CHANGE_CONCURRENCY, DEFAULT_CONCURRENCY
 
 
 @click.group()
@@ -39,37 +39,42 @@ def fleet() -> None:
     """
 
 
-def fleet_options(fn: F) -> F:
-    fn = click.option(
-        "--format",
-        "output_format",
-        type=click.Choice(["table", "json", "csv"]),
-        default="table",
-        show_default=True,
-        help="How to print the results (stdout); progress goes to stderr.",
-    )(fn)
-    fn = click.option(
-        "--concurrency",
-        type=click.IntRange(1, 256),
-        default=DEFAULT_CONCURRENCY,
-        show_default=True,
-        metavar="N",
-        help="Accounts worked on at once.",
-    )(fn)
-    fn = click.option(
-        "--targets",
-        "targets_file",
-        required=True,
-        metavar="FILE",
-        type=click.Path(dir_okay=False),
-        help="YAML or CSV list of attendees and how to reach their accounts.",
-    )(fn)
-    fn = lab_option(fn)
-    return fn
+def fleet_options(concurrency: int) -> Callable[[F], F]:
+    """The options every fleet command shares; `concurrency` is its default --concurrency."""
+
+    def add(fn: F) -> F:
+        fn = click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(["table", "json", "csv"]),
+            default="table",
+            show_default=True,
+            help="How to print the results (stdout); progress goes to stderr.",
+        )(fn)
+        fn = click.option(
+            "--concurrency",
+            type=click.IntRange(1, 256),
+            default=concurrency,
+            show_default=True,
+            metavar="N",
+            help="Accounts worked on at once.",
+        )(fn)
+        fn = click.option(
+            "--targets",
+            "targets_file",
+            required=True,
+            metavar="FILE",
+            type=click.Path(dir_okay=False),
+            help="YAML or CSV list of attendees and how to reach their accounts.",
+        )(fn)
+        fn = lab_option(fn)
+        return fn
+
+    return add
 
 
 @fleet.command("check")
-@fleet_options
+@fleet_options(DEFAULT_CONCURRENCY)
 @click.option("--step", "step_text", metavar="S", help=f"Check only {STEP_HELP}.")
 def fleet_check(step_text: str | None, **kwargs: Any) -> None:
     """Check every account, read-only: a table of attendee x step.
@@ -87,7 +92,7 @@ def fleet_check(step_text: str | None, **kwargs: Any) -> None:
 
 
 @fleet.command("solve")
-@fleet_options
+@fleet_options(DEFAULT_CHANGE_CONCURRENCY)
 @click.option("--step", "step_text", metavar="S", help=f"Solve only {STEP_HELP}.")
 @click.option(
     "--through", "through_text", metavar="S", help="Catch attendees up: every step through S."
@@ -108,7 +113,7 @@ def fleet_solve(step_text: str | None, through_text: str | None, **kwargs: Any) 
 
 
 @fleet.command("reset")
-@fleet_options
+@fleet_options(DEFAULT_CHANGE_CONCURRENCY)
 @click.option("--step", "step_text", metavar="S", help=f"Reset only {STEP_HELP}.")
 @click.option("--dry-run", is_flag=True, help="Show the combined plan and change nothing.")
 @click.option("--yes", is_flag=True, help="Required to act: reset as planned.")
