@@ -599,3 +599,7 @@ def test_a_rest_read_sent_as_a_post_changes_nothing(sandbox: Sandbox) -> None:
     assert sandbox.state_generation == generation + 1
     xray.get_group(GroupName="counted")
     assert sandbox.state_generation == generation + 1
+    # Any other method than POST writes, named or not (no service model is read for it).
+    s3 = client(sandbox, "s3", **secret_for(sandbox))
+    s3.create_bucket(Bucket="counted-too", CreateBucketConfiguration={"LocationConstraint": REGION})
+    assert sandbox.state_generation == generation + 2

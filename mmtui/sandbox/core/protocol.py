@@ -110,6 +110,8 @@ class AwsRequest:
             operation = self.operation
         elif self.method in ("GET", "HEAD", "OPTIONS"):
             return False
+        elif self.method != "POST":
+            return True  # PUT, PATCH, DELETE: writes, whatever the operation
         else:
             # A REST read may be a POST: X-Ray's GetGroups, which every round of Lab 3's checks
             # makes, was counted a change (journaled, and the whole state saved again after
