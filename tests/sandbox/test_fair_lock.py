@@ -130,3 +130,43 @@ def test_a_condition_over_it_releases_every_level_while_it_waits() -> None:
         assert lock._is_owned()
     thread.join(10)
     assert not lock._is_owned()
+
+
+def test_a_wait_interrupted_never_leaves_the_lock_to_a_waiter_gone() -> None:
+    """Ctrl-C reaches the main thread while it waits: its place is given up, and the lock is
+    free again once its holder lets go (a waiter that is gone would otherwise get it forever)."""
+    lock = FairRLock()
+    holding = threading.Event()
+    leave = threading.Event()
+
+    def holder() -> None:
+        with lock:
+            holding.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    holding.wait(10)
+
+    class Interrupted:
+        """A waiter's gate: taken at once, then its wait is interrupted."""
+
+        taken = False
+
+        def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+            if self.taken:
+                raise KeyboardInterrupt
+            self.taken = True
+            return True
+
+        def release(self) -> None:
+            raise AssertionError("handed over to a waiter that is gone")
+
+    lock._new_gate = Interrupted
+    with pytest.raises(KeyboardInterrupt):
+        lock.acquire()
+    assert waiting(lock) == 0
+    leave.set()
+    thread.join(10)
+    assert lock.acquire(blocking=False) is True
+    lock.release()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 _HANDED = -1
@@ -27,7 +28,9 @@ class FairRLock:
         self._guard = threading.Lock()
         self._owner: int | None = None
         self._count = 0
-        self._waiters: deque[threading.Lock] = deque()
+        self._waiters: deque[Any] = deque()
+        self._new_gate: Callable[[], Any] = threading.Lock
+        """What a waiter waits on: a lock taken at once, released to hand the lock over."""
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         me = threading.get_ident()
@@ -40,10 +43,21 @@ class FairRLock:
                 return True
             if not blocking:
                 return False
-            gate = threading.Lock()
+            gate = self._new_gate()
             gate.acquire()
             self._waiters.append(gate)
-        if not gate.acquire(timeout=timeout):
+        try:
+            handed = gate.acquire(timeout=timeout)
+        except BaseException:
+            # Interrupted while waiting (Ctrl-C in the main thread): give up the place, or pass
+            # the lock on if it was handed over meanwhile; never leave it to a waiter gone.
+            with self._guard:
+                if gate in self._waiters:
+                    self._waiters.remove(gate)
+                elif self._owner == _HANDED:
+                    self._hand_on()
+            raise
+        if not handed:
             with self._guard:
                 if gate in self._waiters:  # still waiting: give up the place
                     self._waiters.remove(gate)
