@@ -17,7 +17,7 @@ import io
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from mmtui.sandbox.core import auth, proxy
+from mmtui.sandbox.core import auth, direct, proxy
 from mmtui.sandbox.core.extension import Extension, StartResponse
 from mmtui.sandbox.core.fair_lock import FairRLock
 from mmtui.sandbox.core.protocol import (
@@ -49,7 +49,11 @@ def quiet_moto_dispatcher() -> Any:
     folder never changes while the process runs and a host always maps to the same backend, so
     both are worked out once."""
     from moto import backends
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from moto.moto_server.werkzeug_app import (
+        DEFAULT_SERVICE_REGION,
+        DomainDispatcherApplication,
+        create_backend_app,
+    )
 
     modules = frozenset(backends.list_of_moto_modules())
 
@@ -67,6 +71,19 @@ def quiet_moto_dispatcher() -> Any:
                 if len(self.backends_by_host) < HOSTS_REMEMBERED:
                     self.backends_by_host[host] = found
             return found
+
+        def backend_name(self, environ: dict[str, Any]) -> str | None:
+            """The backend `get_application` picks for `environ` (None: moto's own API or
+            instance metadata, which never go direct)."""
+            path_info = environ.get("PATH_INFO", "")
+            if path_info.startswith(("/moto-api", "/latest/")) or path_info == "/favicon.ico":
+                return None
+            with self.lock:
+                host = self.infer_service_region_host(environ, path_info)
+                if host is None:
+                    service, region = DEFAULT_SERVICE_REGION
+                    host = f"{service}.{region}.amazonaws.com"
+                return str(self.get_backend_for_host(host))
 
         def _backend_for_host(self, host: str) -> str:
             if host == "moto_api" or host in modules:
@@ -196,13 +213,24 @@ class SandboxApp:
             captured["headers"] = headers
 
         try:
-            chunks = self.moto(environ, capture)
-            try:
-                body = b"".join(chunks)
-            finally:
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()
+            backend = self.moto.backend_name(environ)
+            handler = (
+                direct.handler_for(backend, request.method, environ.get("PATH_INFO", ""))
+                if backend
+                else None
+            )
+            if handler is not None:
+                # The service's handler, called as moto's in-process mode calls it.
+                captured["status"], answered, body = direct.call(handler, environ, request.body)
+                captured["headers"] = list(answered.items())
+            else:
+                chunks = self.moto(environ, capture)
+                try:
+                    body = b"".join(chunks)
+                finally:
+                    close = getattr(chunks, "close", None)
+                    if close is not None:
+                        close()
         except UnknownService:
             return not_available(request, "this service is not part of the sandbox")
         except NotImplementedError:
