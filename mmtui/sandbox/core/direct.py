@@ -99,7 +99,7 @@ def call(
 ) -> tuple[int, dict[str, str], bytes]:
     """`handler`'s answer to the request: (status, headers, body), as moto's Flask application
     would have answered it."""
-    from botocore.awsrequest import AWSPreparedRequest
+    from botocore.awsrequest import AWSPreparedRequest, HeadersDict
     from botocore.exceptions import ClientError
     from werkzeug.exceptions import HTTPException
 
@@ -110,7 +110,11 @@ def call(
     if query:
         url = f"{url}?{query}"
     request = AWSPreparedRequest(
-        environ.get("REQUEST_METHOD", "POST"), url, headers, body, stream_output=False
+        environ.get("REQUEST_METHOD", "POST"),
+        url,
+        HeadersDict(headers),  # looked up in any case, as werkzeug's request headers are
+        body,
+        stream_output=False,
     )
     try:
         result = handler(request, url, dict(headers))
