@@ -39,6 +39,18 @@ def fleet() -> None:
     """
 
 
+def concurrency_option(default: int) -> Callable[[F], F]:
+    """`--concurrency N`, with the command's own default."""
+    return click.option(
+        "--concurrency",
+        type=click.IntRange(1, 256),
+        default=default,
+        show_default=True,
+        metavar="N",
+        help="Accounts worked on at once.",
+    )
+
+
 def fleet_options(concurrency: int) -> Callable[[F], F]:
     """The options every fleet command shares; `concurrency` is its default --concurrency."""
 
@@ -51,14 +63,7 @@ def fleet_options(concurrency: int) -> Callable[[F], F]:
             show_default=True,
             help="How to print the results (stdout); progress goes to stderr.",
         )(fn)
-        fn = click.option(
-            "--concurrency",
-            type=click.IntRange(1, 256),
-            default=concurrency,
-            show_default=True,
-            metavar="N",
-            help="Accounts worked on at once.",
-        )(fn)
+        fn = concurrency_option(concurrency)(fn)
         fn = click.option(
             "--targets",
             "targets_file",
@@ -162,14 +167,7 @@ def watch_command(open_room: RoomOpener) -> click.Command:
         metavar="ID",
         help="Watch only this lab (default: every lab the workshop guides).",
     )
-    @click.option(
-        "--concurrency",
-        type=click.IntRange(1, 256),
-        default=DEFAULT_CONCURRENCY,
-        show_default=True,
-        metavar="N",
-        help="Accounts worked on at once.",
-    )
+    @concurrency_option(DEFAULT_CONCURRENCY)
     @click.option(
         "--interval",
         type=click.FloatRange(1, 3600),

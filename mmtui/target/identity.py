@@ -18,7 +18,9 @@ class Identity:
 
 
 def fetch_identity(factory: ClientFactory) -> Identity:
-    """STS GetCallerIdentity in the primary region, with user-facing errors."""
+    """Who the target's calls act as, with user-facing errors: from the answer of the role's
+    AssumeRole for a target reached through a role, else STS GetCallerIdentity in the primary
+    region."""
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,

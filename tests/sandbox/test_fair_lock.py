@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -21,6 +22,27 @@ def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def waiting(lock: FairRLock) -> int:
     return len(lock._waiters)
+
+
+@contextmanager
+def held_elsewhere(lock: FairRLock) -> Iterator[None]:
+    """`lock` held by another thread until the block ends."""
+    holding = threading.Event()
+    leave = threading.Event()
+
+    def holder() -> None:
+        with lock:
+            holding.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    holding.wait(10)
+    try:
+        yield
+    finally:
+        leave.set()
+        thread.join(10)
 
 
 def test_waiters_get_the_lock_in_the_order_they_came() -> None:
@@ -92,21 +114,9 @@ def test_it_is_reentrant_and_only_its_holder_releases_it() -> None:
 
 def test_a_wait_that_runs_out_gives_up_its_place() -> None:
     lock = FairRLock()
-    holding = threading.Event()
-    leave = threading.Event()
-
-    def holder() -> None:
-        with lock:
-            holding.set()
-            leave.wait(10)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    holding.wait(10)
-    assert lock.acquire(timeout=0.05) is False
-    assert waiting(lock) == 0
-    leave.set()
-    thread.join(10)
+    with held_elsewhere(lock):
+        assert lock.acquire(timeout=0.05) is False
+        assert waiting(lock) == 0
     assert lock.acquire(blocking=False) is True  # free, not handed to a waiter long gone
     lock.release()
 
@@ -135,18 +145,6 @@ def test_a_condition_over_it_releases_every_level_while_it_waits() -> None:
 def test_a_wait_interrupted_never_leaves_the_lock_to_a_waiter_gone() -> None:
     """Ctrl-C reaches the main thread while it waits: its place is given up, and the lock is
     free again once its holder lets go (a waiter that is gone would otherwise get it forever)."""
-    lock = FairRLock()
-    holding = threading.Event()
-    leave = threading.Event()
-
-    def holder() -> None:
-        with lock:
-            holding.set()
-            leave.wait(10)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    holding.wait(10)
 
     class Interrupted:
         """A waiter's gate: taken at once, then its wait is interrupted."""
@@ -162,11 +160,11 @@ def test_a_wait_interrupted_never_leaves_the_lock_to_a_waiter_gone() -> None:
         def release(self) -> None:
             raise AssertionError("handed over to a waiter that is gone")
 
-    lock._new_gate = Interrupted
-    with pytest.raises(KeyboardInterrupt):
-        lock.acquire()
-    assert waiting(lock) == 0
-    leave.set()
-    thread.join(10)
+    lock = FairRLock()
+    with held_elsewhere(lock):
+        lock._new_gate = Interrupted
+        with pytest.raises(KeyboardInterrupt):
+            lock.acquire()
+        assert waiting(lock) == 0
     assert lock.acquire(blocking=False) is True
     lock.release()
