@@ -39,6 +39,17 @@ def fleet() -> None:
     """
 
 
+TARGETS_OPTION = click.option(
+    "--targets",
+    "targets_file",
+    required=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="YAML or CSV list of attendees and how to reach their accounts.",
+)
+"""`--targets FILE`, which every fleet command takes."""
+
+
 def concurrency_option(default: int) -> Callable[[F], F]:
     """`--concurrency N`, with the command's own default."""
     return click.option(
@@ -64,14 +75,7 @@ def fleet_options(concurrency: int) -> Callable[[F], F]:
             help="How to print the results (stdout); progress goes to stderr.",
         )(fn)
         fn = concurrency_option(concurrency)(fn)
-        fn = click.option(
-            "--targets",
-            "targets_file",
-            required=True,
-            metavar="FILE",
-            type=click.Path(dir_okay=False),
-            help="YAML or CSV list of attendees and how to reach their accounts.",
-        )(fn)
+        fn = TARGETS_OPTION(fn)
         fn = lab_option(fn)
         return fn
 
@@ -152,14 +156,7 @@ def watch_command(open_room: RoomOpener) -> click.Command:
     commands; the screen it opens comes from `open_room`."""
 
     @click.command("watch")
-    @click.option(
-        "--targets",
-        "targets_file",
-        required=True,
-        metavar="FILE",
-        type=click.Path(dir_okay=False),
-        help="YAML or CSV list of attendees and how to reach their accounts.",
-    )
+    @TARGETS_OPTION
     @click.option(
         "--lab",
         "lab_id",
