@@ -91,5 +91,5 @@ def render(text: str, values: Mapping[str, str], where: str = "text") -> str:
 def names_used(text: str) -> frozenset[str]:
     """The variables a template reads; raises jinja2.TemplateSyntaxError on bad syntax.
     Remembered per text: a fleet asks it of the same placeholders for every target (parsing
-    them anew was a tenth of the fleet's CPU beside its AWS calls)."""
+    them anew was about a twentieth of a room's CPU in the fleet)."""
     return frozenset(meta.find_undeclared_variables(parse(text)))

@@ -6,11 +6,12 @@ otherwise: a room of fifty all at once. A target costs the fleet's one process a
 CPU, since its clients are shared with the other targets (target/pool.py); the rest of its time
 is waiting on AWS. Measured on the 2-core machine with 80 ms a call (issue 15,
 benchmarks/fleet_scale.py, the sandbox serving the room on the same two cores): fifty attendees
-took 2.2-2.3 times one attendee's time at 50, with the sandbox's 99th percentile answer 1.7-1.9
-times its median; at 16, 5.0 times (three to four waves of targets, each waiting on its calls),
-the 99th percentile 1.2 times. Before the sandbox and the fleet were made cheaper per call in
-session 10 (the lock handed over in order, no full collections of the built state, each target
-beginning its round at another check...), 50 met the 3x but not the sandbox's 2x."""
+took 2.2-2.4 times one attendee's time at 50, the sandbox's 99th percentile answer 1.6-1.8
+times its median; at 16, 5.3 times (three to four waves of targets, each waiting on its calls),
+the 99th percentile 1.2 times. (16 was the default while, at 50, the sandbox's 99th percentile
+was over twice its median: before its lock was handed over in order, its built state kept out
+of full collections, moto's Flask application bypassed and each target began its round at
+another check.)"""
 
 DEFAULT_CHANGE_CONCURRENCY = 16
 """Accounts solved or reset at once (`fleet solve`, `fleet reset`) unless `--concurrency` says

@@ -85,6 +85,14 @@ def quiet_moto_dispatcher() -> Any:
                     host = f"{service}.{region}.amazonaws.com"
                 return str(self.get_backend_for_host(host))
 
+        def app_for(self, backend: str) -> Any:
+            """`backend`'s Flask application, made once (as `get_application` does)."""
+            with self.lock:
+                app = self.app_instances.get(backend)
+                if app is None:
+                    app = self.app_instances[backend] = self.create_app(backend)  # type: ignore[arg-type]
+                return app
+
         def _backend_for_host(self, host: str) -> str:
             if host == "moto_api" or host in modules:
                 return host
@@ -213,18 +221,17 @@ class SandboxApp:
             captured["headers"] = headers
 
         try:
+            # The backend is found once: its Flask application, or its handler called directly.
             backend = self.moto.backend_name(environ)
-            handler = (
-                direct.handler_for(backend, request.method, environ.get("PATH_INFO", ""))
-                if backend
-                else None
-            )
+            app = self.moto.app_for(backend) if backend else self.moto
+            path = environ.get("PATH_INFO", "")
+            handler = direct.handler_for(backend, app, request.method, path) if backend else None
             if handler is not None:
                 # The service's handler, called as moto's in-process mode calls it.
                 captured["status"], answered, body = direct.call(handler, environ, request.body)
                 captured["headers"] = list(answered.items())
             else:
-                chunks = self.moto(environ, capture)
+                chunks = app(environ, capture)
                 try:
                     body = b"".join(chunks)
                 finally:

@@ -8,10 +8,10 @@ AssumeRole spent 0.4 of its 1.8 ms in it). moto's own in-process mode (`mock_aws
 same handlers with botocore's prepared request instead of Flask's; this module does the same.
 
 Only where the answer cannot differ: a POST to `/` (every call of the JSON and query protocol
-services: STS, CloudFormation, DynamoDB, ECS, CodePipeline, CloudWatch, IAM, ELB...) when
-exactly one of the service's routes is that path. S3 (whose handlers read werkzeug's request),
-the REST services' other paths and anything unexpected go through moto's Flask application as
-before. What Flask's handling
+services: STS, CloudFormation, DynamoDB, ECS, CodePipeline, CloudWatch, IAM, ELB...), handed to
+the handler the service's Flask application routes `/` to (its own URL map says which). S3
+(whose handlers read werkzeug's request), the REST services' other paths and anything
+unexpected go through moto's Flask application as before. What Flask's handling
 adds is kept: the headers as a dict keyed as werkzeug spells them, a ClientError answered 400
 with its message, an HTTPException answered with its code, headers and body, and
 `Content-Type: text/html; charset=utf-8` on an answer that names none (Flask's default, which
@@ -20,7 +20,6 @@ with its message, an HTTPException answered with its code, headers and body, and
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,55 +30,32 @@ moto's own API)."""
 
 Handler = Callable[[Any, str, dict[str, str]], Any]
 
-_routes: dict[str, tuple[tuple[re.Pattern[str], Handler], ...]] = {}
-_routes_lock = threading.Lock()
+_handlers: dict[str, Handler | None] = {}
+_handlers_lock = threading.Lock()
 
 
-def handler_for(backend: str, method: str, path: str) -> Handler | None:
-    """The handler moto's Flask application would call for a POST to `/` (the JSON and query
-    protocols' one path), when exactly one of `backend`'s routes is that path; None otherwise
-    (Flask's URL map then picks, as before)."""
-    if method != "POST" or path != "/":
+def handler_for(backend: str, app: Any, method: str, path: str) -> Handler | None:
+    """The handler `app` (moto's Flask application for `backend`) calls for a POST to `/`,
+    the JSON and query protocols' one path, as its own URL map picks it; None for any other
+    request, or a backend never called directly."""
+    if method != "POST" or path != "/" or backend in NOT_DIRECT:
         return None
-    matching = [handler for pattern, handler in routes(backend) if pattern.fullmatch(path)]
-    return matching[0] if len(matching) == 1 else None
+    if backend not in _handlers:
+        with _handlers_lock:
+            if backend not in _handlers:
+                _handlers[backend] = _handler_at_root(app)
+    return _handlers[backend]
 
 
-def routes(backend: str) -> tuple[tuple[re.Pattern[str], Handler], ...]:
-    """`backend`'s URL paths and their handlers (none for a backend never called directly)."""
-    found = _routes.get(backend)
-    if found is None:
-        with _routes_lock:
-            found = _routes.get(backend)
-            if found is None:
-                found = _routes[backend] = _read_routes(backend)
-    return found
-
-
-def _read_routes(backend: str) -> tuple[tuple[re.Pattern[str], Handler], ...]:
-    if backend in NOT_DIRECT:
-        return ()
-    from moto import backends
+def _handler_at_root(app: Any) -> Handler | None:
+    from werkzeug.exceptions import HTTPException
 
     try:
-        # As moto's server finds the handlers: from a backend of the default account.
-        paths = _url_paths(backends.get_backend(backend))  # type: ignore[call-overload]
-        return tuple((re.compile(path), handler) for path, handler in paths.items())
-    except Exception:  # noqa: BLE001  (anything unusual: Flask's way)
-        return ()
-
-
-def _url_paths(backend_dict: Any) -> dict[str, Handler]:
-    from moto.core.base_backend import BackendDict
-    from moto.core.models import DEFAULT_ACCOUNT_ID
-
-    if isinstance(backend_dict, BackendDict):
-        regions = backend_dict[DEFAULT_ACCOUNT_ID]
-        backend = regions["us-east-1"] if "us-east-1" in regions else regions["aws"]
-    else:
-        backend = backend_dict["global"]
-    paths: dict[str, Handler] = backend.url_paths
-    return paths
+        endpoint, _ = app.url_map.bind("localhost").match("/", method="POST")
+    except HTTPException:  # no such route (404, 405): Flask's answer, as before
+        return None
+    handler: Handler | None = getattr(app.view_functions.get(endpoint), "callback", None)
+    return handler
 
 
 def werkzeug_headers(environ: dict[str, Any]) -> dict[str, str]:
